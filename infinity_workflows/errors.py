@@ -1,0 +1,112 @@
+"""Every exception the client raises, in one tree.
+
+::
+
+    InfinityError                  base of everything below
+    ├── ConfigurationError         no token found, bad server URL, bad local settings
+    ├── ValidationError            job parameters broke the generator's schema (client side);
+    │                              ``.errors`` holds one message (or None) per job
+    ├── ServerUnreachable          no answer from the server (refused, DNS, timeout);
+    │                              the message says how to start the local server
+    ├── APIError                   the server answered with an error status;
+    │   │                          ``.status``, ``.body`` (parsed JSON or text)
+    │   ├── BadRequestError        400: the server refused the request; ``.errors`` lists
+    │   │                          ``{job_index, param, rule, message}`` when it names them
+    │   ├── AuthenticationError    401: missing or unknown token
+    │   ├── NotFoundError          404: no such id for this token
+    │   ├── ConflictError          409: the request clashes with existing state
+    │   └── ServerError            5xx
+    ├── JobTimeout                 ``Batch.await_completion`` gave up waiting
+    └── DownloadError              some jobs did not download; ``.failed`` maps job id to reason,
+                                   every job that did succeed is kept on disk
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "DownloadError",
+    "InfinityError",
+    "JobTimeout",
+    "NotFoundError",
+    "ServerError",
+    "ServerUnreachable",
+    "ValidationError",
+]
+
+
+class InfinityError(Exception):
+    """Base class of every error raised by infinity_workflows."""
+
+
+class ConfigurationError(InfinityError):
+    """Local settings are missing or wrong (token, server URL, credentials file)."""
+
+
+class ValidationError(InfinityError):
+    """Job parameters do not satisfy the generator's schema."""
+
+    def __init__(self, message: str, errors: list[str | None] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class ServerUnreachable(InfinityError):
+    """The server did not answer (connection refused, name not found, or timeout)."""
+
+
+class APIError(InfinityError):
+    """The server answered with an error status."""
+
+    def __init__(self, message: str, status: int, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class BadRequestError(APIError):
+    """400: the server refused the request; ``errors`` names job, parameter and rule."""
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        if isinstance(self.body, dict) and isinstance(self.body.get("errors"), list):
+            return self.body["errors"]
+        return []
+
+
+class AuthenticationError(APIError):
+    """401: the token is missing or unknown to this server."""
+
+
+class NotFoundError(APIError):
+    """404: no such resource for this token."""
+
+
+class ConflictError(APIError):
+    """409: the request clashes with state on the server."""
+
+
+class ServerError(APIError):
+    """5xx: the server failed."""
+
+
+class JobTimeout(InfinityError):
+    """Waiting for a batch took longer than the timeout given."""
+
+
+class DownloadError(InfinityError):
+    """Some jobs failed to download; the ones that succeeded are kept."""
+
+    def __init__(self, message: str, failed: dict[str, str]) -> None:
+        super().__init__(message)
+        self.failed = failed
+
+    @property
+    def failed_job_ids(self) -> list[str]:
+        return list(self.failed)

@@ -1,0 +1,60 @@
+"""A tiny generator for tests and benchmarks: fast, deterministic, with knobs for failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from infinity_workflows.generators import Generator
+from infinity_workflows.schema import Param, Schema
+
+
+class TinyGenerator(Generator):
+    name = "tiny-v1"
+    version = "1.0.0"
+    description = "Writes a few deterministic files; knobs make it slow, fail or crash."
+    supports_preview = True
+    schema = Schema([
+        Param("frames", "int", 3, "Frames a video job renders.", min=1, max=1000),
+        Param("color", "str", "red", "Colour of the frames.", choices=("red", "green", "blue")),
+        Param("scale", "float", 1.0, "A float knob.", min=0.0, max=10.0),
+        Param("flag", "bool", False, "A boolean knob."),
+        Param("sleep_s", "float", 0.0, "Seconds the job sleeps before writing.", min=0.0,
+              max=60.0),
+        Param("payload_kb", "int", 1, "Size of payload.bin in KiB.", min=0, max=1_000_000),
+        Param("fail", "bool", False, "Raise an error instead of writing files."),
+        Param("crash", "bool", False, "Kill the worker process (os._exit) mid-job."),
+        Param("state", "uuid", None, "An earlier job whose seed this job reuses."),
+    ])
+
+    def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
+        return 1 if is_preview else int(params["frames"])
+
+    def run(self, params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> None:
+        if params["sleep_s"]:
+            time.sleep(params["sleep_s"])
+        if params["crash"]:
+            os._exit(3)
+        if params["fail"]:
+            raise RuntimeError("tiny generator asked to fail (fail=True)")
+        rng = random.Random(seed)
+        out_dir = Path(out_dir)
+        frames = self.estimate(params, is_preview)
+        (out_dir / "job.json").write_text(json.dumps(
+            {"name": self.name, "version": self.version, "seed": seed, "params": params},
+            sort_keys=True))
+        (out_dir / "labels.json").write_text(json.dumps(
+            {"frames": [{"frame": i, "value": rng.random()} for i in range(frames)]}))
+        (out_dir / "payload.bin").write_bytes(rng.randbytes(params["payload_kb"] * 1024))
+        # A tiny valid PNG so the portal has a thumbnail to show.
+        (out_dir / "video_preview.png").write_bytes(_PNG_1x1)
+
+
+_PNG_1x1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108020000009077"
+    "53de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
+)
