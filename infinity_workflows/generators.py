@@ -48,6 +48,9 @@ class Generator(ABC):
     description: str
     schema: Schema
     supports_preview: bool = True
+    # A ``str`` parameter with choices whose every choice the portal shows as a preview
+    # (VisionFit: ``scene``), so a user can see what the choices mean. None: no gallery.
+    gallery_param: str | None = None
 
     @abstractmethod
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:

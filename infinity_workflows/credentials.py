@@ -1,0 +1,108 @@
+"""Where the client finds a token, and the file that remembers tokens per server.
+
+Order: the ``token`` argument, else ``INFINITY_API_TOKEN``, else the credentials file
+``$XDG_CONFIG_HOME/infinity-workflows/credentials.json`` (``~/.config/...`` by default):
+a JSON map of server URL to token, mode 0600 in a 0700 folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import ConfigurationError
+
+__all__ = [
+    "TOKEN_ENV",
+    "credentials_path",
+    "forget_token",
+    "normalise_server",
+    "resolve_token",
+    "saved_token",
+    "save_token",
+]
+
+TOKEN_ENV = "INFINITY_API_TOKEN"
+
+
+def normalise_server(server: str) -> str:
+    """``http://host:port`` -> ``http://host:port/``; refuses what is not an http(s) URL."""
+    server = server.strip()
+    if not server.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"server {server!r} must be an http:// or https:// URL, "
+            "for example http://127.0.0.1:8765/"
+        )
+    return server.rstrip("/") + "/"
+
+
+def credentials_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "infinity-workflows" / "credentials.json"
+
+
+def _load(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"credentials file {path} cannot be read ({exc}); fix or delete it"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"credentials file {path} must hold a JSON object; delete it")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def saved_token(server: str) -> str | None:
+    return _load(credentials_path()).get(normalise_server(server))
+
+
+def _write(path: Path, data: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path.parent, 0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".credentials-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True)
+        os.replace(tmp, path)  # never a half-written file, never a moment of wider mode
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_token(server: str, token: str) -> Path:
+    """Remember ``token`` for ``server``; returns the file written."""
+    path = credentials_path()
+    data = _load(path)
+    data[normalise_server(server)] = token
+    _write(path, data)
+    return path
+
+
+def forget_token(server: str) -> None:
+    path = credentials_path()
+    data = _load(path)
+    if data.pop(normalise_server(server), None) is not None:
+        _write(path, data)
+
+
+def resolve_token(token: str | None, server: str) -> str:
+    """The token to use for ``server``, or a ConfigurationError naming the three sources."""
+    if token:
+        return token
+    env = os.environ.get(TOKEN_ENV)
+    if env:
+        return env
+    saved = saved_token(server)
+    if saved:
+        return saved
+    raise ConfigurationError(
+        f"no API token for {normalise_server(server)}: pass token=..., set the environment "
+        f"variable {TOKEN_ENV}, or save one in {credentials_path()} (the local server saves "
+        "one there the first time it starts; `infinity-workflows token create` makes another)"
+    )
