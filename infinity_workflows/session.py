@@ -1,0 +1,180 @@
+"""``Session``: one token, one server, one generator; crafts, checks and submits jobs.
+
+Everything the session knows about the generator's parameters comes from the server's
+``GET api/jobs/{name}/`` document, rebuilt into a :class:`~infinity_workflows.schema.Schema`,
+so the same code works against the local server and any other server speaking this API.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from . import api
+from .batch import Batch, parse_time
+from .credentials import normalise_server, resolve_token
+from .errors import ConfigurationError, NotFoundError, ValidationError
+from .schema import Param, Schema
+
+__all__ = ["DEFAULT_GENERATOR", "DEFAULT_SERVER", "Session"]
+
+DEFAULT_GENERATOR = "visionfit-flagship-v0.1.0"
+DEFAULT_SERVER = "http://127.0.0.1:8765/"
+
+
+def _draw(param: Param, rng: random.Random) -> Any:
+    """A value drawn uniformly from what ``param`` allows; its default when unbounded."""
+    if param.choices is not None:
+        return rng.choice(param.choices)
+    if param.type == "bool":
+        return rng.random() < 0.5
+    if param.min is not None and param.max is not None:
+        if param.type == "int":
+            return rng.randint(int(param.min), int(param.max))
+        if param.type == "float":
+            return rng.uniform(float(param.min), float(param.max))
+    # A free string, a one-sided range or a uuid (which must name a real earlier job).
+    return param.default
+
+
+class Session:
+    """A connection to an Infinity server for one generator.
+
+    ``token`` defaults to ``INFINITY_API_TOKEN``, then to the credentials file entry for
+    ``server``. Creating a session fetches the generator's parameter schema, so an unknown
+    generator or an unreachable server is reported at once.
+    """
+
+    def __init__(self, token: str | None = None, generator: str = DEFAULT_GENERATOR,
+                 server: str = DEFAULT_SERVER, *,
+                 timeout: tuple[float, float] = api.DEFAULT_TIMEOUT,
+                 retries: int = api.DEFAULT_RETRIES) -> None:
+        self.server = normalise_server(server)
+        self.generator = generator
+        self.transport = api.Transport(self.server, resolve_token(token, self.server),
+                                       timeout=timeout, retries=retries)
+        try:
+            self.generator_info: dict[str, Any] = api.get_generator(self.transport, generator)
+        except NotFoundError:
+            names = [g["name"] for g in api.list_generators(self.transport)]
+            raise ConfigurationError(
+                f"generator {generator!r} is not offered by {self.server}; available: "
+                + (", ".join(sorted(names)) or "none")
+            ) from None
+        self.schema = Schema.from_api(self.generator_info["params"])
+        self.supports_preview = bool((self.generator_info.get("options") or {}).get("preview"))
+
+    def __repr__(self) -> str:
+        return f"Session(generator={self.generator!r}, server={self.server!r})"
+
+    # -- the generator ------------------------------------------------------------------
+    @staticmethod
+    def list_generators(server: str = DEFAULT_SERVER, token: str | None = None, *,
+                        timeout: tuple[float, float] = api.DEFAULT_TIMEOUT,
+                        ) -> list[dict[str, Any]]:
+        """The generators ``server`` offers, sorted by name; usable before choosing one."""
+        server = normalise_server(server)
+        with api.Transport(server, resolve_token(token, server), timeout=timeout) as t:
+            return sorted(api.list_generators(t), key=lambda g: g["name"])
+
+    @property
+    def parameter_info(self) -> dict[str, dict[str, Any]]:
+        """Name -> ``{type, default_value, options, description}``, in schema order."""
+        return {p["name"]: {k: v for k, v in p.items() if k != "name"}
+                for p in self.schema.to_api()}
+
+    @property
+    def default_job(self) -> dict[str, Any]:
+        return self.schema.defaults()
+
+    def random_job(self, rng: random.Random | int | None = None) -> dict[str, Any]:
+        """A job with every parameter drawn uniformly from its range, choices or bool."""
+        if not isinstance(rng, random.Random):
+            rng = random.Random(rng)
+        return {p.name: _draw(p, rng) for p in self.schema}
+
+    def validate_job_params(self, job_params: Sequence[Mapping[str, Any]]
+                            ) -> list[str | None]:
+        """One message per job (None when valid) naming the parameter, rule and value."""
+        if isinstance(job_params, Mapping) or not isinstance(job_params, Sequence):
+            raise TypeError("job_params must be a list of dicts, one per job "
+                            f"(got {type(job_params).__name__})")
+        return [self.schema.validate(job) for job in job_params]
+
+    def _check(self, job_params: Sequence[Mapping[str, Any]], is_preview: bool) -> None:
+        if is_preview and not self.supports_preview:
+            raise ValidationError(f"generator {self.generator!r} does not render previews; "
+                                  "submit with is_preview=False")
+        errors = self.validate_job_params(job_params)
+        if not errors:
+            raise ValidationError("a batch needs at least one job; job_params is empty")
+        bad = [(i, e) for i, e in enumerate(errors) if e is not None]
+        if bad:
+            lines = [f"job {i}: {e}" for i, e in bad[:20]]
+            if len(bad) > 20:
+                lines.append(f"... and {len(bad) - 20} more invalid jobs")
+            raise ValidationError(
+                f"{len(bad)} of {len(errors)} jobs are invalid; nothing was submitted:\n"
+                + "\n".join(lines), errors)
+
+    # -- submitting ----------------------------------------------------------------------
+    def submit(self, job_params: Sequence[Mapping[str, Any]], is_preview: bool = False,
+               batch_name: str | None = None) -> Batch:
+        """Check the jobs here, then submit them as one batch; returns the :class:`Batch`."""
+        self._check(job_params, is_preview)
+        if batch_name is None:
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            batch_name = f"{self.generator} {'preview' if is_preview else 'video'} {stamp}"
+        # One key per call: a retry after a lost answer gets the first batch back.
+        data = api.submit_batch(self.transport, name=batch_name, generator=self.generator,
+                                job_params=job_params, is_preview=is_preview,
+                                idempotency_key=str(uuid.uuid4()))
+        return Batch(self, data)
+
+    def estimate_samples(self, job_params: Sequence[Mapping[str, Any]],
+                         is_preview: bool = False) -> int:
+        """Frames the jobs would render in total, as the server counts them."""
+        self._check(job_params, is_preview)
+        counts = api.estimate_batch(self.transport, generator=self.generator,
+                                    job_params=job_params, is_preview=is_preview)
+        return int(sum(counts))
+
+    # -- batches and usage ----------------------------------------------------------------
+    def batch_from_api(self, batch_id: str) -> Batch:
+        """The batch ``batch_id`` of this token, fetched from the server."""
+        try:
+            uuid.UUID(str(batch_id))
+        except ValueError:
+            raise ValidationError(f"batch id {batch_id!r} is not a UUID") from None
+        return Batch(self, api.get_batch(self.transport, str(batch_id)))
+
+    @staticmethod
+    def _window(n: int) -> tuple[datetime, datetime]:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"n must be a whole number of days >= 0, not {n!r}")
+        end = datetime.now(timezone.utc)
+        return end - timedelta(days=n), end
+
+    def get_batches_last_n_days(self, n: int = 30) -> list[dict[str, Any]]:
+        """This token's batches created in the last ``n`` days, oldest first."""
+        start, end = self._window(n)
+        batches = api.list_batches(self.transport, start, end)
+        for b in batches:
+            b["created"] = parse_time(b["created"])
+        return sorted(batches, key=lambda b: b["created"])
+
+    def get_usage_stats_last_n_days(self, n: int = 30) -> dict[str, Any]:
+        """Samples rendered per generator in the last ``n`` days."""
+        start, end = self._window(n)
+        stats = api.get_job_counts(self.transport, start, end)
+        for key in ("start_time", "end_time"):
+            if isinstance(stats.get(key), str):
+                stats[key] = parse_time(stats[key])
+        return stats
+
+    def portal_url(self, batch_id: str) -> str:
+        """The portal page showing every job of the batch."""
+        return f"{self.server}portal/batch/{batch_id}/"
