@@ -1,0 +1,409 @@
+"""Workflow records: notebooks rendered from templates, with their lineage, listed and re-run.
+
+A record is a notebook in ``<records dir>/workflow_<stamp>/``: the Submit notebook the create
+interface renders, and the Download notebook the Submit notebook renders beside itself once a
+batch exists. Every record starts with a markdown summary of its parameters and origin, and
+carries its lineage in ``metadata["infinity_workflows"]`` (kind, template, created, generator,
+server, batch id, parent). A running notebook cannot safely rewrite its own file, so the batch
+id a Submit notebook produces is recorded in the Download notebook's lineage and in the
+folder's ``submissions.json`` sidecar; :func:`list_records` reads both.
+
+No token is ever written: templates resolve it at run time in the Session's usual order
+(``INFINITY_API_TOKEN``, then the credentials file). Files appear atomically and never
+replace one another: two records created in the same second get distinct names.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+__all__ = [
+    "KINDS",
+    "METADATA_KEY",
+    "RECORDS_DIR",
+    "SIDECAR",
+    "TEMPLATES_DIR",
+    "RecordInfo",
+    "create_workflow_notebook",
+    "list_records",
+    "new_record_folder",
+    "read_lineage",
+    "read_parameters",
+    "read_submissions",
+    "record_submission",
+    "render_download_notebook",
+    "render_record",
+    "rerun_record",
+    "stamp_for",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES_DIR = ROOT / "templates"
+RECORDS_DIR = ROOT / "visionfit" / "workflow_records"
+# kind -> file prefix and template name
+KINDS: dict[str, str] = {"submit": "submit_batch", "download": "download_batch"}
+METADATA_KEY = "infinity_workflows"
+SIDECAR = "submissions.json"
+SUMMARY_TAG = "record-summary"
+_FOLDER_RE = re.compile(r"^workflow_(\d{4}_\d{2}_\d{2}_T_\d{2}_\d{2}_\d{2}(?:_\d+)?)$")
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    """One record notebook as :func:`list_records` sees it."""
+
+    folder: str
+    notebook: str
+    kind: str
+    created: str
+    generator: str
+    server: str
+    batch_id: str | None
+    batch_name: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def stamp_for(moment: datetime) -> str:
+    """``2026_11_25_T_08_00_00``: sortable, and safe in file names on every OS."""
+    return moment.strftime("%Y_%m_%d_T_%H_%M_%S")
+
+
+def _kind_prefix(kind: str) -> str:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise ValueError(f"workflow kind {kind!r} is not one of {sorted(KINDS)}") from None
+
+
+def new_record_folder(records_dir: Path | str = RECORDS_DIR,
+                      now: datetime | None = None) -> tuple[Path, str]:
+    """Create ``workflow_<stamp>`` (``_2``, ``_3``... on a clash); returns (folder, stamp).
+
+    ``mkdir(exist_ok=False)`` is the lock: two clicks in the same second, or two processes,
+    can never end up sharing (and overwriting) one folder.
+    """
+    records_dir = Path(records_dir)
+    records_dir.mkdir(parents=True, exist_ok=True)
+    base = stamp_for(now or datetime.now())
+    for n in range(1, 10_000):
+        stamp = base if n == 1 else f"{base}_{n}"
+        folder = records_dir / f"workflow_{stamp}"
+        try:
+            folder.mkdir(exist_ok=False)
+        except FileExistsError:
+            continue
+        return folder, stamp
+    raise RuntimeError(f"could not create a new record folder in {records_dir}")
+
+
+def _stamp_of_folder(folder: Path) -> str:
+    match = _FOLDER_RE.match(folder.name)
+    return match.group(1) if match else stamp_for(datetime.now())
+
+
+def _publish_exclusive(nb: nbformat.NotebookNode, folder: Path, stem: str) -> Path:
+    """Write ``nb`` as ``<stem>.ipynb`` (or ``<stem>_2.ipynb``...) without replacing anything.
+
+    Written to a temporary file first, then hard-linked into place: ``link`` fails when the
+    name exists, so an existing record is never overwritten and no reader sees half a file.
+    """
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".rendering-", suffix=".ipynb")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            nbformat.write(nb, fh)
+        for n in range(1, 10_000):
+            target = folder / (f"{stem}.ipynb" if n == 1 else f"{stem}_{n}.ipynb")
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                continue
+            return target
+        raise RuntimeError(f"too many notebooks named {stem}*.ipynb in {folder}")
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _summary_markdown(lineage: Mapping[str, Any], parameters: Mapping[str, Any]) -> str:
+    title = {"submit": "Submit batch", "download": "Download batch"}[lineage["kind"]]
+    lines = [
+        f"# {title}: workflow record",
+        "",
+        f"Created {lineage['created']} from `{lineage['template']}`"
+        + (f", re-run of `{lineage['parent']}`" if lineage.get("parent") else "") + ".",
+        "",
+        "| parameter | value |",
+        "|---|---|",
+    ]
+    lines += [f"| `{name}` | `{value!r}` |" for name, value in parameters.items()]
+    lines += [
+        "",
+        "The API token is not stored here: the notebook reads it from `INFINITY_API_TOKEN` "
+        "or the credentials file when it runs.",
+    ]
+    return "\n".join(lines)
+
+
+def _set_summary(nb: nbformat.NotebookNode, markdown: str) -> None:
+    """Put the summary cell first, replacing the one a re-run record inherited."""
+    nb.cells = [c for c in nb.cells if SUMMARY_TAG not in c.get("metadata", {}).get("tags", [])]
+    cell = nbformat.v4.new_markdown_cell(markdown)
+    cell.metadata["tags"] = [SUMMARY_TAG]
+    nb.cells.insert(0, cell)
+
+
+def _relative(path: Path | None, start: Path) -> str | None:
+    if path is None:
+        return None
+    try:
+        return os.path.relpath(Path(path).resolve(), start.resolve())
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _prepare(source: Path, parameters: Mapping[str, Any]) -> nbformat.NotebookNode:
+    """The notebook with ``parameters`` injected by papermill, not executed."""
+    import papermill
+
+    nb = papermill.execute_notebook(str(source), None, parameters=dict(parameters),
+                                    prepare_only=True, progress_bar=False)
+    nb.metadata.papermill["input_path"] = str(source)
+    nb.metadata.papermill.pop("output_path", None)
+    return nb
+
+
+def _build_record(kind: str, parameters: Mapping[str, Any], *, folder: Path,
+                  template: Path | None = None, parent: Path | None = None,
+                  batch_id: str | None = None, source: Path | None = None,
+                  ) -> nbformat.NotebookNode:
+    """``source`` (default: the kind's template) with parameters, summary and lineage."""
+    prefix = _kind_prefix(kind)
+    template = Path(template or TEMPLATES_DIR / f"{prefix}.ipynb")
+    source = Path(source or template)
+    if not source.is_file():
+        raise FileNotFoundError(f"notebook {source} does not exist")
+    nb = _prepare(source, parameters)
+    resolved = template.resolve()
+    lineage = {
+        "kind": kind,
+        "template": str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT)
+        else str(template),
+        "created": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "generator": parameters.get("GENERATOR"),
+        "server": parameters.get("SERVER"),
+        "batch_id": batch_id if batch_id is not None else parameters.get("BATCH_ID") or None,
+        "parent": _relative(parent, folder),
+    }
+    nb.metadata[METADATA_KEY] = lineage
+    _set_summary(nb, _summary_markdown(lineage, parameters))
+    return nb
+
+
+def render_record(kind: str, parameters: Mapping[str, Any], *, folder: Path, stamp: str,
+                  template: Path | None = None, parent: Path | None = None,
+                  batch_id: str | None = None) -> Path:
+    """Render the kind's template into ``folder`` as ``<prefix>_<stamp>.ipynb``."""
+    nb = _build_record(kind, parameters, folder=folder, template=template, parent=parent,
+                       batch_id=batch_id)
+    return _publish_exclusive(nb, folder, f"{_kind_prefix(kind)}_{stamp}")
+
+
+def create_workflow_notebook(kind: str, *, generator: str, server: str,
+                             batch_id: str | None = None,
+                             records_dir: Path | str = RECORDS_DIR,
+                             extra_parameters: Mapping[str, Any] | None = None) -> Path:
+    """A new record folder holding a fresh Submit or Download notebook; returns its path."""
+    _kind_prefix(kind)
+    if kind == "download" and not batch_id:
+        raise ValueError("a Download notebook needs a batch id: pick a batch or type its id")
+    parameters: dict[str, Any] = {"GENERATOR": generator, "SERVER": server}
+    if kind == "download":
+        parameters["BATCH_ID"] = batch_id
+    parameters.update(extra_parameters or {})
+    folder, stamp = new_record_folder(records_dir)
+    return render_record(kind, parameters, folder=folder, stamp=stamp)
+
+
+def render_download_notebook(*, batch_id: str, batch_name: str | None, generator: str,
+                             server: str, folder: Path | str,
+                             parent: Path | str | None = None) -> Path:
+    """The Download notebook for a just-submitted batch, beside the notebook that submitted it.
+
+    Also records the submission in the folder's sidecar, so ``records`` knows the Submit
+    notebook's batch even though that notebook's own file is never rewritten.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    parent_path = Path(parent) if parent else None
+    path = render_record(
+        "download", {"GENERATOR": generator, "SERVER": server, "BATCH_ID": batch_id},
+        folder=folder, stamp=_stamp_of_folder(folder), parent=parent_path, batch_id=batch_id)
+    record_submission(folder, notebook=parent_path.name if parent_path else None,
+                      batch_id=batch_id, batch_name=batch_name, download_notebook=path.name)
+    return path
+
+
+def read_submissions(folder: Path | str) -> list[dict[str, Any]]:
+    path = Path(folder) / SIDECAR
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        return []  # a damaged sidecar must not hide the records around it
+    return [s for s in data.get("submissions", []) if isinstance(s, dict)]
+
+
+def record_submission(folder: Path | str, *, notebook: str | None, batch_id: str,
+                      batch_name: str | None, download_notebook: str | None) -> Path:
+    """Append one submission to ``submissions.json`` (rewritten atomically)."""
+    folder = Path(folder)
+    entries = read_submissions(folder)
+    entries.append({
+        "notebook": notebook, "batch_id": batch_id, "batch_name": batch_name,
+        "download_notebook": download_notebook,
+        "submitted": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+    })
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".submissions-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"submissions": entries}, fh, indent=2)
+        os.replace(tmp, folder / SIDECAR)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return folder / SIDECAR
+
+
+def read_lineage(notebook: Path | str | nbformat.NotebookNode) -> dict[str, Any]:
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(
+        str(notebook), as_version=4)
+    lineage = nb.metadata.get(METADATA_KEY)
+    if not isinstance(lineage, Mapping):
+        raise ValueError(f"{notebook} is not a workflow record (no {METADATA_KEY} metadata)")
+    return dict(lineage)
+
+
+def list_records(records_dir: Path | str = RECORDS_DIR) -> list[RecordInfo]:
+    """Every record notebook under ``records_dir``, oldest folder first."""
+    records_dir = Path(records_dir)
+    if not records_dir.is_dir():
+        return []
+    found: list[RecordInfo] = []
+    for folder in sorted(p for p in records_dir.iterdir() if p.is_dir()):
+        submissions = read_submissions(folder)
+        for path in sorted(folder.glob("*.ipynb")):
+            try:
+                lineage = read_lineage(path)
+            except (ValueError, OSError):
+                continue  # a notebook the user dropped in, or one being written
+            batch_id = lineage.get("batch_id")
+            batch_name = None
+            if not batch_id:  # a Submit notebook: its batch lives in the sidecar
+                mine = [s for s in submissions if s.get("notebook") == path.name]
+                if mine:
+                    batch_id, batch_name = mine[-1].get("batch_id"), mine[-1].get("batch_name")
+            found.append(RecordInfo(
+                folder=folder.name, notebook=path.name, kind=str(lineage.get("kind", "?")),
+                created=str(lineage.get("created", "")),
+                generator=str(lineage.get("generator") or ""),
+                server=str(lineage.get("server") or ""), batch_id=batch_id,
+                batch_name=batch_name))
+    return found
+
+
+# -- parameters and re-runs ---------------------------------------------------------------
+def _assignments(source: str) -> dict[str, Any]:
+    """``NAME = <literal>`` lines of a parameters cell, as values (other lines are ignored)."""
+    values: dict[str, Any] = {}
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ValueError(f"the parameters cell is not valid Python: {exc}") from exc
+    for node in tree.body:
+        target = None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        if isinstance(target, ast.Name):
+            try:
+                values[target.id] = ast.literal_eval(value)
+            except ValueError:
+                continue  # computed defaults are left to the notebook
+    return values
+
+
+def read_parameters(notebook: Path | str | nbformat.NotebookNode) -> dict[str, Any]:
+    """The values a record ran with: its ``parameters`` cell overlaid by the injected one."""
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(
+        str(notebook), as_version=4)
+    merged: dict[str, Any] = {}
+    for tag in ("parameters", "injected-parameters"):
+        for cell in nb.cells:
+            if cell.cell_type == "code" and tag in cell.get("metadata", {}).get("tags", []):
+                merged.update(_assignments(cell.source))
+                break
+    return merged
+
+
+def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None, *,
+                 records_dir: Path | str | None = None, kernel_name: str | None = None,
+                 execution_timeout: float | None = 1800) -> Path:
+    """Execute a saved record headless into a new record folder; returns the new notebook.
+
+    papermill replaces the injected-parameters cell wholesale, so the saved values are read
+    back first and merged with ``overrides``; the full set is injected. The kernel's working
+    directory is the new folder, so a Submit notebook's Download notebook lands beside it.
+    Raises ``papermill.PapermillExecutionError`` (the failed record is kept, with its error).
+    """
+    import papermill
+
+    record = Path(record).resolve()
+    lineage = read_lineage(record)
+    kind = str(lineage.get("kind"))
+    saved = read_parameters(record)
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(saved))
+    if unknown:
+        raise ValueError(f"{record.name} has no parameter {', '.join(unknown)}; its "
+                         f"parameters are: {', '.join(sorted(saved))}")
+    parameters = {**saved, **overrides}
+    if records_dir is None:
+        records_dir = (record.parent.parent if _FOLDER_RE.match(record.parent.name)
+                       else RECORDS_DIR)
+    folder, stamp = new_record_folder(records_dir)
+    template = ROOT / str(lineage.get("template") or f"templates/{_kind_prefix(kind)}.ipynb")
+    nb = _build_record(kind, parameters, folder=folder, template=template, parent=record,
+                       source=record)
+    # Hidden names while running: `records` and JupyterLab's file browser skip dot-files.
+    prepared = folder / ".rerun-input.ipynb"
+    partial = folder / ".rerun-output.ipynb"
+    nbformat.write(nb, str(prepared))
+    try:
+        papermill.execute_notebook(
+            str(prepared), str(partial), kernel_name=kernel_name, cwd=str(folder),
+            progress_bar=False, execution_timeout=execution_timeout)
+    finally:
+        prepared.unlink(missing_ok=True)
+        final = None
+        if partial.exists():
+            done = nbformat.read(str(partial), as_version=4)
+            done.metadata.papermill["input_path"] = str(record)
+            done.metadata.papermill.pop("output_path", None)
+            final = _publish_exclusive(done, folder, f"{_kind_prefix(kind)}_{stamp}")
+            partial.unlink()
+    assert final is not None
+    return final

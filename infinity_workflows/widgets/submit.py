@@ -1,0 +1,222 @@
+"""The submit interface of a Submit notebook: job type, batch name, Submit, Confirm.
+
+Submit checks every job (client side, with the generator's schema) and asks the server for
+the frame estimate; Confirm Submission sends the batch. Confirm is disabled as soon as it is
+clicked and the interface remembers its batch, so a second click never submits twice. After
+submission the Download notebook for the batch is rendered beside the Submit notebook.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..batch import Batch
+from ..errors import ValidationError
+from ..records import KINDS, render_download_notebook
+from ..session import Session
+from ._display import error_html, info_html, lab_link, show_markdown, success_html
+from .create import explain_error
+
+__all__ = [
+    "SubmissionCheck",
+    "SubmitInterface",
+    "check_submission",
+    "find_own_notebook",
+    "submit_checked",
+    "submit_interface",
+    "write_download_notebook",
+]
+
+JOB_TYPES = (("Previews", True), ("Videos", False))
+
+
+@dataclass
+class SubmissionCheck:
+    """What Submit found: the job count, the frames the server estimates, or the errors."""
+
+    num_jobs: int
+    is_preview: bool
+    frames: int | None = None
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.frames is not None
+
+    def describe(self) -> str:
+        kind = "preview" if self.is_preview else "video"
+        if self.ok:
+            return (f"{self.num_jobs} {kind} job(s), {self.frames} frame(s) estimated. "
+                    "Click Confirm Submission to submit.")
+        shown = [f"job {i}: {msg}" for i, msg in self.errors[:20]]
+        if len(self.errors) > 20:
+            shown.append(f"... and {len(self.errors) - 20} more")
+        return (f"{len(self.errors)} of {self.num_jobs} job(s) are invalid; fix job_params "
+                "and run the cell again:\n" + "\n".join(shown))
+
+
+def check_submission(sesh: Session, job_params: Sequence[Mapping[str, Any]],
+                     is_preview: bool) -> SubmissionCheck:
+    """Validate every job; when all pass, ask the server how many frames they render."""
+    check = SubmissionCheck(num_jobs=len(job_params), is_preview=is_preview)
+    if not job_params:
+        check.errors.append((0, "job_params is empty: a batch needs at least one job"))
+        return check
+    if is_preview and not sesh.supports_preview:
+        check.errors.append((0, f"{sesh.generator} does not render previews; choose Videos"))
+        return check
+    check.errors = [(i, e) for i, e in enumerate(sesh.validate_job_params(job_params)) if e]
+    if not check.errors:
+        try:
+            check.frames = sesh.estimate_samples(list(job_params), is_preview=is_preview)
+        except ValidationError as exc:  # the server's schema is the authority
+            check.errors.append((0, str(exc)))
+    return check
+
+
+def submit_checked(sesh: Session, job_params: Sequence[Mapping[str, Any]],
+                   check: SubmissionCheck, batch_name: str) -> Batch:
+    """Submit jobs that passed :func:`check_submission`; refuses an unchecked batch."""
+    if not check.ok or check.num_jobs != len(job_params):
+        raise ValidationError("the jobs changed or were not checked: click Submit first")
+    name = batch_name.strip()
+    if not name:
+        raise ValidationError("the batch name is empty: type a name for the batch")
+    return sesh.submit(list(job_params), is_preview=check.is_preview, batch_name=name)
+
+
+def find_own_notebook(folder: Path) -> Path | None:
+    """The Submit notebook running in ``folder``, when it can be told.
+
+    JupyterLab tells the kernel its notebook (``JPY_SESSION_NAME``); otherwise a folder with
+    a single Submit notebook is unambiguous. A papermill run in a fresh folder has neither.
+    """
+    session_name = os.environ.get("JPY_SESSION_NAME")
+    if session_name:
+        candidate = folder / Path(session_name).name
+        if candidate.is_file():
+            return candidate
+    mine = sorted(folder.glob(f"{KINDS['submit']}_*.ipynb"))
+    return mine[0] if len(mine) == 1 else None
+
+
+def write_download_notebook(batch: Batch, record_folder: Path | str,
+                            submit_notebook: Path | None = None) -> Path:
+    """Render the batch's Download notebook into ``record_folder``; returns its path."""
+    sesh = batch.session
+    return render_download_notebook(
+        batch_id=batch.batch_id, batch_name=batch.name, generator=sesh.generator,
+        server=sesh.server, folder=Path(record_folder), parent=submit_notebook)
+
+
+class SubmitInterface:
+    """Widgets of the Submit notebook; ``widget`` is the box to display."""
+
+    def __init__(self, sesh: Session, job_params: Sequence[Mapping[str, Any]], *,
+                 record_folder: Path | str | None = None, batch_name: str = "",
+                 is_preview: bool = True) -> None:
+        self.sesh = sesh
+        self.job_params = list(job_params)
+        self.record_folder = Path(record_folder or Path.cwd())
+        self.check: SubmissionCheck | None = None
+        self.batch: Batch | None = None
+        self.download_notebook: Path | None = None
+
+        self.job_type = widgets.ToggleButtons(options=list(JOB_TYPES), value=is_preview,
+                                              description="Job type:")
+        self.batch_name = widgets.Text(value=batch_name, description="Batch name:",
+                                       placeholder="name this batch",
+                                       layout=widgets.Layout(width="420px"))
+        self.submit_button = widgets.Button(description="Submit", button_style="info")
+        self.confirm_button = widgets.Button(description="Confirm Submission",
+                                             button_style="danger", disabled=True)
+        self.message = widgets.HTML()
+        self.links = widgets.Output()
+        self.submit_button.on_click(self._on_submit)
+        self.confirm_button.on_click(self._on_confirm)
+        # Changing what would be submitted invalidates an earlier check.
+        self.job_type.observe(self._invalidate, names="value")
+        self.widget = widgets.VBox([self.job_type, self.batch_name,
+                                    widgets.HBox([self.submit_button, self.confirm_button]),
+                                    self.message, self.links])
+
+    def _invalidate(self, _change: Any = None) -> None:
+        if self.batch is None:
+            self.check = None
+            self.confirm_button.disabled = True
+            self.message.value = info_html("Job type changed: click Submit to check again.")
+
+    def _on_submit(self, _button: Any = None) -> SubmissionCheck | None:
+        if self.batch is not None:
+            self.message.value = error_html(
+                f"This interface already submitted batch {self.batch.batch_id}; run the cell "
+                "again to submit another batch.")
+            return None
+        self.confirm_button.disabled = True
+        self.message.value = info_html("Checking jobs ...")
+        try:
+            check = check_submission(self.sesh, self.job_params, self.job_type.value)
+        except Exception as exc:  # noqa: BLE001 - shown, not raised, in a button handler
+            self.message.value = error_html(explain_error(exc, self.sesh.server))
+            return None
+        self.check = check
+        if check.ok:
+            self.message.value = success_html(check.describe())
+            self.confirm_button.disabled = False
+        else:
+            self.message.value = error_html(check.describe())
+        return check
+
+    def _on_confirm(self, _button: Any = None) -> Batch | None:
+        # Disable first: a double click queues two events, the second must find it taken.
+        self.confirm_button.disabled = True
+        if self.batch is not None:
+            self.message.value = error_html(f"Batch {self.batch.batch_id} was already "
+                                            "submitted; it is not submitted twice.")
+            return None
+        if self.check is None:
+            self.message.value = error_html("Click Submit to check the jobs first.")
+            return None
+        self.message.value = info_html("Submitting ...")
+        try:
+            self.batch = submit_checked(self.sesh, self.job_params, self.check,
+                                        self.batch_name.value)
+        except Exception as exc:  # noqa: BLE001
+            self.message.value = error_html(explain_error(exc, self.sesh.server))
+            self.confirm_button.disabled = not (self.check and self.check.ok)
+            return None
+        self.submit_button.disabled = True
+        batch = self.batch
+        lines = [f"Submitted batch **{batch.name}**: `{batch.batch_id}` "
+                 f"({batch.num_jobs} {batch.job_type} job(s)).",
+                 f"Portal: [{batch.portal_url}]({batch.portal_url})"]
+        try:
+            self.download_notebook = write_download_notebook(
+                batch, self.record_folder, find_own_notebook(self.record_folder))
+            link = lab_link(self.download_notebook, Path.cwd())
+            lines.append(f"Download notebook: [{self.download_notebook.name}]({link})")
+            self.message.value = success_html(f"Submitted batch {batch.batch_id}.")
+        except Exception as exc:  # noqa: BLE001 - the batch exists; say so and how to go on
+            self.message.value = error_html(
+                f"Batch {batch.batch_id} was submitted, but its Download notebook could not "
+                f"be written ({exc}). Create one from create_a_workflow.ipynb with this id.")
+        show_markdown(self.links, "\n\n".join(lines))
+        return batch
+
+
+def submit_interface(sesh: Session, job_params: Sequence[Mapping[str, Any]], *,
+                     record_folder: Path | str | None = None, batch_name: str = "",
+                     is_preview: bool = True) -> SubmitInterface:
+    """Build and display the interface; returns it."""
+    from IPython.display import display
+
+    ui = SubmitInterface(sesh, job_params, record_folder=record_folder, batch_name=batch_name,
+                         is_preview=is_preview)
+    display(ui.widget)
+    return ui
