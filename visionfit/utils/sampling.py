@@ -653,27 +653,28 @@ def sample_inputs(sesh: Any, n: int, rng: RandomLike | np.random.Generator = Non
 # --------------------------------------------------------------------------------------------
 
 
+def _batch_label(batch: Any) -> str:
+    return str(getattr(batch, "batch_id", None) or getattr(batch, "name", None) or "?")
+
+
 def _completed_jobs(batch: Any) -> list[tuple[str, dict[str, Any]]]:
-    """``(job_id, params)`` of every valid completed job of ``batch``."""
-    jobs = batch.get_valid_completed_jobs()
+    """``(job_id, complete params)`` of every valid completed job of ``batch``, in the
+    batch's order. Params come from the batch itself (the server filled in defaults)."""
+    params_by_id = {j["id"]: j["param_values"] for j in batch.jobs}
     out = []
-    for job in jobs:
-        job_id = job.get("id") or job.get("job_id") if isinstance(job, Mapping) else \
-            getattr(job, "id", None) or getattr(job, "job_id", None)
-        params = job.get("params") if isinstance(job, Mapping) else getattr(job, "params", None)
-        if job_id is None or params is None:
-            raise TypeError(f"a completed job of batch {getattr(batch, 'id', '?')} has no id "
-                            f"or params: {job!r}")
-        out.append((str(job_id), dict(params)))
-    return out
+    for job in batch.get_valid_completed_jobs():
+        params = params_by_id.get(job["id"], job.get("param_values"))
+        if params is None:
+            raise ValueError(f"job {job['id']} is not part of batch {_batch_label(batch)}; "
+                             f"refresh the batch with get_batch_data()")
+        out.append((job["id"], dict(params)))
+    order = {job_id: i for i, job_id in enumerate(params_by_id)}
+    return sorted(out, key=lambda item: order.get(item[0], len(order)))
 
 
 def _batch_is_preview(batch: Any) -> bool | None:
-    for attr in ("is_preview", "preview"):
-        value = getattr(batch, attr, None)
-        if isinstance(value, bool):
-            return value
-    return None
+    kind = getattr(batch, "job_type", None)
+    return None if kind not in ("preview", "video") else kind == "preview"
 
 
 def _expand(overrides: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, batch: Any,
@@ -703,7 +704,7 @@ def _expand(overrides: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, b
         have = dict(jobs)
         missing = [j for j in wanted if j not in have]
         if missing:
-            raise ValueError(f"not valid completed jobs of batch {getattr(batch, 'id', '?')}: "
+            raise ValueError(f"not valid completed jobs of batch {_batch_label(batch)}: "
                              f"{', '.join(missing)}; choose among {', '.join(have) or 'none'}")
         jobs = [(j, have[j]) for j in dict.fromkeys(wanted)]
     return [{**params, **override, "state": job_id}
@@ -716,10 +717,11 @@ def _expand_kind(overrides: Any, prev_batch: Any, job_ids: Iterable[str] | None,
     if kind is not None and kind != preview:
         want, got = ("preview", "video") if preview else ("video", "preview")
         other = "video" if preview else "preview"
-        raise ValueError(f"batch {getattr(prev_batch, 'id', '?')} is a {got} batch; use "
+        raise ValueError(f"batch {_batch_label(prev_batch)} is a {got} batch; use "
                          f"expand_overrides_across_each_{other}_state for it (this one expects "
                          f"a {want} batch)")
-    return _expand(overrides, prev_batch, job_ids, getattr(prev_batch, "schema", None))
+    session = getattr(prev_batch, "session", None)
+    return _expand(overrides, prev_batch, job_ids, getattr(session, "schema", None))
 
 
 def expand_overrides_across_each_preview_state(
@@ -742,10 +744,10 @@ def _submit_rerun(sesh: Any, prev_batch: Any, overrides: Any, batch_name: str | 
                   job_ids: Iterable[str] | None, is_preview: bool) -> Any:
     jobs = _expand(overrides, prev_batch, job_ids, _schema_of(sesh))
     if not jobs:
-        raise ValueError(f"batch {getattr(prev_batch, 'id', '?')} has no valid completed jobs "
+        raise ValueError(f"batch {_batch_label(prev_batch)} has no valid completed jobs "
                          f"to rerun yet; wait for it (Batch.await_completion) first")
     if batch_name is None:
-        base = getattr(prev_batch, "name", None) or getattr(prev_batch, "id", "batch")
+        base = getattr(prev_batch, "name", None) or _batch_label(prev_batch)
         batch_name = f"{base}-rerun-{'previews' if is_preview else 'videos'}"
     return sesh.submit(job_params=jobs, is_preview=is_preview, batch_name=batch_name)
 
