@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .credentials import normalise_server
@@ -184,16 +185,19 @@ class Transport:
 
 def _reason(exc: requests.RequestException, timeout: tuple[float, float]) -> str:
     """A short cause for a failed connection, without the noise of urllib3's wrappers."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return f"no connection within {timeout[0]:g} s"
-    if isinstance(exc, requests.ReadTimeout):
-        return f"no answer within {timeout[1]:g} s"
     cause: Any = exc.args[0] if exc.args else exc
-    cause = getattr(cause, "reason", cause)  # MaxRetryError -> the underlying error
+    cause = getattr(cause, "reason", cause)  # MaxRetryError (after retries) -> its cause
+    # NewConnectionError (refused, unknown host) subclasses ConnectTimeoutError: test it first.
+    if isinstance(cause, NewConnectionError):
+        pass
+    elif isinstance(exc, requests.ConnectTimeout) or isinstance(cause, ConnectTimeoutError):
+        return f"no connection within {timeout[0]:g} s"
+    elif isinstance(exc, requests.ReadTimeout) or isinstance(cause, ReadTimeoutError):
+        return f"no answer within {timeout[1]:g} s"
     text = str(cause)
-    # "<urllib3.connection.HTTPConnection object at 0x..>: Failed to ...: [Errno 111] ..."
-    if text.startswith("<") and ">: " in text:
-        text = text.split(">: ", 1)[1]
+    # "HTTPConnection(host=.., port=..): Failed to establish ...: [Errno 111] ..." -> the cause
+    if "Failed to" in text:
+        text = text[text.index("Failed to"):]
     return text or type(exc).__name__
 
 

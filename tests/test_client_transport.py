@@ -1,0 +1,200 @@
+"""The client's HTTP layer: auth, retries, timeouts and error mapping.
+
+Flaky-network cases (503 then success, a silent server) use a small real HTTP server from
+the standard library, since the project's server never answers 503 on purpose; everything
+else talks to the real project server.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from infinity_workflows import api
+from infinity_workflows.errors import (
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    ServerError,
+    ServerUnreachable,
+)
+from tests.conftest import free_port
+
+SECRET = "s3cret-token-value"
+
+
+@dataclass
+class Scripted:
+    """A loopback HTTP server that plays back planned answers and records every request."""
+
+    plan: list[tuple[int, object, float]] = field(default_factory=list)  # status, body, delay
+    seen: list[dict] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def start(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                owner.seen.append({"method": self.command, "path": self.path,
+                                   "headers": dict(self.headers),
+                                   "body": self.rfile.read(length) if length else b""})
+                status, body, delay = owner.plan.pop(0) if owner.plan else (200, {}, 0.0)
+                if delay:
+                    time.sleep(delay)
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting, as the test intends
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Scripted]:
+    srv = Scripted()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_token_auth_hides_the_token() -> None:
+    auth = api.TokenAuth(SECRET)
+    assert SECRET not in repr(auth)
+    t = api.Transport("http://127.0.0.1:1", SECRET)
+    assert SECRET not in repr(t) and SECRET not in repr(t.http.auth)
+    with pytest.raises(ValueError):
+        api.TokenAuth("two words")
+
+
+def test_token_goes_in_the_header_and_netrc_cannot_replace_it(
+        scripted: Scripted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-password\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    scripted.plan = [(200, [{"name": "g"}], 0.0)]
+    assert api.list_generators(api.Transport(scripted.url, SECRET)) == [{"name": "g"}]
+    (request,) = scripted.seen
+    assert request["path"] == "/api/jobs/"
+    assert request["headers"]["Authorization"] == f"Token {SECRET}"
+    assert SECRET not in request["path"]
+
+
+def test_get_is_retried_on_503_then_succeeds(scripted: Scripted) -> None:
+    scripted.plan = [(503, {"detail": "busy"}, 0.0), (502, b"bad gateway", 0.0),
+                     (200, [{"name": "tiny-v1"}], 0.0)]
+    t = api.Transport(scripted.url, SECRET, backoff=0.01)
+    assert api.list_generators(t) == [{"name": "tiny-v1"}]
+    assert [r["method"] for r in scripted.seen] == ["GET"] * 3
+
+
+def test_submit_retry_reuses_one_idempotency_key(scripted: Scripted) -> None:
+    scripted.plan = [(503, {"detail": "busy"}, 0.0), (201, {"id": "b"}, 0.0)]
+    t = api.Transport(scripted.url, SECRET, backoff=0.01)
+    out = api.submit_batch(t, name="n", generator="tiny-v1", job_params=[{"frames": 2}],
+                           is_preview=False, idempotency_key="key-1")
+    assert out == {"id": "b"}
+    keys = [r["headers"]["Idempotency-Key"] for r in scripted.seen]
+    assert keys == ["key-1", "key-1"]
+    body = json.loads(scripted.seen[0]["body"])
+    assert body == {"name": "n", "job_runs": [
+        {"name": "tiny-v1", "is_preview": False, "param_values": {"frames": 2}}]}
+
+
+def test_persistent_503_becomes_server_error_with_detail(scripted: Scripted) -> None:
+    scripted.plan = [(503, {"detail": "the queue is full"}, 0.0)] * 3
+    t = api.Transport(scripted.url, SECRET, retries=2, backoff=0.01)
+    with pytest.raises(ServerError) as info:
+        api.list_generators(t)
+    assert info.value.status == 503 and "the queue is full" in str(info.value)
+    assert len(scripted.seen) == 3
+
+
+def test_closed_port_is_server_unreachable_with_a_hint() -> None:
+    t = api.Transport(f"http://127.0.0.1:{free_port()}/", SECRET, retries=1, backoff=0.01)
+    with pytest.raises(ServerUnreachable) as info:
+        api.list_generators(t)
+    text = str(info.value)
+    assert "infinity-workflows serve" in text and "run_notebooks.sh" in text
+    assert t.server in text and SECRET not in text
+
+
+def test_silent_server_times_out_as_unreachable(scripted: Scripted) -> None:
+    scripted.plan = [(200, [], 2.0)] * 2
+    t = api.Transport(scripted.url, SECRET, timeout=(1.0, 0.3), retries=0)
+    started = time.monotonic()
+    with pytest.raises(ServerUnreachable, match="no answer within 0.3 s"):
+        api.list_generators(t)
+    assert time.monotonic() - started < 2.0
+
+
+def test_result_links_are_fetched_without_the_token(scripted: Scripted) -> None:
+    scripted.plan = [(200, b"zip-bytes", 0.0)]
+    t = api.Transport(scripted.url, SECRET)
+    out = io.BytesIO()
+    assert api.download_result(t, scripted.url + "results/x/?sig=abc", out) == 9
+    assert out.getvalue() == b"zip-bytes"
+    assert "Authorization" not in scripted.seen[0]["headers"]
+
+
+def test_errors_from_the_real_server_are_typed(server) -> None:
+    t = api.Transport(server.url, server.token)
+    with pytest.raises(NotFoundError, match="404"):
+        api.get_generator(t, "no-such-generator")
+    with pytest.raises(NotFoundError):
+        api.get_batch(t, "00000000-0000-4000-8000-000000000000")
+    with pytest.raises(AuthenticationError) as info:
+        api.list_generators(api.Transport(server.url, SECRET))
+    assert info.value.status == 401 and SECRET not in str(info.value)
+    with pytest.raises(BadRequestError) as bad:
+        api.submit_batch(t, name="bad", generator="tiny-v1",
+                         job_params=[{"frames": 2}, {"frames": 5000}, {"colour": "red"}],
+                         is_preview=False, idempotency_key="bad-key")
+    rules = {(e["job_index"], e["param"], e["rule"]) for e in bad.value.errors}
+    assert (1, "frames", "max") in rules and (2, "colour", "unknown_parameter") in rules
+    assert "frames" in str(bad.value) and "5000" in str(bad.value)
+
+
+def test_no_request_carries_the_token_in_its_url(server) -> None:
+    """Every URL the client builds is token-free (the token travels only in the header)."""
+    seen: list[str] = []
+    t = api.Transport(server.url, server.token)
+    t.http.hooks["response"].append(lambda r, *a, **k: seen.append(r.url))
+    api.list_generators(t)
+    api.get_generator(t, "tiny-v1")
+    assert seen and all(server.token not in url for url in seen)
+    assert all(requests.utils.urlparse(u).path.endswith("/") for u in seen)
