@@ -1,0 +1,189 @@
+"""Workflow records: rendering, names that never collide, lineage, listing and re-runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from infinity_workflows import records
+from infinity_workflows.records import (
+    METADATA_KEY,
+    create_workflow_notebook,
+    list_records,
+    new_record_folder,
+    read_lineage,
+    read_parameters,
+    render_download_notebook,
+    rerun_record,
+)
+
+SERVER = "http://127.0.0.1:9/"
+GENERATOR = "visionfit-flagship-v0.1.0"
+BATCH = "0b0c3f5e-8d3a-4c61-9a53-2f1d6f7f2a10"
+STAMP_RE = r"\d{4}_\d{2}_\d{2}_T_\d{2}_\d{2}_\d{2}(_\d+)?"
+
+
+def cells_tagged(nb: nbformat.NotebookNode, tag: str) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if tag in c.metadata.get("tags", [])]
+
+
+def test_folders_created_in_the_same_second_never_collide(tmp_path: Path) -> None:
+    moment = datetime(2026, 11, 25, 8, 0, 0)
+    made: list[tuple[Path, str]] = []
+    lock = threading.Lock()
+
+    def make() -> None:
+        result = new_record_folder(tmp_path, now=moment)
+        with lock:
+            made.append(result)
+
+    threads = [threading.Thread(target=make) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    folders = sorted(p.name for p, _ in made)
+    assert len(set(folders)) == 8
+    assert "workflow_2026_11_25_T_08_00_00" in folders
+    assert "workflow_2026_11_25_T_08_00_00_8" in folders
+    for folder, stamp in made:
+        assert folder.name == f"workflow_{stamp}" and folder.is_dir()
+
+
+def test_submit_record_has_parameters_summary_and_lineage_but_no_token(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "tok_do_not_write_me_1234567890"
+    monkeypatch.setenv("INFINITY_API_TOKEN", secret)
+    path = create_workflow_notebook("submit", generator=GENERATOR, server=SERVER,
+                                    records_dir=tmp_path)
+    assert re.fullmatch(f"submit_batch_{STAMP_RE}.ipynb", path.name)
+    assert path.parent.name == "workflow_" + path.stem.removeprefix("submit_batch_")
+    assert path.parent.parent == tmp_path
+
+    nb = nbformat.read(str(path), as_version=4)
+    assert nb.cells[0].cell_type == "markdown"
+    assert GENERATOR in nb.cells[0].source and SERVER in nb.cells[0].source
+    assert "templates/submit_batch.ipynb" in nb.cells[0].source
+    (injected,) = cells_tagged(nb, "injected-parameters")
+    assert f'GENERATOR = "{GENERATOR}"' in injected.source
+    assert read_parameters(nb)["SERVER"] == SERVER
+    assert read_parameters(nb)["NUM_JOBS"] == 10  # the template's own default is kept
+    lineage = read_lineage(path)
+    assert lineage["kind"] == "submit"
+    assert lineage["template"] == "templates/submit_batch.ipynb"
+    assert lineage["generator"] == GENERATOR and lineage["server"] == SERVER
+    assert lineage["batch_id"] is None and lineage["parent"] is None
+    datetime.fromisoformat(lineage["created"])
+    assert secret not in path.read_text()
+    assert not any(p.name.startswith(".") for p in path.parent.iterdir())  # no temp left
+
+
+def test_two_creations_in_one_second_make_two_records(tmp_path: Path) -> None:
+    paths = [create_workflow_notebook("submit", generator=GENERATOR, server=SERVER,
+                                      records_dir=tmp_path) for _ in range(3)]
+    assert len({p.parent for p in paths}) == 3
+    assert all(p.is_file() for p in paths)
+
+
+def test_bad_kind_and_missing_batch_id_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not one of"):
+        create_workflow_notebook("review", generator=GENERATOR, server=SERVER,
+                                 records_dir=tmp_path)
+    with pytest.raises(ValueError, match="needs a batch id"):
+        create_workflow_notebook("download", generator=GENERATOR, server=SERVER,
+                                 records_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_beside_submit_records_batch_in_lineage_and_sidecar(tmp_path: Path) -> None:
+    submit = create_workflow_notebook("submit", generator=GENERATOR, server=SERVER,
+                                      records_dir=tmp_path)
+    folder = submit.parent
+    first = render_download_notebook(batch_id=BATCH, batch_name="my batch",
+                                     generator=GENERATOR, server=SERVER, folder=folder,
+                                     parent=submit)
+    second = render_download_notebook(batch_id=BATCH, batch_name="my batch",
+                                      generator=GENERATOR, server=SERVER, folder=folder,
+                                      parent=submit)
+    stamp = submit.stem.removeprefix("submit_batch_")
+    assert first.name == f"download_batch_{stamp}.ipynb"
+    assert second.name == f"download_batch_{stamp}_2.ipynb"  # never overwritten
+    lineage = read_lineage(first)
+    assert lineage["batch_id"] == BATCH and lineage["parent"] == submit.name
+    assert read_parameters(first)["BATCH_ID"] == BATCH
+
+    sidecar = json.loads((folder / records.SIDECAR).read_text())["submissions"]
+    assert [s["batch_id"] for s in sidecar] == [BATCH, BATCH]
+    assert sidecar[0]["notebook"] == submit.name
+
+    listed = {r.notebook: r for r in list_records(tmp_path)}
+    assert listed[submit.name].kind == "submit"
+    assert listed[submit.name].batch_id == BATCH  # from the sidecar
+    assert listed[submit.name].batch_name == "my batch"
+    assert listed[first.name].kind == "download" and listed[first.name].batch_id == BATCH
+    assert listed[first.name].generator == GENERATOR
+
+
+def test_list_records_skips_foreign_notebooks_and_missing_dir(tmp_path: Path) -> None:
+    assert list_records(tmp_path / "nowhere") == []
+    folder = tmp_path / "workflow_2026_01_01_T_00_00_00"
+    folder.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), str(folder / "scratch.ipynb"))
+    (folder / records.SIDECAR).write_text("{broken")
+    assert list_records(tmp_path) == []
+
+
+def _probe_record(tmp_path: Path) -> Path:
+    """A saved record whose run writes its parameter values to probe.json."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    params = nbformat.v4.new_code_cell('GENERATOR = "g"\nSERVER = "http://x/"\n'
+                                       'NUM_JOBS = 10\nLABEL = "template default"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import json, os\n"
+        "json.dump({'NUM_JOBS': NUM_JOBS, 'LABEL': LABEL, 'cwd': os.getcwd()},"
+        " open('probe.json', 'w'))")]
+    source = tmp_path / "probe_template.ipynb"
+    nbformat.write(nb, str(source))
+    folder, stamp = new_record_folder(tmp_path / "records")
+    return records.render_record(
+        "submit", {"GENERATOR": "g", "SERVER": "http://x/", "NUM_JOBS": 3,
+                   "LABEL": "saved"}, folder=folder, stamp=stamp, template=source)
+
+
+def test_rerun_keeps_saved_parameters_and_overrides_only_those_given(tmp_path: Path) -> None:
+    record = _probe_record(tmp_path)
+    rerun = rerun_record(record, {"LABEL": "override"})
+    assert rerun.parent != record.parent
+    assert rerun.parent.parent == record.parent.parent
+    assert re.fullmatch(f"submit_batch_{STAMP_RE}.ipynb", rerun.name)
+    probe = json.loads((rerun.parent / "probe.json").read_text())
+    assert probe == {"NUM_JOBS": 3, "LABEL": "override", "cwd": str(rerun.parent)}
+    assert read_parameters(rerun) == {"GENERATOR": "g", "SERVER": "http://x/",
+                                      "NUM_JOBS": 3, "LABEL": "override"}
+    lineage = read_lineage(rerun)
+    assert lineage["parent"] == f"../{record.parent.name}/{record.name}"
+    assert "override" in nbformat.read(str(rerun), as_version=4).cells[0].source
+    assert sorted(p.name for p in rerun.parent.iterdir()) == sorted([rerun.name, "probe.json"])
+    # The source record is untouched.
+    assert read_parameters(record)["LABEL"] == "saved"
+
+
+def test_rerun_refuses_unknown_parameters(tmp_path: Path) -> None:
+    record = _probe_record(tmp_path)
+    with pytest.raises(ValueError, match=r"no parameter NUM_JBOS.*NUM_JOBS"):
+        rerun_record(record, {"NUM_JBOS": 2})
+    with pytest.raises(ValueError, match="not a workflow record"):
+        rerun_record(tmp_path / "probe_template.ipynb")
+
+
+def test_metadata_key_is_stable() -> None:
+    # Other tools (and the records command) read this key; renaming it orphans old records.
+    assert METADATA_KEY == "infinity_workflows"
