@@ -185,6 +185,11 @@ def test_a_given_distribution_is_used_and_checked(vf_schema: Schema) -> None:
     heights = column(both_paths(vf_schema, n=300, relative_height=ClippedNormal(3.5, 2.0)),
                      "relative_height")
     assert max(heights) == 4.0 and min(heights) >= -4.0
+    powers = column(both_paths(vf_schema, n=300, lighting_power=ClippedNormal(50, 500, lo=20)),
+                    "lighting_power")
+    assert min(powers) == 20.0 and max(powers) <= 2000.0
+    with pytest.raises(ValidationError, match="lighting_power: ClippedNormal.* reaches outside"):
+        sample_input(vf_schema, lighting_power=ClippedNormal(400, 200, lo=50, hi=2500))
 
 
 def test_a_given_member_of_a_joint_entry_leads_the_others(vf_schema: Schema) -> None:

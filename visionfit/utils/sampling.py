@@ -183,11 +183,11 @@ class ClippedNormal(Distribution):
 
     def bind(self, param: Param, strict: bool) -> Bound:
         _numeric(param, repr(self))
-        lo = -math.inf if self.lo is None else self.lo
-        hi = math.inf if self.hi is None else self.hi
-        # Only explicit bounds can reach outside the schema; the tails are clipped anyway.
-        lo, hi = _clip_range(param, lo, hi, strict and (self.lo is not None
-                                                        or self.hi is not None), repr(self))
+        # A missing bound is the schema's: only explicit bounds can reach outside it (the
+        # tails are clipped either way).
+        lo = self.lo if self.lo is not None else -math.inf if param.min is None else param.min
+        hi = self.hi if self.hi is not None else math.inf if param.max is None else param.max
+        lo, hi = _clip_range(param, lo, hi, strict, repr(self))
         mean, sd = self.mean, self.sd
         if param.type == "int":
             return Bound(lambda r: min(hi, max(lo, round(r.gauss(mean, sd)))),
