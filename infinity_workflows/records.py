@@ -35,6 +35,7 @@ __all__ = [
     "SIDECAR",
     "TEMPLATES_DIR",
     "RecordInfo",
+    "batch_statuses",
     "create_workflow_notebook",
     "list_records",
     "new_record_folder",
@@ -322,6 +323,72 @@ def list_records(records_dir: Path | str = RECORDS_DIR) -> list[RecordInfo]:
                 server=str(lineage.get("server") or ""), batch_id=batch_id,
                 batch_name=batch_name))
     return found
+
+
+def _status_text(summary: Mapping[str, Any]) -> str:
+    jobs = summary.get("job_runs") or []
+    counts: dict[str, int] = {}
+    for job in jobs:
+        status = str(job.get("status") or ("running" if job.get("in_progress") else "done"))
+        counts[status] = counts.get(status, 0) + 1
+    finished = sum(1 for j in jobs if not j.get("in_progress"))
+    detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    state = "complete" if finished == len(jobs) else "in progress"
+    return f"{state} {finished}/{len(jobs)} ({detail})"
+
+
+def batch_statuses(found: list[RecordInfo], timeout: float = 5.0) -> dict[str, str]:
+    """Live status of each record's batch, by batch id: ``complete 3/3 (3 succeeded)``.
+
+    One request per batch with a short timeout and no retries; a server that does not
+    answer gives ``unreachable``, a missing token ``no token``, an unknown batch ``not
+    found``, so a listing never hangs or fails because one server is down.
+    """
+    from . import api
+    from .credentials import resolve_token
+    from .errors import (
+        AuthenticationError,
+        ConfigurationError,
+        InfinityError,
+        NotFoundError,
+        ServerUnreachable,
+    )
+
+    statuses: dict[str, str] = {}
+    transports: dict[str, api.Transport | str] = {}
+    try:
+        for record in found:
+            if not record.batch_id or record.batch_id in statuses:
+                continue
+            server = record.server
+            if server not in transports:
+                try:
+                    transports[server] = api.Transport(
+                        server, resolve_token(None, server), timeout=(timeout, timeout),
+                        retries=0)
+                except ConfigurationError:
+                    transports[server] = "no token"
+            transport = transports[server]
+            if isinstance(transport, str):
+                statuses[record.batch_id] = transport
+                continue
+            try:
+                summary = api.get_batch_summary(transport, record.batch_id)
+                statuses[record.batch_id] = _status_text(summary)
+            except ServerUnreachable:
+                statuses[record.batch_id] = "unreachable"
+                transports[server] = "unreachable"  # do not wait on it again
+            except AuthenticationError:
+                statuses[record.batch_id] = "token refused"
+            except NotFoundError:
+                statuses[record.batch_id] = "not found"
+            except InfinityError as exc:
+                statuses[record.batch_id] = f"error: {type(exc).__name__}"
+    finally:
+        for transport in transports.values():
+            if not isinstance(transport, str):
+                transport.close()
+    return statuses
 
 
 # -- parameters and re-runs ---------------------------------------------------------------

@@ -1,0 +1,252 @@
+"""The notebooks, executed headless against a real local server with the VisionFit generator.
+
+Driver cells appended (or inserted) into the notebooks click the buttons as a user would and
+print what they saw as one ``DRIVER:`` JSON line; the tests then check the files written, the
+DataFrames, the downloaded data, and that the token is in no file under the records folder.
+Jobs stay tiny (1 rep, 6 fps, 128 px) so the whole module takes well under a minute of
+rendering.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from papermill.parameterize import parameterize_notebook
+
+from infinity_workflows.records import (
+    list_records,
+    read_lineage,
+    read_parameters,
+    rerun_record,
+)
+
+from .conftest import ROOT, LiveServer, cli_env
+
+GENERATOR = "visionfit-flagship-v0.1.0"
+TINY_JOBS = {"IMAGE_SIZE": 128, "FRAME_RATE": 6}
+
+pytestmark = pytest.mark.slow
+
+
+def _visionfit_available() -> bool:
+    try:
+        from visionfit.generator import VisionFitGenerator  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def vf_server(tmp_path_factory: pytest.TempPathFactory):
+    """A server whose generators include VisionFit (by entry point) and the tiny one."""
+    if not _visionfit_available():
+        pytest.skip("the VisionFit generator (visionfit.generator.VisionFitGenerator) is "
+                    "not in this checkout yet")
+    base = tmp_path_factory.mktemp("nbserver")
+    srv = LiveServer(home=base / "home", config=base / "config",
+                     extra_args=["--workers", "2"])
+    srv.home.mkdir(parents=True)
+    srv.token = srv.new_token("notebooks")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def kernel_env(vf_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+               ) -> LiveServer:
+    """The kernel inherits this environment: token by env var, the server's URL, no saved
+    credentials of the machine's user."""
+    for key, value in cli_env(vf_server.home, tmp_path / "config").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("INFINITY_API_TOKEN", vf_server.token)
+    monkeypatch.setenv("INFINITY_SERVER_URL", vf_server.url)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    return vf_server
+
+
+def driver_cell(code: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(textwrap.dedent(code).strip())
+    cell.metadata["tags"] = ["test-driver"]
+    return cell
+
+
+def report(expr: str) -> str:
+    """Driver code printing ``expr`` (a dict) as the DRIVER line."""
+    return f"import json as _json\nprint('DRIVER:' + _json.dumps({expr}, default=str))"
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600) -> nbformat.NotebookNode:
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    return nb
+
+
+def driver_output(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    for cell in reversed(nb.cells):
+        for out in cell.get("outputs", []):
+            for line in out.get("text", "").splitlines():
+                if line.startswith("DRIVER:"):
+                    return json.loads(line.removeprefix("DRIVER:"))
+    raise AssertionError("no DRIVER output in the executed notebook")
+
+
+def outputs_of(nb: nbformat.NotebookNode, mime: str) -> int:
+    return sum(1 for c in nb.cells for o in c.get("outputs", []) if mime in o.get("data", {}))
+
+
+def with_parameters(path: Path, parameters: dict[str, Any]) -> nbformat.NotebookNode:
+    """The notebook with its saved parameters plus ``parameters`` injected (as a rerun does)."""
+    nb = nbformat.read(str(path), as_version=4)
+    return parameterize_notebook(nb, {**read_parameters(nb), **parameters})
+
+
+def assert_no_token(root: Path, token: str) -> None:
+    for path in root.rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), f"token found in {path}"
+
+
+def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
+                                                    tmp_path: Path) -> None:
+    token = kernel_env.token
+    visionfit = tmp_path / "visionfit"
+    visionfit.mkdir()
+    shutil.copy(ROOT / "visionfit" / "create_a_workflow.ipynb", visionfit)
+    records_dir = visionfit / "workflow_records"
+
+    # 1. The create notebook: Get Generators, pick VisionFit, Create Notebook.
+    nb = nbformat.read(str(visionfit / "create_a_workflow.ipynb"), as_version=4)
+    nb.cells.append(driver_cell(f"""
+        create_ui.get_generators_button.click()
+        names = [value for _label, value in create_ui.generator.options]
+        create_ui.generator.value = "{GENERATOR}"
+        create_ui.create_button.click()
+        {report('{"names": names, "created": [str(p) for p in create_ui.created], '
+                '"message": create_ui.message.value, "server": create_ui.server.value}')}
+    """))
+    seen = driver_output(execute(nb, visionfit))
+    assert GENERATOR in seen["names"] and "tiny-v1" in seen["names"]
+    assert seen["names"] == sorted(seen["names"])
+    assert seen["server"] == kernel_env.url
+    (submit_path,) = map(Path, seen["created"])
+    assert submit_path.parent.parent == records_dir
+    assert read_lineage(submit_path)["kind"] == "submit"
+
+    # 2. The Submit notebook: small videos, Submit, Confirm (twice).
+    nb = with_parameters(submit_path, {"NUM_JOBS": 2, "MAX_REPS": 1, "SEED": 3, **TINY_JOBS})
+    nb.cells.append(driver_cell(f"""
+        submit_ui.job_type.value = False
+        submit_ui.batch_name.value = "nb-videos"
+        submit_ui.submit_button.click()
+        assert submit_ui.check.ok, submit_ui.message.value
+        submit_ui.confirm_button.click()
+        submit_ui.confirm_button.click()
+        {report('{"batch_id": submit_ui.batch.batch_id, "frames": submit_ui.check.frames, '
+                '"download": str(submit_ui.download_notebook), '
+                '"shape": list(job_params_df.shape), "columns": list(job_params_df.columns), '
+                '"batches": len(sesh.get_batches_last_n_days(1))}')}
+    """))
+    nb = execute(nb, submit_path.parent)
+    nbformat.write(nb, str(submit_path))  # as JupyterLab would save it
+    seen = driver_output(nb)
+    assert seen["batches"] == 1  # the second Confirm did not submit again
+    assert seen["shape"][0] == 2 and {"scene", "exercise", "image_width"} <= set(
+        seen["columns"])
+    assert seen["frames"] >= 2
+    assert outputs_of(nb, "image/png") >= 1  # visualize_job_params
+    batch_id = seen["batch_id"]
+    download_path = Path(seen["download"])
+    assert download_path.parent == submit_path.parent
+    assert read_lineage(download_path)["batch_id"] == batch_id
+    assert read_lineage(download_path)["parent"] == submit_path.name
+    listed = {r.notebook: r.batch_id for r in list_records(records_dir)}
+    assert listed == {submit_path.name: batch_id, download_path.name: batch_id}
+
+    # 3. The Download notebook: Download, then Wait and Download, then the analysis cells.
+    downloads = tmp_path / "downloads"
+    nb = with_parameters(download_path, {"DOWNLOAD_ROOT": str(downloads),
+                                         "POLLING_INTERVAL": 0.5})
+    at = next(i for i, c in enumerate(nb.cells) if "download_interface(" in c.source)
+    nb.cells.insert(at + 1, driver_cell("""
+        download_ui.download_button.click()
+        download_ui.wait_button.click()
+        assert download_ui.report.finished == download_ui.report.total, download_ui.message.value
+    """))
+    nb.cells.append(driver_cell(report(
+        '{"report": download_ui.report.describe(), "downloaded": '
+        '[str(p) for p in download_ui.report.downloaded], "summary_shape": '
+        'list(summary_df.shape), "summary_columns": list(summary_df.columns), '
+        '"metadata_rows": len(metadata_df), "folder": str(folder)}')))
+    nb = execute(nb, download_path.parent)
+    nbformat.write(nb, str(download_path))
+    seen = driver_output(nb)
+    folder = Path(seen["folder"])
+    assert folder == downloads / "nb-videos" / f"batch_ID_{batch_id}"
+    assert "2/2 jobs finished" in seen["report"] and "0 failed" in seen["report"]
+    assert len(seen["downloaded"]) == 2 and seen["metadata_rows"] == 2
+    for job in seen["downloaded"]:
+        assert (Path(job) / "video.mp4").is_file() and (Path(job) / "labels.json").is_file()
+    assert seen["summary_shape"][0] == 2
+    assert {"num_frames", "mean_percent_in_fov", "mean_percent_occlusion", "scene"} <= set(
+        seen["summary_columns"])
+    assert outputs_of(nb, "text/html") >= 2  # DataFrames and the inline video
+    assert outputs_of(nb, "image/png") >= 3  # previews, labels, histograms
+    assert any("<video" in o.get("data", {}).get("text/html", "")
+               for c in nb.cells for o in c.get("outputs", []))
+
+    # 4. Re-run the Download record headless into a new record, overriding one parameter.
+    again = rerun_record(download_path, {"DOWNLOAD_ROOT": str(tmp_path / "downloads2"),
+                                         "DOWNLOAD_NOW": True})
+    assert again.parent.parent == records_dir and again.parent != download_path.parent
+    assert read_parameters(again)["BATCH_ID"] == batch_id  # kept from the saved record
+    assert read_lineage(again)["parent"].endswith(download_path.name)
+    assert len(list((tmp_path / "downloads2" / "nb-videos" / f"batch_ID_{batch_id}")
+                    .glob("*/video.mp4"))) == 2
+
+    assert_no_token(records_dir, token)
+
+
+def test_download_notebook_says_clearly_when_the_batch_does_not_exist(
+        kernel_env: LiveServer, tmp_path: Path) -> None:
+    from infinity_workflows.records import create_workflow_notebook
+
+    missing = "5b2c7a53-3f4e-4c7e-9d0a-0c8e5d9b7a11"
+    path = create_workflow_notebook("download", generator=GENERATOR, server=kernel_env.url,
+                                    batch_id=missing, records_dir=tmp_path / "records")
+    nb = nbformat.read(str(path), as_version=4)
+    with pytest.raises(Exception, match=f"batch {missing} does not exist on"):
+        execute(nb, path.parent)
+
+
+@pytest.mark.parametrize("name, parameters", [
+    ("submit_and_download_batch_demo.ipynb", {"NUM_JOBS": 2}),
+    ("parameter_sweep_demo.ipynb", {"NUM_PREVIEWS": 3, "NUM_PICKED": 1,
+                                    "SWEEP_VALUES": [50.0, 1500.0]}),
+])
+def test_examples_run_top_to_bottom(kernel_env: LiveServer, tmp_path: Path, name: str,
+                                    parameters: dict[str, Any]) -> None:
+    source = ROOT / "visionfit" / "examples" / name
+    nb = nbformat.read(str(source), as_version=4)
+    nb = parameterize_notebook(nb, {**read_parameters(nb), "SERVER": kernel_env.url,
+                                    "DOWNLOAD_ROOT": str(tmp_path / "downloads"),
+                                    **TINY_JOBS, **parameters})
+    frame = "summary_df" if "demo" in name else "sweep_df"
+    nb.cells.append(driver_cell(report(f'{{"rows": len({frame}), "columns": '
+                                       f'list({frame}.columns)}}')))
+    nb = execute(nb, tmp_path)
+    seen = driver_output(nb)
+    assert seen["rows"] == 2  # demo: 2 jobs; sweep: 1 picked preview x 2 values
+    assert "num_frames" in seen["columns"]
+    assert outputs_of(nb, "image/png") >= 2
+    videos = list((tmp_path / "downloads").rglob("video.mp4"))
+    assert len(videos) == 2
+    if "sweep" in name:
+        assert len(list((tmp_path / "downloads").rglob("video_preview.png"))) == 3 + 2

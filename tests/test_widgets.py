@@ -1,0 +1,302 @@
+"""The widget interfaces, driven without a kernel: ``button.click()`` runs the handlers,
+which talk to a real server over HTTP (the tiny generator keeps jobs instant)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import ipywidgets as widgets
+import nbformat
+import pytest
+
+from infinity_workflows import Session
+from infinity_workflows.credentials import saved_token
+from infinity_workflows.errors import ConfigurationError
+from infinity_workflows.records import (
+    SIDECAR,
+    create_workflow_notebook,
+    list_records,
+    read_lineage,
+    read_parameters,
+)
+from infinity_workflows.widgets import create as create_module
+from infinity_workflows.widgets.create import CreateWorkflowInterface
+from infinity_workflows.widgets.download import (
+    DownloadInterface,
+    batch_metadata_frame,
+    download_folder,
+    open_batch,
+)
+from infinity_workflows.widgets.submit import SubmitInterface, check_submission
+
+from .conftest import free_port, wait_for
+
+TINY = "tiny-v1"
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No token in the environment, an empty credentials folder of our own."""
+    monkeypatch.delenv("INFINITY_API_TOKEN", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
+
+
+def all_widget_state(root: widgets.Widget) -> str:
+    """Every trait of every widget under ``root``, as the frontend (and saved state) sees it."""
+    seen, stack, states = set(), [root], []
+    while stack:
+        w = stack.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        states.append(json.dumps(w.get_state(), default=str))
+        stack.extend(getattr(w, "children", ()))
+    return "\n".join(states)
+
+
+def make_create_ui(tmp_path: Path, server_url: str) -> CreateWorkflowInterface:
+    return CreateWorkflowInterface(records_dir=tmp_path / "records", notebook_dir=tmp_path,
+                                   server=server_url)
+
+
+# -- create --------------------------------------------------------------------------------
+def test_saved_token_lists_generators_and_creates_a_submit_record(
+        server, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
+    ui = make_create_ui(clean_env, server.url)
+    assert ui.create_button.disabled
+    ui.get_generators_button.click()
+    names = [value for _label, value in ui.generator.options]
+    assert TINY in names and names == sorted(names)
+    assert "#2e7d32" in ui.message.value  # green
+    ui.generator.value = TINY
+    assert "knobs" in ui.generator_help.value  # the generator's description
+    assert not ui.create_button.disabled
+
+    ui.create_button.click()
+    (path,) = ui.created
+    assert path.parent.parent == clean_env / "records"
+    lineage = read_lineage(path)
+    assert (lineage["kind"], lineage["generator"], lineage["server"]) == ("submit", TINY,
+                                                                          server.url)
+    assert server.token not in path.read_text()
+    assert "Created" in ui.message.value
+
+
+def test_typed_token_is_cleared_kept_off_widgets_and_saved_only_when_asked(
+        server, clean_env: Path) -> None:
+    ui = make_create_ui(clean_env, server.url)
+    ui.token.value = server.token
+    ui.get_generators_button.click()
+    assert ui.token.value == ""
+    assert TINY in [v for _l, v in ui.generator.options]
+    assert saved_token(server.url) is None  # not remembered
+    assert "not saved" in ui.message.value
+    assert server.token not in all_widget_state(ui.widget)
+
+    ui.token.value = server.token
+    ui.remember.value = True
+    ui.get_generators_button.click()
+    assert ui.token.value == ""
+    assert saved_token(server.url) == server.token
+    assert server.token not in all_widget_state(ui.widget)
+    ui.create_button.click()
+    assert server.token not in ui.created[0].read_text()
+
+
+def test_bad_token_unreachable_server_and_missing_token_give_red_messages(
+        server, clean_env: Path) -> None:
+    ui = make_create_ui(clean_env, server.url)
+    ui.token.value = "not-a-real-token"
+    ui.get_generators_button.click()
+    assert "#c62828" in ui.message.value and "refused the token" in ui.message.value
+    assert "not-a-real-token" not in ui.message.value
+    assert ui.create_button.disabled
+
+    ui.get_generators_button.click()  # typed token still held: refused again, no crash
+    ui._token = None
+    ui.get_generators_button.click()  # nothing saved, nothing in env
+    assert "INFINITY_API_TOKEN" in ui.message.value and "#c62828" in ui.message.value
+
+    down = f"http://127.0.0.1:{free_port()}/"
+    ui.server.value = down
+    ui.token.value = server.token
+    started = time.monotonic()
+    ui.get_generators_button.click()
+    assert time.monotonic() - started < 30
+    assert "Cannot reach" in ui.message.value and "infinity-workflows serve" in ui.message.value
+    assert "./run_notebooks.sh" in ui.message.value
+
+
+def test_token_without_generators_is_explained(server, clean_env: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every token of the local server may use every generator, so a server that grants none
+    # is simulated at the one seam that decides it.
+    monkeypatch.setattr(create_module, "fetch_generators", lambda server, token: [])
+    ui = make_create_ui(clean_env, server.url)
+    ui.token.value = server.token
+    ui.get_generators_button.click()
+    assert "may use no generators" in ui.message.value and "#c62828" in ui.message.value
+    assert ui.create_button.disabled
+
+
+def test_download_workflow_lists_recent_batches_and_checks_the_id(
+        server, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
+    sesh = Session(generator=TINY, server=server.url)
+    batch = sesh.submit([{"frames": 1}], is_preview=True, batch_name="listed-batch")
+    ui = make_create_ui(clean_env, server.url)
+    ui.workflow.value = "download"
+    assert ui.batch_box.layout.display == ""
+    ui.get_generators_button.click()
+    labels = dict((v, label) for label, v in ui.batch.options)
+    assert batch.batch_id in labels and "listed-batch" in labels[batch.batch_id]
+    assert "1 jobs" in labels[batch.batch_id]
+
+    ui.batch_id.value = "nonsense"
+    ui.create_button.click()
+    assert "is not a UUID" in ui.message.value and not ui.created
+
+    ui.batch_id.value = ""
+    ui.batch.value = batch.batch_id
+    ui.create_button.click()
+    (path,) = ui.created
+    assert path.name.startswith("download_batch_")
+    assert read_parameters(path)["BATCH_ID"] == batch.batch_id
+    assert read_lineage(path)["batch_id"] == batch.batch_id
+
+
+# -- submit --------------------------------------------------------------------------------
+@pytest.fixture
+def tiny_session(server, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Session:
+    monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
+    return Session(generator=TINY, server=server.url)
+
+
+def test_submit_checks_then_confirms_once_and_writes_the_download_notebook(
+        tiny_session: Session, clean_env: Path) -> None:
+    submit_nb = create_workflow_notebook("submit", generator=TINY,
+                                         server=tiny_session.server,
+                                         records_dir=clean_env / "records")
+    folder = submit_nb.parent
+    jobs = [{"frames": 2}, {"frames": 5, "color": "blue"}]
+    ui = SubmitInterface(tiny_session, jobs, record_folder=folder, batch_name="widget-batch",
+                         is_preview=False)
+    assert ui.confirm_button.disabled
+    ui.confirm_button.click()  # disabled buttons still run handlers when clicked in Python
+    assert ui.batch is None
+
+    ui.submit_button.click()
+    assert ui.check is not None and ui.check.ok
+    assert ui.check.frames == 7 and "2 video job(s), 7 frame(s)" in ui.message.value
+    assert not ui.confirm_button.disabled
+
+    before = len(tiny_session.get_batches_last_n_days(1))
+    ui.confirm_button.click()
+    ui.confirm_button.click()  # a second click cannot submit twice
+    ui.submit_button.click()
+    assert len(tiny_session.get_batches_last_n_days(1)) == before + 1
+    assert ui.batch is not None and ui.batch.name == "widget-batch"
+    assert ui.batch.job_type == "video"
+    assert ui.confirm_button.disabled and ui.submit_button.disabled
+
+    download_nb = ui.download_notebook
+    assert download_nb is not None and download_nb.parent == folder
+    assert download_nb.name == submit_nb.name.replace("submit_batch_", "download_batch_")
+    lineage = read_lineage(download_nb)
+    assert lineage["batch_id"] == ui.batch.batch_id and lineage["parent"] == submit_nb.name
+    assert read_parameters(download_nb)["GENERATOR"] == TINY
+    sidecar = json.loads((folder / SIDECAR).read_text())["submissions"]
+    assert sidecar == [{**sidecar[0], "notebook": submit_nb.name,
+                        "batch_id": ui.batch.batch_id, "batch_name": "widget-batch",
+                        "download_notebook": download_nb.name}]
+    listed = {r.notebook: r.batch_id for r in list_records(clean_env / "records")}
+    assert listed == {submit_nb.name: ui.batch.batch_id, download_nb.name: ui.batch.batch_id}
+
+
+def test_submit_shows_validation_errors_and_never_enables_confirm(
+        tiny_session: Session, clean_env: Path) -> None:
+    jobs = [{"frames": 2}, {"frames": 0}, {"colour": "red"}]
+    ui = SubmitInterface(tiny_session, jobs, record_folder=clean_env, batch_name="bad")
+    ui.submit_button.click()
+    assert "#c62828" in ui.message.value
+    assert "2 of 3 job(s) are invalid" in ui.message.value
+    assert "job 1: frames: 0 is below the minimum 1" in ui.message.value
+    assert "job 2: &#x27;colour&#x27; is not a parameter" in ui.message.value
+    assert ui.confirm_button.disabled
+    ui.confirm_button.click()
+    assert ui.batch is None
+
+
+def test_changing_the_job_type_needs_a_new_check(tiny_session: Session,
+                                                 clean_env: Path) -> None:
+    ui = SubmitInterface(tiny_session, [{"frames": 4}], record_folder=clean_env,
+                         batch_name="b", is_preview=True)
+    ui.submit_button.click()
+    assert ui.check.frames == 1  # a preview renders one frame
+    ui.job_type.value = False
+    assert ui.confirm_button.disabled and ui.check is None
+    ui.submit_button.click()
+    assert ui.check.frames == 4
+    ui.batch_name.value = "   "
+    ui.confirm_button.click()
+    assert "batch name is empty" in ui.message.value and ui.batch is None
+    assert not ui.confirm_button.disabled  # fixable: type a name and confirm again
+
+
+def test_check_submission_refuses_an_empty_batch(tiny_session: Session) -> None:
+    check = check_submission(tiny_session, [], is_preview=True)
+    assert not check.ok and "empty" in check.describe()
+
+
+# -- download ------------------------------------------------------------------------------
+def test_download_then_wait_and_download_reports_progress_and_failures(
+        tiny_session: Session, clean_env: Path) -> None:
+    batch = tiny_session.submit(
+        [{"frames": 2}, {"fail": True}, {"frames": 1, "sleep_s": 1.5}],
+        is_preview=False, batch_name="dl/batch: one")
+    root = clean_env / "downloads"
+    folder = download_folder(batch, root)
+    assert folder == root / "dl_batch_ one" / f"batch_ID_{batch.batch_id}"
+
+    frame = batch_metadata_frame(batch)
+    assert list(frame.index) == batch.job_ids
+    assert {"is_preview", "frames", "fail", "sleep_s"} <= set(frame.columns)
+
+    seen: list = []
+    ui = DownloadInterface(open_batch(tiny_session, batch.batch_id), folder,
+                           polling_interval=0.2, timeout=60, on_downloaded=seen.append)
+    wait_for(lambda: batch.get_num_jobs_remaining() < 3, what="a job to finish")
+    ui.download_button.click()
+    first = ui.report
+    assert first is not None and first.total == 3 and first.finished >= 1
+    assert first.finished + first.in_progress == 3
+    ui.wait_button.click()
+    report = ui.report
+    assert report.total == 3 and report.finished == 3 and report.in_progress == 0
+    assert [p.name for p in report.downloaded] == [batch.job_ids[0], batch.job_ids[2]]
+    assert (folder / batch.job_ids[0] / "labels.json").is_file()
+    failed_id = batch.job_ids[1]
+    assert list(report.failed) == [failed_id]
+    assert "tiny generator asked to fail" in report.failed[failed_id]
+    assert "3/3 jobs finished" in ui.message.value and failed_id in ui.message.value
+    assert "Submitted 0h" in ui.message.value
+    assert seen and seen[-1] is report
+    assert not ui.download_button.disabled and not ui.wait_button.disabled
+
+
+def test_open_batch_explains_a_missing_or_malformed_id(tiny_session: Session) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist on"):
+        open_batch(tiny_session, "7d1f0d0e-0000-4000-8000-000000000000")
+    with pytest.raises(ConfigurationError, match="is not a batch id"):
+        open_batch(tiny_session, "last tuesday's batch")
+
+
+def test_records_written_by_widgets_are_valid_notebooks(tiny_session: Session,
+                                                        clean_env: Path) -> None:
+    path = create_workflow_notebook("submit", generator=TINY, server=tiny_session.server,
+                                    records_dir=clean_env / "records")
+    nbformat.validate(nbformat.read(str(path), as_version=4))
