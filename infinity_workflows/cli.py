@@ -1,0 +1,165 @@
+"""The ``infinity-workflows`` command: one subcommand per entry in :data:`COMMANDS`.
+
+A subcommand is a :class:`Command`: a name, a help line, a function that adds its arguments
+to an ``argparse`` parser, and a function that runs it and returns the exit code. Another
+module adds one with :func:`register` (or by appending to ``COMMANDS`` before ``main`` runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["COMMANDS", "Command", "build_parser", "main", "register"]
+
+log = logging.getLogger("infinity_workflows")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: list[Command] = []
+
+
+def register(command: Command) -> Command:
+    COMMANDS.append(command)
+    return command
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+    return value
+
+
+def _add_home(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", default=None,
+                        help="folder for the database and results (default: "
+                             "$INFINITY_WORKFLOWS_HOME, else the user data folder)")
+
+
+# -- serve --------------------------------------------------------------------------------------
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    from .server.executor import EXECUTORS
+
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: loopback only)")
+    parser.add_argument("--port", type=int, default=8765)
+    _add_home(parser)
+    parser.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
+                        help="jobs run at once (default: one per core)")
+    parser.add_argument("--generator", action="append", default=[], metavar="MODULE:ATTR",
+                        help="load a generator by import path, besides installed ones "
+                             "(repeatable)")
+    parser.add_argument("--executor", default="local", choices=sorted(EXECUTORS),
+                        help="where jobs run (default: local worker processes)")
+    parser.add_argument("--max-jobs-per-batch", type=_positive_int, default=10_000)
+    parser.add_argument("--max-body-mb", type=_positive_float, default=32.0,
+                        help="largest request body accepted, in MiB")
+    parser.add_argument("--url-ttl-seconds", type=_positive_int, default=86_400,
+                        help="how long a result download link stays valid")
+    parser.add_argument("--max-attempts", type=_positive_int, default=3,
+                        help="worker deaths a job may cause before it is marked failed")
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .credentials import save_token
+    from .home import resolve_home
+    from .server import Settings, create_app
+    from .server.store import Store
+
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    home = resolve_home(args.home).ensure()
+    store = Store(home.database)
+    if store.count_tokens() == 0:
+        token = store.create_token("first user")
+        path = save_token(f"http://{args.host}:{args.port}/", token)
+        # The path, never the token: logs end up in places tokens must not.
+        log.info("created the first API token and saved it in %s", path)
+    store.close()
+    settings = Settings(
+        home=home, host=args.host, port=args.port, workers=args.workers,
+        generator_specs=tuple(args.generator), executor=args.executor,
+        max_jobs_per_batch=args.max_jobs_per_batch, max_body_mb=args.max_body_mb,
+        url_ttl_seconds=args.url_ttl_seconds, max_attempts=args.max_attempts)
+    app = create_app(settings)
+    log.info("portal: http://%s:%d/portal/  API schema: http://%s:%d/api/schema/",
+             args.host, args.port, args.host, args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                timeout_graceful_shutdown=5, log_config=None)
+    return 0
+
+
+# -- token --------------------------------------------------------------------------------------
+def _token_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="token_action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="make a new API token and print it")
+    _add_home(create)
+    create.add_argument("--name", default="user", help="who the token is for (shown in the "
+                        "portal)")
+
+
+def _token(args: argparse.Namespace) -> int:
+    from .home import resolve_home
+    from .server.store import Store
+
+    home = resolve_home(args.home).ensure()
+    store = Store(home.database)
+    token = store.create_token(args.name)
+    store.close()
+    print(f"New API token {args.name!r} for the server with home {home.root}. It is shown "
+          "only now (the server keeps a hash); store it like a password:")
+    print(token)
+    return 0
+
+
+register(Command("serve", "run the local API server and its workers", _serve_arguments,
+                 _serve))
+register(Command("token", "manage API tokens", _token_arguments, _token))
+
+
+# -- entry point --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="infinity-workflows",
+        description="Craft, submit and review batches of synthetic-data jobs.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        sub = commands.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

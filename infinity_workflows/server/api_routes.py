@@ -1,0 +1,355 @@
+"""The REST API under ``/api/``: generators, batches, jobs, usage counts and result links.
+
+Every route but the result download needs ``Authorization: Token <token>``. A token only
+ever sees its own batches and jobs; another token's ids answer 404, exactly like ids that do
+not exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import FileResponse, Response
+from fastapi.security import APIKeyHeader
+
+from .context import ServerContext
+from .http_errors import ApiError, ErrorBody, error_item
+from .models import (
+    BatchCreated,
+    BatchDetail,
+    BatchIn,
+    BatchListItem,
+    BatchSummary,
+    CountsOut,
+    GeneratorDetail,
+    GeneratorSummary,
+    JobRunDetail,
+)
+from .signing import LinkExpired, LinkInvalid
+from .store import ACTIVE_STATUSES, JOB_COLUMNS, utc_now, utc_text
+from .submission import prepare_batch, request_fingerprint
+
+__all__ = ["Ctx", "TokenId", "context", "result_url_maker", "router"]
+
+_auth_header = APIKeyHeader(
+    name="Authorization", auto_error=False, scheme_name="TokenAuth",
+    description="'Token <your token>' (`infinity-workflows token create` makes one)")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The request broke a rule; `errors` names which."},
+    401: {"model": ErrorBody, "description": "Missing or unknown token."},
+    413: {"model": ErrorBody, "description": "The body is larger than the server accepts."},
+}
+_ERRORS_404 = {**_ERRORS, 404: {"model": ErrorBody, "description": "No such id for this token."}}
+
+router = APIRouter(prefix="/api", responses=_ERRORS)
+
+
+def context(request: Request) -> ServerContext:
+    return request.app.state.ctx
+
+
+def authenticated(request: Request,
+                  authorization: Annotated[str | None, Depends(_auth_header)]) -> int:
+    """The id of the token in the Authorization header, or 401."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "token" or not token:
+        raise ApiError(401, "send your API token as the header 'Authorization: Token <token>' "
+                       "(`infinity-workflows token create` makes one)",
+                       headers={"WWW-Authenticate": "Token"})
+    token_id = context(request).store.token_id(token)
+    if token_id is None:
+        raise ApiError(401, "this server does not know that token; check it, or make one "
+                       "with `infinity-workflows token create`",
+                       headers={"WWW-Authenticate": "Token"})
+    return token_id
+
+
+Ctx = Annotated[ServerContext, Depends(context)]
+TokenId = Annotated[int, Depends(authenticated)]
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, allow_nan=False), status_code=status,
+                    media_type="application/json")
+
+
+def _not_found(kind: str, ident: str) -> ApiError:
+    return ApiError(404, f"no {kind} with id {ident} for this token; check the id (it must be "
+                    "one of your own)")
+
+
+def result_url_maker(request: Request, ctx: ServerContext):
+    """A function job_id -> fresh signed result link, sharing one expiry per response."""
+    base = str(request.base_url)
+    signer = ctx.signer
+    expires = signer.expiry()
+
+    def make(job_id: str) -> str:
+        return f"{base}api/results/{job_id}/?{signer.result_query(job_id, expires)}"
+    return make
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, f"{name} {value!r} is not an ISO 8601 time; use e.g. "
+                       "2026-11-25T08:00:00+00:00",
+                       [error_item("iso_time", f"{name} is not ISO 8601", None, name)]
+                       ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# -- generators -------------------------------------------------------------------------------
+@router.get("/jobs/", response_model=list[GeneratorSummary], tags=["generators"])
+def list_generators(ctx: Ctx, _: TokenId):
+    """The generators this server runs."""
+    return _json([g.summary() for g in ctx.registry])
+
+
+@router.get("/jobs/{name}/", response_model=GeneratorDetail, responses=_ERRORS_404,
+            tags=["generators"])
+def generator_detail(name: str, ctx: Ctx,
+                     _: TokenId):
+    """One generator with its parameter schema."""
+    generator = ctx.registry.get(name)
+    if generator is None:
+        raise ApiError(404, f"no generator named {name!r}; GET api/jobs/ lists them: "
+                       + (", ".join(ctx.registry.names()) or "none installed"))
+    return _json(generator.detail())
+
+
+# -- batches ----------------------------------------------------------------------------------
+def _created_body(ctx: ServerContext, token_id: int, batch_id: str) -> dict[str, Any]:
+    """A stored batch as POST api/batch/ answers it (for an idempotent repeat)."""
+    batch = ctx.store.batch(token_id, batch_id)
+    assert batch is not None
+    rows = ctx.store.batch_jobs(batch_id)
+    return {
+        "id": batch["id"], "name": batch["name"], "created": batch["created"],
+        "job_runs": [{"id": r[0], "name": r[2], "is_preview": bool(r[3]),
+                      "param_values": json.loads(r[4]), "in_progress": r[5] in ACTIVE_STATUSES,
+                      "result_url": None} for r in rows],
+    }
+
+
+@router.post("/batch/", status_code=201, response_model=BatchCreated, tags=["batches"],
+             responses={409: {"model": ErrorBody,
+                              "description": "Idempotency-Key reused for another batch."}})
+def submit_batch(body: BatchIn, ctx: Ctx,
+                 token_id: TokenId,
+                 idempotency_key: str | None = Header(
+                     None, alias="Idempotency-Key", max_length=200,
+                     description="Repeat a submission safely: the same key returns the "
+                     "batch first made with it.")):
+    """Submit a batch: validated whole, stored whole, queued in order."""
+    fingerprint = request_fingerprint(body) if idempotency_key else None
+    if idempotency_key:
+        earlier = ctx.store.batch_for_key(token_id, idempotency_key)
+        if earlier is not None:
+            return _repeat(ctx, token_id, idempotency_key, earlier, fingerprint)
+    prepared = prepare_batch(body, token_id=token_id, registry=ctx.registry, store=ctx.store,
+                             max_jobs=ctx.settings.max_jobs_per_batch)
+    batch_id = str(uuid.uuid4())
+    created = utc_text(utc_now())
+    try:
+        ctx.store.insert_batch(
+            batch_id=batch_id, token_id=token_id, name=body.name,
+            generator=prepared.generator.name, is_preview=prepared.is_preview, created=created,
+            jobs=[j.to_new_job() for j in prepared.jobs], idempotency_key=idempotency_key,
+            request_hash=fingerprint)
+    except sqlite3.IntegrityError:
+        # The same key arrived twice at once and the other request stored its batch first.
+        earlier = ctx.store.batch_for_key(token_id, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return _repeat(ctx, token_id, idempotency_key, earlier, fingerprint)
+    ctx.dispatcher.wake()
+    name = prepared.generator.name
+    preview = prepared.is_preview
+    return _json({
+        "id": batch_id, "name": body.name, "created": created,
+        "job_runs": [{"id": j.id, "name": name, "is_preview": preview,
+                      "param_values": j.params, "in_progress": True, "result_url": None}
+                     for j in prepared.jobs],
+    }, status=201)
+
+
+def _repeat(ctx: ServerContext, token_id: int, key: str, earlier: tuple[str, str],
+            fingerprint: str | None) -> Response:
+    batch_id, first_fingerprint = earlier
+    if first_fingerprint != fingerprint:
+        raise ApiError(409, f"the Idempotency-Key {key!r} was already used for a different "
+                       f"batch ({batch_id}); use a new key for a new batch",
+                       [error_item("idempotency_key_reused", "different body, same key",
+                                   None, "Idempotency-Key")])
+    return _json(_created_body(ctx, token_id, batch_id), status=201)
+
+
+@router.post("/batch/estimate/", response_model=list[int], tags=["batches"])
+def estimate_batch(body: BatchIn, ctx: Ctx,
+                   token_id: TokenId):
+    """Frames each job would render (1 for a preview), checked like a submission."""
+    prepared = prepare_batch(body, token_id=token_id, registry=ctx.registry, store=ctx.store,
+                             max_jobs=ctx.settings.max_jobs_per_batch)
+    return _json([j.frames for j in prepared.jobs])
+
+
+@router.get("/batch/", response_model=list[BatchListItem], tags=["batches"])
+def list_batches(ctx: Ctx, token_id: TokenId,
+                 start_time: str | None = Query(None, description="ISO 8601, inclusive"),
+                 end_time: str | None = Query(None, description="ISO 8601, inclusive")):
+    """This token's batches created in the window (all when no window is given)."""
+    start = _parse_time(start_time, "start_time")
+    end = _parse_time(end_time, "end_time")
+    rows = ctx.store.batches(token_id, utc_text(start) if start else None,
+                             utc_text(end) if end else None)
+    return _json([{k: b[k] for k in ("id", "name", "created", "num_jobs")} for b in rows])
+
+
+@router.get("/batch/{batch_id}/", response_model=BatchDetail, responses=_ERRORS_404,
+            tags=["batches"])
+def batch_detail(batch_id: uuid.UUID, ctx: Ctx,
+                 token_id: TokenId):
+    """A batch with every job's complete parameters."""
+    batch = ctx.store.batch(token_id, str(batch_id))
+    if batch is None:
+        raise _not_found("batch", str(batch_id))
+    dumps = json.dumps
+    # Parameters are stored as JSON text: splice it in rather than parse and re-encode it.
+    jobs = ",".join(
+        f'{{"id":{dumps(r[0])},"name":{dumps(r[2])},"is_preview":{dumps(bool(r[3]))},'
+        f'"param_values":{r[4]}}}' for r in ctx.store.batch_jobs(batch["id"]))
+    head = dumps({k: batch[k] for k in ("id", "name", "created")})[:-1]
+    return Response(f'{head},"job_runs":[{jobs}]}}', media_type="application/json")
+
+
+@router.get("/batch/{batch_id}/summary/", response_model=BatchSummary, responses=_ERRORS_404,
+            tags=["batches"])
+def batch_summary(batch_id: uuid.UUID, request: Request, ctx: Ctx,
+                  token_id: TokenId):
+    """Status of every job; a fresh signed ``result_url`` for each that succeeded."""
+    batch = ctx.store.batch(token_id, str(batch_id))
+    if batch is None:
+        raise _not_found("batch", str(batch_id))
+    link = result_url_maker(request, ctx)
+    runs = [{"id": job_id, "name": generator, "in_progress": status in ACTIVE_STATUSES,
+             "status": status, "result_url": link(job_id) if status == "succeeded" else None,
+             "error": error, "worker": worker}
+            for job_id, generator, status, error, worker in ctx.store.batch_statuses(batch["id"])]
+    return _json({"id": batch["id"], "job_runs": runs})
+
+
+# -- jobs -------------------------------------------------------------------------------------
+def _job_dict(row: tuple, link) -> dict[str, Any]:
+    job = dict(zip(JOB_COLUMNS, row, strict=True))
+    status = job["status"]
+    return {
+        "id": job["id"], "name": job["generator"], "batch_id": job["batch_id"],
+        "is_preview": bool(job["is_preview"]), "param_values": json.loads(job["params"]),
+        "in_progress": status in ACTIVE_STATUSES, "status": status,
+        "result_url": link(job["id"]) if status == "succeeded" else None,
+        "error": job["error"], "worker": job["worker"], "created": job["created"],
+        "start_time": job["start_time"], "end_time": job["end_time"],
+    }
+
+
+def _list_jobs(request: Request, ctx: ServerContext, token_id: int, is_preview: bool):
+    link = result_url_maker(request, ctx)
+    return _json([_job_dict(r, link) for r in ctx.store.token_jobs(token_id, is_preview)])
+
+
+def _one_job(request: Request, ctx: ServerContext, token_id: int, job_id: uuid.UUID,
+             is_preview: bool):
+    row = ctx.store.job(token_id, str(job_id))
+    if row is None or bool(row[JOB_COLUMNS.index("is_preview")]) != is_preview:
+        raise _not_found("preview job" if is_preview else "job", str(job_id))
+    return _json(_job_dict(row, result_url_maker(request, ctx)))
+
+
+@router.get("/job_runs/counts/", response_model=CountsOut, tags=["jobs"])
+def usage_counts(ctx: Ctx, token_id: TokenId,
+                 start_time: str | None = Query(None, description="ISO 8601; default: ever"),
+                 end_time: str | None = Query(None, description="ISO 8601; default: now")):
+    """Frames rendered by this token's jobs that succeeded in the window, per generator."""
+    start = _parse_time(start_time, "start_time") or datetime(1970, 1, 1, tzinfo=timezone.utc)
+    end = _parse_time(end_time, "end_time") or utc_now()
+    by_generator: dict[str, dict[str, Any]] = {}
+    for generator, is_preview, frames in ctx.store.rendered_counts(
+            token_id, utc_text(start), utc_text(end)):
+        entry = by_generator.setdefault(generator, {
+            "generator": generator, "preview_samples_rendered": 0,
+            "non_preview_samples_rendered": 0})
+        key = "preview_samples_rendered" if is_preview else "non_preview_samples_rendered"
+        entry[key] += frames
+    return _json({"start_time": utc_text(start), "end_time": utc_text(end),
+                  "counts_by_generator": list(by_generator.values())})
+
+
+@router.get("/job_runs/", response_model=list[JobRunDetail], tags=["jobs"])
+def list_job_runs(request: Request, ctx: Ctx,
+                  token_id: TokenId):
+    """This token's standard (video) jobs, oldest first."""
+    return _list_jobs(request, ctx, token_id, is_preview=False)
+
+
+@router.get("/job_runs/{job_id}/", response_model=JobRunDetail, responses=_ERRORS_404,
+            tags=["jobs"])
+def job_run(job_id: uuid.UUID, request: Request, ctx: Ctx,
+            token_id: TokenId):
+    """One standard (video) job."""
+    return _one_job(request, ctx, token_id, job_id, is_preview=False)
+
+
+@router.get("/job_previews/", response_model=list[JobRunDetail], tags=["jobs"])
+def list_job_previews(request: Request, ctx: Ctx,
+                      token_id: TokenId):
+    """This token's preview jobs, oldest first."""
+    return _list_jobs(request, ctx, token_id, is_preview=True)
+
+
+@router.get("/job_previews/{job_id}/", response_model=JobRunDetail, responses=_ERRORS_404,
+            tags=["jobs"])
+def job_preview(job_id: uuid.UUID, request: Request, ctx: Ctx,
+                token_id: TokenId):
+    """One preview job."""
+    return _one_job(request, ctx, token_id, job_id, is_preview=True)
+
+
+# -- results ----------------------------------------------------------------------------------
+@router.get("/results/{job_id}/", tags=["results"], response_class=FileResponse,
+            responses={200: {"content": {"application/zip": {}},
+                             "description": "The job's folder as a zip."},
+                       403: {"model": ErrorBody, "description": "Altered or expired link."},
+                       404: {"model": ErrorBody, "description": "No result for this job."}})
+def download_result(job_id: uuid.UUID, ctx: Ctx,
+                    expires: int = Query(..., description="Unix time the link expires"),
+                    signature: str = Query(..., max_length=128)):
+    """A job's result; the signed link is the credential (no Authorization header)."""
+    job = str(job_id)
+    try:
+        ctx.signer.check_link(job, expires, signature)
+    except LinkInvalid:
+        raise ApiError(403, "this download link is not valid (it was altered or belongs to "
+                       "another server); take result_url unchanged from the batch's summary/"
+                       ) from None
+    except LinkExpired:
+        when = datetime.fromtimestamp(expires, timezone.utc).isoformat()
+        raise ApiError(403, f"this download link expired at {when}; fetch a fresh result_url "
+                       "from GET api/batch/<batch id>/summary/") from None
+    path: Path = ctx.settings.home.results / f"{job}.zip"
+    if ctx.store.job_status(job) != "succeeded" or not path.is_file():
+        raise ApiError(404, f"job {job} has no result to download; check its status in the "
+                       "batch's summary/")
+    return FileResponse(path, media_type="application/zip", filename=f"{job}.zip",
+                        headers={"Cache-Control": "private, max-age=60"})

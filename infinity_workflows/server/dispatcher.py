@@ -1,0 +1,203 @@
+"""The dispatcher: one thread that moves jobs from the database queue to the executor.
+
+It claims queued jobs in submission order only as workers free up (so the queue stays in
+the database, where a restart finds it), and records each outcome.
+
+When a worker process dies, every job in flight on the pool is lost and nobody can tell which
+one killed it. Those jobs go back to the queue uncharged and are then run one at a time,
+alone: a death while a job runs alone is that job's fault. A job blamed ``max_attempts``
+times ends failed, so one poisonous job cannot stall a batch or take innocent jobs with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+from .executor import Executor, JobFailed, JobOutcome, JobTask, WorkerLost, store_archive_bytes
+from .store import ClaimedJob, Store
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger(__name__)
+
+# Seconds between looks at the queue when nothing wakes the dispatcher (a safety net: a
+# submission wakes it at once).
+IDLE_POLL_S = 1.0
+
+
+@dataclass
+class _InFlight:
+    job: ClaimedJob
+    alone: bool  # run with nothing else in flight, so a worker death is its fault
+
+
+class Dispatcher:
+    """Feeds the executor from the store; start() once, stop() once."""
+
+    def __init__(self, store: Store, executor: Executor, *, generator_specs: tuple[str, ...],
+                 results_dir: Path, work_dir: Path, max_attempts: int) -> None:
+        self.store = store
+        self.executor = executor
+        self.generator_specs = generator_specs
+        self.results_dir = results_dir
+        self.work_dir = work_dir
+        self.max_attempts = max_attempts
+        self._events: queue.Queue[tuple[str, Future[JobOutcome]] | None] = queue.Queue()
+        self._in_flight: dict[str, _InFlight] = {}
+        self._suspects: list[str] = []  # lost in a pool crash; run alone, in this order
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
+
+    # -- control ------------------------------------------------------------------------------
+    def start(self) -> None:
+        requeued = self.store.requeue_running()
+        if requeued:
+            log.info("%d job(s) left running by the previous server are queued again", requeued)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """New jobs are queued: look now rather than at the next poll."""
+        self._events.put(None)
+
+    def stop(self) -> None:
+        """Stop claiming, stop the workers, and leave unfinished jobs queued."""
+        self._stopping.set()
+        self._events.put(None)
+        self._thread.join(timeout=30)
+        self.executor.shutdown()
+        self._drain(block=False)  # outcomes that arrived while stopping still count
+        left = [job_id for job_id in self._in_flight]
+        self.store.requeue(left, refund_attempt=True)
+        if left:
+            log.info("%d running job(s) put back in the queue for the next start", len(left))
+        self._in_flight.clear()
+
+    # -- the loop -----------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._fill()
+                self._drain(block=True)
+            except Exception:  # noqa: BLE001 - the dispatcher must outlive any one failure
+                log.exception("dispatcher error; retrying in a second")
+                self._stopping.wait(1.0)
+
+    def _fill(self) -> None:
+        """Hand out work while there is a free worker."""
+        if self._suspects:
+            # Suspects run alone, one after another, before anything else.
+            if self._in_flight:
+                return
+            job_id = self._suspects[0]
+            job = self.store.claim_job(job_id)
+            if job is None:  # finished or gone meanwhile
+                self._suspects.pop(0)
+                self._events.put(None)
+                return
+            self._submit(job, alone=True)
+            return
+        free = self.executor.capacity - len(self._in_flight)
+        for job in self.store.claim(free):
+            self._submit(job, alone=False)
+
+    def _submit(self, job: ClaimedJob, alone: bool) -> None:
+        task = JobTask(job_id=job.id, generator=job.generator, params=job.params,
+                       is_preview=job.is_preview, seed=job.seed,
+                       generator_specs=self.generator_specs)
+        self._in_flight[job.id] = _InFlight(job, alone)
+        try:
+            future = self.executor.submit(task)
+        except Exception as exc:  # noqa: BLE001 - a backend that cannot take work right now
+            log.exception("could not hand job %s to the executor", job.id)
+            future = Future()
+            future.set_exception(WorkerLost(f"the executor refused the job: {exc}"))
+        future.add_done_callback(lambda f, job_id=job.id: self._events.put((job_id, f)))
+
+    def _drain(self, block: bool) -> None:
+        """Collect every outcome available now (waiting briefly for the first one)."""
+        events: list[tuple[str, Future[JobOutcome]]] = []
+        try:
+            first = self._events.get(timeout=IDLE_POLL_S) if block else self._events.get_nowait()
+            while True:
+                if first is not None:
+                    events.append(first)
+                first = self._events.get_nowait()
+        except queue.Empty:
+            pass
+        if events:
+            self._record(events)
+
+    def _record(self, events: list[tuple[str, Future[JobOutcome]]]) -> None:
+        finished: list[tuple[str, str, str | None, str | None]] = []
+        lost: list[str] = []
+        for job_id, future in events:
+            flight = self._in_flight.pop(job_id, None)
+            if flight is None:
+                continue
+            exc = future.exception()
+            if isinstance(exc, WorkerLost) and self._stopping.is_set():
+                # Workers are being stopped on purpose: not the job's fault, and stop()
+                # puts it back in the queue.
+                self._in_flight[job_id] = flight
+                continue
+            if exc is None:
+                outcome = future.result()
+                error = self._place(outcome)
+                finished.append((job_id, "failed" if error else "succeeded", error,
+                                 outcome.worker))
+                self._forget_suspect(job_id)
+            elif isinstance(exc, WorkerLost):
+                if flight.alone:
+                    failure = self._blame(flight.job)
+                    if failure:
+                        finished.append((job_id, "failed", failure, None))
+                        self._forget_suspect(job_id)
+                    else:
+                        lost.append(job_id)
+                else:
+                    lost.append(job_id)
+                    if job_id not in self._suspects:
+                        self._suspects.append(job_id)
+            else:
+                if isinstance(exc, JobFailed):
+                    finished.append((job_id, "failed", exc.message, exc.worker))
+                else:
+                    finished.append((job_id, "failed", f"{type(exc).__name__}: {exc}", None))
+                self._forget_suspect(job_id)
+        self.store.record(finished)
+        if lost:
+            log.warning("a worker process died; %d job(s) will run again, one at a time",
+                        len(lost))
+            self.store.requeue(lost, refund_attempt=False)
+
+    def _place(self, outcome: JobOutcome) -> str | None:
+        """Store a remote worker's archive; the error text when that fails."""
+        if outcome.archive is None:
+            return None
+        try:
+            store_archive_bytes(outcome.archive, self.results_dir, self.work_dir,
+                                outcome.job_id)
+        except JobFailed as exc:
+            return str(exc)
+        return None
+
+    def _blame(self, job: ClaimedJob) -> str | None:
+        """Count a death against a job that ran alone; the failure text once it is too many."""
+        deaths = self.store.add_death(job.id)
+        if deaths < self.max_attempts:
+            log.warning("job %s killed its worker process (%d of %d allowed)", job.id, deaths,
+                        self.max_attempts)
+            return None
+        return (f"the worker process running this job died {deaths} times (it exited without "
+                "reporting: a crash in native code, running out of memory, or a kill); the "
+                f"server gave up after {self.max_attempts} attempts (--max-attempts). Check "
+                "the parameters, or try the job again on its own")
+
+    def _forget_suspect(self, job_id: str) -> None:
+        if job_id in self._suspects:
+            self._suspects.remove(job_id)

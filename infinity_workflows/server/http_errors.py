@@ -1,0 +1,171 @@
+"""One shape for every error the API returns, and the handlers that produce it.
+
+``{"detail": "<what was wrong and how to fix it>", "errors": [{job_index, param, rule,
+message}]}``: ``detail`` is for people, ``errors`` for programs (which job, which parameter,
+which rule). FastAPI's own validation errors are reshaped to it and answered with 400.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "ApiError",
+    "BodySizeLimit",
+    "ErrorBody",
+    "ErrorItem",
+    "error_response",
+    "install_error_handlers",
+]
+
+log = logging.getLogger(__name__)
+
+
+class ErrorItem(BaseModel):
+    job_index: int | None = None
+    param: str | None = None
+    rule: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    errors: list[ErrorItem] = []
+
+
+def error_item(rule: str, message: str, job_index: int | None = None,
+               param: str | None = None) -> dict[str, Any]:
+    return {"job_index": job_index, "param": param, "rule": rule, "message": message}
+
+
+class ApiError(Exception):
+    """Raised by routes; becomes a JSON error response."""
+
+    def __init__(self, status: int, detail: str, errors: Sequence[dict[str, Any]] = (),
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = headers
+
+
+def error_response(status: int, detail: str, errors: Sequence[dict[str, Any]] = (),
+                   headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps({"detail": detail, "errors": list(errors)}, allow_nan=False)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _validation_item(err: dict[str, Any]) -> dict[str, Any]:
+    loc = [part for part in err.get("loc", ()) if part != "body"]
+    job_index = None
+    if len(loc) >= 2 and loc[0] == "job_runs" and isinstance(loc[1], int):
+        job_index = loc[1]
+    param = str(loc[-1]) if loc and isinstance(loc[-1], str) else None
+    where = ".".join(str(p) for p in loc) or "body"
+    message = f"{where}: {err.get('msg', 'invalid')}"
+    if err.get("type") == "extra_forbidden":
+        message = f"{where}: unknown field; remove it (the API refuses fields it does not know)"
+    return error_item(str(err.get("type", "invalid")), message, job_index, param)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> Response:
+        return error_response(exc.status, exc.detail, exc.errors, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, exc: RequestValidationError) -> Response:
+        items = [_validation_item(e) for e in exc.errors()]
+        if any(i["rule"] == "json_invalid" for i in items):
+            detail = ("the request body is not valid JSON; send a JSON object (NaN and "
+                      "Infinity are not JSON numbers)")
+        else:
+            detail = ("the request does not match the API: "
+                      + "; ".join(i["message"] for i in items[:5])
+                      + (f" (and {len(items) - 5} more)" if len(items) > 5 else ""))
+        return error_response(400, detail, items)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404:
+            detail = (f"there is nothing at {request.url.path}; API paths end with '/' "
+                      "(see /api/schema/)")
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "the server failed on this request; its log has the "
+                              f"details ({type(exc).__name__})")
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse bodies over ``max_bytes`` with 413 before anything parses them.
+
+    Declared lengths are checked up front; chunked bodies are counted as they arrive and
+    buffered (FastAPI reads the whole body anyway), then replayed to the application.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> Response:
+        mb = self.max_bytes / (1024 * 1024)
+        return error_response(
+            413, f"the request body is larger than this server accepts ({mb:g} MB); split "
+            "the batch into smaller ones, or start the server with a larger --max-body-mb",
+            [error_item("body_too_large", f"body over {self.max_bytes} bytes")])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    await self._too_large()(scope, receive, send)
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large()(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

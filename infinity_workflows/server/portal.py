@@ -1,0 +1,213 @@
+"""The portal: server-rendered pages to follow batches and read generator documentation.
+
+The token is asked for once, on ``portal/login/``, in a POSTed form (never in a URL). The
+cookie that follows is not the token but an HMAC-signed session value for it (HttpOnly,
+SameSite=Strict), so a leaked cookie cannot call the API. Pages show only the logged-in
+token's batches; another token's ids answer 404 as on the API.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from .api_routes import Ctx, result_url_maker
+from .context import ServerContext
+from .gallery import Gallery
+from .store import ACTIVE_STATUSES, JOB_COLUMNS, STATUSES
+
+__all__ = ["COOKIE_NAME", "install_portal", "router"]
+
+COOKIE_NAME = "infinity_portal_session"
+REFRESH_SECONDS = 3
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True, lstrip_blocks=True,
+)
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+
+
+class LoginRequired(Exception):
+    """No valid session cookie: send the browser to the login form."""
+
+
+class PortalNotFound(Exception):
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    html = TEMPLATES.get_template(name).render(**values)
+    return HTMLResponse(html, status_code=status,
+                        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+
+
+def portal_user(request: Request, ctx: Ctx) -> int:
+    value = request.cookies.get(COOKIE_NAME)
+    token_id = ctx.signer.check_session(value, ctx.store.token_hash) if value else None
+    if token_id is None:
+        raise LoginRequired()
+    return token_id
+
+
+PortalUser = Annotated[int, Depends(portal_user)]
+
+
+def _user_name(ctx: ServerContext, token_id: int) -> str:
+    return ctx.store.token_name(token_id) or f"token {token_id}"
+
+
+# -- login ------------------------------------------------------------------------------------
+@router.get("/login/")
+def login_form(request: Request):
+    return _page("login.html", error=None)
+
+
+@router.post("/login/")
+async def login(request: Request, ctx: Ctx):
+    # A plain urlencoded form: parsed here rather than pulling in a multipart library.
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0].strip()
+    token_id = ctx.store.token_id(token) if token else None
+    if token_id is None:
+        return _page("login.html", status=401,
+                     error="That token is not known to this server. Paste the token printed "
+                           "by `infinity-workflows token create` (or saved in your "
+                           "credentials file).")
+    response = RedirectResponse("/portal/", status_code=303)
+    response.set_cookie(COOKIE_NAME, ctx.signer.session_value(token_id, ctx.store.token_hash(
+        token_id)), httponly=True, samesite="strict", path="/",
+        secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout/")
+def logout():
+    response = RedirectResponse("/portal/login/", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
+    return response
+
+
+# -- batches ----------------------------------------------------------------------------------
+@router.get("/")
+def batches_page(ctx: Ctx, token_id: PortalUser):
+    counts = ctx.store.status_counts(token_id)
+    batches = list(reversed(ctx.store.batches(token_id)))  # newest first
+    for batch in batches:
+        batch["counts"] = {s: counts.get(batch["id"], {}).get(s, 0) for s in STATUSES}
+    return _page("batches.html", user=_user_name(ctx, token_id), batches=batches,
+                 statuses=STATUSES, generators=list(ctx.registry))
+
+
+@router.get("/batch/{batch_id}/")
+def batch_page(batch_id: str, request: Request, ctx: Ctx,
+               token_id: PortalUser):
+    batch = ctx.store.batch(token_id, _uuid_or_404(batch_id))
+    if batch is None:
+        raise PortalNotFound(f"batch {batch_id}")
+    generator = ctx.registry.get(batch["generator"])
+    defaults = generator.schema.defaults() if generator else {}
+    link = result_url_maker(request, ctx)
+    jobs = []
+    counts = dict.fromkeys(STATUSES, 0)
+    for index, row in enumerate(ctx.store.batch_jobs(batch["id"])):
+        job = dict(zip(JOB_COLUMNS, row, strict=True))
+        params = json.loads(job["params"])
+        counts[job["status"]] += 1
+        jobs.append({
+            **job, "index": index,
+            "changed": {k: v for k, v in params.items() if defaults.get(k, object()) != v},
+            "params": params,
+            "result_url": link(job["id"]) if job["status"] == "succeeded" else None,
+        })
+    in_progress = any(j["status"] in ACTIVE_STATUSES for j in jobs)
+    return _page("batch.html", user=_user_name(ctx, token_id), batch=batch, jobs=jobs,
+                 counts=counts, statuses=STATUSES, refresh=REFRESH_SECONDS if in_progress
+                 else None)
+
+
+@router.get("/thumbnail/{job_id}/")
+def thumbnail(job_id: str, ctx: Ctx,
+              token_id: PortalUser):
+    """The job's ``video_preview.png``, read from its result archive."""
+    job_id = _uuid_or_404(job_id)
+    row = ctx.store.job(token_id, job_id)
+    if row is None or row[JOB_COLUMNS.index("status")] != "succeeded":
+        raise PortalNotFound(f"thumbnail of job {job_id}")
+    try:
+        with zipfile.ZipFile(ctx.settings.home.results / f"{job_id}.zip") as zf:
+            data = zf.read(f"{job_id}/video_preview.png")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        raise PortalNotFound(f"thumbnail of job {job_id}") from None
+    return Response(data, media_type="image/png",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+# -- generators -------------------------------------------------------------------------------
+@router.get("/generators/")
+def generators_page(ctx: Ctx,
+                    token_id: PortalUser):
+    return _page("generators.html", user=_user_name(ctx, token_id),
+                 generators=list(ctx.registry))
+
+
+@router.get("/generators/{name}/")
+def generator_page(name: str, request: Request, ctx: Ctx,
+                   token_id: PortalUser):
+    generator = ctx.registry.get(name)
+    if generator is None:
+        raise PortalNotFound(f"generator {name}")
+    gallery: Gallery = request.app.state.gallery
+    return _page("generator.html", user=_user_name(ctx, token_id), generator=generator,
+                 params=list(generator.schema), gallery_choices=gallery.choices(generator))
+
+
+@router.get("/generators/{name}/gallery/{index}/")
+def gallery_image(name: str, index: int, request: Request,
+                  ctx: Ctx, _: PortalUser):
+    generator = ctx.registry.get(name)
+    gallery: Gallery = request.app.state.gallery
+    choices = gallery.choices(generator) if generator else []
+    if not 0 <= index < len(choices):
+        raise PortalNotFound(f"gallery image {index} of {name}")
+    path = gallery.image(generator, choices[index])
+    if path is None:
+        raise PortalNotFound(f"gallery image {index} of {name} (its render failed; see the "
+                             "server log)")
+    return Response(path.read_bytes(), media_type="image/png",
+                    headers={"Cache-Control": "private, max-age=86400"})
+
+
+def _uuid_or_404(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise PortalNotFound(value) from None
+
+
+def install_portal(app: FastAPI, gallery: Gallery) -> None:
+    app.state.gallery = gallery
+    app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/portal/", status_code=303)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(_: Request, __: LoginRequired) -> Response:
+        return RedirectResponse("/portal/login/", status_code=303)
+
+    @app.exception_handler(PortalNotFound)
+    async def _not_found(_: Request, exc: PortalNotFound) -> Response:
+        return _page("not_found.html", status=404, what=exc.what)

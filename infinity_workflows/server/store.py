@@ -1,0 +1,373 @@
+"""The server's state in one SQLite database: tokens, batches, and jobs (which are the queue).
+
+A job's ``status`` moves ``queued -> running -> succeeded | failed``. The dispatcher claims
+queued jobs in submission order (``seq``) only when a worker is free, so the database, not a
+process's memory, is the queue: a server killed mid-batch finds every unfinished job still
+here when it starts again.
+
+Tokens are stored as SHA-256 hashes, so a copied database reveals none. Every connection is
+per thread (SQLite connections must not be shared across threads), in WAL mode so readers
+never wait for the writer, with a busy timeout for the rare writer-writer overlap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "STATUSES",
+    "ClaimedJob",
+    "NewJob",
+    "Store",
+    "hash_token",
+    "utc_now",
+    "utc_text",
+]
+
+STATUSES = ("queued", "running", "succeeded", "failed")
+ACTIVE_STATUSES = ("queued", "running")
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tokens (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    created     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    id              TEXT PRIMARY KEY,
+    token_id        INTEGER NOT NULL REFERENCES tokens(id),
+    name            TEXT NOT NULL,
+    generator       TEXT NOT NULL,
+    is_preview      INTEGER NOT NULL,
+    num_jobs        INTEGER NOT NULL,
+    created         TEXT NOT NULL,
+    idempotency_key TEXT,
+    request_hash    TEXT
+);
+CREATE INDEX IF NOT EXISTS batches_by_token ON batches(token_id, created);
+CREATE UNIQUE INDEX IF NOT EXISTS batches_by_key ON batches(token_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS jobs (
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    batch_id    TEXT NOT NULL REFERENCES batches(id),
+    token_id    INTEGER NOT NULL,
+    generator   TEXT NOT NULL,
+    is_preview  INTEGER NOT NULL,
+    params      TEXT NOT NULL,
+    seed        INTEGER NOT NULL,
+    frames      INTEGER NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'queued',
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    deaths      INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    worker      TEXT,
+    created     TEXT NOT NULL,
+    start_time  TEXT,
+    end_time    TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs(batch_id, seq);
+CREATE INDEX IF NOT EXISTS jobs_by_token ON jobs(token_id, is_preview, seq);
+CREATE INDEX IF NOT EXISTS jobs_queued ON jobs(seq) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS jobs_running ON jobs(seq) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(token_id, end_time) WHERE status = 'succeeded';
+"""
+
+# The columns a job listing needs, in the order the row tuples carry them.
+JOB_COLUMNS = ("id", "batch_id", "generator", "is_preview", "params", "status", "error",
+               "worker", "created", "start_time", "end_time")
+_JOB_SELECT = ", ".join(JOB_COLUMNS)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def utc_text(moment: datetime) -> str:
+    """One fixed ISO 8601 form (microseconds, ``+00:00``), so text order is time order."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A validated job, ready to be stored."""
+
+    id: str
+    params_json: str
+    seed: int
+    frames: int
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job the dispatcher has marked running and will hand to a worker."""
+
+    id: str
+    generator: str
+    is_preview: bool
+    params: dict[str, Any]
+    seed: int
+    attempts: int
+    deaths: int
+
+
+class Store:
+    """All reads and writes of the database; safe to use from many threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        # executescript manages its own transaction, so the schema is wrapped in one here.
+        self._conn.executescript(
+            f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+
+    # -- connections ------------------------------------------------------------------------
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken with the write lock up front (no upgrade deadlock)."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- tokens -------------------------------------------------------------------------------
+    def create_token(self, name: str) -> str:
+        """Make a token, store only its hash, and return the token (shown once)."""
+        token = secrets.token_urlsafe(32)
+        with self._write() as conn:
+            conn.execute("INSERT INTO tokens (name, token_hash, created) VALUES (?, ?, ?)",
+                         (name, hash_token(token), utc_text(utc_now())))
+        return token
+
+    def count_tokens(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM tokens").fetchone()[0]
+
+    def token_id(self, token: str) -> int | None:
+        row = self._conn.execute("SELECT id FROM tokens WHERE token_hash = ?",
+                                 (hash_token(token),)).fetchone()
+        return row[0] if row else None
+
+    def token_hash(self, token_id: int) -> str | None:
+        row = self._conn.execute("SELECT token_hash FROM tokens WHERE id = ?",
+                                 (token_id,)).fetchone()
+        return row[0] if row else None
+
+    def token_name(self, token_id: int) -> str | None:
+        row = self._conn.execute("SELECT name FROM tokens WHERE id = ?", (token_id,)).fetchone()
+        return row[0] if row else None
+
+    # -- batches ------------------------------------------------------------------------------
+    def batch_for_key(self, token_id: int, key: str) -> tuple[str, str] | None:
+        """``(batch_id, request_hash)`` of the batch first submitted with this key."""
+        row = self._conn.execute(
+            "SELECT id, request_hash FROM batches WHERE token_id = ? AND idempotency_key = ?",
+            (token_id, key)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def insert_batch(self, *, batch_id: str, token_id: int, name: str, generator: str,
+                     is_preview: bool, created: str, jobs: Sequence[NewJob],
+                     idempotency_key: str | None, request_hash: str | None) -> None:
+        """Store a batch and its jobs in one transaction: all of it or none of it.
+
+        Raises sqlite3.IntegrityError when the idempotency key was taken meanwhile.
+        """
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO batches (id, token_id, name, generator, is_preview, num_jobs, "
+                "created, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (batch_id, token_id, name, generator, int(is_preview), len(jobs), created,
+                 idempotency_key, request_hash))
+            conn.executemany(
+                "INSERT INTO jobs (id, batch_id, token_id, generator, is_preview, params, seed,"
+                " frames, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(j.id, batch_id, token_id, generator, int(is_preview), j.params_json, j.seed,
+                  j.frames, created) for j in jobs])
+
+    def batch(self, token_id: int, batch_id: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT id, name, created, num_jobs, generator, is_preview FROM batches "
+            "WHERE id = ? AND token_id = ?", (batch_id, token_id)).fetchone()
+        if row is None:
+            return None
+        return {"id": row[0], "name": row[1], "created": row[2], "num_jobs": row[3],
+                "generator": row[4], "is_preview": bool(row[5])}
+
+    def batches(self, token_id: int, start: str | None = None, end: str | None = None
+                ) -> list[dict[str, Any]]:
+        """This token's batches created in ``[start, end]``, oldest first."""
+        rows = self._conn.execute(
+            "SELECT id, name, created, num_jobs, generator, is_preview FROM batches "
+            "WHERE token_id = ? AND created >= ? AND created <= ? ORDER BY created, id",
+            (token_id, start or "", end or "9999")).fetchall()
+        return [{"id": r[0], "name": r[1], "created": r[2], "num_jobs": r[3],
+                 "generator": r[4], "is_preview": bool(r[5])} for r in rows]
+
+    def status_counts(self, token_id: int) -> dict[str, dict[str, int]]:
+        """``{batch_id: {status: n}}`` for every batch of this token."""
+        counts: dict[str, dict[str, int]] = {}
+        for batch_id, status, n in self._conn.execute(
+                "SELECT batch_id, status, COUNT(*) FROM jobs WHERE token_id = ? "
+                "GROUP BY batch_id, status", (token_id,)):
+            counts.setdefault(batch_id, {})[status] = n
+        return counts
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def batch_jobs(self, batch_id: str) -> list[tuple]:
+        """Rows with :data:`JOB_COLUMNS` for every job of a batch, in submission order."""
+        return self._conn.execute(
+            f"SELECT {_JOB_SELECT} FROM jobs WHERE batch_id = ? ORDER BY seq",
+            (batch_id,)).fetchall()
+
+    def batch_statuses(self, batch_id: str) -> list[tuple[str, str, str, str | None, str | None]]:
+        """``(id, generator, status, error, worker)`` per job of a batch, in submission order."""
+        return self._conn.execute(
+            "SELECT id, generator, status, error, worker FROM jobs WHERE batch_id = ? "
+            "ORDER BY seq", (batch_id,)).fetchall()
+
+    def token_jobs(self, token_id: int, is_preview: bool) -> list[tuple]:
+        return self._conn.execute(
+            f"SELECT {_JOB_SELECT} FROM jobs WHERE token_id = ? AND is_preview = ? ORDER BY seq",
+            (token_id, int(is_preview))).fetchall()
+
+    def job(self, token_id: int, job_id: str) -> tuple | None:
+        return self._conn.execute(
+            f"SELECT {_JOB_SELECT} FROM jobs WHERE id = ? AND token_id = ?",
+            (job_id, token_id)).fetchone()
+
+    def job_status(self, job_id: str) -> str | None:
+        """Status of any job (for signed links, which carry no token)."""
+        row = self._conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return row[0] if row else None
+
+    def seeds(self, token_id: int, job_ids: Iterable[str]) -> dict[str, int]:
+        """Seeds of those of ``job_ids`` that are this token's jobs."""
+        ids = list(dict.fromkeys(job_ids))
+        found: dict[str, int] = {}
+        chunk = 500  # below SQLite's bound-parameter limit
+        for i in range(0, len(ids), chunk):
+            part = ids[i:i + chunk]
+            marks = ",".join("?" * len(part))
+            found.update(self._conn.execute(
+                f"SELECT id, seed FROM jobs WHERE token_id = ? AND id IN ({marks})",
+                (token_id, *part)).fetchall())
+        return found
+
+    def rendered_counts(self, token_id: int, start: str, end: str
+                        ) -> list[tuple[str, bool, int]]:
+        """``(generator, is_preview, frames)`` summed over jobs that succeeded in the window."""
+        rows = self._conn.execute(
+            "SELECT generator, is_preview, SUM(frames) FROM jobs WHERE token_id = ? "
+            "AND status = 'succeeded' AND end_time >= ? AND end_time <= ? "
+            "GROUP BY generator, is_preview ORDER BY generator", (token_id, start, end))
+        return [(g, bool(p), int(n)) for g, p, n in rows]
+
+    # -- the queue ----------------------------------------------------------------------------
+    def requeue_running(self) -> int:
+        """At startup: jobs left running by a previous process go back to the queue."""
+        with self._write() as conn:
+            return conn.execute(
+                "UPDATE jobs SET status = 'queued', worker = NULL, start_time = NULL "
+                "WHERE status = 'running'").rowcount
+
+    def has_queued(self) -> bool:
+        return self._conn.execute(
+            "SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1").fetchone() is not None
+
+    def claim(self, limit: int) -> list[ClaimedJob]:
+        """Mark up to ``limit`` of the oldest queued jobs running and return them."""
+        if limit <= 0:
+            return []
+        with self._write() as conn:
+            rows = conn.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, start_time = ?, "
+                "worker = NULL WHERE seq IN (SELECT seq FROM jobs WHERE status = 'queued' "
+                "ORDER BY seq LIMIT ?) "
+                "RETURNING seq, id, generator, is_preview, params, seed, attempts, deaths",
+                (utc_text(utc_now()), limit)).fetchall()
+        return [_claimed(r) for r in sorted(rows)]
+
+    def claim_job(self, job_id: str) -> ClaimedJob | None:
+        """Mark one particular queued job running (for a job being run on its own)."""
+        with self._write() as conn:
+            row = conn.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, start_time = ?, "
+                "worker = NULL WHERE id = ? AND status = 'queued' "
+                "RETURNING seq, id, generator, is_preview, params, seed, attempts, deaths",
+                (utc_text(utc_now()), job_id)).fetchone()
+        return _claimed(row) if row else None
+
+    def record(self, finished: Sequence[tuple[str, str, str | None, str | None]]) -> None:
+        """Store outcomes ``(job_id, status, error, worker)`` of running jobs, in one go."""
+        if not finished:
+            return
+        now = utc_text(utc_now())
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE jobs SET status = ?, error = ?, worker = ?, end_time = ? "
+                "WHERE id = ? AND status = 'running'",
+                [(status, error, worker, now, job_id)
+                 for job_id, status, error, worker in finished])
+
+    def requeue(self, job_ids: Sequence[str], *, refund_attempt: bool) -> None:
+        """Put running jobs back in the queue (their run was lost, not their fault)."""
+        if not job_ids:
+            return
+        refund = ", attempts = MAX(attempts - 1, 0)" if refund_attempt else ""
+        with self._write() as conn:
+            conn.executemany(
+                f"UPDATE jobs SET status = 'queued', worker = NULL, start_time = NULL{refund} "
+                "WHERE id = ? AND status = 'running'", [(j,) for j in job_ids])
+
+    def add_death(self, job_id: str) -> int:
+        """Count one worker death blamed on this job; returns the new count."""
+        with self._write() as conn:
+            row = conn.execute("UPDATE jobs SET deaths = deaths + 1 WHERE id = ? "
+                               "RETURNING deaths", (job_id,)).fetchone()
+        return row[0] if row else 0
+
+
+def _claimed(row: tuple) -> ClaimedJob:
+    _seq, job_id, generator, is_preview, params, seed, attempts, deaths = row
+    return ClaimedJob(id=job_id, generator=generator, is_preview=bool(is_preview),
+                      params=json.loads(params), seed=seed, attempts=attempts, deaths=deaths)
