@@ -1,0 +1,295 @@
+"""visionfit.utils.vis on jobs rendered by the real VisionFit generator.
+
+The figures are also written to tests/artifacts/vis/ so a person can look at them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import uuid
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import LineCollection
+from matplotlib.patches import Rectangle
+from PIL import Image
+
+from tests.conftest import ARTIFACTS
+from visionfit.utils.sampling import sample_input
+from visionfit.utils.vis import (
+    CUBOID_EDGES,
+    LABEL_STATS,
+    display_video,
+    job_folders,
+    read_frame,
+    summarize_batch_results_as_dataframe,
+    view_previews,
+    visualize_all_labels,
+    visualize_batch_results,
+    visualize_job_params,
+)
+
+OUT = ARTIFACTS / "vis"
+# Small, short jobs: a few frames at the lowest frame rate keep rendering quick.
+JOBS = [
+    dict(is_preview=False, scene="GYM_1", exercise="BURPEE", image_width=160, image_height=128,
+         add_wall_art=True),
+    dict(is_preview=False, scene="LIVINGROOM_1", exercise="SQUAT-BODYWEIGHT", image_width=128,
+         image_height=128),
+    dict(is_preview=True, scene="OFFICE_1", exercise="PUSHUP", image_width=256,
+         image_height=256),
+    dict(is_preview=True, scene="BEDROOM_4", exercise="JUMPING_JACK", image_width=192,
+         image_height=192),
+]
+
+
+@pytest.fixture(scope="module")
+def generator():
+    from visionfit.generator import VisionFitGenerator
+
+    return VisionFitGenerator()
+
+
+@pytest.fixture(scope="module")
+def batch_folder(generator, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder shaped like a downloaded batch: one ``<job_id>/`` per rendered job, plus
+    the leftovers of an interrupted download that the helpers must skip."""
+    root = tmp_path_factory.mktemp("batch")
+    rng = random.Random(4)
+    for spec in JOBS:
+        spec = dict(spec)
+        is_preview = spec.pop("is_preview")
+        params = generator.schema.complete(sample_input(
+            generator.schema, rng=rng, num_reps=1, frame_rate=6, rel_baseline_speed=2.0,
+            inter_rep_delay_avg=0.0, add_pauses=False, camera_distance=4.0, **spec))
+        job_dir = root / str(uuid.uuid4())
+        job_dir.mkdir()
+        generator.run(params, is_preview, job_dir, rng.getrandbits(63))
+    (root / ".partial").mkdir()
+    (root / ".extract-abc").mkdir()
+    (root / "batch_id.txt").write_text(str(uuid.uuid4()))
+    OUT.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def save(fig, name: str) -> None:
+    fig.savefig(OUT / f"{name}.png", dpi=80)
+
+
+def jobs_of_kind(folder: Path, video: bool) -> list[Path]:
+    return [d for d in job_folders(folder) if (d / "video.mp4").is_file() == video]
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def titles(fig) -> list[str]:
+    return [ax.get_title() for ax in fig.axes if ax.get_title()]
+
+
+# -- DataFrame and statistics -------------------------------------------------------------------
+
+
+def test_summary_has_one_row_per_job_with_params_and_label_statistics(batch_folder: Path,
+                                                                      generator) -> None:
+    df = summarize_batch_results_as_dataframe(batch_folder)
+    folders = job_folders(batch_folder)
+    assert [p.name for p in folders] == df["job_id"].tolist()
+    assert len(df) == len(JOBS)  # .partial, .extract-* and batch_id.txt are skipped
+    assert set(generator.schema.names) <= set(df.columns)
+    assert Counter_of(df["kind"]) == {"video": 2, "preview": 2}
+    for row, job_dir in zip(df.to_dict("records"), folders, strict=True):
+        job = load(job_dir / "job.json")
+        labels = load(job_dir / "labels.json")
+        for name, value in job["params"].items():
+            assert row[name] == value or (value is None and pd.isna(row[name]))
+        assert row["num_frames"] == len(labels["images"])
+        person = [a for a in labels["annotations"] if a["category_id"] == 1]
+        assert row["mean_percent_in_fov"] == pytest.approx(
+            sum(a["percent_in_fov"] for a in person) / len(person))
+        assert row["mean_percent_occlusion"] == pytest.approx(
+            sum(a["percent_occlusion"] for a in person) / len(person))
+        assert 0 <= row["mean_percent_occlusion"] <= 100
+    assert (df.loc[df["kind"] == "preview", "num_frames"] == 1).all()
+    assert (df.loc[df["kind"] == "video", "num_frames"] > 1).all()
+
+
+def Counter_of(series: pd.Series) -> dict:
+    return series.value_counts().to_dict()
+
+
+def test_summary_of_a_missing_or_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        summarize_batch_results_as_dataframe(tmp_path / "nowhere")
+    empty = summarize_batch_results_as_dataframe(tmp_path)
+    assert empty.empty and list(empty.columns) == ["job_id", "kind", *LABEL_STATS]
+    with pytest.raises(ValueError, match="no downloaded jobs to plot"):
+        visualize_batch_results(tmp_path)
+
+
+def test_batch_results_plot_statistics_first_and_varying_parameters(batch_folder: Path
+                                                                    ) -> None:
+    fig = visualize_batch_results(batch_folder)
+    save(fig, "batch_results")
+    names = titles(fig)
+    df = summarize_batch_results_as_dataframe(batch_folder)
+    varying_stats = [s for s in LABEL_STATS if df[s].nunique() > 1]
+    assert "num_frames" in varying_stats  # previews have 1 frame, videos more
+    assert names[:len(varying_stats)] == varying_stats
+    stat_ax = fig.axes[0]
+    assert {p.get_facecolor()[:3] for p in stat_ax.patches} == {(221 / 255, 132 / 255, 82 / 255)}
+    assert {"scene", "exercise", "image_width", "kind"} <= set(names)
+    # Parameters equal in every job are named in the title, not plotted.
+    assert "num_reps" not in names and "frame_rate" not in names
+    assert "num_reps=1" in fig._suptitle.get_text()
+    assert "frame_rate=6" in fig._suptitle.get_text()
+    assert "4 jobs" in fig._suptitle.get_text()
+    scene_ax = fig.axes[names.index("scene")]
+    assert sorted(t.get_text() for t in scene_ax.get_yticklabels()) == \
+        sorted(j["scene"] for j in JOBS)
+    # The DataFrame gives the same figure.
+    assert titles(visualize_batch_results(df)) == names
+
+
+def test_job_params_one_plot_per_varying_parameter(generator) -> None:
+    r = random.Random(3)
+    jobs = [sample_input(generator.schema, rng=r, num_reps=2) for _ in range(300)]
+    fig = visualize_job_params(jobs)
+    save(fig, "job_params")
+    schema = generator.schema
+    names = titles(fig)
+    assert names == [n for n in schema.names if n not in ("num_reps", "state")]
+    assert "num_reps=2" in fig._suptitle.get_text() and "state=None" in fig._suptitle.get_text()
+    assert "300 jobs" in fig._suptitle.get_text()
+    dist = fig.axes[names.index("camera_distance")]
+    lefts = [p.get_x() for p in dist.patches]
+    rights = [p.get_x() + p.get_width() for p in dist.patches]
+    assert min(lefts) >= 2.5 - 1e-9 and max(rights) <= 5.0 + 1e-9
+    assert sum(p.get_height() for p in dist.patches) == 300
+    scene = fig.axes[names.index("scene")]
+    assert len(scene.patches) == len(schema["scene"].choices)
+    size = fig.axes[names.index("image_width")]
+    assert [t.get_text() for t in size.get_xticklabels()] == ["256", "512"]
+    assert len(fig.axes) == len(names)
+    with pytest.raises(ValueError, match="job_params is empty"):
+        visualize_job_params([])
+    with pytest.raises(TypeError, match="list of dicts"):
+        visualize_job_params([1, 2])
+
+
+# -- images -------------------------------------------------------------------------------------
+
+
+def test_preview_grid_shows_each_preview_with_its_caption(batch_folder: Path) -> None:
+    fig = view_previews(batch_folder, max_n=3, ncols=2)
+    save(fig, "previews")
+    folders = job_folders(batch_folder)[:3]
+    assert len(fig.axes) == 3
+    for ax, job_dir in zip(fig.axes, folders, strict=True):
+        params = load(job_dir / "job.json")["params"]
+        assert ax.get_title() == f"{params['scene']} / {params['exercise']}\n{job_dir.name[:8]}"
+        shown = ax.images[0].get_array()
+        with Image.open(job_dir / "video_preview.png") as im:
+            assert np.array_equal(shown, np.asarray(im.convert("RGB")))
+        assert shown.shape == (params["image_height"], params["image_width"], 3)
+    assert "first 3 of 4" in fig._suptitle.get_text()
+    assert len(view_previews(batch_folder).axes) == 4
+
+
+def count_segments(fig_ax, gid: str) -> int:
+    return sum(len(c.get_segments()) for c in fig_ax.collections
+               if isinstance(c, LineCollection) and c.get_gid() == gid)
+
+
+def check_overlays(fig, job_dir: Path, frame: int) -> None:
+    labels = load(job_dir / "labels.json")
+    image = labels["images"][frame]
+    anns = [a for a in labels["annotations"] if a["image_id"] == image["id"]]
+    person = next(a for a in anns if a["category_id"] == 1)
+    boxes, cuboids, seg = fig.axes[:3]
+    assert [boxes.get_title(), cuboids.get_title()] == ["Boxes and skeleton", "3D cuboids"]
+    assert seg.get_title().startswith("Instance segmentation")
+    for ax in (boxes, cuboids, seg):
+        assert ax.images[0].get_array().shape == (image["height"], image["width"], 3)
+
+    rects = [p for p in boxes.patches if isinstance(p, Rectangle) and p.get_gid() == "bbox"]
+    assert len(rects) == len(anns)
+    assert any(np.allclose([r.get_x(), r.get_y(), r.get_width(), r.get_height()],
+                           person["bbox"]) for r in rects)
+    kps = np.asarray(person["keypoints"], float).reshape(-1, 3)
+    skeleton = next(c for c in labels["categories"] if c["name"] == "person")["skeleton"]
+    drawn = [(a, b) for a, b in skeleton if kps[a - 1, 2] > 0 and kps[b - 1, 2] > 0]
+    both_visible = [(a, b) for a, b in drawn if kps[a - 1, 2] == 2 and kps[b - 1, 2] == 2]
+    assert count_segments(boxes, "skeleton") == len(both_visible)
+    assert count_segments(boxes, "skeleton-hidden") == len(drawn) - len(both_visible)
+    lines = {line.get_gid(): line for line in boxes.lines}
+    assert len(lines["keypoints-visible"].get_xdata()) == int((kps[:, 2] == 2).sum())
+    assert len(lines["keypoints-hidden"].get_xdata()) == int((kps[:, 2] == 1).sum())
+
+    with_cuboid = [a for a in anns if len(a.get("cuboid_coordinates") or []) == 8]
+    assert with_cuboid
+    assert count_segments(cuboids, "cuboid") == len(CUBOID_EDGES) * len(with_cuboid)
+
+    overlay = next(im for im in seg.images if im.get_gid() == "segmentation").get_array()
+    with zipfile.ZipFile(job_dir / "segmentation.zip") as z:
+        name = next(n for n in z.namelist()
+                    if n.endswith(f"image.{image['frame_number']:06d}.iseg.png"))
+        with Image.open(BytesIO(z.read(name))) as im:
+            iseg = np.asarray(im.convert("RGB"))
+    assert np.array_equal(overlay[..., 3] > 0, iseg.any(axis=2))
+    assert np.allclose(overlay[..., :3], iseg / 255.0)
+
+
+def test_label_overlays_of_a_video_frame(batch_folder: Path) -> None:
+    job_dir = jobs_of_kind(batch_folder, video=True)[0]
+    labels = load(job_dir / "labels.json")
+    frame = len(labels["images"]) // 2
+    fig = visualize_all_labels(job_dir, frame=frame)
+    save(fig, "labels_video")
+    check_overlays(fig, job_dir, frame)
+    assert f"frame {frame + 1} of {len(labels['images'])}" in fig._suptitle.get_text()
+    # The frame shown is the video's frame, not the preview (which is frame 0).
+    shown = fig.axes[0].images[0].get_array()
+    assert np.array_equal(shown, read_frame(job_dir, frame))
+    with pytest.raises(IndexError, match=f"{job_dir.name} has {len(labels['images'])} frame"):
+        visualize_all_labels(job_dir, frame=len(labels["images"]))
+
+
+def test_first_video_frame_matches_the_preview(batch_folder: Path) -> None:
+    job_dir = jobs_of_kind(batch_folder, video=True)[1]
+    with Image.open(job_dir / "video_preview.png") as im:
+        preview = np.asarray(im.convert("RGB"), float)
+    decoded = read_frame(job_dir, 0).astype(float)
+    assert decoded.shape == preview.shape
+    assert np.abs(decoded - preview).mean() < 8  # H.264 is lossy, yet close
+
+
+def test_label_overlays_of_a_preview(batch_folder: Path) -> None:
+    job_dir = jobs_of_kind(batch_folder, video=False)[0]
+    fig = visualize_all_labels(job_dir)
+    save(fig, "labels_preview")
+    check_overlays(fig, job_dir, 0)
+    with Image.open(job_dir / "video_preview.png") as im:
+        assert np.array_equal(fig.axes[0].images[0].get_array(), np.asarray(im.convert("RGB")))
+    with pytest.raises(IndexError, match="out of range"):
+        visualize_all_labels(job_dir, frame=1)
+
+
+def test_display_video_embeds_a_looping_muted_player(batch_folder: Path) -> None:
+    job_dir = jobs_of_kind(batch_folder, video=True)[0]
+    video = display_video(job_dir, width=320)
+    html = video._repr_html_()
+    for attribute in ("controls", "loop", "muted", 'width="320"', "video/mp4"):
+        assert attribute in html
+    # Embedded: the bytes travel with the notebook, no path to a file that may move.
+    assert base64.b64encode((job_dir / "video.mp4").read_bytes()).decode()[:200] in html
+    assert str(job_dir) not in html
+    with pytest.raises(FileNotFoundError, match="preview job"):
+        display_video(jobs_of_kind(batch_folder, video=False)[0])
