@@ -18,6 +18,7 @@ from visionfit.utils.sampling import (
     ClippedNormal,
     Uniform,
     category_variants,
+    distribution_table,
     expand_overrides_across_each_preview_state,
     expand_overrides_across_each_video_state,
     sample_input,
@@ -209,6 +210,25 @@ def test_a_follower_that_cannot_take_the_leaders_value_is_explained(vf_schema: S
                                               r"above the maximum 300.*give image_height "
                                               r"explicitly"):
         sample_input(schema, image_width=400)
+
+
+def test_distribution_table_explains_each_draw(vf_schema: Schema) -> None:
+    table = distribution_table(vf_schema, image_width=384, exercise="BURPEE", num_reps=3)
+    rows = table.set_index("parameter")
+    assert list(table["parameter"]) == vf_schema.names
+    assert rows.loc["camera_distance", "source"] == "table"
+    assert rows.loc["camera_distance", "draw"] == "Uniform(lo=2.5, hi=5.0)"
+    assert rows.loc["camera_distance", "allowed"] == vf_schema["camera_distance"].allowed()
+    assert rows.loc["scene", "source"] == "schema"
+    assert rows.loc["image_height", "draw"] == "same as image_width"
+    assert rows.loc["exercise", "draw"].startswith("'BURPEE': one of BURPEE_01")
+    assert rows.loc["num_reps", "source"] == "given"
+    plain = distribution_table(vf_schema).set_index("parameter")
+    assert "tied: image_width = image_height" in plain.loc["image_height", "draw"]
+    with pytest.raises(ValidationError, match="did you mean 'num_reps'"):
+        distribution_table(vf_schema, num_rep=3)
+    with pytest.raises(ValidationError, match=r"pass Choice\(\['GYM_1', 'OFFICE_1'\]\)"):
+        sample_input(vf_schema, scene=["GYM_1", "OFFICE_1"])
 
 
 # -- categories ---------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ __all__ = [
     "Tied",
     "Uniform",
     "category_variants",
+    "distribution_table",
     "expand_overrides_across_each_preview_state",
     "expand_overrides_across_each_video_state",
     "sample_input",
@@ -494,7 +495,10 @@ def _given_distribution(param: Param, value: Any) -> tuple[Distribution | None, 
         return Constant(value), None
     if variants := category_variants(param, value):
         return Choice(variants), None
-    return None, problem.message + _category_hint(param)
+    hint = _category_hint(param)
+    if isinstance(value, (list, tuple, set, range)):
+        hint += f"; to draw from several values, pass Choice({list(value)!r})"
+    return None, problem.message + hint
 
 
 def _plan_key(fixed: Mapping[str, Any]) -> tuple | None:
@@ -578,6 +582,36 @@ def _plan_for(schema: Schema, fixed: Mapping[str, Any]) -> _Plan:
             table.plans.clear()
         table.plans[key] = plan
     return plan
+
+
+def distribution_table(sesh: Any, **fixed: Any) -> Any:
+    """A pandas DataFrame saying how each parameter is drawn (given value, table entry or
+    schema fallback) next to what the schema allows: the sampler's plan, for review."""
+    import pandas as pd
+
+    schema = _schema_of(sesh)
+    _plan_for(schema, fixed)  # validates ``fixed`` exactly as sample_input does
+    table = _table_for(schema)
+    in_table = {n for k in DISTRIBUTIONS for n in (k if isinstance(k, tuple) else (k,))}
+    rows = []
+    for p in schema:
+        members, dist = table.groups.get(p.name, ((), None))
+        leaders = [m for m in members if m in fixed]
+        if p.name in fixed:
+            value = fixed[p.name]
+            variants = category_variants(p, value) if p.check(value) is not None else ()
+            how = f"{value!r}: one of {', '.join(variants)}" if variants else repr(value)
+            source = "given"
+        elif leaders:
+            source, how = "given", f"same as {leaders[0]}"
+        elif dist is not None:
+            source, how = "table", f"{dist!r}, tied: {' = '.join(members)}"
+        else:
+            source = "table" if p.name in in_table else "schema"
+            how = repr(table.draws[p.name])
+        rows.append({"parameter": p.name, "type": p.type, "source": source, "draw": how,
+                     "allowed": p.allowed(), "default": p.default})
+    return pd.DataFrame.from_records(rows)
 
 
 # --------------------------------------------------------------------------------------------
