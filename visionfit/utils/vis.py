@@ -273,16 +273,19 @@ def read_frame(job_folder: str | Path, frame: int = 0) -> np.ndarray:
     if video.is_file():
         import imageio_ffmpeg
 
+        if frame < 0:
+            raise IndexError(f"frame must be >= 0, got {frame}")
         reader = imageio_ffmpeg.read_frames(str(video), pix_fmt="rgb24")
+        count = 0
         try:
-            meta = next(reader)
-            width, height = meta["size"]
-            for i, data in enumerate(reader):
-                if i == frame:
-                    return np.frombuffer(data, np.uint8).reshape(height, width, 3)
+            width, height = next(reader)["size"]
+            for data in reader:
+                if count == frame:
+                    return np.frombuffer(data, np.uint8).reshape(height, width, 3).copy()
+                count += 1
         finally:
             reader.close()
-        raise IndexError(f"frame {frame} is past the end of {video} ({i + 1} frames)")
+        raise IndexError(f"frame {frame} is past the end of {video} ({count} frames)")
     preview = job_dir / "video_preview.png"
     if not preview.is_file():
         raise FileNotFoundError(f"{job_dir} has neither video.mp4 nor video_preview.png; is it "
