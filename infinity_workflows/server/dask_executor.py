@@ -1,0 +1,255 @@
+"""Running jobs on a Dask distributed cluster instead of the local process pool.
+
+``infinity-workflows serve --executor dask --scheduler tcp://HOST:8786`` builds a
+:class:`DaskExecutor`. A Dask worker needs nothing but this package (and the generators'):
+it renders a job into a scratch folder of its own, zips it there, and returns the archive's
+bytes in the :class:`~.executor.JobOutcome`; the server's dispatcher stores them with
+:func:`~.executor.store_archive_bytes`. Workers never see the server's database or files.
+
+Failures map onto the three outcomes the dispatcher knows:
+
+* the job's own error (:class:`~.executor.JobFailed`) travels back as it is;
+* a worker that dies mid-job is Dask's business: the scheduler reruns the task on another
+  worker, and only after ``distributed.scheduler.allowed-failures`` deaths gives up with
+  ``KilledWorker``, which ends the job failed with a sentence saying so (the scheduler has
+  already done the per-task blaming that the local pool leaves to the dispatcher);
+* a future cancelled or a result lost with the connection to the cluster is
+  :class:`~.executor.WorkerLost`: the dispatcher puts the job back in the queue.
+
+Every submission has a fresh key (``pure=False`` plus a random suffix), so a job sent again
+after a server restart or a requeue is computed again rather than answered from a result the
+cluster may still hold, and every future is released once its outcome is collected, so the
+scheduler does not keep archive bytes in worker memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from distributed import Client, get_worker
+from distributed import Future as DaskFuture
+from distributed.scheduler import KilledWorker
+
+from .executor import (
+    Executor,
+    ExecutorConfig,
+    JobFailed,
+    JobOutcome,
+    JobTask,
+    WorkerLost,
+    render_archive,
+)
+
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "DaskExecutor",
+    "DaskUnavailable",
+    "run_job_on_dask_worker",
+]
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 20.0
+"""How long the server waits for the scheduler when it starts (or reconnects)."""
+
+CAPACITY_TTL_S = 2.0
+"""How long the cluster's thread count is trusted before the scheduler is asked again."""
+
+RESULT_TIMEOUT_S = 600.0
+"""How long fetching a finished job's archive from its worker may take."""
+
+RECONNECT_EVERY_S = 10.0
+"""After the client has given up on the scheduler, how often a new connection is tried."""
+
+
+class DaskUnavailable(RuntimeError):
+    """The scheduler could not be reached (wrong address, not started, or a firewall)."""
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# -- what a Dask worker runs --------------------------------------------------------------------
+def run_job_on_dask_worker(task: JobTask) -> JobOutcome:
+    """Render ``task`` in this worker's own scratch folder and return the archive's bytes."""
+    worker = get_worker()
+    try:
+        scratch = Path(tempfile.mkdtemp(dir=worker.local_directory,
+                                        prefix=f"job-{task.job_id}-"))
+    except OSError as exc:
+        raise JobFailed(f"the Dask worker {worker.address} could not make a scratch folder: "
+                        f"{_describe(exc)}") from None
+    try:
+        archive = render_archive(task, scratch)
+        try:
+            data = archive.read_bytes()
+        except OSError as exc:
+            raise JobFailed(f"the Dask worker {worker.address} could not read back the "
+                            f"job's archive: {_describe(exc)}") from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return JobOutcome(job_id=task.job_id, worker=worker.address, archive=data)
+
+
+# -- the executor -------------------------------------------------------------------------------
+class DaskExecutor(Executor):
+    """Sends jobs to the scheduler at ``config.options["scheduler"]``."""
+
+    def __init__(self, config: ExecutorConfig) -> None:
+        self.config = config
+        self.address = (config.options.get("scheduler") or "").strip()
+        if not self.address:
+            raise DaskUnavailable("--executor dask needs the scheduler's address: add "
+                                  "--scheduler tcp://HOST:8786 (start one with `dask "
+                                  "scheduler`)")
+        self.connect_timeout = float(config.options.get("connect_timeout", CONNECT_TIMEOUT_S))
+        self._lock = threading.Lock()
+        self._futures: dict[str, DaskFuture] = {}  # key -> future, until collected
+        self._capacity = 0
+        self._capacity_at = 0.0
+        self._reconnect_at = 0.0
+        self._closing = False
+        # Collecting a result may wait on a transfer or a recompute: never on Dask's one
+        # callback thread, and never on the dispatcher's.
+        self._collectors = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dask-results")
+        self._client = self._connect()
+        log.info("sending jobs to the Dask scheduler at %s (%d worker thread(s) now)",
+                 self.address, self.capacity)
+
+    def _connect(self) -> Client:
+        try:
+            return Client(self.address, timeout=self.connect_timeout, set_as_default=False,
+                          name="infinity-workflows-server")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise DaskUnavailable(
+                f"could not reach the Dask scheduler at {self.address} within "
+                f"{self.connect_timeout:g}s ({_describe(exc)}); start it with `dask "
+                "scheduler`, check the address and that its port is open to this "
+                "machine") from None
+
+    # -- capacity ---------------------------------------------------------------------------
+    @property
+    def capacity(self) -> int:
+        """Worker threads in the cluster now; 0 while the scheduler is out of reach."""
+        now = time.monotonic()
+        if now - self._capacity_at < CAPACITY_TTL_S:
+            return self._capacity
+        self._capacity_at = now
+        client = self._usable_client()
+        if client is None:
+            self._capacity = 0
+            return 0
+        try:
+            self._capacity = sum(client.nthreads().values())
+        except Exception as exc:  # noqa: BLE001 - any failure means: no room right now
+            log.warning("could not ask the Dask scheduler for its workers: %s", _describe(exc))
+            self._capacity = 0
+        return self._capacity
+
+    def _usable_client(self) -> Client | None:
+        """The client when it is connected; a fresh one once the old one has given up."""
+        status = self._client.status
+        if status == "running":
+            return self._client
+        if status not in ("closed", "failed") or self._closing:
+            return None  # connecting or reconnecting: wait for it
+        now = time.monotonic()
+        if now < self._reconnect_at:
+            return None
+        self._reconnect_at = now + RECONNECT_EVERY_S
+        try:
+            self._client = self._connect()
+        except DaskUnavailable as exc:
+            log.warning("%s", exc)
+            return None
+        log.info("connected to the Dask scheduler at %s again", self.address)
+        return self._client
+
+    # -- jobs -------------------------------------------------------------------------------
+    def submit(self, task: JobTask) -> Future[JobOutcome]:
+        key = f"infinity-job-{task.job_id}-{uuid.uuid4().hex[:12]}"
+        dask_future = self._client.submit(run_job_on_dask_worker, task, key=key, pure=False,
+                                          retries=0)
+        outer: Future[JobOutcome] = Future()
+        outer.set_running_or_notify_cancel()
+        with self._lock:
+            self._futures[key] = dask_future
+        dask_future.add_done_callback(lambda f: self._on_done(key, f, outer))
+        return outer
+
+    def _on_done(self, key: str, dask_future: DaskFuture, outer: Future[JobOutcome]) -> None:
+        try:
+            self._collectors.submit(self._collect, key, dask_future, outer)
+        except RuntimeError:  # stopping: the dispatcher requeues whatever is unresolved
+            outer.set_exception(WorkerLost("the server stopped before the job's outcome "
+                                           "was collected"))
+
+    def _collect(self, key: str, dask_future: DaskFuture, outer: Future[JobOutcome]) -> None:
+        try:
+            outer.set_result(self._outcome(dask_future))
+        except (JobFailed, WorkerLost) as exc:
+            outer.set_exception(exc)
+        finally:
+            dask_future.release()  # the worker may drop the archive now
+            with self._lock:
+                self._futures.pop(key, None)
+
+    def _outcome(self, dask_future: DaskFuture) -> JobOutcome:
+        """Reduce a finished Dask future to an outcome, or JobFailed / WorkerLost."""
+        status = dask_future.status
+        if status == "cancelled":
+            raise WorkerLost("the job's Dask task was cancelled (the server is stopping or "
+                             "lost the scheduler)")
+        if status == "finished":
+            try:
+                outcome = dask_future.result(timeout=RESULT_TIMEOUT_S)
+            except Exception as exc:  # noqa: BLE001 - a transfer that failed: run it again
+                raise WorkerLost(f"could not fetch the result from the Dask worker: "
+                                 f"{_describe(exc)}") from None
+            if not isinstance(outcome, JobOutcome):
+                raise JobFailed(f"the Dask worker returned {type(outcome).__name__}, not a "
+                                "job outcome; are server and workers running the same "
+                                "version of infinity-workflows?")
+            return outcome
+        try:
+            exc = dask_future.exception(timeout=RESULT_TIMEOUT_S)
+        except Exception as err:  # noqa: BLE001 - cancelled or disconnected meanwhile
+            raise WorkerLost(f"lost the job's Dask task: {_describe(err)}") from None
+        if isinstance(exc, JobFailed):
+            raise exc
+        if isinstance(exc, KilledWorker):
+            raise JobFailed(
+                f"the Dask workers running this job died {exc.allowed_failures + 1} times "
+                "(a crash in native code, running out of memory, or a kill); the scheduler "
+                "gave up (its distributed.scheduler.allowed-failures setting). Check the "
+                "parameters and the worker logs, or try the job again on its own")
+        if exc is None:
+            raise WorkerLost(f"the job's Dask task ended as {status!r} without a result")
+        # ModuleNotFoundError and the like: the worker cannot run this job at all.
+        raise JobFailed(f"the Dask worker could not run the job: {_describe(exc)}; install "
+                        "infinity-workflows (and the generator) on every worker")
+
+    def shutdown(self) -> None:
+        """Cancel what is in flight (the dispatcher requeues it) and disconnect."""
+        self._closing = True
+        with self._lock:
+            pending = list(self._futures.values())
+        try:
+            if pending and self._client.status == "running":
+                self._client.cancel(pending, force=True)
+        except Exception as exc:  # noqa: BLE001 - stopping anyway
+            log.warning("could not cancel running Dask tasks: %s", _describe(exc))
+        self._collectors.shutdown(wait=True, cancel_futures=False)
+        try:
+            self._client.close(timeout=10)
+        except Exception as exc:  # noqa: BLE001 - stopping anyway
+            log.warning("could not close the Dask client cleanly: %s", _describe(exc))
