@@ -70,6 +70,8 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
                              "(repeatable)")
     parser.add_argument("--executor", default="local", choices=sorted(EXECUTORS),
                         help="where jobs run (default: local worker processes)")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                        help="the Dask scheduler to send jobs to (with --executor dask)")
     parser.add_argument("--max-jobs-per-batch", type=_positive_int, default=10_000)
     parser.add_argument("--max-body-mb", type=_positive_float, default=32.0,
                         help="largest request body accepted, in MiB")
@@ -89,6 +91,10 @@ def _serve(args: argparse.Namespace) -> int:
     from .server import Settings, create_app
     from .server.store import Store
 
+    if (args.executor == "dask") != bool(args.scheduler):
+        print("infinity-workflows serve: --executor dask and --scheduler tcp://HOST:8786 go "
+              "together (start a scheduler with `dask scheduler`)", file=sys.stderr)
+        return 2
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     home = resolve_home(args.home).ensure()
@@ -103,7 +109,8 @@ def _serve(args: argparse.Namespace) -> int:
         home=home, host=args.host, port=args.port, workers=args.workers,
         generator_specs=tuple(args.generator), executor=args.executor,
         max_jobs_per_batch=args.max_jobs_per_batch, max_body_mb=args.max_body_mb,
-        url_ttl_seconds=args.url_ttl_seconds, max_attempts=args.max_attempts)
+        url_ttl_seconds=args.url_ttl_seconds, max_attempts=args.max_attempts,
+        scheduler=args.scheduler)
     app = create_app(settings)
     log.info("portal: http://%s:%d/portal/  API schema: http://%s:%d/api/schema/",
              args.host, args.port, args.host, args.port)

@@ -46,7 +46,9 @@ def create_app(settings: Settings) -> FastAPI:
     store = Store(home.database)
     signer = Signer(load_or_create_secret(home.secret_key), settings.url_ttl_seconds)
     config = ExecutorConfig(workers=settings.workers, generator_specs=settings.generator_specs,
-                            results_dir=home.results, work_dir=home.work)
+                            results_dir=home.results, work_dir=home.work,
+                            options={"scheduler": settings.scheduler} if settings.scheduler
+                            else {})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

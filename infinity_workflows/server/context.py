@@ -27,6 +27,7 @@ class Settings:
     max_body_mb: float = 32
     url_ttl_seconds: int = 86_400
     max_attempts: int = 3
+    scheduler: str | None = None  # the Dask scheduler's address, for executor "dask"
 
     @property
     def max_body_bytes(self) -> int:

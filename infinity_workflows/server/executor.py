@@ -308,6 +308,17 @@ def _translate(inner: Future, outer: Future[JobOutcome]) -> None:
         outer.set_exception(JobFailed(f"the worker could not run the job: {_describe(exc)}"))
 
 
+def _dask_executor(config: ExecutorConfig) -> Executor:
+    # Imported on use, so the server runs without the optional ``distributed`` installed.
+    try:
+        from .dask_executor import DaskExecutor
+    except ImportError as exc:
+        raise RuntimeError("--executor dask needs Dask distributed: pip install "
+                           f"'infinity-workflows[dask]' ({exc})") from None
+    return DaskExecutor(config)
+
+
 EXECUTORS: dict[str, Callable[[ExecutorConfig], Executor]] = {
     "local": LocalProcessExecutor,
+    "dask": _dask_executor,
 }
