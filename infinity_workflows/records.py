@@ -35,6 +35,7 @@ __all__ = [
     "SIDECAR",
     "TEMPLATES_DIR",
     "RecordInfo",
+    "RerunError",
     "batch_statuses",
     "create_workflow_notebook",
     "list_records",
@@ -58,6 +59,14 @@ METADATA_KEY = "infinity_workflows"
 SIDECAR = "submissions.json"
 SUMMARY_TAG = "record-summary"
 _FOLDER_RE = re.compile(r"^workflow_(\d{4}_\d{2}_\d{2}_T_\d{2}_\d{2}_\d{2}(?:_\d+)?)$")
+
+
+class RerunError(RuntimeError):
+    """A re-run failed; ``record`` is the new record showing the error (None if no cell ran)."""
+
+    def __init__(self, message: str, record: Path | None) -> None:
+        super().__init__(message)
+        self.record = record
 
 
 @dataclass(frozen=True)
@@ -434,10 +443,8 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     papermill replaces the injected-parameters cell wholesale, so the saved values are read
     back first and merged with ``overrides``; the full set is injected. The kernel's working
     directory is the new folder, so a Submit notebook's Download notebook lands beside it.
-    Raises ``papermill.PapermillExecutionError`` (the failed record is kept, with its error).
+    Raises :class:`RerunError` when a cell fails; the new record is kept, showing the error.
     """
-    import papermill
-
     record = Path(record).resolve()
     lineage = read_lineage(record)
     kind = str(lineage.get("kind"))
@@ -451,6 +458,8 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     if records_dir is None:
         records_dir = (record.parent.parent if _FOLDER_RE.match(record.parent.name)
                        else RECORDS_DIR)
+    import papermill  # slow to import: only once the request is known to be good
+
     folder, stamp = new_record_folder(records_dir)
     template = ROOT / str(lineage.get("template") or f"templates/{_kind_prefix(kind)}.ipynb")
     nb = _build_record(kind, parameters, folder=folder, template=template, parent=record,
@@ -459,18 +468,38 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     prepared = folder / ".rerun-input.ipynb"
     partial = folder / ".rerun-output.ipynb"
     nbformat.write(nb, str(prepared))
+    failure: Exception | None = None
     try:
         papermill.execute_notebook(
             str(prepared), str(partial), kernel_name=kernel_name, cwd=str(folder),
             progress_bar=False, execution_timeout=execution_timeout)
+    except papermill.PapermillExecutionError as exc:
+        failure = exc
     finally:
         prepared.unlink(missing_ok=True)
-        final = None
-        if partial.exists():
-            done = nbformat.read(str(partial), as_version=4)
-            done.metadata.papermill["input_path"] = str(record)
-            done.metadata.papermill.pop("output_path", None)
-            final = _publish_exclusive(done, folder, f"{_kind_prefix(kind)}_{stamp}")
-            partial.unlink()
-    assert final is not None
+    if not partial.exists():  # the kernel never started: nothing to keep
+        raise RerunError(f"re-running {record.name} failed before any cell ran: {failure}",
+                         None) from failure
+    done = nbformat.read(str(partial), as_version=4)
+    done.metadata.papermill["input_path"] = str(record)
+    done.metadata.papermill.pop("output_path", None)
+    final = _publish_exclusive(done, folder, f"{_kind_prefix(kind)}_{stamp}")
+    partial.unlink()
+    _claim_submissions(folder, final.name)
+    if failure is not None:
+        raise RerunError(f"re-running {record.name} failed; the new record {final} shows the "
+                         f"error:\n{failure}", final) from failure
     return final
+
+
+def _claim_submissions(folder: Path, notebook: str) -> None:
+    """A re-run Submit notebook ran under a hidden name: name it in the sidecar."""
+    entries = read_submissions(folder)
+    if not any(e.get("notebook") is None for e in entries):
+        return
+    path = folder / SIDECAR
+    data = {"submissions": [{**e, "notebook": e.get("notebook") or notebook}
+                            for e in entries]}
+    tmp = path.with_name(f".{SIDECAR}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)

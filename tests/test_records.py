@@ -187,3 +187,69 @@ def test_rerun_refuses_unknown_parameters(tmp_path: Path) -> None:
 def test_metadata_key_is_stable() -> None:
     # Other tools (and the records command) read this key; renaming it orphans old records.
     assert METADATA_KEY == "infinity_workflows"
+
+
+# -- the command line ----------------------------------------------------------------------
+def test_records_command_lists_records_with_live_batch_status(server, tmp_path: Path) -> None:
+    from infinity_workflows import Session
+
+    from .conftest import cli_env, free_port, run_cli, wait_for
+
+    sesh = Session(token=server.token, generator="tiny-v1", server=server.url)
+    batch = sesh.submit([{"frames": 1}, {"frames": 2}], batch_name="cli-listed")
+    records_dir = tmp_path / "records"
+    submit = create_workflow_notebook("submit", generator="tiny-v1", server=server.url,
+                                      records_dir=records_dir)
+    render_download_notebook(batch_id=batch.batch_id, batch_name=batch.name,
+                             generator="tiny-v1", server=server.url, folder=submit.parent,
+                             parent=submit)
+    down = f"http://127.0.0.1:{free_port()}/"
+    create_workflow_notebook("download", generator="tiny-v1", server=down, batch_id=BATCH,
+                             records_dir=records_dir)
+    create_workflow_notebook("submit", generator="tiny-v1", server=server.url,
+                             records_dir=records_dir)
+    env = {**cli_env(server.home, server.config), "INFINITY_API_TOKEN": server.token}
+    batch.await_completion(polling_interval=0.1, timeout=60, progress=False)
+
+    out = wait_for(lambda: (r := run_cli("records", "--dir", str(records_dir), "--timeout", "2",
+                                         env=env).stdout) and "complete" in r and r,
+                   timeout=30, what="records output")
+    lines = out.splitlines()
+    assert lines[0].split() == ["FOLDER", "NOTEBOOK", "KIND", "CREATED", "GENERATOR", "BATCH",
+                                "ID", "STATUS"]
+    with_batch = [line for line in lines if batch.batch_id in line]
+    assert len(with_batch) == 2  # the Submit notebook (sidecar) and its Download notebook
+    assert all("complete 2/2 (2 succeeded)" in line for line in with_batch)
+    assert any("submit" in line for line in with_batch)
+    assert any(BATCH in line and "unreachable" in line for line in lines)
+    assert sum("not submitted" in line for line in lines) == 1
+    assert server.token not in out
+
+
+def test_rerun_command_overrides_given_parameters_only(tmp_path: Path) -> None:
+    from .conftest import cli_env, run_cli
+
+    record = _probe_record(tmp_path)
+    env = cli_env(tmp_path / "home", tmp_path / "config")
+    result = run_cli("rerun", str(record), "-p", "LABEL", "from cli", "-p", "NUM_JOBS", "4",
+                     env=env)
+    new = Path(result.stdout.strip())
+    assert new.is_file() and new.parent.parent == record.parent.parent
+    probe = json.loads((new.parent / "probe.json").read_text())
+    assert probe["LABEL"] == "from cli" and probe["NUM_JOBS"] == 4
+
+    bad = run_cli("rerun", str(record), "-p", "NOPE", "1", env=env, check=False)
+    assert bad.returncode == 2 and "has no parameter NOPE" in bad.stderr
+    missing = run_cli("rerun", str(tmp_path / "none.ipynb"), env=env, check=False)
+    assert missing.returncode == 2 and "none.ipynb" in missing.stderr
+
+
+def test_rerun_of_a_failing_record_keeps_it_and_says_where(tmp_path: Path) -> None:
+    record = _probe_record(tmp_path)
+    nb = nbformat.read(str(record), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('cell failed on purpose')"))
+    nbformat.write(nb, str(record))
+    with pytest.raises(records.RerunError, match="shows the error") as info:
+        rerun_record(record)
+    assert info.value.record is not None and info.value.record.is_file()
+    assert "cell failed on purpose" in info.value.record.read_text()
