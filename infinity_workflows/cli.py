@@ -147,6 +147,79 @@ register(Command("serve", "run the local API server and its workers", _serve_arg
 register(Command("token", "manage API tokens", _token_arguments, _token))
 
 
+# -- records and rerun (workflow records of the notebooks) ---------------------------------------
+def _records_arguments(parser: argparse.ArgumentParser) -> None:
+    from .records import RECORDS_DIR
+
+    parser.add_argument("--dir", default=str(RECORDS_DIR),
+                        help="the records folder (default: visionfit/workflow_records)")
+    parser.add_argument("--timeout", type=_positive_float, default=5.0,
+                        help="seconds to wait for each server's answer about a batch")
+
+
+def _records(args: argparse.Namespace) -> int:
+    from .records import batch_statuses, list_records
+
+    found = list_records(args.dir)
+    if not found:
+        print(f"No workflow records in {args.dir}.")
+        return 0
+    statuses = batch_statuses(found, timeout=args.timeout)
+    rows = [("FOLDER", "NOTEBOOK", "KIND", "CREATED", "GENERATOR", "BATCH ID", "STATUS")]
+    rows += [(r.folder, r.notebook, r.kind, r.created, r.generator, r.batch_id or "-",
+              statuses.get(r.batch_id or "", "not submitted")) for r in found]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _parameter_value(text: str):
+    """``-p`` values: a Python literal when one parses (3, 0.5, True, None, [1, 2]), else text."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _rerun_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("record", help="a saved record notebook (.ipynb)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"),
+                        help="override one saved parameter (repeatable); the others keep "
+                             "their saved values")
+    parser.add_argument("--dir", default=None,
+                        help="records folder for the new record (default: the one holding "
+                             "RECORD)")
+    parser.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the "
+                        "notebook's)")
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    from .records import RerunError, rerun_record
+
+    overrides = {name: _parameter_value(value) for name, value in args.parameter}
+    try:
+        path = rerun_record(args.record, overrides, records_dir=args.dir,
+                            kernel_name=args.kernel)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"infinity-workflows rerun: {exc}", file=sys.stderr)
+        return 2
+    except RerunError as exc:
+        print(f"infinity-workflows rerun: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+register(Command("records", "list workflow records with the live status of their batches",
+                 _records_arguments, _records))
+register(Command("rerun", "execute a saved record headless into a new record",
+                 _rerun_arguments, _rerun))
+
+
 # -- entry point --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
