@@ -101,7 +101,9 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
     if value is None or value == "":
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        # "Z" is common in the wild; fromisoformat accepts it only from Python 3.11.
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z"))
+                                        else value)
     except ValueError:
         raise ApiError(400, f"{name} {value!r} is not an ISO 8601 time; use e.g. "
                        "2026-11-25T08:00:00+00:00",
