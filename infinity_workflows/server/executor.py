@@ -202,8 +202,10 @@ def run_job_locally(task: JobTask, results_dir: str, work_dir: str) -> JobOutcom
 
 
 def _init_local_worker(specs: tuple[str, ...]) -> None:
-    # Ctrl-C reaches the whole process group; the server decides when workers stop.
+    # Ctrl-C or a stop signal reaches the whole process group; the server alone decides when
+    # workers stop (so it can first stop handing out jobs), and then kills them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _registry(specs)
 
 
@@ -287,7 +289,7 @@ class LocalProcessExecutor(Executor):
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
-                process.terminate()
+                process.kill()  # workers ignore SIGTERM (see _init_local_worker)
         for process in processes:
             process.join(timeout=5)
 

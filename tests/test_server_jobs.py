@@ -1,0 +1,147 @@
+"""Job life on the real server: failures, worker crashes, restarts, storage errors, links."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from tests.conftest import LiveServer, wait_for
+from tests.test_server_api import assert_error, finished_summary, job, submit
+
+
+def statuses(srv: LiveServer, batch_id: str) -> dict[str, dict]:
+    body = srv.get(f"api/batch/{batch_id}/summary/").json()
+    return {j["id"]: j for j in body["job_runs"]}
+
+
+def test_a_failing_job_fails_alone_with_its_error(server: LiveServer) -> None:
+    batch = submit(server, [job(), job(fail=True), job(frames=2)]).json()
+    runs = finished_summary(server, batch["id"])["job_runs"]
+    assert [r["status"] for r in runs] == ["succeeded", "failed", "succeeded"]
+    failed = runs[1]
+    assert failed["in_progress"] is False and failed["result_url"] is None
+    assert "RuntimeError" in failed["error"] and "fail=True" in failed["error"]
+    assert failed["worker"].startswith("local-pid-")
+    assert not (server.home / "results" / f"{failed['id']}.zip").exists()
+
+
+def test_a_crashing_worker_is_retried_then_failed_and_spares_the_rest(server: LiveServer
+                                                                      ) -> None:
+    batch = submit(server, [job(sleep_s=0.3), job(crash=True), job(sleep_s=0.3), job()]).json()
+    runs = finished_summary(server, batch["id"], timeout=120)["job_runs"]
+    assert [r["status"] for r in runs] == ["succeeded", "failed", "succeeded", "succeeded"], runs
+    error = runs[1]["error"]
+    assert "worker process running this job died 3 times" in error
+    assert "--max-attempts" in error
+    # The server keeps working afterwards.
+    after = submit(server, [job()]).json()
+    assert finished_summary(server, after["id"])["job_runs"][0]["status"] == "succeeded"
+
+
+def test_kill_and_restart_loses_nothing_and_reruns_nothing_finished(make_server) -> None:
+    srv = make_server("--workers", "1")
+    batch = submit(srv, [job(sleep_s=0.4, frames=i + 1) for i in range(6)]).json()
+
+    def some_finished():
+        done = {k: v for k, v in statuses(srv, batch["id"]).items()
+                if v["status"] == "succeeded"}
+        return done if len(done) >= 2 else None
+    finished_before = wait_for(some_finished, timeout=60, what="two finished jobs")
+    before = {job_id: srv.get(f"api/job_runs/{job_id}/").json() for job_id in finished_before}
+    mtimes = {job_id: (srv.home / "results" / f"{job_id}.zip").stat().st_mtime_ns
+              for job_id in finished_before}
+
+    srv.kill()  # kill -9 of the server and its workers, mid-batch
+    srv.start()
+    runs = finished_summary(srv, batch["id"], timeout=90)["job_runs"]
+    assert [r["id"] for r in runs] == [j["id"] for j in batch["job_runs"]]
+    assert all(r["status"] == "succeeded" for r in runs), runs
+    for job_id, earlier in before.items():
+        now = srv.get(f"api/job_runs/{job_id}/").json()
+        assert now["start_time"] == earlier["start_time"]
+        assert now["end_time"] == earlier["end_time"]
+        assert (srv.home / "results" / f"{job_id}.zip").stat().st_mtime_ns == mtimes[job_id]
+    for run in runs:
+        with zipfile.ZipFile(srv.home / "results" / f"{run['id']}.zip") as zf:
+            assert zf.testzip() is None
+    # Nothing half-finished is left in the scratch folder after a clean run.
+    assert list((srv.home / "work").iterdir()) == []
+
+
+def test_graceful_stop_leaves_unfinished_jobs_queued(make_server) -> None:
+    srv = make_server("--workers", "1")
+    batch = submit(srv, [job(sleep_s=20), job()]).json()
+    wait_for(lambda: statuses(srv, batch["id"])[batch["job_runs"][0]["id"]]["status"]
+             == "running", what="first job running")
+    started = time.monotonic()
+    srv.stop()
+    assert time.monotonic() - started < 15  # does not wait for the 20 s job
+    log = srv.log_path.read_text()
+    assert "1 running job(s) put back in the queue" in log
+    assert "Traceback" not in log.split("stopping:")[-1]
+    srv.extra_args = ["--workers", "2"]
+    srv.start()
+    now = statuses(srv, batch["id"])
+    assert {v["status"] for v in now.values()} <= {"queued", "running"}
+    first = srv.get(f"api/job_runs/{batch['job_runs'][0]['id']}/").json()
+    assert first["status"] in ("queued", "running")
+
+
+def test_a_result_that_cannot_be_stored_fails_the_job_not_the_server(server: LiveServer
+                                                                     ) -> None:
+    batch = submit(server, [job(sleep_s=1.5)]).json()
+    job_id = batch["job_runs"][0]["id"]
+    # A folder where the archive must go makes the final rename fail (as a full disk or a
+    # read-only folder would), whoever runs the tests.
+    blocker = server.home / "results" / f"{job_id}.zip"
+    (blocker / "inside").mkdir(parents=True)
+    run = finished_summary(server, batch["id"])["job_runs"][0]
+    assert run["status"] == "failed"
+    assert "could not store the result" in run["error"]
+    assert run["result_url"] is None
+    follow_up = submit(server, [job()]).json()
+    assert finished_summary(server, follow_up["id"])["job_runs"][0]["status"] == "succeeded"
+
+
+# -- signed result links --------------------------------------------------------------------
+def with_query(url: str, **changes: str) -> str:
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    query.update(changes)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def test_result_links_refuse_tampering(server: LiveServer) -> None:
+    batch = submit(server, [job(), job()]).json()
+    first, second = finished_summary(server, batch["id"])["job_runs"]
+    url = first["result_url"]
+    assert url.startswith(server.url + f"api/results/{first['id']}/?")
+    assert requests.get(url, timeout=30).status_code == 200
+    query = parse_qs(urlsplit(url).query)
+    expires, signature = int(query["expires"][0]), query["signature"][0]
+    flipped = ("0" if signature[0] != "0" else "1") + signature[1:]
+    for bad in (with_query(url, signature=flipped),
+                with_query(url, expires=str(expires + 3600)),
+                url.replace(first["id"], second["id"]),
+                with_query(url, signature="")):
+        body = assert_error(requests.get(bad, timeout=30), 403)
+        assert "not valid" in body["detail"]
+    assert_error(requests.get(with_query(url, expires="soon"), timeout=30), 400)
+    # Links are made fresh on every summary.
+    later = finished_summary(server, batch["id"])["job_runs"][0]["result_url"]
+    assert requests.get(later, timeout=30).status_code == 200
+
+
+def test_result_links_expire(make_server) -> None:
+    srv = make_server("--url-ttl-seconds", "2", "--workers", "1")
+    batch = submit(srv, [job()]).json()
+    url = finished_summary(srv, batch["id"])["job_runs"][0]["result_url"]
+    expires = int(parse_qs(urlsplit(url).query)["expires"][0])
+    time.sleep(max(0.0, expires - time.time()) + 1.1)
+    body = assert_error(requests.get(url, timeout=30), 403)
+    assert "expired" in body["detail"] and "summary/" in body["detail"]
+    fresh = finished_summary(srv, batch["id"])["job_runs"][0]["result_url"]
+    assert requests.get(fresh, timeout=30).status_code == 200
