@@ -87,7 +87,9 @@ PY
 fi
 
 # Not exec: this shell stays to stop the server when JupyterLab ends.
-"$bin/jupyter" lab "visionfit/create_a_workflow.ipynb" "$@" &
+# The repository is the root (templates and records in view); the lab opens on the notebook.
+"$bin/jupyter" lab --ServerApp.root_dir="$root" \
+  --LabApp.default_url=/lab/tree/visionfit/create_a_workflow.ipynb "$@" &
 lab_pid=$!
 # SIGTERM is JupyterLab's clean shutdown without its "are you sure?" prompt.
 trap 'kill -TERM "$lab_pid" 2>/dev/null; wait "$lab_pid" 2>/dev/null; exit 130' INT

@@ -250,3 +250,68 @@ def test_examples_run_top_to_bottom(kernel_env: LiveServer, tmp_path: Path, name
     assert len(videos) == 2
     if "sweep" in name:
         assert len(list((tmp_path / "downloads").rglob("video_preview.png"))) == 3 + 2
+
+
+# -- ./run_notebooks.sh -------------------------------------------------------------------------
+def test_run_notebooks_sh_starts_server_and_lab_and_ctrl_c_stops_both(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import requests
+
+    from .conftest import free_port, wait_for
+
+    api_port, lab_port, lab_token = free_port(), free_port(), "lab-test-token"
+    server_url = f"http://127.0.0.1:{api_port}/"
+    env = {**cli_env(tmp_path / "home", tmp_path / "config"),
+           "INFINITY_SERVER_URL": server_url, "TMPDIR": str(tmp_path),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    log = (tmp_path / "run_notebooks.log").open("wb")
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [str(ROOT / "run_notebooks.sh"), "--no-browser", f"--port={lab_port}",
+         "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={lab_token}", "--allow-root"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True)
+    lab = f"http://127.0.0.1:{lab_port}/"
+    headers = {"Authorization": f"token {lab_token}"}
+
+    def lab_answers() -> bool:
+        try:
+            return requests.get(lab + "api/contents/visionfit/create_a_workflow.ipynb",
+                                headers=headers, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(lambda: lab_answers() or proc.poll() is not None, timeout=120,
+                 what="JupyterLab from run_notebooks.sh")
+        assert proc.poll() is None, (tmp_path / "run_notebooks.log").read_text()
+        startup = time.monotonic() - started
+        assert requests.get(server_url + "api/schema/", timeout=5).status_code == 200
+        specs = requests.get(lab + "api/kernelspecs", headers=headers, timeout=5).json()
+        assert "python3" in specs["kernelspecs"]
+        # The first start of the local server saved a token for the notebooks to find.
+        credentials = json.loads((tmp_path / "config" / "infinity-workflows" /
+                                  "credentials.json").read_text())
+        assert server_url in credentials
+        print(f"run_notebooks.sh: JupyterLab and server answering after {startup:.1f} s")
+    finally:
+        os.kill(proc.pid, signal.SIGINT)  # Ctrl-C reaches the script
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    assert proc.returncode == 130
+
+    def down(url: str) -> bool:
+        try:
+            requests.get(url, timeout=1)
+        except requests.ConnectionError:
+            return True
+        return False
+
+    wait_for(lambda: down(server_url) and down(lab), timeout=30, what="both to stop")
