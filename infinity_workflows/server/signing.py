@@ -84,7 +84,10 @@ class Signer:
                    now: float | None = None) -> None:
         """Raise LinkInvalid or LinkExpired unless the link is genuine and current."""
         expected = self._link_signature(job_id, expires)
-        if not hmac.compare_digest(expected, signature.lower()):
+        # Bytes, not str: compare_digest refuses non-ASCII text with a TypeError, and a
+        # made-up signature may contain anything.
+        given = signature.lower().encode("utf-8", "replace")
+        if not hmac.compare_digest(expected.encode(), given):
             raise LinkInvalid(job_id)
         if (now if now is not None else time.time()) > expires:
             raise LinkExpired(job_id)
@@ -106,4 +109,5 @@ class Signer:
         if token_hash is None:
             return None
         expected = self.session_value(token_id, token_hash)
-        return token_id if hmac.compare_digest(expected, value) else None
+        given = value.encode("utf-8", "replace")
+        return token_id if hmac.compare_digest(expected.encode(), given) else None
