@@ -97,18 +97,16 @@ def result_url_maker(request: Request, ctx: ServerContext):
     return make
 
 
-def _parse_time(value: str | None, name: str) -> datetime | None:
-    if value is None or value == "":
+WindowStart = Annotated[datetime | None, Query(
+    description="ISO 8601 with offset (UTC when none), inclusive; default: no lower bound")]
+WindowEnd = Annotated[datetime | None, Query(
+    description="ISO 8601 with offset (UTC when none), inclusive; default: now")]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Times without an offset are taken as UTC."""
+    if moment is None:
         return None
-    try:
-        # "Z" is common in the wild; fromisoformat accepts it only from Python 3.11.
-        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z"))
-                                        else value)
-    except ValueError:
-        raise ApiError(400, f"{name} {value!r} is not an ISO 8601 time; use e.g. "
-                       "2026-11-25T08:00:00+00:00",
-                       [error_item("iso_time", f"{name} is not ISO 8601", None, name)]
-                       ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -150,10 +148,10 @@ def _created_body(ctx: ServerContext, token_id: int, batch_id: str) -> dict[str,
                               "description": "Idempotency-Key reused for another batch."}})
 def submit_batch(body: BatchIn, ctx: Ctx,
                  token_id: TokenId,
-                 idempotency_key: str | None = Header(
-                     None, alias="Idempotency-Key", max_length=200,
+                 idempotency_key: Annotated[str | None, Header(
+                     alias="Idempotency-Key", max_length=200,
                      description="Repeat a submission safely: the same key returns the "
-                     "batch first made with it.")):
+                     "batch first made with it.")] = None):
     """Submit a batch: validated whole, stored whole, queued in order."""
     fingerprint = request_fingerprint(body) if idempotency_key else None
     if idempotency_key:
@@ -208,12 +206,10 @@ def estimate_batch(body: BatchIn, ctx: Ctx,
 
 
 @router.get("/batch/", response_model=list[BatchListItem], tags=["batches"])
-def list_batches(ctx: Ctx, token_id: TokenId,
-                 start_time: str | None = Query(None, description="ISO 8601, inclusive"),
-                 end_time: str | None = Query(None, description="ISO 8601, inclusive")):
+def list_batches(ctx: Ctx, token_id: TokenId, start_time: WindowStart = None,
+                 end_time: WindowEnd = None):
     """This token's batches created in the window (all when no window is given)."""
-    start = _parse_time(start_time, "start_time")
-    end = _parse_time(end_time, "end_time")
+    start, end = _utc(start_time), _utc(end_time)
     rows = ctx.store.batches(token_id, utc_text(start) if start else None,
                              utc_text(end) if end else None)
     return _json([{k: b[k] for k in ("id", "name", "created", "num_jobs")} for b in rows])
@@ -280,12 +276,11 @@ def _one_job(request: Request, ctx: ServerContext, token_id: int, job_id: uuid.U
 
 
 @router.get("/job_runs/counts/", response_model=CountsOut, tags=["jobs"])
-def usage_counts(ctx: Ctx, token_id: TokenId,
-                 start_time: str | None = Query(None, description="ISO 8601; default: ever"),
-                 end_time: str | None = Query(None, description="ISO 8601; default: now")):
+def usage_counts(ctx: Ctx, token_id: TokenId, start_time: WindowStart = None,
+                 end_time: WindowEnd = None):
     """Frames rendered by this token's jobs that succeeded in the window, per generator."""
-    start = _parse_time(start_time, "start_time") or datetime(1970, 1, 1, tzinfo=timezone.utc)
-    end = _parse_time(end_time, "end_time") or utc_now()
+    start = _utc(start_time) or datetime(1970, 1, 1, tzinfo=timezone.utc)
+    end = _utc(end_time) or utc_now()
     by_generator: dict[str, dict[str, Any]] = {}
     for generator, is_preview, frames in ctx.store.rendered_counts(
             token_id, utc_text(start), utc_text(end)):
@@ -335,8 +330,8 @@ def job_preview(job_id: uuid.UUID, request: Request, ctx: Ctx,
                        403: {"model": ErrorBody, "description": "Altered or expired link."},
                        404: {"model": ErrorBody, "description": "No result for this job."}})
 def download_result(job_id: uuid.UUID, ctx: Ctx,
-                    expires: int = Query(..., description="Unix time the link expires"),
-                    signature: str = Query(..., max_length=128)):
+                    expires: Annotated[int, Query(description="Unix time the link expires")],
+                    signature: Annotated[str, Query(max_length=128)]):
     """A job's result; the signed link is the credential (no Authorization header)."""
     job = str(job_id)
     try:
