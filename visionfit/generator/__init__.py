@@ -1,0 +1,11 @@
+"""The VisionFit generator: ``visionfit-flagship-v0.1.0``.
+
+Modules by concern: params (schema), catalog (rooms, exercises, outfits as data), body
+(skeleton and primitives), motion (timing and animation), scene (room layout and
+materials), camera, raster (the renderer), labels (COCO), encode (files), job (pipeline),
+plugin (the Generator class).
+"""
+
+from .plugin import VisionFitGenerator
+
+__all__ = ["VisionFitGenerator"]

@@ -1,0 +1,124 @@
+"""Writing a job's files: H.264 video, palette PNG masks, the mask zip, JSON.
+
+Every file is written under a temporary name and renamed into place when complete, so a
+reader never sees half a file. Mask PNGs are 8-bit palette images (pixel value = instance
+or category index, palette = its colour), which encode about six times faster than RGB
+and open in colour in any viewer; ``Image.open(p).convert("RGB")`` gives the colours.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import imageio_ffmpeg
+import numpy as np
+from PIL import Image
+
+__all__ = [
+    "MaskZip",
+    "VideoEncoder",
+    "palette_png",
+    "write_bytes_atomic",
+    "write_json_atomic",
+    "write_png_atomic",
+]
+
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so equal jobs give equal bytes
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial")
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    tmp = _tmp(path)
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_bytes_atomic(path, json.dumps(obj, separators=(",", ":")).encode("utf-8"))
+
+
+def write_png_atomic(path: Path, rgb: np.ndarray) -> None:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def palette_png(index: np.ndarray, palette: bytes) -> bytes:
+    """An 8-bit palette PNG of ``index`` (H, W) uint8; fast, lossless, viewable in colour."""
+    h, w = index.shape
+    im = Image.frombuffer("P", (w, h), np.ascontiguousarray(index), "raw", "P", 0, 1)
+    im.putpalette(palette)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+class MaskZip:
+    """``segmentation.zip``: stored (not deflated) PNGs, renamed into place on close."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._tmp = _tmp(self.path)
+        self._zip = zipfile.ZipFile(self._tmp, "w", compression=zipfile.ZIP_STORED)
+
+    def add(self, name: str, data: bytes) -> None:
+        info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+        info.compress_type = zipfile.ZIP_STORED
+        info.external_attr = 0o644 << 16
+        self._zip.writestr(info, data)
+
+    def close(self) -> None:
+        self._zip.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        self._zip.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+class VideoEncoder:
+    """H.264 (yuv420p) MP4 at exactly ``fps``, fed raw RGB frames through one ffmpeg process.
+
+    yuv420p needs even dimensions; an odd width or height is padded by one pixel and the
+    padding is cropped again in the stream header (h264_metadata), so players show the
+    exact frame size.
+    """
+
+    def __init__(self, path: Path, width: int, height: int, fps: int) -> None:
+        self.path = Path(path)
+        self._tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self.frames = 0
+        params = ["-preset", "ultrafast", "-crf", "18", "-threads", "1",
+                  "-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact",
+                  "-flags:v", "+bitexact"]
+        pad_w, pad_h = width % 2, height % 2
+        if pad_w or pad_h:
+            params += ["-vf", f"pad={width + pad_w}:{height + pad_h}:0:0",
+                       "-bsf:v", f"h264_metadata=crop_right={pad_w}:crop_bottom={pad_h}"]
+        self._gen = imageio_ffmpeg.write_frames(
+            str(self._tmp), (width, height), fps=fps, codec="libx264", quality=None,
+            macro_block_size=1, pix_fmt_out="yuv420p", output_params=params,
+            ffmpeg_log_level="error")
+        self._gen.send(None)
+
+    def write(self, frame: np.ndarray) -> None:
+        self._gen.send(frame)
+        self.frames += 1
+
+    def close(self) -> None:
+        self._gen.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        try:
+            self._gen.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)

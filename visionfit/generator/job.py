@@ -1,0 +1,414 @@
+"""One VisionFit job from parameters and seed to files: the pipeline.
+
+:class:`Job` builds the world (person, motion, room, camera) and renders it frame by frame:
+body cast, per-pixel depth test against the pre-cast room, labels from the same buffers,
+masks into the zip, raw RGB into ffmpeg. If furniture hides more of the person than
+``allowable_occlusion`` allows, the piece that hides most is left out and the job is
+rendered again (rare: placement is screened at low resolution first).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .body import BodyModel, BodyShape, Looks
+from .camera import Camera, aimed_camera
+from .catalog import EXERCISES, SCENES, Exercise, Scene
+from .encode import (
+    MaskZip,
+    VideoEncoder,
+    palette_png,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_png_atomic,
+)
+from .labels import (
+    CATEGORIES,
+    CATEGORY_IDS,
+    CUBOID_CORNER_ORDER,
+    box_corners,
+    cuboid,
+    encode_mask,
+    joint_visibility,
+    person_keypoints,
+)
+from .motion import Animation, Timeline, animate, frame_count, make_timeline
+from .raster import StaticLayer, body_coverage, instance_depths, render_body, render_static
+from .scene import Room, build_room
+
+__all__ = ["GENERATOR_DATE", "INSTANCE_PALETTE", "Job", "JobFiles", "expected_frames", "run_job",
+           "stream"]
+
+# labels.json's info.date_created: the date this generator version was made, so that the
+# same parameters and seed give byte-identical labels (the job's own time is the server's).
+GENERATOR_DATE = "2025-11-25"
+_STREAMS = ("timing", "noise", "looks", "furniture", "wall_art", "sensor")
+_ESTIMATE_WIDTH = 80  # pixels across for the low-resolution occlusion screen
+_ESTIMATE_FRAMES = 12
+
+
+def stream(seed: int, name: str) -> np.random.Generator:
+    """An independent random stream of the job's seed, one per concern, so that changing
+    one option (say, wall art) does not reshuffle the others (timing, furniture)."""
+    return np.random.default_rng([int(seed), _STREAMS.index(name) + 1])
+
+
+def _palette() -> np.ndarray:
+    """256 distinct colours: 0 black (room), 1 crimson (person), then spread hues."""
+    pal = np.zeros((256, 3), dtype=np.uint8)
+    pal[1] = (220, 20, 60)
+    for i in range(2, 256):
+        h = (i * 0.618033988749895) % 1.0
+        s = 0.55 + 0.4 * ((i * 7) % 5) / 4
+        v = 0.6 + 0.4 * ((i * 3) % 4) / 3
+        pal[i] = np.round(np.array(colorsys.hsv_to_rgb(h, s, v)) * 255)
+    return pal
+
+
+INSTANCE_PALETTE = _palette()
+_CATEGORY_PALETTE = np.zeros((256, 3), dtype=np.uint8)
+for _c in CATEGORIES:
+    _CATEGORY_PALETTE[_c["id"]] = _c["color"]
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@dataclass
+class JobFiles:
+    """What a render pass measured, to check the occlusion limit."""
+
+    mean_person_occlusion: float
+    hidden_by_instance: np.ndarray  # (256,) person pixels hidden by each instance index
+    frames: int
+
+
+@dataclass
+class Job:
+    params: dict[str, Any]
+    is_preview: bool
+    seed: int
+    exercise: Exercise
+    scene: Scene
+    body: BodyModel
+    timeline: Timeline
+    animation: Animation
+    room: Room
+    camera: Camera
+    avatar_yaw: float
+    leave_out: frozenset[str] = field(default_factory=frozenset)
+    _static: StaticLayer | None = None
+
+    # -- building -------------------------------------------------------------------------
+    @classmethod
+    def build(cls, params: dict[str, Any], is_preview: bool, seed: int,
+              leave_out: frozenset[str] | None = None) -> Job:
+        exercise = EXERCISES[params["exercise"]]
+        scene = SCENES[params["scene"]]
+        shape = BodyShape.from_params(params["gender"], int(params["avatar_identity"]),
+                                      float(params["relative_height"]),
+                                      float(params["relative_weight"]))
+        looks = Looks.from_params(params, stream(seed, "looks"))
+        body = BodyModel(shape, looks, exercise.dumbbells)
+        timeline = make_timeline(exercise, params, is_preview, stream(seed, "timing"))
+        person = np.array([scene.person_spot[0], scene.depth - scene.person_spot[1], 0.0])
+        yaw = 180.0 + float(params["relative_avatar_angle_deg"])
+        anim = animate(body, exercise, timeline, float(params["kinematic_noise_factor"]),
+                       stream(seed, "noise"), person, yaw)
+        reach = float(np.hypot(*(anim.joints[..., :2] - person[:2]).reshape(-1, 2).T).max())
+        W, H = int(params["image_width"]), int(params["image_height"])
+        camera = aimed_camera(W, H, person[:2], anim.target_height,
+                              float(params["camera_distance"]), float(params["camera_height"]),
+                              float(params["relative_camera_yaw_deg"]),
+                              float(params["relative_camera_pitch_deg"]))
+
+        def room_without(names: frozenset[str]) -> Room:
+            return build_room(scene, stream(seed, "furniture"), stream(seed, "wall_art"),
+                              bool(params["add_wall_art"]), params["wall_art_type"],
+                              clear_radius=reach + 0.3, leave_out=names)
+
+        if leave_out is None:
+            leave_out = _screen_occlusion(room_without(frozenset()), camera, anim,
+                                          float(params["allowable_occlusion"]))
+        return cls(params, is_preview, seed, exercise, scene, body, timeline, anim,
+                   room_without(leave_out), camera, yaw, leave_out)
+
+    @property
+    def static(self) -> StaticLayer:
+        if self._static is None:
+            self._static = render_static(self.camera, self.room,
+                                         float(self.params["lighting_power"]))
+        return self._static
+
+    @property
+    def frames(self) -> int:
+        return len(self.timeline.times)
+
+    # -- rendering ------------------------------------------------------------------------
+    def body_layer(self, i: int, shade: bool = True):
+        cam = self.camera
+        prims = self.animation.prims.frame(i).transformed(cam.rotation, cam.translation)
+        return render_body(cam, prims, cam.to_camera(self.room.light),
+                           float(self.params["lighting_power"]), shade=shade)
+
+    def compose(self, i: int):
+        """Frame i's colour (H,W,3), instance ids (H,W), body depth (H,W) and body layer."""
+        st = self.static
+        layer = self.body_layer(i)
+        ys, xs = layer.slices
+        vis = layer.depth < st.depth[ys, xs]
+        rgb = st.rgb.copy()
+        inst = st.inst.copy()
+        rgb[ys, xs][vis] = layer.rgb[vis]
+        inst[ys, xs][vis] = 1
+        body_depth = np.full(inst.shape, np.inf)
+        body_depth[ys, xs] = layer.depth
+        return rgb, inst, body_depth, layer, vis
+
+    def render(self, out_dir: Path) -> JobFiles:
+        """Render every frame and write the job's files into ``out_dir``."""
+        out_dir = Path(out_dir)
+        p, cam, st = self.params, self.camera, self.static
+        W, H = cam.width, cam.height
+        n = self.frames
+        anim = self.animation
+        proj_all = cam.project(anim.joints)
+        person_boxes = self._person_cuboids()
+        sensor = _SensorNoise(H, W, stream(self.seed, "sensor")) if p[
+            "enable_sensor_noise"] else None
+        cat_of_index = np.zeros(256, dtype=np.uint8)
+        cat_of_index[1] = CATEGORY_IDS["person"]
+        static_ann = {}
+        for ins in self.room.instances:
+            cat_of_index[ins.index] = CATEGORY_IDS[ins.category]
+            if st.alone_pixels.get(ins.index, 0) > 0:
+                static_ann[ins.index] = (ins, *encode_mask(st.inst == ins.index),
+                                         cuboid(cam, box_corners(ins.lo, ins.hi)))
+        inst_pal = INSTANCE_PALETTE.tobytes()
+        cat_pal = _CATEGORY_PALETTE.tobytes()
+
+        video = None if self.is_preview else VideoEncoder(out_dir / "video.mp4", W, H,
+                                                          int(p["frame_rate"]))
+        masks = None if self.is_preview else MaskZip(out_dir / "segmentation.zip")
+        images: list[dict[str, Any]] = []
+        annotations: list[dict[str, Any]] = []
+        hidden_by = np.zeros(256, dtype=np.int64)
+        occlusions = []
+        try:
+            for i in range(n):
+                rgb, inst, body_depth, layer, vis = self.compose(i)
+                ys, xs = layer.slices
+                if sensor is not None:
+                    rgb = sensor.apply(rgb)
+
+                # Person: unoccluded = every body pixel in the image; hidden = those behind
+                # furniture (the body hiding itself does not count).
+                hit = np.isfinite(layer.depth)
+                unoccluded = int(np.count_nonzero(hit))
+                visible = int(np.count_nonzero(vis))
+                hidden_here = st.inst[ys, xs][hit & ~vis]
+                if len(hidden_here):
+                    hidden_by += np.bincount(hidden_here, minlength=256)
+                occlusion = 100.0 * (unoccluded - visible) / unoccluded if unoccluded else 0.0
+                occlusions.append(occlusion)
+                image_id = i + 1
+                ann_id = len(annotations) + 1
+                seg, bbox, area = encode_mask(inst == 1)
+                v = joint_visibility(cam, proj_all[i], self.body.tolerance, inst, body_depth,
+                                     st.depth)
+                keypoints, num_kp, armature = person_keypoints(cam, anim.joints[i], v)
+                annotations.append({
+                    "id": ann_id, "image_id": image_id, "category_id": 1, "iscrowd": 0,
+                    "bbox": bbox, "area": area, "segmentation": seg,
+                    "color": INSTANCE_PALETTE[1].tolist(), "instance_name": "person",
+                    "percent_in_fov": round(layer.in_fov_pct, 3),
+                    "percent_occlusion": round(occlusion, 3),
+                    "cuboid_coordinates": cuboid(cam, person_boxes[i]),
+                    "keypoints": keypoints, "num_keypoints": num_kp,
+                    "armature_keypoints": armature,
+                })
+                # Room objects: unchanged unless the person covers part of them this frame.
+                touched = set(np.unique(st.inst[ys, xs][vis]).tolist()) if visible else set()
+                for index, (ins, seg0, bbox0, area0, cub) in static_ann.items():
+                    if index in touched:
+                        seg_i, bbox_i, area_i = encode_mask(inst == index)
+                    else:
+                        seg_i, bbox_i, area_i = seg0, bbox0, area0
+                    alone = st.alone_pixels[index]
+                    annotations.append({
+                        "id": len(annotations) + 1, "image_id": image_id,
+                        "category_id": CATEGORY_IDS[ins.category], "iscrowd": 0,
+                        "bbox": bbox_i, "area": area_i, "segmentation": seg_i,
+                        "color": INSTANCE_PALETTE[index].tolist(), "instance_name": ins.name,
+                        "percent_in_fov": round(st.in_fov_pct[index], 3),
+                        "percent_occlusion": round(100.0 * (alone - area_i) / alone, 3),
+                        "cuboid_coordinates": cub,
+                    })
+                mean_rgb = rgb.reshape(-1, 3).mean(axis=0)
+                avatar = rgb[ys, xs][vis]
+                images.append({
+                    "id": image_id,
+                    "file_name": "video_preview.png" if self.is_preview else "video.mp4",
+                    "width": W, "height": H, "frame_number": i,
+                    "rep_count_from_start": round(float(self.timeline.rep_count[i]), 4),
+                    "metrics": {
+                        "mean_image_brightness": round(float(mean_rgb @ _LUMA), 3),
+                        "mean_avatar_brightness": round(
+                            float(avatar.reshape(-1, 3).mean(axis=0) @ _LUMA), 3)
+                        if len(avatar) else 0.0,
+                    },
+                })
+                cseg = palette_png(cat_of_index[inst], cat_pal)
+                iseg = palette_png(inst, inst_pal)
+                stem = f"image.{i:06d}"
+                if i == 0:
+                    write_png_atomic(out_dir / "video_preview.png", rgb)
+                if masks is None:
+                    write_bytes_atomic(out_dir / f"{stem}.cseg.png", cseg)
+                    write_bytes_atomic(out_dir / f"{stem}.iseg.png", iseg)
+                else:
+                    masks.add(f"{stem}.cseg.png", cseg)
+                    masks.add(f"{stem}.iseg.png", iseg)
+                if video is not None:
+                    video.write(rgb)
+        except BaseException:
+            if video is not None:
+                video.abort()
+            if masks is not None:
+                masks.abort()
+            raise
+        if video is not None:
+            video.close()
+        if masks is not None:
+            masks.close()
+        write_json_atomic(out_dir / "labels.json", {
+            "info": self._info(),
+            "licenses": [],
+            "categories": CATEGORIES,
+            "images": images,
+            "annotations": annotations,
+        })
+        return JobFiles(float(np.mean(occlusions)), hidden_by, n)
+
+    def _person_cuboids(self) -> np.ndarray:
+        """Per frame, the person's box (8, 3) aligned with the direction they face."""
+        yaw = math.radians(self.avatar_yaw)
+        basis = np.array([[math.cos(yaw), -math.sin(yaw), 0.0],
+                          [math.sin(yaw), math.cos(yaw), 0.0],
+                          [0.0, 0.0, 1.0]])  # columns: right, forward, up
+        n = self.frames
+        origin = np.broadcast_to(np.array([*self.room.person_xy, 0.0]), (n, 3))
+        lo, hi = self.animation.prims.extent_in(basis, origin)
+        return np.stack([box_corners(lo[i], hi[i], basis, origin[i]) for i in range(n)])
+
+    def _info(self) -> dict[str, Any]:
+        from .plugin import VisionFitGenerator
+
+        cam = self.camera
+        p = self.params
+        return {
+            "description": "VisionFit synthetic exercise video with exact labels",
+            "generator": VisionFitGenerator.name,
+            "version": VisionFitGenerator.version,
+            "date_created": GENERATOR_DATE,
+            "scene_id": p["scene"],
+            "exercise": p["exercise"],
+            "num_frames": self.frames,
+            "frame_rate": int(p["frame_rate"]),
+            "camera_convention": "OpenCV: camera x right, y down, z forward; pixel centres at "
+                                 "integer coordinates; P = K @ RT maps world points (metres, "
+                                 "z up) to pixels; depth z in metres",
+            "camera_K_matrix": np.round(cam.K, 6).tolist(),
+            "camera_RT_matrix": np.round(cam.RT, 9).tolist(),
+            "camera_P_matrix": np.round(cam.P, 6).tolist(),
+            "camera_location": np.round(cam.position, 6).tolist(),
+            "camera_yaw": round(cam.yaw_deg, 6),
+            "camera_pitch": round(cam.pitch_deg, 6),
+            "camera_height": float(p["camera_height"]),
+            "avatar_location": np.round([*self.room.person_xy, 0.0], 6).tolist(),
+            "avatar_yaw": round(self.avatar_yaw % 360.0, 6),
+            "avatar_presenting_gender": p["gender"],
+            "avatar_identity": int(p["avatar_identity"]),
+            "yaw_convention": "degrees; camera_yaw clockwise from +y seen from above, "
+                              "avatar_yaw counter-clockwise from +y (the way the person faces)",
+            "cuboid_corner_order": CUBOID_CORNER_ORDER,
+            "mask_format": "segmentation PNGs are 8-bit palette images: iseg pixel = instance "
+                           "index (annotation color = its palette colour), cseg pixel = "
+                           "category id",
+            "furniture_left_out": sorted(self.leave_out),
+        }
+
+
+class _SensorNoise:
+    """Read noise from a small bank of pre-drawn fields, shifted at random every frame."""
+
+    _MARGIN = 16
+
+    def __init__(self, h: int, w: int, rng: np.random.Generator) -> None:
+        m = self._MARGIN
+        self.rng = rng
+        self.bank = np.round(rng.normal(0.0, 3.5, (3, h + m, w + m, 3))).astype(np.int16)
+        self.h, self.w = h, w
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        k, dy, dx = self.rng.integers(0, (3, self._MARGIN, self._MARGIN))
+        noise = self.bank[k, dy:dy + self.h, dx:dx + self.w]
+        return np.clip(rgb.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
+def _screen_occlusion(room: Room, camera: Camera, anim: Animation, allowable: float
+                      ) -> frozenset[str]:
+    """Furniture to leave out so the person's mean occlusion stays within ``allowable``.
+
+    Measured at low resolution on a dozen frames spread over the job; pieces are removed,
+    most-hiding first, until the estimate is under the limit with a small margin.
+    """
+    if allowable >= 100.0:
+        return frozenset()
+    small = camera.scaled(_ESTIMATE_WIDTH / max(camera.width, camera.height))
+    n = len(anim.joints)
+    picks = np.unique(np.linspace(0, n - 1, min(n, _ESTIMATE_FRAMES)).round().astype(int))
+    bodies = np.stack([body_coverage(small, anim.prims.frame(i).transformed(
+        small.rotation, small.translation)) for i in picks])
+    furniture = instance_depths(small, room)
+    names = {i.index: i.name for i in room.instances}
+    hit = np.isfinite(bodies)
+    counts = np.maximum(hit.sum(axis=(1, 2)), 1)
+    kept = set(furniture)
+    left_out: set[str] = set()
+    threshold = max(0.0, allowable * 0.9 - 0.5)
+
+    def mean_occlusion(indices: set[int]) -> float:
+        if not indices:
+            return 0.0
+        front = np.min([furniture[k] for k in indices], axis=0)
+        return float(((front[None] < bodies) & hit).sum(axis=(1, 2)).__truediv__(counts).mean()
+                     * 100.0)
+
+    while kept and mean_occlusion(kept) > threshold:
+        worst = min(kept, key=lambda k: (mean_occlusion(kept - {k}), k))
+        kept.discard(worst)
+        left_out.add(names[worst])
+    return frozenset(left_out)
+
+
+def run_job(params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> Job:
+    """Build and render a job; re-render without the worst furniture if the exact mean
+    occlusion overshoots ``allowable_occlusion``."""
+    job = Job.build(params, is_preview, seed)
+    allowable = float(params["allowable_occlusion"])
+    while True:
+        result = job.render(out_dir)
+        if result.mean_person_occlusion <= allowable + 1e-9:
+            return job
+        index = int(np.argmax(result.hidden_by_instance[2:])) + 2
+        name = next(i.name for i in job.room.instances if i.index == index)
+        job = Job.build(params, is_preview, seed, leave_out=job.leave_out | {name})
+
+
+def expected_frames(params: dict[str, Any], is_preview: bool) -> int:
+    return frame_count(EXERCISES[params["exercise"]], params, is_preview)

@@ -1,0 +1,41 @@
+"""The VisionFit generator as an Infinity Workflows plug-in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from infinity_workflows.generators import Generator
+
+from .encode import write_bytes_atomic
+from .job import expected_frames, run_job
+from .params import SCHEMA
+
+__all__ = ["VisionFitGenerator"]
+
+
+class VisionFitGenerator(Generator):
+    """A person doing reps of an exercise in a room, with exact COCO labels."""
+
+    name = "visionfit-flagship-v0.1.0"
+    version = "0.1.0"
+    description = (
+        "Videos of a person doing repetitions of an exercise in a furnished room, seen by a "
+        "pinhole camera, with exact labels: COCO keypoints with visibility, instance and "
+        "semantic masks, boxes, 3D joints, cuboids and camera matrices."
+    )
+    schema = SCHEMA
+    supports_preview = True
+    gallery_param = "scene"
+
+    def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
+        return expected_frames(params, is_preview)
+
+    def run(self, params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        run_job(params, is_preview, out_dir, int(seed))
+        write_bytes_atomic(out_dir / "job.json", json.dumps(
+            {"name": self.name, "version": self.version, "seed": int(seed), "params": params},
+            sort_keys=True).encode("utf-8"))
