@@ -1,0 +1,229 @@
+"""The whole workflow in a real browser: headless Chromium (Debian's, via Playwright) drives
+JupyterLab started by the test, against a real local server.
+
+Create notebook -> Get Generators -> Create Notebook -> Submit notebook (Previews, Submit,
+Confirm) -> Download notebook (Wait and Download) -> preview images. Screenshots of every step
+go to tests/artifacts/browser/. Without a ``chromium`` on PATH the test is skipped, unless
+``IW_REQUIRE_BROWSER=1`` (set by .ci/run), which makes a missing browser a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import requests
+
+from .conftest import ARTIFACTS, ROOT, LiveServer, cli_env, free_port, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+GENERATOR = "visionfit-flagship-v0.1.0"
+SHOTS = ARTIFACTS / "browser"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+WAIT_MS = 180_000  # kernels start slowly on a busy two-core machine
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium")
+    if path:
+        return path
+    reason = ("Debian's chromium is not on PATH (apt-get install chromium; .ci/run does it), "
+              "so the browser test cannot run")
+    if os.environ.get("IW_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + " and IW_REQUIRE_BROWSER=1 requires it")
+    pytest.skip(reason)
+
+
+def _settings(folder: Path) -> Path:
+    """JupyterLab user settings: no windowed rendering (every cell is in the DOM), no news
+    or update checks, and widget state saved with the notebook, so the test can prove the
+    token never reaches it."""
+    files = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false", "checkForUpdates": False},
+        "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
+    }
+    for name, data in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data))
+    return folder
+
+
+@pytest.fixture
+def lab(tmp_path: Path):
+    """A VisionFit server and JupyterLab rooted in a temporary copy of the notebooks."""
+    chromium = _chromium()
+    try:
+        from visionfit.generator import VisionFitGenerator  # noqa: F401
+    except ImportError:
+        pytest.skip("the VisionFit generator is not in this checkout yet")
+    server = LiveServer(home=tmp_path / "home", config=tmp_path / "server-config",
+                        extra_args=["--workers", "2"])
+    server.home.mkdir(parents=True)
+    server.token = server.new_token("browser")
+    server.start()
+
+    root = tmp_path / "lab"
+    (root / "visionfit").mkdir(parents=True)
+    shutil.copy(ROOT / "visionfit" / "create_a_workflow.ipynb", root / "visionfit")
+    port, lab_token = free_port(), "browser-test-lab-token"
+    env = {**cli_env(server.home, tmp_path / "config"),
+           "INFINITY_SERVER_URL": server.url,
+           "INFINITY_WORKFLOWS_DOWNLOADS": str(tmp_path / "downloads"),
+           "JUPYTERLAB_SETTINGS_DIR": str(_settings(tmp_path / "lab-settings")),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    log = (tmp_path / "jupyterlab.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={lab_token}",
+         f"--ServerApp.root_dir={root}", "--allow-root"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+
+    def answers() -> bool:
+        try:
+            return requests.get(url + "api/status", timeout=2,
+                                headers={"Authorization": f"token {lab_token}"}).ok
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(lambda: answers() or proc.poll() is not None, timeout=120, what="JupyterLab")
+        assert proc.poll() is None, (tmp_path / "jupyterlab.log").read_text()[-3000:]
+        yield {"url": url, "lab_token": lab_token, "root": root, "server": server,
+               "chromium": chromium, "downloads": tmp_path / "downloads"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        server.stop()
+
+
+def test_create_submit_and_download_in_jupyterlab(lab) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
+    token: str = lab["server"].token
+    step = iter(range(1, 100))
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=lab["chromium"], headless=True,
+                                    args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(WAIT_MS)
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(SHOTS / f"{next(step):02d}_{name}.png"))
+
+        def panel():
+            return page.locator(".jp-NotebookPanel:visible")
+
+        def run_all() -> None:
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
+            page.locator("li.lm-Menu-item[data-command='notebook:run-all-cells']").click()
+
+        def button(name: str):
+            return panel().locator("button.widget-button", has_text=re.compile(f"^{name}$"))
+
+        try:
+            # 1. The create notebook.
+            page.goto(f"{lab['url']}lab/tree/visionfit/create_a_workflow.ipynb"
+                      f"?token={lab['lab_token']}")
+            expect(panel().locator(".jp-Cell").first).to_be_visible()
+            shot("create_notebook_opened")
+            run_all()
+            expect(button("Get Generators")).to_be_visible()
+            shot("create_interface")
+
+            panel().locator("input[type=password]").fill(token)
+            panel().locator(".widget-checkbox input[type=checkbox]").check()
+            button("Get Generators").click()
+            generator_select = panel().locator(".widget-dropdown", has_text="Generator:") \
+                .locator("select")
+            expect(generator_select.locator("option", has_text=GENERATOR)).to_have_count(1)
+            expect(panel().locator("input[type=password]")).to_have_value("")
+            label = generator_select.locator("option", has_text=GENERATOR).inner_text()
+            generator_select.select_option(label=label)
+            shot("generators_listed")
+
+            button("Create Notebook").click()
+            submit_link = panel().locator(".jp-OutputArea a", has_text="submit_batch_")
+            expect(submit_link).to_be_visible()
+            shot("submit_notebook_created")
+
+            # 2. The Submit notebook, opened from the link, inside the same JupyterLab.
+            submit_link.click()
+            expect(page.locator(".lm-TabBar-tab.lm-mod-current",
+                                has_text="submit_batch_")).to_be_visible()
+            expect(panel().locator(".jp-Cell").first).to_be_visible()
+            run_all()
+            expect(button("Confirm Submission")).to_be_visible()
+            panel().locator("button.widget-toggle-button", has_text="Previews").click()
+            name_field = panel().locator("input[placeholder='name this batch']")
+            name_field.fill("browser-previews")
+            name_field.press("Tab")
+            shot("submit_interface")
+            button("Submit").click()
+            expect(panel().get_by_text("frame(s) estimated")).to_be_visible()
+            shot("submit_checked")
+            button("Confirm Submission").click()
+            download_link = panel().locator(".jp-OutputArea a", has_text="download_batch_")
+            expect(download_link).to_be_visible()
+            expect(button("Confirm Submission")).to_be_disabled()
+            shot("submitted")
+
+            # 3. The Download notebook.
+            download_link.click()
+            expect(page.locator(".lm-TabBar-tab.lm-mod-current",
+                                has_text="download_batch_")).to_be_visible()
+            expect(panel().locator(".jp-Cell").first).to_be_visible()
+            run_all()
+            expect(button("Wait and Download")).to_be_visible()
+            shot("download_interface")
+            button("Wait and Download").click()
+            expect(panel().get_by_text(re.compile(r"(\d+)/\1 jobs finished"))).to_be_visible()
+            preview_image = panel().locator(".widget-output img").first
+            expect(preview_image).to_be_visible()
+            preview_image.scroll_into_view_if_needed()
+            shot("previews_downloaded")
+
+            # Save everything, as a user would before closing the browser.
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
+            page.locator("li.lm-Menu-item[data-command='docmanager:save-all']").click()
+            page.wait_for_timeout(2000)
+            shot("saved")
+        except Exception:
+            shot("failure")
+            raise
+        finally:
+            browser.close()
+
+    records_dir = lab["root"] / "visionfit" / "workflow_records"
+    (folder,) = list(records_dir.iterdir())
+    notebooks = sorted(p.name for p in folder.glob("*.ipynb"))
+    assert [n.split("_")[0] for n in notebooks] == ["download", "submit"]
+    batch_dirs = list(lab["downloads"].glob("browser-previews/batch_ID_*"))
+    assert len(batch_dirs) == 1
+    assert len(list(batch_dirs[0].glob("*/video_preview.png"))) == 10
+    saved = nbformat.read(str(folder / notebooks[1]), as_version=4)
+    assert "application/vnd.jupyter.widget-state+json" in saved.metadata.get("widgets", {})
+    for path in lab["root"].rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), f"token found in {path}"
