@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 
-from infinity_workflows import api
+from infinity_workflows import Session, api
 from infinity_workflows.errors import (
+    APIError,
     AuthenticationError,
     BadRequestError,
     NotFoundError,
@@ -198,3 +201,34 @@ def test_no_request_carries_the_token_in_its_url(server) -> None:
     api.get_generator(t, "tiny-v1")
     assert seen and all(server.token not in url for url in seen)
     assert all(requests.utils.urlparse(u).path.endswith("/") for u in seen)
+
+
+def test_server_limits_reach_the_user_with_the_servers_words(make_server) -> None:
+    srv = make_server("--max-jobs-per-batch", "5", "--max-body-mb", "1")
+    t = api.Transport(srv.url, srv.token)
+    with pytest.raises(BadRequestError) as too_many:
+        api.submit_batch(t, name="big", generator="tiny-v1", job_params=[{}] * 6,
+                         is_preview=False, idempotency_key="k1")
+    assert "5" in str(too_many.value)
+    with pytest.raises(APIError) as too_big:
+        api.submit_batch(t, name="x" * (2 << 20), generator="tiny-v1", job_params=[{}],
+                         is_preview=False, idempotency_key="k2")
+    assert too_big.value.status == 413 and type(too_big.value) is APIError
+    assert api.list_batches(t, *_window()) == []  # nothing was created
+
+
+def _window() -> tuple[datetime, datetime]:
+    now = datetime.now(timezone.utc)
+    return now - timedelta(days=1), now + timedelta(minutes=1)
+
+
+def test_the_token_never_reaches_a_log_line(server, caplog, tmp_path: Path) -> None:
+    caplog.set_level(logging.DEBUG)
+    session = Session(token=server.token, generator="tiny-v1", server=server.url)
+    batch = session.submit([{}])
+    batch.download(tmp_path / "d", wait=True, polling_interval=0.1, timeout=60, progress=False)
+    with pytest.raises(AuthenticationError) as info:
+        Session(token="wrong-" + server.token, generator="tiny-v1", server=server.url)
+    assert caplog.records, "debug logging should have recorded the requests"
+    assert all(server.token not in r.getMessage() for r in caplog.records)
+    assert server.token not in str(info.value)
