@@ -178,3 +178,20 @@ def test_the_server_is_the_authority(session: Session) -> None:
     (error,) = info.value.errors
     assert error["job_index"] == 1 and error["param"] == "color"
     assert error["rule"] == "choices"
+
+
+def test_job_endpoints_and_schema_document(session: Session) -> None:
+    video = session.submit([{"frames": 2}])
+    preview = session.submit([{}], is_preview=True)
+    t = session.transport
+    runs = {j["id"] for j in api.list_job_runs(t)}
+    previews = {j["id"] for j in api.list_job_previews(t)}
+    assert video.job_ids[0] in runs and video.job_ids[0] not in previews
+    assert preview.job_ids[0] in previews and preview.job_ids[0] not in runs
+    one = api.get_job_run(t, video.job_ids[0])
+    assert one["batch_id"] == video.batch_id and one["param_values"] == video.job_params[0]
+    assert one["status"] in {"queued", "running", "succeeded", "failed"}
+    assert api.get_job_preview(t, preview.job_ids[0])["batch_id"] == preview.batch_id
+    with pytest.raises(NotFoundError):  # a preview is not a video job
+        api.get_job_run(t, preview.job_ids[0])
+    assert "/api/batch/{batch_id}/summary/" in api.get_api_schema(t)["paths"]
