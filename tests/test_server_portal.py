@@ -167,3 +167,15 @@ def test_token_never_appears_in_portal_pages_or_urls(portal_server: LiveServer) 
         assert srv.token not in resp.text and srv.token not in resp.url
     wait_for(lambda: srv.log_path.exists(), what="server log")
     assert srv.token not in srv.log_path.read_text()
+
+
+def test_big_batches_are_shown_a_page_at_a_time(portal_server: LiveServer) -> None:
+    srv = portal_server
+    batch = submit(srv, [job(True, frames=i % 1000 + 1) for i in range(501)]).json()
+    browser = login(srv)
+    first = browser.get(srv.url + f"portal/batch/{batch['id']}/", timeout=30).text
+    assert "Page 1 of 2" in first and 'href="?page=2"' in first
+    assert batch["job_runs"][499]["id"] in first and batch["job_runs"][500]["id"] not in first
+    second = browser.get(srv.url + f"portal/batch/{batch['id']}/?page=2", timeout=30).text
+    assert batch["job_runs"][500]["id"] in second and batch["job_runs"][0]["id"] not in second
+    assert "queued:" in second  # counts cover the whole batch on every page

@@ -28,6 +28,7 @@ __all__ = ["COOKIE_NAME", "install_portal", "router"]
 
 COOKIE_NAME = "infinity_portal_session"
 REFRESH_SECONDS = 3
+JOBS_PER_PAGE = 500
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -111,30 +112,34 @@ def batches_page(ctx: Ctx, token_id: PortalUser):
 
 
 @router.get("/batch/{batch_id}/")
-def batch_page(batch_id: str, request: Request, ctx: Ctx,
-               token_id: PortalUser):
+def batch_page(batch_id: str, request: Request, ctx: Ctx, token_id: PortalUser, page: int = 1):
     batch = ctx.store.batch(token_id, _uuid_or_404(batch_id))
     if batch is None:
         raise PortalNotFound(f"batch {batch_id}")
     generator = ctx.registry.get(batch["generator"])
     defaults = generator.schema.defaults() if generator else {}
+    stored = ctx.store.batch_counts(batch["id"])
+    counts = {s: stored.get(s, 0) for s in STATUSES}
+    # Big batches are shown a page at a time, so a page that refreshes itself stays cheap.
+    pages = max(1, -(-batch["num_jobs"] // JOBS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    first = (page - 1) * JOBS_PER_PAGE
     link = result_url_maker(request, ctx)
     jobs = []
-    counts = dict.fromkeys(STATUSES, 0)
-    for index, row in enumerate(ctx.store.batch_jobs(batch["id"])):
+    for index, row in enumerate(ctx.store.batch_jobs(batch["id"], JOBS_PER_PAGE, first),
+                                start=first):
         job = dict(zip(JOB_COLUMNS, row, strict=True))
         params = json.loads(job["params"])
-        counts[job["status"]] += 1
         jobs.append({
             **job, "index": index,
             "changed": {k: v for k, v in params.items() if defaults.get(k, object()) != v},
             "params": params,
             "result_url": link(job["id"]) if job["status"] == "succeeded" else None,
         })
-    in_progress = any(j["status"] in ACTIVE_STATUSES for j in jobs)
+    in_progress = any(counts[s] for s in ACTIVE_STATUSES)
     return _page("batch.html", user=_user_name(ctx, token_id), batch=batch, jobs=jobs,
-                 counts=counts, statuses=STATUSES, refresh=REFRESH_SECONDS if in_progress
-                 else None)
+                 counts=counts, statuses=STATUSES, page=page, pages=pages,
+                 refresh=REFRESH_SECONDS if in_progress else None)
 
 
 @router.get("/thumbnail/{job_id}/")

@@ -253,11 +253,17 @@ class Store:
         return counts
 
     # -- jobs ---------------------------------------------------------------------------------
-    def batch_jobs(self, batch_id: str) -> list[tuple]:
-        """Rows with :data:`JOB_COLUMNS` for every job of a batch, in submission order."""
+    def batch_jobs(self, batch_id: str, limit: int = -1, offset: int = 0) -> list[tuple]:
+        """Rows with :data:`JOB_COLUMNS` for the jobs of a batch, in submission order."""
         return self._conn.execute(
-            f"SELECT {_JOB_SELECT} FROM jobs WHERE batch_id = ? ORDER BY seq",
-            (batch_id,)).fetchall()
+            f"SELECT {_JOB_SELECT} FROM jobs WHERE batch_id = ? ORDER BY seq LIMIT ? OFFSET ?",
+            (batch_id, limit, offset)).fetchall()
+
+    def batch_counts(self, batch_id: str) -> dict[str, int]:
+        """``{status: n}`` for one batch."""
+        return dict(self._conn.execute(
+            "SELECT status, COUNT(*) FROM jobs WHERE batch_id = ? GROUP BY status",
+            (batch_id,)).fetchall())
 
     def batch_statuses(self, batch_id: str) -> list[tuple[str, str, str, str | None, str | None]]:
         """``(id, generator, status, error, worker)`` per job of a batch, in submission order."""
