@@ -87,9 +87,9 @@ class MaskZip:
 class VideoEncoder:
     """H.264 (yuv420p) MP4 at exactly ``fps``, fed raw RGB frames through one ffmpeg process.
 
-    yuv420p needs even dimensions; an odd width or height is padded by one pixel and the
-    padding is cropped again in the stream header (h264_metadata), so players show the
-    exact frame size.
+    H.264 in yuv420p can only show even sizes (its crop unit is two pixels), so an odd
+    width or height gets one black column or row at the right or bottom; pixel coordinates
+    of the labels are unchanged and ``padding`` says what was added.
     """
 
     def __init__(self, path: Path, width: int, height: int, fps: int) -> None:
@@ -100,9 +100,9 @@ class VideoEncoder:
                   "-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact",
                   "-flags:v", "+bitexact"]
         pad_w, pad_h = width % 2, height % 2
+        self.padding = (pad_w, pad_h)
         if pad_w or pad_h:
-            params += ["-vf", f"pad={width + pad_w}:{height + pad_h}:0:0",
-                       "-bsf:v", f"h264_metadata=crop_right={pad_w}:crop_bottom={pad_h}"]
+            params += ["-vf", f"pad={width + pad_w}:{height + pad_h}:0:0"]
         self._gen = imageio_ffmpeg.write_frames(
             str(self._tmp), (width, height), fps=fps, codec="libx264", quality=None,
             macro_block_size=1, pix_fmt_out="yuv420p", output_params=params,

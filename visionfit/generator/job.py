@@ -340,6 +340,9 @@ class Job:
                            "index (annotation color = its palette colour), cseg pixel = "
                            "category id",
             "furniture_left_out": sorted(self.leave_out),
+            "video_padding": "none" if (cam.width % 2 == 0 and cam.height % 2 == 0) else
+            f"one black column/row added at the right/bottom of video.mp4 (yuv420p needs even "
+            f"sizes): {cam.width + cam.width % 2}x{cam.height + cam.height % 2}",
         }
 
 

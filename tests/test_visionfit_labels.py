@@ -1,0 +1,288 @@
+"""VisionFit labels are exactly right: invariants checked on rendered jobs.
+
+Jobs cover several rooms, exercises and cameras, including lighting_power 0, odd frame
+sizes and the extreme camera values. Files come from ``VisionFitGenerator().run`` itself;
+the renderer's internal buffers (rebuilt from the same parameters and seed) are used only
+to check the depth-test claims that the files cannot show (what is in front of a v=1
+keypoint, how many body pixels furniture hides).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import Image
+from pycocotools.coco import COCO
+
+from visionfit.generator import VisionFitGenerator
+from visionfit.generator.job import INSTANCE_PALETTE, Job
+from visionfit.generator.raster import instance_depths
+
+GEN = VisionFitGenerator()
+
+CASES: dict[str, dict[str, Any]] = {
+    "bedroom_uppercut": dict(scene="BEDROOM_2", exercise="UPPERCUT-LEFT", frame_rate=8,
+                             image_width=160, image_height=128, add_wall_art=True),
+    "livingroom_occluded": dict(scene="LIVINGROOM_1", exercise="SQUAT-BODYWEIGHT",
+                                frame_rate=6, image_width=128, image_height=128,
+                                camera_height=0.5, relative_avatar_angle_deg=35.0),
+    "close_low_pushup": dict(scene="BEDROOM_6", exercise="PUSHUP", frame_rate=6,
+                             image_width=128, image_height=128, camera_distance=1.0,
+                             camera_height=0.1, relative_camera_yaw_deg=-45.0,
+                             relative_camera_pitch_deg=45.0, relative_avatar_angle_deg=90.0),
+    "far_high_dark_burpee": dict(scene="GYM_1", exercise="BURPEE_02", frame_rate=6,
+                                 image_width=201, image_height=157, camera_distance=5.25,
+                                 camera_height=2.75, relative_camera_yaw_deg=45.0,
+                                 relative_camera_pitch_deg=-45.0, lighting_power=0.0,
+                                 enable_sensor_noise=True, outfit=-1, gender="FEMALE",
+                                 avatar_identity=24, relative_height=4.0,
+                                 relative_weight=-4.0, randomize_skin_tone=True),
+    "office_curls_bright": dict(scene="OFFICE_1", exercise="BICEP_CURL-ALTERNATING-DUMBBELL",
+                                frame_rate=6, image_width=144, image_height=144, num_reps=2,
+                                add_pauses=True, inter_rep_delay_avg=0.5,
+                                inter_rep_delay_var=0.2, max_rel_speed_change=0.5,
+                                rel_baseline_speed=3.0, lighting_power=2000.0,
+                                add_wall_art=True, wall_art_type="misc_human",
+                                relative_avatar_angle_deg=-180.0, hide_shoes=True,
+                                add_socks=True, kinematic_noise_factor=2.0),
+}
+SEED = 20240611
+
+
+@pytest.fixture(scope="module")
+def jobs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, Path]]:
+    out = {}
+    for name, values in CASES.items():
+        params = GEN.schema.complete(values)
+        assert GEN.schema.validate(params) is None
+        folder = tmp_path_factory.mktemp(name)
+        GEN.run(params, False, folder, SEED)
+        out[name] = (params, folder)
+    return out
+
+
+def load_masks(folder: Path) -> dict[str, np.ndarray]:
+    """Every PNG of segmentation.zip as its palette indices."""
+    with zipfile.ZipFile(folder / "segmentation.zip") as z:
+        for info in z.infolist():
+            assert info.compress_type == zipfile.ZIP_STORED
+        return {n: np.array(Image.open(io.BytesIO(z.read(n)))) for n in z.namelist()}
+
+
+def rebuilt(params: dict, labels: dict) -> Job:
+    return Job.build(params, False, SEED,
+                     leave_out=frozenset(labels["info"]["furniture_left_out"]))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_files_and_coco_masks(jobs, case: str) -> None:
+    params, folder = jobs[case]
+    names = {p.name for p in folder.iterdir()}
+    assert names == {"job.json", "labels.json", "video.mp4", "video_preview.png",
+                     "segmentation.zip"}
+    job_json = json.loads((folder / "job.json").read_text())
+    assert job_json == {"name": GEN.name, "version": GEN.version, "seed": SEED,
+                        "params": params}
+    labels = json.loads((folder / "labels.json").read_text())
+    coco = COCO(str(folder / "labels.json"))
+    masks = load_masks(folder)
+    W, H = params["image_width"], params["image_height"]
+    images = labels["images"]
+    assert len(masks) == 2 * len(images)
+    cats = {c["id"]: c for c in labels["categories"]}
+    assert cats[1]["name"] == "person" and len(cats[1]["keypoints"]) == 17
+    assert {c["name"] for c in cats.values()} == {"person", "furniture", "wall_art"}
+    for image in images:
+        stem = f"image.{image['frame_number']:06d}"
+        iseg, cseg = masks[f"{stem}.iseg.png"], masks[f"{stem}.cseg.png"]
+        assert iseg.shape == (H, W) == cseg.shape
+        assert (image["width"], image["height"]) == (W, H)
+        rgb = np.array(Image.open(io.BytesIO(_png(folder, stem, "iseg"))).convert("RGB"))
+        labelled = np.zeros((H, W), dtype=bool)
+        for ann in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
+            colour = np.array(ann["color"], dtype=np.uint8)
+            index = int(np.nonzero((colour == INSTANCE_PALETTE).all(axis=1))[0][0])
+            pixels = iseg == index
+            assert np.array_equal(coco.annToMask(ann).astype(bool), pixels), ann["id"]
+            assert np.array_equal((rgb == colour).all(axis=2), pixels)
+            assert (cseg[pixels] == ann["category_id"]).all()
+            assert ann["area"] == int(pixels.sum())
+            if ann["area"]:
+                ys, xs = np.nonzero(pixels)
+                assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1,
+                                       ys.max() - ys.min() + 1]
+            else:
+                assert ann["bbox"] == [0, 0, 0, 0]
+            assert ann["iscrowd"] == 0 and len(ann["cuboid_coordinates"]) == 8
+            assert 0.0 <= ann["percent_occlusion"] <= 100.0
+            assert 0.0 <= ann["percent_in_fov"] <= 100.0
+            labelled |= pixels
+        # Pixels not labelled are the room (index 0, category 0).
+        assert (iseg[~labelled] == 0).all() and (cseg[~labelled] == 0).all()
+
+
+def _png(folder: Path, stem: str, kind: str) -> bytes:
+    with zipfile.ZipFile(folder / "segmentation.zip") as z:
+        return z.read(f"{stem}.{kind}.png")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_keypoints_project_and_visibility_follows_depth(jobs, case: str) -> None:
+    params, folder = jobs[case]
+    labels = json.loads((folder / "labels.json").read_text())
+    P = np.array(labels["info"]["camera_P_matrix"])
+    RT = np.array(labels["info"]["camera_RT_matrix"])
+    K = np.array(labels["info"]["camera_K_matrix"])
+    assert np.allclose(K @ RT, P, atol=1e-4)
+    assert "OpenCV" in labels["info"]["camera_convention"]
+    masks = load_masks(folder)
+    job = rebuilt(params, labels)
+    W, H = params["image_width"], params["image_height"]
+    seen = {0: 0, 1: 0, 2: 0}
+    people = [a for a in labels["annotations"] if a["category_id"] == 1]
+    assert len(people) == len(labels["images"])
+    for ann in people:
+        frame = ann["image_id"] - 1
+        iseg = masks[f"image.{frame:06d}.iseg.png"]
+        person = iseg == 1
+        _rgb, inst, body_depth, _layer, _vis = job.compose(frame)
+        assert np.array_equal(inst, iseg)  # the rebuilt job is the rendered one
+        front = np.minimum(body_depth, job.static.depth)
+        arm = ann["armature_keypoints"]
+        assert len(arm) >= 24
+        for name, j in arm.items():
+            g = np.array([j["x_global"], j["y_global"], j["z_global"], 1.0])
+            x, y, z = P @ g
+            assert abs(z - j["z"]) < 1e-3, name
+            if z > 0.05:
+                assert abs(x / z - j["x"]) < 1.0 and abs(y / z - j["y"]) < 1.0, name
+            seen[j["v"]] += 1
+            c, r = int(np.floor(j["x"] + 0.5)), int(np.floor(j["y"] + 0.5))
+            inside = j["z"] > 0.05 and 0 <= c < W and 0 <= r < H
+            if j["v"] == 0:
+                assert not inside, name
+                continue
+            assert inside, name
+            win = (slice(max(r - 1, 0), r + 2), slice(max(c - 1, 0), c + 2))
+            if j["v"] == 2:
+                assert person[win].any(), (frame, name)
+            else:  # something lies in front of the joint, or no person pixel is near it
+                assert front[win].min() < j["z"] or not person[win].any(), (frame, name)
+        kp = np.array(ann["keypoints"]).reshape(17, 3)
+        names = labels["categories"][0]["keypoints"]
+        for k, name in enumerate(names):
+            assert list(kp[k]) == [arm[name]["x"], arm[name]["y"], arm[name]["v"]]
+        assert ann["num_keypoints"] == int((kp[:, 2] > 0).sum())
+    if case == "bedroom_uppercut":
+        assert seen[2] > 0 and seen[1] > 0  # facing the camera, joints behind the body are v=1
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_percent_occlusion_is_hidden_over_unoccluded(jobs, case: str) -> None:
+    params, folder = jobs[case]
+    labels = json.loads((folder / "labels.json").read_text())
+    job = rebuilt(params, labels)
+    masks = load_masks(folder)
+    alone = {k: int(np.isfinite(d).sum()) for k, d in instance_depths(job.camera, job.room,
+                                                                        "furniture").items()}
+    alone.update({k: int(np.isfinite(d).sum()) for k, d in instance_depths(
+        job.camera, job.room, "wall_art").items()})
+    colours = {tuple(INSTANCE_PALETTE[k]): k for k in alone}
+    for ann in labels["annotations"]:
+        frame = ann["image_id"] - 1
+        if ann["category_id"] == 1:
+            layer = job.body_layer(frame, shade=False)
+            unoccluded = int(np.isfinite(layer.depth).sum())
+            visible = int((masks[f"image.{frame:06d}.iseg.png"] == 1).sum())
+        else:
+            unoccluded = alone[colours[tuple(ann["color"])]]
+            visible = ann["area"]
+        expected = 100.0 * (unoccluded - visible) / unoccluded if unoccluded else 0.0
+        assert abs(ann["percent_occlusion"] - expected) < 1e-3, ann["id"]
+
+
+def test_furniture_really_occludes_in_the_occluded_case(jobs) -> None:
+    labels = json.loads((jobs["livingroom_occluded"][1] / "labels.json").read_text())
+    occ = [a["percent_occlusion"] for a in labels["annotations"] if a["category_id"] == 1]
+    assert np.mean(occ) > 3.0
+    hidden = [v["v"] for a in labels["annotations"] if a["category_id"] == 1
+              for v in a["armature_keypoints"].values()]
+    assert 1 in hidden
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_timing_video_and_estimate(jobs, case: str) -> None:
+    params, folder = jobs[case]
+    labels = json.loads((folder / "labels.json").read_text())
+    images = labels["images"]
+    assert GEN.estimate(params, False) == len(images)
+    assert [im["frame_number"] for im in images] == list(range(len(images)))
+    reps = [im["rep_count_from_start"] for im in images]
+    assert reps[0] == 0 and all(b >= a for a, b in zip(reps, reps[1:], strict=False))
+    assert params["num_reps"] - 1 <= reps[-1] <= params["num_reps"]
+    frames, _secs = imageio_ffmpeg.count_frames_and_secs(str(folder / "video.mp4"))
+    assert frames == len(images)
+    reader = imageio_ffmpeg.read_frames(str(folder / "video.mp4"))
+    meta = next(reader)
+    reader.close()
+    assert meta["fps"] == params["frame_rate"]
+    W, H = params["image_width"], params["image_height"]
+    assert tuple(meta["size"]) == (W + W % 2, H + H % 2)
+    for im in images:
+        m = im["metrics"]
+        assert 0 <= m["mean_image_brightness"] <= 255
+        assert 0 <= m["mean_avatar_brightness"] <= 255
+    preview = np.array(Image.open(folder / "video_preview.png"))
+    assert preview.shape == (H, W, 3)
+    if params["lighting_power"] == 0:
+        assert images[0]["metrics"]["mean_image_brightness"] < 10  # dark, not an error
+
+
+def test_lighting_power_sets_brightness(jobs) -> None:
+    bright = json.loads((jobs["office_curls_bright"][1] / "labels.json").read_text())
+    normal = json.loads((jobs["bedroom_uppercut"][1] / "labels.json").read_text())
+    assert (bright["images"][0]["metrics"]["mean_image_brightness"]
+            > normal["images"][0]["metrics"]["mean_image_brightness"] + 40)
+
+
+def test_same_seed_same_bytes_and_preview_layout(jobs, tmp_path: Path) -> None:
+    params, folder = jobs["bedroom_uppercut"]
+    again = tmp_path / "again"
+    again.mkdir()
+    GEN.run(params, False, again, SEED)
+    for name in ("labels.json", "segmentation.zip", "video_preview.png", "job.json",
+                 "video.mp4"):
+        assert (again / name).read_bytes() == (folder / name).read_bytes(), name
+    other = tmp_path / "other"
+    other.mkdir()
+    GEN.run(params, False, other, SEED + 1)
+    assert (other / "labels.json").read_bytes() != (folder / "labels.json").read_bytes()
+
+    preview = tmp_path / "preview"
+    preview.mkdir()
+    GEN.run(params, True, preview, SEED)
+    assert {p.name for p in preview.iterdir()} == {
+        "job.json", "labels.json", "video_preview.png", "image.000000.cseg.png",
+        "image.000000.iseg.png"}
+    assert GEN.estimate(params, True) == 1
+    labels = json.loads((preview / "labels.json").read_text())
+    assert len(labels["images"]) == 1
+    # The preview is the video's first frame.
+    assert (preview / "video_preview.png").read_bytes() == (folder / "video_preview.png"
+                                                            ).read_bytes()
+
+
+def test_allowable_occlusion_limits_mean_occlusion(jobs, tmp_path: Path) -> None:
+    params = dict(jobs["livingroom_occluded"][0], allowable_occlusion=1.0)
+    GEN.run(params, False, tmp_path, SEED)
+    labels = json.loads((tmp_path / "labels.json").read_text())
+    occ = [a["percent_occlusion"] for a in labels["annotations"] if a["category_id"] == 1]
+    assert np.mean(occ) <= 1.0
+    assert labels["info"]["furniture_left_out"]  # something had to go
