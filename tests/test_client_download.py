@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
+import requests
 
-from infinity_workflows import ConfigurationError, DownloadError, Session
+from infinity_workflows import Batch, ConfigurationError, DownloadError, JobTimeout, Session
 from infinity_workflows.batch import BATCH_ID_FILE, PARTIAL_DIR
 from tests.conftest import ROOT, wait_for
 from tests.support.tiny import TinyGenerator
@@ -228,3 +230,44 @@ def test_zip_slip_is_refused_and_nothing_is_written(session: Session, server,
     assert sorted(p.name for p in root.iterdir()) == sorted([good, BATCH_ID_FILE])
     written = {p.name for p in tmp_path.rglob("*")}
     assert not written & {"escape.txt", "escape2.txt", "absolute.txt", "x.txt", "ok.txt"}
+
+
+def test_download_wait_gives_up_after_timeout(session: Session, tmp_path: Path) -> None:
+    batch = session.submit([{}, {"sleep_s": 3.0}])
+    wait_for(lambda: batch.get_valid_completed_jobs(), timeout=30, what="the quick job")
+    root = tmp_path / "t"
+    with pytest.raises(JobTimeout, match="download\\(\\) again"):
+        batch.download(root, wait=True, polling_interval=0.1, timeout=1.0, progress=False)
+    assert_job_intact(root / batch.job_ids[0])  # what finished in time is kept
+    assert not (root / batch.job_ids[1]).exists()
+    batch.await_completion(polling_interval=0.2, timeout=60, progress=False)
+
+
+class _SummaryTakenEarlier(Batch):
+    """A batch whose first summary is one read long ago, as after a long wait in a queue."""
+
+    early: list[dict] | None = None
+
+    def get_batch_summary_data(self) -> list[dict]:
+        if self.early is not None:
+            early, self.early = self.early, None
+            return early
+        return super().get_batch_summary_data()
+
+
+def test_expired_links_are_refreshed(make_server, tmp_path: Path) -> None:
+    srv = make_server("--url-ttl-seconds", "1", "--workers", "1")
+    sesh = Session(token=srv.token, generator="tiny-v1", server=srv.url)
+    submitted = sesh.submit([{}, {"color": "blue"}])
+    submitted.await_completion(polling_interval=0.1, timeout=60, progress=False)
+    old = submitted.get_batch_summary_data()
+    time.sleep(2.2)
+    refused = requests.get(old[0]["result_url"], timeout=10)
+    assert refused.status_code == 403 and "expired" in refused.json()["detail"]
+
+    batch = _SummaryTakenEarlier(sesh, submitted.get_batch_data())
+    batch.early = old
+    folders = batch.download(tmp_path / "fresh", progress=False)
+    assert folders == [tmp_path / "fresh" / j for j in batch.job_ids]
+    for folder in folders:
+        assert_job_intact(folder)
