@@ -208,6 +208,15 @@ def count_segments(fig_ax, gid: str) -> int:
                if isinstance(c, LineCollection) and c.get_gid() == gid)
 
 
+def iseg_png(job_dir: Path, frame_number: int) -> bytes:
+    """The frame's instance mask: in segmentation.zip for a video, beside it for a preview."""
+    name = f"image.{frame_number:06d}.iseg.png"
+    if (job_dir / "segmentation.zip").is_file():
+        with zipfile.ZipFile(job_dir / "segmentation.zip") as z:
+            return z.read(next(n for n in z.namelist() if n.endswith(name)))
+    return (job_dir / name).read_bytes()
+
+
 def check_overlays(fig, job_dir: Path, frame: int) -> None:
     labels = load(job_dir / "labels.json")
     image = labels["images"][frame]
@@ -238,11 +247,7 @@ def check_overlays(fig, job_dir: Path, frame: int) -> None:
     assert count_segments(cuboids, "cuboid") == len(CUBOID_EDGES) * len(with_cuboid)
 
     overlay = next(im for im in seg.images if im.get_gid() == "segmentation").get_array()
-    with zipfile.ZipFile(job_dir / "segmentation.zip") as z:
-        name = next(n for n in z.namelist()
-                    if n.endswith(f"image.{image['frame_number']:06d}.iseg.png"))
-        with Image.open(BytesIO(z.read(name))) as im:
-            iseg = np.asarray(im.convert("RGB"))
+    iseg = np.asarray(Image.open(BytesIO(iseg_png(job_dir, image["frame_number"]))).convert("RGB"))
     assert np.array_equal(overlay[..., 3] > 0, iseg.any(axis=2))
     assert np.allclose(overlay[..., :3], iseg / 255.0)
 

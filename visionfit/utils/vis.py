@@ -28,6 +28,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 __all__ = [
@@ -45,8 +46,9 @@ __all__ = [
 
 # Columns the batch summary adds to each job's parameters.
 LABEL_STATS = ("num_frames", "mean_percent_in_fov", "mean_percent_occlusion")
-# The 12 edges of a cuboid whose corner i sits at (i & 1, i >> 1 & 1, i >> 2 & 1) of the box:
-# two corners share an edge when their indices differ in exactly one bit.
+# The 12 edges of a labelled cuboid. Corner k sits at the min or max of the box along each of
+# its three axes as the three bits of k say (labels.json: info.cuboid_corner_order), so two
+# corners share an edge when their indices differ in exactly one bit.
 CUBOID_EDGES = tuple((a, b) for a in range(8) for b in range(a + 1, 8)
                      if bin(a ^ b).count("1") == 1)
 
@@ -55,6 +57,7 @@ _STAT_COLOR = "#DD8452"
 _PERSON_COLOR = "#39FF14"
 _VISIBLE_COLOR = "#FFD700"
 _HIDDEN_COLOR = "#FF3B3B"
+_MAX_LEGEND = 8
 _OTHER_COLORS = ("#00E5FF", "#FF6EC7", "#FFA500", "#B388FF", "#FFFFFF")
 
 
@@ -115,6 +118,7 @@ def _plot_column(ax: Any, series: pd.Series, color: str) -> None:
         ax.invert_yaxis()
         ax.tick_params(axis="y", labelsize=7 if len(counts) > 6 else 8)
         ax.set_xlabel("jobs", fontsize=8)
+    (ax.yaxis if numeric else ax.xaxis).set_major_locator(MaxNLocator(integer=True))
     ax.set_title(name, fontsize=9, fontweight="bold")
     ax.tick_params(axis="x", labelsize=7)
     ax.grid(axis="y" if numeric else "x", alpha=0.3)
@@ -349,7 +353,7 @@ def _draw_boxes_and_skeleton(ax: Any, anns: Sequence[Mapping[str, Any]],
                                linewidth=2.0 if is_person else 1.2,
                                linestyle="-" if is_person else "--"))
         ax.text(x, y - 2, cats[ann["category_id"]]["name"], color=colors[ann["category_id"]],
-                fontsize=7, va="bottom")
+                fontsize=7, va="bottom", clip_on=True)
         kps = ann.get("keypoints")
         if not kps:
             continue
@@ -427,14 +431,22 @@ def visualize_all_labels(job_folder: str | Path, frame: int = 0) -> Figure:
     overlay[..., 3] = np.where(mask.any(axis=2), 0.55, 0.0)
     ax_seg.imshow(overlay, gid="segmentation")
     ax_seg.set_title(f"Instance segmentation ({source})")
-    seen: dict[str, tuple[float, ...]] = {}
-    for ann in anns:
+    # One legend entry per visible instance (each has its own colour in the mask), the
+    # person first, largest first after it.
+    shown = sorted((a for a in anns if "color" in a and a.get("area", 1) > 0),
+                   key=lambda a: (a["category_id"] != person_id, -a.get("area", 0)))
+    numbers: dict[int, int] = {}
+    handles = []
+    for ann in shown[:_MAX_LEGEND]:
         name = cats[ann["category_id"]]["name"]
-        if "color" in ann and name not in seen:
-            seen[name] = tuple(c / 255 for c in ann["color"][:3])
-    if seen:
-        ax_seg.legend(handles=[Patch(color=c, label=n) for n, c in seen.items()],
-                      loc="lower left", fontsize=7, framealpha=0.7)
+        numbers[ann["category_id"]] = numbers.get(ann["category_id"], 0) + 1
+        if ann["category_id"] != person_id:
+            name = f"{name} {numbers[ann['category_id']]}"
+        handles.append(Patch(color=tuple(c / 255 for c in ann["color"][:3]), label=name))
+    if len(shown) > _MAX_LEGEND:
+        handles.append(Patch(color="none", label=f"+{len(shown) - _MAX_LEGEND} more"))
+    if handles:
+        ax_seg.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.7)
 
     params = _read_json(job_dir / "job.json").get("params", {}) \
         if (job_dir / "job.json").is_file() else {}
