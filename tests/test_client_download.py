@@ -103,7 +103,7 @@ def test_wait_downloads_jobs_as_they_finish(session: Session, tmp_path: Path) ->
 
 def test_without_wait_unfinished_jobs_are_left_for_later(session: Session,
                                                          tmp_path: Path) -> None:
-    batch = session.submit([{}, {"sleep_s": 2.0}])
+    batch = session.submit([{}, {"sleep_s": 5.0}])
     wait_for(lambda: batch.get_valid_completed_jobs(), timeout=30, what="first job")
     root = tmp_path / "later"
     with pytest.warns(UserWarning, match="still in progress"):
@@ -233,7 +233,7 @@ def test_zip_slip_is_refused_and_nothing_is_written(session: Session, server,
 
 
 def test_download_wait_gives_up_after_timeout(session: Session, tmp_path: Path) -> None:
-    batch = session.submit([{}, {"sleep_s": 3.0}])
+    batch = session.submit([{}, {"sleep_s": 5.0}])
     wait_for(lambda: batch.get_valid_completed_jobs(), timeout=30, what="the quick job")
     root = tmp_path / "t"
     with pytest.raises(JobTimeout, match="download\\(\\) again"):
