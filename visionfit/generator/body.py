@@ -272,7 +272,7 @@ class BodyModel:
             return rot_z(d("neck_twist")) @ rot_x(-d("neck_flex"))
         if kind == "shoulder":
             return (rot_z(-s * d(p + "sh_horiz")) @ rot_y(s * d(p + "sh_abd"))
-                    @ rot_x(d(p + "sh_flex")) @ rot_z(-s * d(p + "sh_twist")))
+                    @ rot_x(d(p + "sh_flex")) @ rot_z(s * d(p + "sh_twist")))
         if kind == "elbow":
             return rot_x(d(p + "elbow"))
         if kind == "wrist":
