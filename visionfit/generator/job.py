@@ -248,7 +248,10 @@ class Job:
                         "percent_occlusion": round(100.0 * (alone - area_i) / alone, 3),
                         "cuboid_coordinates": cub,
                     })
-                mean_rgb = rgb.reshape(-1, 3).mean(axis=0)
+                # Sum rows first (contiguous), then fold columns: far faster than a strided
+                # mean over the channel axis.
+                mean_rgb = rgb.reshape(H, W * 3).sum(axis=0, dtype=np.uint64).reshape(
+                    W, 3).sum(axis=0) / (H * W)
                 avatar = rgb[ys, xs][vis]
                 images.append({
                     "id": image_id,
