@@ -14,6 +14,7 @@ the archive's bytes and the server places them (:func:`store_archive_bytes`).
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
@@ -133,6 +134,18 @@ def _zip_folder(folder: Path, archive: Path, root_name: str) -> None:
         os.fsync(fh.fileno())
 
 
+_OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def _out_of_space(exc: BaseException, folder: Path) -> JobFailed | None:
+    """A disk that filled up is no fault of the generator: say so, and what to do."""
+    if isinstance(exc, OSError) and exc.errno in _OUT_OF_SPACE:
+        return JobFailed(f"ran out of disk space while writing the job's files in {folder} "
+                         f"({_describe(exc)}); free some space there (or give the server a "
+                         "larger --home) and submit the job again")
+    return None
+
+
 def render_archive(task: JobTask, scratch: Path) -> Path:
     """Run the job into ``scratch/<job_id>/`` and zip it; returns the archive (in scratch).
 
@@ -147,12 +160,14 @@ def render_archive(task: JobTask, scratch: Path) -> Path:
     try:
         generator.run(dict(task.params), task.is_preview, out_dir, task.seed)
     except Exception as exc:  # noqa: BLE001 - any generator error ends the job, not the worker
-        raise JobFailed(f"the generator failed: {_describe(exc)}") from None
+        raise (_out_of_space(exc, scratch)
+               or JobFailed(f"the generator failed: {_describe(exc)}")) from None
     archive = scratch / f"{task.job_id}.zip"
     try:
         _zip_folder(out_dir, archive, task.job_id)
     except OSError as exc:
-        raise JobFailed(f"could not write the job's archive: {_describe(exc)}") from None
+        raise (_out_of_space(exc, scratch)
+               or JobFailed(f"could not write the job's archive: {_describe(exc)}")) from None
     return archive
 
 
