@@ -195,12 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pollers", type=int, default=50)
     parser.add_argument("--submitters", type=int, default=10)
     parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--poll-batch-jobs", type=int, default=500,
+                        help="jobs in the batch the pollers watch (queued ahead of the "
+                             "submitters' batches)")
     parser.add_argument("--server-workers", type=int, default=2,
                         help="--workers of the server this script starts")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     load = dict(duration=args.duration, pollers=args.pollers, submitters=args.submitters,
-                processes=args.processes)
+                processes=args.processes, poll_batch_jobs=args.poll_batch_jobs)
 
     if args.url:
         token = os.environ.get("INFINITY_API_TOKEN", "")
