@@ -149,17 +149,18 @@ register(Command("token", "manage API tokens", _token_arguments, _token))
 
 # -- records and rerun (workflow records of the notebooks) ---------------------------------------
 def _records_arguments(parser: argparse.ArgumentParser) -> None:
-    from .records import RECORDS_DIR
-
-    parser.add_argument("--dir", default=str(RECORDS_DIR),
+    # No import of .records here: every subcommand's arguments are built on each run, and
+    # records loads the notebook libraries (over a second), which `serve` and `token` skip.
+    parser.add_argument("--dir", default=None,
                         help="the records folder (default: visionfit/workflow_records)")
     parser.add_argument("--timeout", type=_positive_float, default=5.0,
                         help="seconds to wait for each server's answer about a batch")
 
 
 def _records(args: argparse.Namespace) -> int:
-    from .records import batch_statuses, list_records
+    from .records import RECORDS_DIR, batch_statuses, list_records
 
+    args.dir = args.dir or str(RECORDS_DIR)
     found = list_records(args.dir)
     if not found:
         print(f"No workflow records in {args.dir}.")
