@@ -221,24 +221,27 @@ def test_job_runs_and_previews_lists_and_single(server: LiveServer) -> None:
     assert_error(server.get("api/job_runs/not-a-uuid/"), 400)
 
 
-def test_usage_counts_sum_frames_of_succeeded_jobs(make_server) -> None:
-    srv = make_server("--workers", "1")
+def test_usage_counts_sum_frames_of_succeeded_jobs(server: LiveServer) -> None:
+    token = server.new_token("counts")  # a fresh token: counts are per token
     start = datetime.now(timezone.utc) - timedelta(seconds=1)
-    finished_summary(srv, submit(srv, [job(frames=4), job(frames=6), job(fail=True)]).json()["id"])
-    finished_summary(srv, submit(srv, [job(True), job(True)]).json()["id"])
+    videos = submit(server, [job(frames=4), job(frames=6), job(fail=True)], token=token)
+    finished_summary(server, videos.json()["id"], token=token)
+    previews = submit(server, [job(True), job(True)], token=token)
+    finished_summary(server, previews.json()["id"], token=token)
     window = {"start_time": start.isoformat(),
               "end_time": (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()}
-    counts = srv.get("api/job_runs/counts/", params=window).json()
+    counts = server.get("api/job_runs/counts/", params=window, token=token).json()
     assert counts["counts_by_generator"] == [{"generator": TINY,
                                               "preview_samples_rendered": 2,
                                               "non_preview_samples_rendered": 10}]
     assert parse_time(counts["start_time"]) == start
-    old = srv.get("api/job_runs/counts/", params={"start_time": "2001-01-01T00:00:00+00:00",
-                                                 "end_time": "2001-02-01T00:00:00+00:00"})
+    old = server.get("api/job_runs/counts/", token=token,
+                     params={"start_time": "2001-01-01T00:00:00+00:00",
+                             "end_time": "2001-02-01T00:00:00+00:00"})
     assert old.json()["counts_by_generator"] == []
     # Another token has rendered nothing.
-    other = srv.new_token("other")
-    assert srv.get("api/job_runs/counts/", token=other).json()["counts_by_generator"] == []
+    other = server.new_token("other")
+    assert server.get("api/job_runs/counts/", token=other).json()["counts_by_generator"] == []
 
 
 # -- refusals ----------------------------------------------------------------------
@@ -304,8 +307,22 @@ def test_unknown_request_fields_are_refused(server: LiveServer) -> None:
     assert_error(server.post("api/batch/", [1, 2]), 400)
 
 
-def test_size_and_count_limits(make_server) -> None:
-    srv = make_server("--max-jobs-per-batch", "3", "--max-body-mb", "0.05", "--workers", "1")
+@pytest.fixture(scope="module")
+def limited_server(tmp_path_factory: pytest.TempPathFactory):
+    """Small limits, and a second generator (one without previews)."""
+    base = tmp_path_factory.mktemp("limited")
+    srv = LiveServer(home=base / "home", config=base / "config", extra_args=[
+        "--max-jobs-per-batch", "3", "--max-body-mb", "0.05", "--workers", "1",
+        "--generator", "tests.test_server_api:NoPreviewGenerator"])
+    srv.home.mkdir(parents=True)
+    srv.token = srv.new_token("owner")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_size_and_count_limits(limited_server: LiveServer) -> None:
+    srv = limited_server
     assert submit(srv, [job()] * 3).status_code == 201
     body = assert_error(submit(srv, [job()] * 4), 400, "too_many_jobs")
     assert "3" in body["detail"]
@@ -323,9 +340,8 @@ def test_size_and_count_limits(make_server) -> None:
     assert submit(srv, [job()]).status_code == 201  # still serving
 
 
-def test_preview_refused_for_generator_without_previews(make_server) -> None:
-    srv = make_server("--generator", "tests.test_server_api:NoPreviewGenerator", "--workers",
-                      "1")
+def test_preview_refused_for_generator_without_previews(limited_server: LiveServer) -> None:
+    srv = limited_server
     listed = {g["name"]: g for g in srv.get("api/jobs/").json()}
     assert listed["tiny-nopreview-v1"]["options"] == {"preview": False}
     body = assert_error(srv.post("api/batch/", {"name": "p", "job_runs": [

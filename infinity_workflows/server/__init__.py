@@ -1,7 +1,26 @@
 """The local API server: ``create_app(Settings(...))`` builds it; ``infinity-workflows serve``
-runs it. See :mod:`.api_routes` for the REST API and :mod:`.portal` for the web pages."""
+runs it. See :mod:`.api_routes` for the REST API and :mod:`.portal` for the web pages.
 
-from .app import create_app
-from .context import Settings
+The two names are imported on first use, so that worker processes and ``token create``
+(which need only :mod:`.executor` or :mod:`.store`) do not load the web framework.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Settings", "create_app"]
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .context import Settings
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from .app import create_app
+        return create_app
+    if name == "Settings":
+        from .context import Settings
+        return Settings
+    raise AttributeError(name)
