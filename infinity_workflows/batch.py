@@ -273,9 +273,12 @@ class Batch:
             raise ConfigurationError(f"{root} is a file; download into a folder")
         root.mkdir(parents=True, exist_ok=True)
         self._claim(root)
-        (root / PARTIAL_DIR).mkdir(exist_ok=True)
-        for stale in root.glob(f"{_EXTRACT_PREFIX}*"):  # left by an interrupted run
+        # Left by an interrupted run: never complete, so never trusted. (Two downloads into
+        # one folder at the same time are not supported.)
+        for stale in root.glob(f"{_EXTRACT_PREFIX}*"):
             shutil.rmtree(stale, ignore_errors=True)
+        shutil.rmtree(root / PARTIAL_DIR, ignore_errors=True)
+        (root / PARTIAL_DIR).mkdir()
 
         done: dict[str, Path] = {}
         if not overwrite:
@@ -317,8 +320,9 @@ class Batch:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise JobTimeout(
                         f"batch {self.batch_id}: {len(pending)} jobs not finished after "
-                        f"{timeout:g} s; {len(done)} are downloaded in {root}, call "
-                        "download() again to fetch the rest")
+                        f"{timeout:g} s; {len(done)} are downloaded in {root}"
+                        + (f", {len(failed)} failed" if failed else "")
+                        + "; call download() again to fetch the rest")
                 if not ready:
                     pause = polling_interval
                     if deadline is not None:
@@ -328,10 +332,10 @@ class Batch:
             # On Ctrl-C, drop queued jobs instead of downloading them all first.
             pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
+            partial_dir = root / PARTIAL_DIR
+            if partial_dir.is_dir() and not any(partial_dir.iterdir()):
+                partial_dir.rmdir()
 
-        partial_dir = root / PARTIAL_DIR
-        if partial_dir.is_dir() and not any(partial_dir.iterdir()):
-            partial_dir.rmdir()
         if failed:
             listed = "\n".join(f"  {j}: {why}" for j, why in list(failed.items())[:20])
             more = f"\n  ... and {len(failed) - 20} more" if len(failed) > 20 else ""

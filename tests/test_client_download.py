@@ -144,6 +144,8 @@ def test_resume_replaces_stale_partials_and_skips_finished_jobs(session: Session
     (root / lost).rmdir()
     (root / PARTIAL_DIR).mkdir()
     (root / PARTIAL_DIR / f"{lost}.zip").write_bytes(b"PK\x03\x04 truncated")
+    # Killed between the rename into place and the removal of the archive:
+    (root / PARTIAL_DIR / f"{batch.job_ids[0]}.zip").write_bytes(b"PK\x03\x04")
     (root / f".extract-{lost}-stale" / lost).mkdir(parents=True)
     (root / f".extract-{lost}-stale" / lost / "job.json").write_text("{")
     folders = batch.download(root, progress=False)
