@@ -326,7 +326,7 @@ class BodyModel:
 
         # Trunk and head.
         ell("pelvis", (0, 0, -0.02), (0.092 * sh.hip_width * g, 0.062 * g, 0.068), out.bottom)
-        ell("spine", (0, 0.0, 0.0), (0.085 * g, 0.058 * g, 0.085), out.top)
+        ell("spine", (0, 0.0, 0.0), (0.08 * g, 0.056 * g, 0.085), out.top)
         chest_depth = 0.068 if sh.female else 0.064
         ell("chest", (0, 0.004, -0.01), (0.094 * sh.shoulder_width * g, chest_depth * g, 0.112),
             out.top)
@@ -339,7 +339,7 @@ class BodyModel:
         hs = sh.head_scale
         ell("head", (0, 0, 0), (0.056 * hs, 0.064 * hs, 0.072 * hs), skin)
         hair_specs = {
-            "short": [((0, -0.012, 0.016), (0.06, 0.062, 0.068))],
+            "short": [((0, -0.01, 0.021), (0.061, 0.064, 0.07))],
             "buzz": [((0, -0.006, 0.01), (0.0575, 0.064, 0.07))],
             "long": [((0, -0.014, 0.014), (0.062, 0.064, 0.072)),
                      ((0, -0.05, -0.07), (0.058, 0.03, 0.09))],
