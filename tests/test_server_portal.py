@@ -56,9 +56,10 @@ def test_pages_need_login_and_login_takes_the_token_by_post(portal_server: LiveS
                           allow_redirects=False, timeout=30)
     assert wrong.status_code == 401 and "not known" in wrong.text
     assert "set-cookie" not in wrong.headers
-    forged = requests.get(portal_server.url + "portal/", allow_redirects=False, timeout=30,
-                          cookies={"infinity_portal_session": "1.deadbeef"})
-    assert forged.status_code == 303
+    for forged in ("1.deadbeef", "99999999999999999999999.00", "x", ".", "1."):
+        resp = requests.get(portal_server.url + "portal/", allow_redirects=False, timeout=30,
+                            cookies={"infinity_portal_session": forged})
+        assert resp.status_code == 303, forged
     # The root of the site leads to the portal.
     root = requests.get(portal_server.url, allow_redirects=False, timeout=30)
     assert root.headers["location"] == "/portal/"

@@ -175,14 +175,14 @@ def submit_batch(body: BatchIn, ctx: Ctx,
             raise
         return _repeat(ctx, token_id, idempotency_key, earlier, fingerprint)
     ctx.dispatcher.wake()
-    name = prepared.generator.name
-    preview = prepared.is_preview
-    return _json({
-        "id": batch_id, "name": body.name, "created": created,
-        "job_runs": [{"id": j.id, "name": name, "is_preview": preview,
-                      "param_values": j.params, "in_progress": True, "result_url": None}
-                     for j in prepared.jobs],
-    }, status=201)
+    # Spliced from the parameters' stored JSON: a 10,000-job answer is encoded only once.
+    common = (f'"name":{json.dumps(prepared.generator.name)},'
+              f'"is_preview":{json.dumps(prepared.is_preview)},')
+    runs = ",".join(f'{{"id":"{j.id}",{common}"param_values":{j.params_json},'
+                    '"in_progress":true,"result_url":null}' for j in prepared.jobs)
+    head = json.dumps({"id": batch_id, "name": body.name, "created": created})[:-1]
+    return Response(f'{head},"job_runs":[{runs}]}}', status_code=201,
+                    media_type="application/json")
 
 
 def _repeat(ctx: ServerContext, token_id: int, key: str, earlier: tuple[str, str],

@@ -102,6 +102,8 @@ class Dispatcher:
             self._submit(job, alone=True)
             return
         free = self.executor.capacity - len(self._in_flight)
+        if free <= 0 or not self.store.has_queued():  # a read: no write lock when idle
+            return
         for job in self.store.claim(free):
             self._submit(job, alone=False)
 

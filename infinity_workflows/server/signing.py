@@ -102,7 +102,7 @@ class Signer:
     def check_session(self, value: str, token_hash_for: Callable[[int], str | None]) -> int | None:
         """The token id a session value stands for, or None when it is not genuine."""
         token_part, _, mac_part = value.partition(".")
-        if not token_part.isdigit() or not mac_part:
+        if not token_part.isdigit() or len(token_part) > 18 or not mac_part:  # 18: fits int64
             return None
         token_id = int(token_part)
         token_hash = token_hash_for(token_id)

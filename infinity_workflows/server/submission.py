@@ -23,16 +23,22 @@ __all__ = ["PreparedBatch", "PreparedJob", "prepare_batch", "request_fingerprint
 MAX_LISTED_ERRORS = 1000
 
 
+# One encoder for every job's parameters (cheaper than json.dumps per call); its output is
+# both stored and spliced into the response, so each job is encoded once.
+_encode_params = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+
+
 @dataclass(frozen=True)
 class PreparedJob:
     id: str
     params: dict[str, Any]
+    params_json: str
     seed: int
     frames: int
 
     def to_new_job(self) -> NewJob:
-        return NewJob(id=self.id, params_json=json.dumps(self.params, allow_nan=False),
-                      seed=self.seed, frames=self.frames)
+        return NewJob(id=self.id, params_json=self.params_json, seed=self.seed,
+                      frames=self.frames)
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,6 @@ def prepare_batch(body: BatchIn, *, token_id: int, registry: GeneratorRegistry, 
         params = schema.complete(run.param_values)
         job_id = str(uuid.uuid4())
         seed = seeds[referenced[i]] if i in referenced else seed_for_job(job_id)
-        jobs.append(PreparedJob(id=job_id, params=params, seed=seed,
-                                frames=int(generator.estimate(params, is_preview))))
+        jobs.append(PreparedJob(id=job_id, params=params, params_json=_encode_params(params),
+                                seed=seed, frames=int(generator.estimate(params, is_preview))))
     return PreparedBatch(generator=generator, is_preview=is_preview, jobs=jobs)
