@@ -35,7 +35,7 @@ from .signing import LinkExpired, LinkInvalid
 from .store import ACTIVE_STATUSES, JOB_COLUMNS, utc_now, utc_text
 from .submission import prepare_batch, request_fingerprint
 
-__all__ = ["Ctx", "TokenId", "context", "result_url_maker", "router"]
+__all__ = ["Ctx", "TokenId", "context", "result_url_maker", "results_router", "router"]
 
 _auth_header = APIKeyHeader(
     name="Authorization", auto_error=False, scheme_name="TokenAuth",
@@ -49,6 +49,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _ERRORS_404 = {**_ERRORS, 404: {"model": ErrorBody, "description": "No such id for this token."}}
 
 router = APIRouter(prefix="/api", responses=_ERRORS)
+# Result downloads carry their own credential (the signed link), so no 401 is documented.
+results_router = APIRouter(prefix="/api", responses={
+    400: {"model": ErrorBody, "description": "Malformed link parameters."}})
 
 
 def context(request: Request) -> ServerContext:
@@ -324,7 +327,7 @@ def job_preview(job_id: uuid.UUID, request: Request, ctx: Ctx,
 
 
 # -- results ----------------------------------------------------------------------------------
-@router.get("/results/{job_id}/", tags=["results"], response_class=FileResponse,
+@results_router.get("/results/{job_id}/", tags=["results"], response_class=FileResponse,
             responses={200: {"content": {"application/zip": {}},
                              "description": "The job's folder as a zip."},
                        403: {"model": ErrorBody, "description": "Altered or expired link."},

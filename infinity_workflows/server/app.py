@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ..generators import GeneratorRegistry
+from .api_routes import results_router
 from .api_routes import router as api_router
 from .context import ServerContext, Settings
 from .dispatcher import Dispatcher
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
                                   signer=signer, dispatcher=_NotStarted())  # type: ignore[arg-type]
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(results_router)
     install_portal(app, Gallery(home.gallery, home.work))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
