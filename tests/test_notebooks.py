@@ -18,6 +18,7 @@ from typing import Any
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from infinity_workflows.records import (
@@ -72,8 +73,8 @@ def kernel_env(vf_server: LiveServer, tmp_path: Path, monkeypatch: pytest.Monkey
     return vf_server
 
 
-def driver_cell(code: str) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(textwrap.dedent(code).strip())
+def driver_cell(*parts: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell("\n".join(textwrap.dedent(p).strip() for p in parts))
     cell.metadata["tags"] = ["test-driver"]
     return cell
 
@@ -104,7 +105,7 @@ def outputs_of(nb: nbformat.NotebookNode, mime: str) -> int:
 
 def with_parameters(path: Path, parameters: dict[str, Any]) -> nbformat.NotebookNode:
     """The notebook with its saved parameters plus ``parameters`` injected (as a rerun does)."""
-    nb = nbformat.read(str(path), as_version=4)
+    nb = load_notebook_node(str(path))  # papermill's reader adds the metadata it expects
     return parameterize_notebook(nb, {**read_parameters(nb), **parameters})
 
 
@@ -129,9 +130,8 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
         names = [value for _label, value in create_ui.generator.options]
         create_ui.generator.value = "{GENERATOR}"
         create_ui.create_button.click()
-        {report('{"names": names, "created": [str(p) for p in create_ui.created], '
-                '"message": create_ui.message.value, "server": create_ui.server.value}')}
-    """))
+    """, report('{"names": names, "created": [str(p) for p in create_ui.created], '
+                '"message": create_ui.message.value, "server": create_ui.server.value}')))
     seen = driver_output(execute(nb, visionfit))
     assert GENERATOR in seen["names"] and "tiny-v1" in seen["names"]
     assert seen["names"] == sorted(seen["names"])
@@ -142,18 +142,17 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
 
     # 2. The Submit notebook: small videos, Submit, Confirm (twice).
     nb = with_parameters(submit_path, {"NUM_JOBS": 2, "MAX_REPS": 1, "SEED": 3, **TINY_JOBS})
-    nb.cells.append(driver_cell(f"""
+    nb.cells.append(driver_cell("""
         submit_ui.job_type.value = False
         submit_ui.batch_name.value = "nb-videos"
         submit_ui.submit_button.click()
         assert submit_ui.check.ok, submit_ui.message.value
         submit_ui.confirm_button.click()
         submit_ui.confirm_button.click()
-        {report('{"batch_id": submit_ui.batch.batch_id, "frames": submit_ui.check.frames, '
+    """, report('{"batch_id": submit_ui.batch.batch_id, "frames": submit_ui.check.frames, '
                 '"download": str(submit_ui.download_notebook), '
                 '"shape": list(job_params_df.shape), "columns": list(job_params_df.columns), '
-                '"batches": len(sesh.get_batches_last_n_days(1))}')}
-    """))
+                '"batches": len(sesh.get_batches_last_n_days(1))}')))
     nb = execute(nb, submit_path.parent)
     nbformat.write(nb, str(submit_path))  # as JupyterLab would save it
     seen = driver_output(nb)
@@ -234,11 +233,12 @@ def test_download_notebook_says_clearly_when_the_batch_does_not_exist(
 def test_examples_run_top_to_bottom(kernel_env: LiveServer, tmp_path: Path, name: str,
                                     parameters: dict[str, Any]) -> None:
     source = ROOT / "visionfit" / "examples" / name
-    nb = nbformat.read(str(source), as_version=4)
+    nb = load_notebook_node(str(source))
     nb = parameterize_notebook(nb, {**read_parameters(nb), "SERVER": kernel_env.url,
                                     "DOWNLOAD_ROOT": str(tmp_path / "downloads"),
                                     **TINY_JOBS, **parameters})
-    frame = "summary_df" if "demo" in name else "sweep_df"
+    sweep = name.startswith("parameter_sweep")
+    frame = "sweep_df" if sweep else "summary_df"
     nb.cells.append(driver_cell(report(f'{{"rows": len({frame}), "columns": '
                                        f'list({frame}.columns)}}')))
     nb = execute(nb, tmp_path)
@@ -248,7 +248,7 @@ def test_examples_run_top_to_bottom(kernel_env: LiveServer, tmp_path: Path, name
     assert outputs_of(nb, "image/png") >= 2
     videos = list((tmp_path / "downloads").rglob("video.mp4"))
     assert len(videos) == 2
-    if "sweep" in name:
+    if sweep:
         assert len(list((tmp_path / "downloads").rglob("video_preview.png"))) == 3 + 2
 
 
