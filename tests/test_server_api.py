@@ -188,8 +188,9 @@ def test_batch_list_with_time_window(server: LiveServer) -> None:
     assert created["id"] in {b["id"] for b in server.get("api/batch/", params=window).json()}
     past = {"start_time": "2000-01-01T00:00:00+00:00", "end_time": "2000-01-02T00:00:00Z"}
     assert server.get("api/batch/", params=past).json() == []
-    body = assert_error(server.get("api/batch/", params={"start_time": "yesterday"}), 400)
-    assert body["errors"][0]["param"] == "start_time"
+    for bad in ("yesterday", "0.5", "1700000000", "2026-11-25"):
+        body = assert_error(server.get("api/batch/", params={"start_time": bad}), 400)
+        assert body["errors"][0]["param"] == "start_time" and "ISO 8601" in body["detail"]
 
 
 def test_job_runs_and_previews_lists_and_single(server: LiveServer) -> None:

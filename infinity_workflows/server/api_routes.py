@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.security import APIKeyHeader
+from pydantic import BeforeValidator
 
 from .context import ServerContext
 from .http_errors import ApiError, ErrorBody, error_item
@@ -100,9 +101,24 @@ def result_url_maker(request: Request, ctx: ServerContext):
     return make
 
 
-WindowStart = Annotated[datetime | None, Query(
+def _iso_time(value: Any) -> Any:
+    """Accept only ISO 8601 date-times, as the OpenAPI document says (pydantic alone would
+    also take a bare number as Unix time)."""
+    if not isinstance(value, str):
+        return value
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    if len(text) < 11 or text[10] not in "Tt ":
+        raise ValueError("expected an ISO 8601 date and time, e.g. 2026-11-25T08:00:00+00:00")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("expected an ISO 8601 date and time, e.g. "
+                         "2026-11-25T08:00:00+00:00") from None
+
+
+WindowStart = Annotated[datetime | None, BeforeValidator(_iso_time), Query(
     description="ISO 8601 with offset (UTC when none), inclusive; default: no lower bound")]
-WindowEnd = Annotated[datetime | None, Query(
+WindowEnd = Annotated[datetime | None, BeforeValidator(_iso_time), Query(
     description="ISO 8601 with offset (UTC when none), inclusive; default: now")]
 
 
