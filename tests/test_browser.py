@@ -128,6 +128,7 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
                                     args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(WAIT_MS)
+        expect.set_options(timeout=WAIT_MS)
 
         def shot(name: str) -> None:
             page.screenshot(path=str(SHOTS / f"{next(step):02d}_{name}.png"))
@@ -136,8 +137,11 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
             return page.locator(".jp-NotebookPanel:visible")
 
         def run_all() -> None:
+            # The status bar reads "Python 3 (ipykernel) | Idle" once the kernel is up.
+            expect(page.locator(".jp-StatusBar-Widget", has_text="| Idle").first) \
+                .to_be_visible()
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
-            page.locator("li.lm-Menu-item[data-command='notebook:run-all-cells']").click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
         def button(name: str):
             return panel().locator("button.widget-button", has_text=re.compile(f"^{name}$"))
@@ -206,7 +210,7 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
 
             # Save everything, as a user would before closing the browser.
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
-            page.locator("li.lm-Menu-item[data-command='docmanager:save-all']").click()
+            page.get_by_role("menuitem", name="Save All", exact=True).click()
             page.wait_for_timeout(2000)
             shot("saved")
         except Exception:
