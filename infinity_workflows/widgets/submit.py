@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 JOB_TYPES = (("Previews", True), ("Videos", False))
+_LABEL = {"description_width": "initial"}
 
 
 @dataclass
@@ -131,11 +132,13 @@ class SubmitInterface:
         self.job_type = widgets.ToggleButtons(options=list(JOB_TYPES), value=is_preview,
                                               description="Job type:")
         self.batch_name = widgets.Text(value=batch_name, description="Batch name:",
-                                       placeholder="name this batch",
+                                       placeholder="name this batch", style=_LABEL,
                                        layout=widgets.Layout(width="420px"))
-        self.submit_button = widgets.Button(description="Submit", button_style="info")
+        self.submit_button = widgets.Button(description="Submit", button_style="info",
+                                            layout=widgets.Layout(width="auto"))
         self.confirm_button = widgets.Button(description="Confirm Submission",
-                                             button_style="danger", disabled=True)
+                                             button_style="danger", disabled=True,
+                                             layout=widgets.Layout(width="auto"))
         self.message = widgets.HTML()
         self.links = widgets.Output()
         self.submit_button.on_click(self._on_submit)
