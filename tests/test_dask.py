@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import requests
 
 pytest.importorskip("distributed")
 from distributed import Client  # noqa: E402
@@ -41,7 +42,9 @@ class DaskCluster:
         env = dict(os.environ)
         # Workers import the tiny test generator; nothing else is shared with the server.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "3"
+        # A task may lose 2 workers; a third death fails it (KilledWorker), which keeps the
+        # poisonous-job test short.
+        env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "2"
         return env
 
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
@@ -144,6 +147,10 @@ def test_a_batch_of_previews_runs_on_both_workers(make_server, cluster: DaskClus
     # The worker is part of the job record: the single job endpoint and the portal show it.
     job = srv.get(f"api/job_previews/{job_id}/").json()
     assert job["worker"] == runs[0]["worker"]
+    portal = requests.Session()
+    portal.post(srv.url + "portal/login/", data={"token": srv.token}, timeout=30)
+    page = portal.get(srv.url + f"portal/batch/{batch['id']}/", timeout=30).text
+    assert all(address in page for address in workers)
     assert not list((srv.home / "work").iterdir()), "the server keeps no scratch of remote jobs"
 
 
@@ -234,3 +241,15 @@ def test_a_server_killed_mid_batch_sends_unfinished_jobs_again(make_server,
         now = srv.get(f"api/job_runs/{job_id}/").json()
         assert (now["worker"], now["end_time"]) == (job["worker"], job["end_time"])
         assert (results / f"{job_id}.zip").stat().st_mtime_ns == stamps[job_id]
+
+
+def test_a_job_that_keeps_killing_its_workers_fails_with_a_clear_error(
+        make_server, cluster: DaskCluster) -> None:
+    srv = _dask_server(make_server, cluster)
+    batch = submit(srv, [{"frames": 1}, {"crash": True}, {"frames": 2}])
+    runs = wait_finished(srv, batch["id"], timeout=180)
+    assert [r["status"] for r in runs] == ["succeeded", "failed", "succeeded"], runs
+    error = runs[1]["error"]
+    assert "Dask workers running this job died 3 times" in error, error
+    assert "allowed-failures" in error and runs[1]["result_url"] is None
+    cluster.wait_workers(2)  # the nannies started new worker processes
