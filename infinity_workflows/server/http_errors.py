@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -105,6 +106,18 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
         return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _database_error(request: Request, exc: sqlite3.OperationalError) -> Response:
+        if "disk is full" in str(exc) or "disk I/O error" in str(exc):
+            # Not the caller's fault, and not a bug: say so, and that nothing was stored.
+            log.error("database write failed on %s %s: %s", request.method, request.url.path,
+                      exc)
+            return error_response(507, "the server's disk is full, so nothing was stored; "
+                                  "try again later (whoever runs the server must free space "
+                                  "in its home folder)",
+                                  [error_item("disk_full", str(exc))])
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
