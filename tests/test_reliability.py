@@ -182,6 +182,19 @@ def test_a_full_disk_fails_the_job_clearly_and_the_server_keeps_serving(
         assert "ran out of disk space" in error and "free some space" in error, error
         assert not list((srv.home / "results").iterdir()), "nothing half-written is visible"
 
+        if how == "tmpfs":
+            # Filled to the last byte: a submission cannot be stored, and says why.
+            filler = srv.home / "filler.bin"
+            with pytest.raises(OSError), filler.open("wb") as fh:
+                while True:
+                    fh.write(b"\0" * 65536)
+            refused = srv.post("api/batch/", {"name": "while full", "job_runs": [
+                {"name": "tiny-v1", "param_values": {"payload_kb": 1}}] * 200})
+            assert refused.status_code == 507, refused.text
+            assert "disk is full" in refused.json()["detail"]
+            assert srv.get("api/batch/").status_code == 200  # reads go on
+            filler.unlink()
+
         # Space is back once the failed job's scratch is gone: work goes on.
         small = submit(srv, [{"payload_kb": 256}, {}])
         assert [r["status"] for r in wait_finished(srv, small["id"])] == ["succeeded"] * 2
