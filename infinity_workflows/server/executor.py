@@ -22,6 +22,7 @@ import shutil
 import signal
 import tempfile
 import zipfile
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -119,6 +120,20 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _compresses(path: Path) -> bool:
+    """Whether deflating ``path`` is worth it: known compressed formats are not, and for
+    anything else a sample decides, so that incompressible data (noise, encrypted or
+    already-packed bytes under any name) is stored and nobody inflates it for nothing."""
+    if path.suffix.lower() in STORED_SUFFIXES:
+        return False
+    with path.open("rb") as fh:
+        sample = fh.read(_SAMPLE_BYTES)
+    return len(sample) < 1024 or len(zlib.compress(sample, 1)) < 0.9 * len(sample)
+
+
+_SAMPLE_BYTES = 256 * 1024
+
+
 def _zip_folder(folder: Path, archive: Path, root_name: str) -> None:
     """Zip ``folder`` as ``root_name/...``, in a stable order, and flush it to disk."""
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
@@ -127,9 +142,9 @@ def _zip_folder(folder: Path, archive: Path, root_name: str) -> None:
             if path.is_dir() and not path.is_symlink():
                 continue
             arcname = f"{root_name}/{path.relative_to(folder).as_posix()}"
-            stored = path.suffix.lower() in STORED_SUFFIXES
             zf.write(path, arcname,
-                     compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+                     compress_type=zipfile.ZIP_DEFLATED if _compresses(path)
+                     else zipfile.ZIP_STORED)
     with archive.open("rb+") as fh:
         os.fsync(fh.fileno())
 
