@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 import zipfile
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+import psutil
 import requests
 
 from tests.conftest import LiveServer, wait_for
@@ -88,6 +90,29 @@ def test_graceful_stop_leaves_unfinished_jobs_queued(make_server) -> None:
     assert {v["status"] for v in now.values()} <= {"queued", "running"}
     first = srv.get(f"api/job_runs/{batch['job_runs'][0]['id']}/").json()
     assert first["status"] in ("queued", "running")
+
+
+def _processes_in_group(pgid: int) -> list[int]:
+    found = []
+    for pid in psutil.pids():
+        try:
+            if os.getpgid(pid) == pgid:
+                found.append(pid)
+        except ProcessLookupError:
+            pass
+    return found
+
+
+def test_a_stopped_server_leaves_no_process_behind(make_server) -> None:
+    """Workers (which ignore stop signals) and multiprocessing's helpers all go with it."""
+    srv = make_server("--workers", "2")
+    batch = submit(srv, [job() for _ in range(6)]).json()
+    finished_summary(srv, batch["id"])
+    group = srv.proc.pid
+    assert len(_processes_in_group(group)) >= 3  # server, forkserver, workers
+    srv.stop()
+    wait_for(lambda: not _processes_in_group(group), timeout=15,
+             what="every process of the stopped server to end")
 
 
 def test_a_result_that_cannot_be_stored_fails_the_job_not_the_server(server: LiveServer

@@ -21,6 +21,8 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
+import time
 import zipfile
 import zlib
 from abc import ABC, abstractmethod
@@ -231,11 +233,26 @@ def run_job_locally(task: JobTask, results_dir: str, work_dir: str) -> JobOutcom
     return JobOutcome(job_id=task.job_id, worker=worker)
 
 
+def _exit_when_orphaned(parent: int, interval: float = 0.5) -> None:
+    """End this worker once its parent is gone.
+
+    Workers ignore stop signals (below), and one blocked on an empty call queue never
+    notices the server has gone; without this, a server that stops or dies while a worker
+    is being started or replaced leaves that worker (and multiprocessing's resource tracker,
+    which waits for it) running for ever.
+    """
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(0)
+
+
 def _init_local_worker(specs: tuple[str, ...]) -> None:
     # Ctrl-C or a stop signal reaches the whole process group; the server alone decides when
     # workers stop (so it can first stop handing out jobs), and then kills them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True,
+                     name="exit-when-orphaned").start()
     _registry(specs)
 
 
