@@ -86,10 +86,17 @@ PY
   answers "$server" || { echo "The local server did not answer within a minute; see $log" >&2; exit 1; }
 fi
 
+# JupyterLab refuses to run as root without --allow-root; in a container or a root shell
+# that is the usual case, so say it for the user instead of failing.
+lab_args=()
+if [ "$(id -u)" = "0" ] && [[ " $* " != *" --allow-root "* ]]; then
+  lab_args+=(--allow-root)
+fi
+
 # Not exec: this shell stays to stop the server when JupyterLab ends.
 # The repository is the root (templates and records in view); the lab opens on the notebook.
 "$bin/jupyter" lab --ServerApp.root_dir="$root" \
-  --LabApp.default_url=/lab/tree/visionfit/create_a_workflow.ipynb "$@" &
+  --LabApp.default_url=/lab/tree/visionfit/create_a_workflow.ipynb "${lab_args[@]}" "$@" &
 lab_pid=$!
 # SIGTERM is JupyterLab's clean shutdown without its "are you sure?" prompt.
 trap 'kill -TERM "$lab_pid" 2>/dev/null; wait "$lab_pid" 2>/dev/null; exit 130' INT

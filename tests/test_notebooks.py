@@ -272,7 +272,8 @@ def test_run_notebooks_sh_starts_server_and_lab_and_ctrl_c_stops_both(tmp_path: 
     started = time.monotonic()
     proc = subprocess.Popen(
         [str(ROOT / "run_notebooks.sh"), "--no-browser", f"--port={lab_port}",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={lab_token}", "--allow-root"],
+         # No --allow-root: run as root (as in CI), the script must add it by itself.
+         "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={lab_token}"],
         env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True)
     lab = f"http://127.0.0.1:{lab_port}/"
