@@ -137,6 +137,7 @@ class Dispatcher:
     def _record(self, events: list[tuple[str, Future[JobOutcome]]]) -> None:
         finished: list[tuple[str, str, str | None, str | None]] = []
         lost: list[str] = []
+        lost_reason = ""
         for job_id, future in events:
             flight = self._in_flight.pop(job_id, None)
             if flight is None:
@@ -154,6 +155,7 @@ class Dispatcher:
                                  outcome.worker))
                 self._forget_suspect(job_id)
             elif isinstance(exc, WorkerLost):
+                lost_reason = str(exc)
                 if flight.alone:
                     failure = self._blame(flight.job)
                     if failure:
@@ -173,8 +175,10 @@ class Dispatcher:
                 self._forget_suspect(job_id)
         self.store.record(finished)
         if lost:
-            log.warning("a worker process died; %d job(s) will run again, one at a time",
-                        len(lost))
+            # The executor's own words: a crashed pool process and a lost Dask scheduler
+            # both end here, and the operator needs to know which happened.
+            log.warning("%d job(s) lost their worker (%s); they will run again, one at a time",
+                        len(lost), lost_reason)
             self.store.requeue(lost, refund_attempt=False)
 
     def _place(self, outcome: JobOutcome) -> str | None:
