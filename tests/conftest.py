@@ -66,9 +66,10 @@ class LiveServer:
     def log_path(self) -> Path:
         return self.home / "server-test.log"
 
-    def new_token(self, name: str = "test") -> str:
+    def new_token(self, name: str = "test", *extra_args: str) -> str:
+        """A new token from ``token create``; ``extra_args`` such as ``--no-generators``."""
         return run_cli("token", "create", "--home", str(self.home), "--name", name,
-                       env=self.env).stdout.strip().splitlines()[-1]
+                       *extra_args, env=self.env).stdout.strip().splitlines()[-1]
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Token {token or self.token}"}
