@@ -126,18 +126,56 @@ def _token_arguments(parser: argparse.ArgumentParser) -> None:
     _add_home(create)
     create.add_argument("--name", default="user", help="who the token is for (shown in the "
                         "portal)")
+    # Checked in _token rather than by an argparse mutually exclusive group, so the error
+    # can say what each flag means.
+    create.add_argument("--generator", action="append", default=None, metavar="NAME",
+                        dest="generators",
+                        help="let the token use only this generator (repeatable; default: "
+                             "every generator, including ones installed later)")
+    create.add_argument("--no-generators", action="store_true",
+                        help="let the token use no generator (e.g. for a staging account "
+                             "or a test)")
+
+
+def _generator_grant(args: argparse.Namespace) -> list[str] | None:
+    """The names the new token may use (None: all), or ValueError saying what to fix."""
+    if args.no_generators and args.generators:
+        raise ValueError("--generator and --no-generators contradict each other; give "
+                         "--generator NAME (repeatable) to grant only those generators, "
+                         "--no-generators to grant none, or neither to grant all")
+    if args.no_generators:
+        return []
+    if args.generators is None:
+        return None
+    names = [name.strip() for name in args.generators]
+    if not all(names):
+        raise ValueError("--generator needs a generator name, e.g. --generator tiny-v1 "
+                         "(the names GET api/jobs/ lists)")
+    return names
 
 
 def _token(args: argparse.Namespace) -> int:
     from .home import resolve_home
     from .server.store import Store
 
+    try:
+        grant = _generator_grant(args)
+    except ValueError as exc:
+        print(f"infinity-workflows token create: {exc}", file=sys.stderr)
+        return 2
     home = resolve_home(args.home).ensure()
     store = Store(home.database)
-    token = store.create_token(args.name)
+    token = store.create_token(args.name, grant)
     store.close()
-    print(f"New API token {args.name!r} for the server with home {home.root}. It is shown "
-          "only now (the server keeps a hash); store it like a password:")
+    if grant is None:
+        scope = "every generator"
+    elif grant:
+        scope = "only " + ", ".join(sorted(set(grant)))
+    else:
+        scope = "no generators"
+    print(f"New API token {args.name!r} for the server with home {home.root}; it may use "
+          f"{scope}. It is shown only now (the server keeps a hash); store it like a "
+          "password:")
     print(token)
     return 0
 

@@ -21,7 +21,6 @@ from infinity_workflows.records import (
     read_lineage,
     read_parameters,
 )
-from infinity_workflows.widgets import create as create_module
 from infinity_workflows.widgets.create import CreateWorkflowInterface
 from infinity_workflows.widgets.download import (
     DownloadInterface,
@@ -131,14 +130,13 @@ def test_bad_token_unreachable_server_and_missing_token_give_red_messages(
     assert "./run_notebooks.sh" in ui.message.value
 
 
-def test_token_without_generators_is_explained(server, clean_env: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    # Every token of the local server may use every generator, so a server that grants none
-    # is simulated at the one seam that decides it.
-    monkeypatch.setattr(create_module, "fetch_generators", lambda server, token: [])
+def test_token_without_generators_is_explained(server, clean_env: Path) -> None:
+    # A real token the server grants no generator (`token create --no-generators`).
+    empty_handed = server.new_token("staging", "--no-generators")
     ui = make_create_ui(clean_env, server.url)
-    ui.token.value = server.token
+    ui.token.value = empty_handed
     ui.get_generators_button.click()
+    assert ui.generator.options == ()
     assert "may use no generators" in ui.message.value and "#c62828" in ui.message.value
     assert ui.create_button.disabled
 

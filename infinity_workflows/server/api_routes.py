@@ -19,7 +19,8 @@ from fastapi.responses import FileResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BeforeValidator
 
-from .context import ServerContext
+from ..generators import GeneratorRegistry
+from .context import ServerContext, granted_names
 from .http_errors import ApiError, ErrorBody, error_item
 from .models import (
     BatchCreated,
@@ -36,7 +37,8 @@ from .signing import LinkExpired, LinkInvalid
 from .store import ACTIVE_STATUSES, JOB_COLUMNS, utc_now, utc_text
 from .submission import prepare_batch, request_fingerprint
 
-__all__ = ["Ctx", "TokenId", "context", "result_url_maker", "results_router", "router"]
+__all__ = ["Ctx", "Granted", "TokenId", "context", "granted_generators", "result_url_maker",
+           "results_router", "router"]
 
 _auth_header = APIKeyHeader(
     name="Authorization", auto_error=False, scheme_name="TokenAuth",
@@ -130,21 +132,28 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 # -- generators -------------------------------------------------------------------------------
+def granted_generators(ctx: Ctx, token_id: TokenId) -> GeneratorRegistry:
+    """The generators the request's token may use (see ServerContext.generators_for)."""
+    return ctx.generators_for(token_id)
+
+
+Granted = Annotated[GeneratorRegistry, Depends(granted_generators)]
+
+
 @router.get("/jobs/", response_model=list[GeneratorSummary], tags=["generators"])
-def list_generators(ctx: Ctx, _: TokenId):
-    """The generators this server runs."""
-    return _json([g.summary() for g in ctx.registry])
+def list_generators(generators: Granted):
+    """The generators this token may use."""
+    return _json([g.summary() for g in generators])
 
 
 @router.get("/jobs/{name}/", response_model=GeneratorDetail, responses=_ERRORS_404,
             tags=["generators"])
-def generator_detail(name: str, ctx: Ctx,
-                     _: TokenId):
+def generator_detail(name: str, generators: Granted):
     """One generator with its parameter schema."""
-    generator = ctx.registry.get(name)
+    generator = generators.get(name)
     if generator is None:
-        raise ApiError(404, f"no generator named {name!r}; GET api/jobs/ lists them: "
-                       + (", ".join(ctx.registry.names()) or "none installed"))
+        raise ApiError(404, f"no generator named {name!r} for this token; GET api/jobs/ "
+                       f"lists those it may use: {granted_names(generators)}")
     return _json(generator.detail())
 
 
@@ -166,7 +175,7 @@ def _created_body(ctx: ServerContext, token_id: int, batch_id: str) -> dict[str,
              responses={409: {"model": ErrorBody,
                               "description": "Idempotency-Key reused for another batch."}})
 def submit_batch(body: BatchIn, ctx: Ctx,
-                 token_id: TokenId,
+                 token_id: TokenId, generators: Granted,
                  idempotency_key: Annotated[str | None, Header(
                      alias="Idempotency-Key", max_length=200,
                      description="Repeat a submission safely: the same key returns the "
@@ -177,7 +186,7 @@ def submit_batch(body: BatchIn, ctx: Ctx,
         earlier = ctx.store.batch_for_key(token_id, idempotency_key)
         if earlier is not None:
             return _repeat(ctx, token_id, idempotency_key, earlier, fingerprint)
-    prepared = prepare_batch(body, token_id=token_id, registry=ctx.registry, store=ctx.store,
+    prepared = prepare_batch(body, token_id=token_id, registry=generators, store=ctx.store,
                              max_jobs=ctx.settings.max_jobs_per_batch)
     batch_id = str(uuid.uuid4())
     created = utc_text(utc_now())
@@ -217,9 +226,9 @@ def _repeat(ctx: ServerContext, token_id: int, key: str, earlier: tuple[str, str
 
 @router.post("/batch/estimate/", response_model=list[int], tags=["batches"])
 def estimate_batch(body: BatchIn, ctx: Ctx,
-                   token_id: TokenId):
+                   token_id: TokenId, generators: Granted):
     """Frames each job would render (1 for a preview), checked like a submission."""
-    prepared = prepare_batch(body, token_id=token_id, registry=ctx.registry, store=ctx.store,
+    prepared = prepare_batch(body, token_id=token_id, registry=generators, store=ctx.store,
                              max_jobs=ctx.settings.max_jobs_per_batch)
     return _json([j.frames for j in prepared.jobs])
 

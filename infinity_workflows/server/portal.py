@@ -3,7 +3,8 @@
 The token is asked for once, on ``portal/login/``, in a POSTed form (never in a URL). The
 cookie that follows is not the token but an HMAC-signed session value for it (HttpOnly,
 SameSite=Strict), so a leaked cookie cannot call the API. Pages show only the logged-in
-token's batches; another token's ids answer 404 as on the API.
+token's batches and the generators it may use; another token's ids, and generators outside
+the grant, answer 404 as on the API.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from ..generators import GeneratorRegistry
 from .api_routes import Ctx, result_url_maker
 from .context import ServerContext
 from .gallery import Gallery
@@ -65,6 +67,14 @@ def portal_user(request: Request, ctx: Ctx) -> int:
 PortalUser = Annotated[int, Depends(portal_user)]
 
 
+def portal_generators(ctx: Ctx, token_id: PortalUser) -> GeneratorRegistry:
+    """The generators the logged-in token may use (see ServerContext.generators_for)."""
+    return ctx.generators_for(token_id)
+
+
+PortalGenerators = Annotated[GeneratorRegistry, Depends(portal_generators)]
+
+
 def _user_name(ctx: ServerContext, token_id: int) -> str:
     return ctx.store.token_name(token_id) or f"token {token_id}"
 
@@ -108,15 +118,16 @@ def batches_page(ctx: Ctx, token_id: PortalUser):
     for batch in batches:
         batch["counts"] = {s: counts.get(batch["id"], {}).get(s, 0) for s in STATUSES}
     return _page("batches.html", user=_user_name(ctx, token_id), batches=batches,
-                 statuses=STATUSES, generators=list(ctx.registry))
+                 statuses=STATUSES)
 
 
 @router.get("/batch/{batch_id}/")
-def batch_page(batch_id: str, request: Request, ctx: Ctx, token_id: PortalUser, page: int = 1):
+def batch_page(batch_id: str, request: Request, ctx: Ctx, token_id: PortalUser,
+               generators: PortalGenerators, page: int = 1):
     batch = ctx.store.batch(token_id, _uuid_or_404(batch_id))
     if batch is None:
         raise PortalNotFound(f"batch {batch_id}")
-    generator = ctx.registry.get(batch["generator"])
+    generator = generators.get(batch["generator"])
     defaults = generator.schema.defaults() if generator else {}
     stored = ctx.store.batch_counts(batch["id"])
     counts = {s: stored.get(s, 0) for s in STATUSES}
@@ -161,16 +172,16 @@ def thumbnail(job_id: str, ctx: Ctx,
 
 # -- generators -------------------------------------------------------------------------------
 @router.get("/generators/")
-def generators_page(ctx: Ctx,
-                    token_id: PortalUser):
+def generators_page(ctx: Ctx, token_id: PortalUser, generators: PortalGenerators):
     return _page("generators.html", user=_user_name(ctx, token_id),
-                 generators=list(ctx.registry))
+                 generators=list(generators),
+                 restricted=ctx.store.token_generators(token_id) is not None)
 
 
 @router.get("/generators/{name}/")
-def generator_page(name: str, request: Request, ctx: Ctx,
-                   token_id: PortalUser):
-    generator = ctx.registry.get(name)
+def generator_page(name: str, request: Request, ctx: Ctx, token_id: PortalUser,
+                   generators: PortalGenerators):
+    generator = generators.get(name)
     if generator is None:
         raise PortalNotFound(f"generator {name}")
     gallery: Gallery = request.app.state.gallery
@@ -180,8 +191,8 @@ def generator_page(name: str, request: Request, ctx: Ctx,
 
 @router.get("/generators/{name}/gallery/{index}/")
 def gallery_image(name: str, index: int, request: Request,
-                  ctx: Ctx, _: PortalUser):
-    generator = ctx.registry.get(name)
+                  generators: PortalGenerators):
+    generator = generators.get(name)
     gallery: Gallery = request.app.state.gallery
     choices = gallery.choices(generator) if generator else []
     if not 0 <= index < len(choices):

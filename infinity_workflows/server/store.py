@@ -5,7 +5,9 @@ queued jobs in submission order (``seq``) only when a worker is free, so the dat
 process's memory, is the queue: a server killed mid-batch finds every unfinished job still
 here when it starts again.
 
-Tokens are stored as SHA-256 hashes, so a copied database reveals none. Every connection is
+Tokens are stored as SHA-256 hashes, so a copied database reveals none. A token's
+``generators`` column is its grant: NULL for every generator the server runs (including ones
+installed later), else a JSON list of the names it may use (possibly empty). Every connection is
 per thread (SQLite connections must not be shared across threads), in WAL mode so readers
 never wait for the writer, with a busy timeout for the rare writer-writer overlap.
 """
@@ -37,14 +39,15 @@ __all__ = [
 
 STATUSES = ("queued", "running", "succeeded", "failed")
 ACTIVE_STATUSES = ("queued", "running")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL,
     token_hash  TEXT NOT NULL UNIQUE,
-    created     TEXT NOT NULL
+    created     TEXT NOT NULL,
+    generators  TEXT
 );
 CREATE TABLE IF NOT EXISTS batches (
     id              TEXT PRIMARY KEY,
@@ -137,8 +140,21 @@ class Store:
         self.path = path
         self._local = threading.local()
         # executescript manages its own transaction, so the schema is wrapped in one here.
-        self._conn.executescript(
-            f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+        self._conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a database made by an older version up to date, in place.
+
+        Checked and altered in one write transaction, so two processes opening the same old
+        database at once cannot both add a column.
+        """
+        with self._write() as conn:
+            token_columns = {row[1] for row in conn.execute("PRAGMA table_info(tokens)")}
+            if "generators" not in token_columns:
+                # Version 1 had no grants: NULL keeps its tokens' access to every generator.
+                conn.execute("ALTER TABLE tokens ADD COLUMN generators TEXT")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- connections ------------------------------------------------------------------------
     @property
@@ -172,12 +188,18 @@ class Store:
             self._local.conn = None
 
     # -- tokens -------------------------------------------------------------------------------
-    def create_token(self, name: str) -> str:
-        """Make a token, store only its hash, and return the token (shown once)."""
+    def create_token(self, name: str, generators: Iterable[str] | None = None) -> str:
+        """Make a token, store only its hash, and return the token (shown once).
+
+        ``generators``: the names the token may use; None grants every generator, an empty
+        list none.
+        """
         token = secrets.token_urlsafe(32)
+        grant = None if generators is None else json.dumps(sorted(set(generators)))
         with self._write() as conn:
-            conn.execute("INSERT INTO tokens (name, token_hash, created) VALUES (?, ?, ?)",
-                         (name, hash_token(token), utc_text(utc_now())))
+            conn.execute(
+                "INSERT INTO tokens (name, token_hash, created, generators) VALUES (?, ?, ?, ?)",
+                (name, hash_token(token), utc_text(utc_now()), grant))
         return token
 
     def count_tokens(self) -> int:
@@ -192,6 +214,14 @@ class Store:
         row = self._conn.execute("SELECT token_hash FROM tokens WHERE id = ?",
                                  (token_id,)).fetchone()
         return row[0] if row else None
+
+    def token_generators(self, token_id: int) -> frozenset[str] | None:
+        """The generator names this token may use; None when it may use every generator."""
+        row = self._conn.execute("SELECT generators FROM tokens WHERE id = ?",
+                                 (token_id,)).fetchone()
+        if row is None:
+            return frozenset()  # an unknown token may use nothing
+        return None if row[0] is None else frozenset(json.loads(row[0]))
 
     def token_name(self, token_id: int) -> str | None:
         row = self._conn.execute("SELECT name FROM tokens WHERE id = ?", (token_id,)).fetchone()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..generators import Generator, GeneratorRegistry, seed_for_job
+from .context import granted_names
 from .http_errors import ApiError, error_item
 from .models import BatchIn
 from .store import NewJob, Store
@@ -62,6 +63,8 @@ def prepare_batch(body: BatchIn, *, token_id: int, registry: GeneratorRegistry, 
                   max_jobs: int) -> PreparedBatch:
     """Validate ``body`` and compute each job's complete parameters, seed and frame count.
 
+    ``registry`` holds the generators the submitting token may use.
+
     Raises ApiError(400) naming every problem found.
     """
     runs = body.job_runs
@@ -86,10 +89,11 @@ def prepare_batch(body: BatchIn, *, token_id: int, registry: GeneratorRegistry, 
                         f"{generator_name!r}", i, None) for i in mixed])
     generator = registry.get(generator_name)
     if generator is None:
-        known = ", ".join(registry.names()) or "none installed"
-        raise _refuse(f"unknown generator {generator_name!r}; this server has: {known}",
-                      [error_item("unknown_generator", f"{generator_name!r} is not installed",
-                                  0, None)])
+        # ``registry`` is the token's view: a generator it may not use reads as unknown.
+        raise _refuse(f"unknown generator {generator_name!r}; this token may use: "
+                      f"{granted_names(registry)}",
+                      [error_item("unknown_generator", f"{generator_name!r} is not a "
+                                  "generator this token may use", 0, None)])
 
     is_preview = runs[0].is_preview
     mixed = [i for i, run in enumerate(runs) if run.is_preview != is_preview]
