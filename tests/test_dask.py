@@ -45,6 +45,10 @@ class DaskCluster:
         # A task may lose 2 workers; a third death fails it (KilledWorker), which keeps the
         # poisonous-job test short.
         env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "2"
+        # As the README advises: send a job only to a worker with a free thread. Dask's
+        # default (1.1) lets a one-thread worker take two, so both jobs the server hands out
+        # could queue on one worker while the other idles.
+        env["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] = "1.0"
         return env
 
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
