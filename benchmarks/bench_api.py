@@ -49,12 +49,7 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
 
 
 def start_server(base: Path, workers: int) -> LiveServer:
-    srv = LiveServer(home=base / "home", config=base / "config",
-                     extra_args=["--workers", str(workers)])
-    srv.home.mkdir(parents=True)
-    srv.token = srv.new_token("bench")
-    srv.start()
-    return srv
+    return LiveServer.launch(base, "--workers", str(workers), token_name="bench")
 
 
 def bench_submit_and_summary(base: Path, repeats: int) -> dict[str, float]:

@@ -214,12 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         from tests.conftest import LiveServer
 
         with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-            srv = LiveServer(home=Path(tmp) / "home", config=Path(tmp) / "config",
-                             extra_args=["--workers", str(args.server_workers),
-                                         "--log-level", "warning"])
-            srv.home.mkdir(parents=True)
-            srv.token = srv.new_token("load")
-            srv.start()
+            srv = LiveServer.launch(Path(tmp), "--workers", str(args.server_workers),
+                                    "--log-level", "warning", token_name="load")
             try:
                 report = run_load(srv.url, srv.token, **load)
             finally:

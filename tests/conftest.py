@@ -125,6 +125,15 @@ class LiveServer:
         self.stop()
         self.start()
 
+    @classmethod
+    def launch(cls, base: Path, *serve_args: str, token_name: str = "owner") -> LiveServer:
+        """A started server with its home and credentials under ``base`` and a fresh token."""
+        srv = cls(home=base / "home", config=base / "config", extra_args=list(serve_args))
+        srv.home.mkdir(parents=True)
+        srv.token = srv.new_token(token_name)
+        srv.start()
+        return srv
+
 
 @pytest.fixture
 def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
@@ -132,11 +141,7 @@ def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     started: list[LiveServer] = []
 
     def make(*extra_args: str) -> LiveServer:
-        base = tmp_path_factory.mktemp("server")
-        srv = LiveServer(home=base / "home", config=base / "config", extra_args=list(extra_args))
-        srv.home.mkdir(parents=True)
-        srv.token = srv.new_token("owner")
-        srv.start()
+        srv = LiveServer.launch(tmp_path_factory.mktemp("server"), *extra_args)
         started.append(srv)
         return srv
 
@@ -148,11 +153,7 @@ def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server per test module, with the tiny generator and two workers."""
-    base = tmp_path_factory.mktemp("server")
-    srv = LiveServer(home=base / "home", config=base / "config", extra_args=["--workers", "2"])
-    srv.home.mkdir(parents=True)
-    srv.token = srv.new_token("owner")
-    srv.start()
+    srv = LiveServer.launch(tmp_path_factory.mktemp("server"), "--workers", "2")
     yield srv
     srv.stop()
 

@@ -65,15 +65,7 @@ def _settings(folder: Path) -> Path:
 def lab(tmp_path: Path):
     """A VisionFit server and JupyterLab rooted in a temporary copy of the notebooks."""
     chromium = _chromium()
-    try:
-        from visionfit.generator import VisionFitGenerator  # noqa: F401
-    except ImportError:
-        pytest.skip("the VisionFit generator is not in this checkout yet")
-    server = LiveServer(home=tmp_path / "home", config=tmp_path / "server-config",
-                        extra_args=["--workers", "2"])
-    server.home.mkdir(parents=True)
-    server.token = server.new_token("browser")
-    server.start()
+    server = LiveServer.launch(tmp_path / "server", "--workers", "2", token_name="browser")
 
     root = tmp_path / "lab"
     (root / "visionfit").mkdir(parents=True)

@@ -36,26 +36,11 @@ TINY_JOBS = {"IMAGE_SIZE": 128, "FRAME_RATE": 6}
 pytestmark = pytest.mark.slow
 
 
-def _visionfit_available() -> bool:
-    try:
-        from visionfit.generator import VisionFitGenerator  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def vf_server(tmp_path_factory: pytest.TempPathFactory):
     """A server whose generators include VisionFit (by entry point) and the tiny one."""
-    if not _visionfit_available():
-        pytest.skip("the VisionFit generator (visionfit.generator.VisionFitGenerator) is "
-                    "not in this checkout yet")
-    base = tmp_path_factory.mktemp("nbserver")
-    srv = LiveServer(home=base / "home", config=base / "config",
-                     extra_args=["--workers", "2"])
-    srv.home.mkdir(parents=True)
-    srv.token = srv.new_token("notebooks")
-    srv.start()
+    srv = LiveServer.launch(tmp_path_factory.mktemp("nbserver"), "--workers", "2",
+                            token_name="notebooks")
     yield srv
     srv.stop()
 

@@ -311,13 +311,9 @@ def test_unknown_request_fields_are_refused(server: LiveServer) -> None:
 @pytest.fixture(scope="module")
 def limited_server(tmp_path_factory: pytest.TempPathFactory):
     """Small limits, and a second generator (one without previews)."""
-    base = tmp_path_factory.mktemp("limited")
-    srv = LiveServer(home=base / "home", config=base / "config", extra_args=[
-        "--max-jobs-per-batch", "3", "--max-body-mb", "0.05", "--workers", "1",
-        "--generator", "tests.test_server_api:NoPreviewGenerator"])
-    srv.home.mkdir(parents=True)
-    srv.token = srv.new_token("owner")
-    srv.start()
+    srv = LiveServer.launch(
+        tmp_path_factory.mktemp("limited"), "--max-jobs-per-batch", "3", "--max-body-mb",
+        "0.05", "--workers", "1", "--generator", "tests.test_server_api:NoPreviewGenerator")
     yield srv
     srv.stop()
 

@@ -38,13 +38,9 @@ def estimate(srv: LiveServer, generator: str, token: str):
 
 @pytest.fixture(scope="module")
 def grants_server(tmp_path_factory: pytest.TempPathFactory):
-    base = tmp_path_factory.mktemp("grants")
-    srv = LiveServer(home=base / "home", config=base / "config",
-                     extra_args=["--workers", "1", "--generator",
-                                 "tests.test_server_portal:TinyGalleryGenerator"])
-    srv.home.mkdir(parents=True)
-    srv.token = srv.new_token("unrestricted")
-    srv.start()
+    srv = LiveServer.launch(tmp_path_factory.mktemp("grants"), "--workers", "1",
+                            "--generator", "tests.test_server_portal:TinyGalleryGenerator",
+                            token_name="unrestricted")
     yield srv
     srv.stop()
 

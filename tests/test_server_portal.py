@@ -22,13 +22,9 @@ class TinyGalleryGenerator(TinyGenerator):
 
 @pytest.fixture(scope="module")
 def portal_server(tmp_path_factory: pytest.TempPathFactory):
-    base = tmp_path_factory.mktemp("portal")
-    srv = LiveServer(home=base / "home", config=base / "config",
-                     extra_args=["--workers", "1", "--generator",
-                                 "tests.test_server_portal:TinyGalleryGenerator"])
-    srv.home.mkdir(parents=True)
-    srv.token = srv.new_token("portal owner")
-    srv.start()
+    srv = LiveServer.launch(tmp_path_factory.mktemp("portal"), "--workers", "1",
+                            "--generator", "tests.test_server_portal:TinyGalleryGenerator",
+                            token_name="portal owner")
     yield srv
     srv.stop()
 
