@@ -20,7 +20,12 @@ pytest.importorskip("distributed")
 from distributed import Client  # noqa: E402
 
 from tests.conftest import ROOT, free_port, wait_for  # noqa: E402
-from tests.support.jobs import archive_entries, submit, summary, wait_finished  # noqa: E402
+from tests.support.jobs import (  # noqa: E402
+    archive_entries,
+    kill_mid_batch_and_restart,
+    submit,
+    wait_finished,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -221,30 +226,7 @@ def test_results_equal_the_local_executors_for_the_same_seeds(make_server,
 
 def test_a_server_killed_mid_batch_sends_unfinished_jobs_again(make_server,
                                                               cluster: DaskCluster) -> None:
-    srv = _dask_server(make_server, cluster)
-    batch = submit(srv, [{"sleep_s": 0.6, "frames": i + 1} for i in range(8)])
-    results = srv.home / "results"
-
-    def some_done() -> list[dict]:
-        runs = summary(srv, batch["id"])
-        return runs if sum(r["status"] == "succeeded" for r in runs) >= 2 else []
-    done = {r["id"]: r for r in wait_for(some_done, timeout=60, interval=0.05,
-                                         what="a few jobs finished")
-            if r["status"] == "succeeded"}
-    jobs_before = {j: srv.get(f"api/job_runs/{j}/").json() for j in done}
-    srv.kill()
-    stamps = {j: (results / f"{j}.zip").stat().st_mtime_ns for j in done}
-    assert len(done) < 8, "the kill should land midway through the batch"
-
-    srv.start()
-    runs = wait_finished(srv, batch["id"], timeout=120)
-    assert [r["status"] for r in runs] == ["succeeded"] * 8, runs
-    assert sorted(p.name for p in results.iterdir()) == sorted(f"{r['id']}.zip" for r in runs)
-    # Jobs finished before the kill were neither run nor stored again.
-    for job_id, job in jobs_before.items():
-        now = srv.get(f"api/job_runs/{job_id}/").json()
-        assert (now["worker"], now["end_time"]) == (job["worker"], job["end_time"])
-        assert (results / f"{job_id}.zip").stat().st_mtime_ns == stamps[job_id]
+    kill_mid_batch_and_restart(_dask_server(make_server, cluster), jobs=8, sleep_s=0.6)
 
 
 def test_a_job_that_keeps_killing_its_workers_fails_with_a_clear_error(

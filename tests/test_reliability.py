@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT, LiveServer, wait_for
-from tests.support.jobs import submit, summary, wait_finished
+from tests.support.jobs import kill_mid_batch_and_restart, submit, summary, wait_finished
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -55,39 +55,7 @@ def test_short_load_has_no_failed_requests(make_server) -> None:
 
 # -- kill -9 of the server --------------------------------------------------------------------
 def test_server_killed_mid_batch_loses_nothing_and_reruns_nothing_finished(make_server):
-    srv = make_server("--workers", "2")
-    batch = submit(srv, [{"sleep_s": 0.4, "frames": i + 1, "payload_kb": 64}
-                         for i in range(12)])
-    results = srv.home / "results"
-
-    def some_done() -> list[dict]:
-        runs = summary(srv, batch["id"])
-        return runs if sum(r["status"] == "succeeded" for r in runs) >= 3 else []
-    done = [r["id"] for r in wait_for(some_done, timeout=60, interval=0.05,
-                                      what="a few jobs finished") if r["status"] == "succeeded"]
-    before = {j: srv.get(f"api/job_runs/{j}/").json() for j in done}
-    srv.kill()
-
-    # What a crash leaves behind: only complete archives are visible.
-    stamps = {}
-    for path in results.iterdir():
-        assert path.suffix == ".zip" and path.stem in {r["id"] for r in batch["job_runs"]}
-        with zipfile.ZipFile(path) as zf:
-            assert zf.testzip() is None
-        stamps[path.stem] = path.stat().st_mtime_ns
-    assert set(done) <= set(stamps) and len(stamps) < 12
-
-    srv.start()
-    runs = wait_finished(srv, batch["id"], timeout=120)
-    assert [r["status"] for r in runs] == ["succeeded"] * 12, runs
-    assert sorted(p.name for p in results.iterdir()) == sorted(f"{r['id']}.zip" for r in runs)
-    for job_id, job in before.items():
-        now = srv.get(f"api/job_runs/{job_id}/").json()
-        assert (now["worker"], now["end_time"]) == (job["worker"], job["end_time"]), \
-            "a job that had finished was run again"
-        assert (results / f"{job_id}.zip").stat().st_mtime_ns == stamps[job_id], \
-            "a finished result was stored twice"
-    assert not list((srv.home / "work").iterdir()), "scratch of killed jobs was cleared"
+    kill_mid_batch_and_restart(make_server("--workers", "2"), jobs=12, sleep_s=0.4)
 
 
 # -- kill -9 of a worker process --------------------------------------------------------------

@@ -9,7 +9,8 @@ from typing import Any
 
 import requests
 
-__all__ = ["archive_entries", "submit", "summary", "wait_finished"]
+__all__ = ["archive_entries", "kill_mid_batch_and_restart", "submit", "summary",
+           "wait_finished"]
 
 TINY = "tiny-v1"
 
@@ -52,3 +53,43 @@ def archive_entries(result_url: str) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(response.content)) as zf:
         assert zf.testzip() is None
         return {name: zf.read(name) for name in zf.namelist()}
+
+
+def kill_mid_batch_and_restart(srv, jobs: int, sleep_s: float) -> None:
+    """kill -9 the server once a few of ``jobs`` have finished, start it again, and check
+    nothing was lost, half-written, run again or stored twice (whatever the executor)."""
+    from tests.conftest import wait_for  # conftest imports nothing from here: no cycle
+
+    batch = submit(srv, [{"sleep_s": sleep_s, "frames": i + 1, "payload_kb": 64}
+                         for i in range(jobs)])
+    results = srv.home / "results"
+
+    def some_done() -> list[dict[str, Any]]:
+        runs = summary(srv, batch["id"])
+        return runs if sum(r["status"] == "succeeded" for r in runs) >= 2 else []
+    done = [r["id"] for r in wait_for(some_done, timeout=60, interval=0.05,
+                                      what="a few jobs finished") if r["status"] == "succeeded"]
+    before = {j: srv.get(f"api/job_runs/{j}/").json() for j in done}
+    srv.kill()
+
+    # What a crash leaves behind: only complete archives are visible.
+    stamps = {}
+    for path in results.iterdir():
+        assert path.suffix == ".zip" and path.stem in {r["id"] for r in batch["job_runs"]}
+        with zipfile.ZipFile(path) as zf:
+            assert zf.testzip() is None
+        stamps[path.stem] = path.stat().st_mtime_ns
+    assert set(done) <= set(stamps) and len(stamps) < jobs, \
+        "the kill should land midway through the batch"
+
+    srv.start()
+    runs = wait_finished(srv, batch["id"], timeout=120)
+    assert [r["status"] for r in runs] == ["succeeded"] * jobs, runs
+    assert sorted(p.name for p in results.iterdir()) == sorted(f"{r['id']}.zip" for r in runs)
+    for job_id, job in before.items():
+        now = srv.get(f"api/job_runs/{job_id}/").json()
+        assert (now["worker"], now["end_time"]) == (job["worker"], job["end_time"]), \
+            "a job that had finished was run again"
+        assert (results / f"{job_id}.zip").stat().st_mtime_ns == stamps[job_id], \
+            "a finished result was stored twice"
+    assert not list((srv.home / "work").iterdir()), "scratch of killed jobs was cleared"
