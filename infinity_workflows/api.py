@@ -312,18 +312,20 @@ def get_batch_summary(t: Transport, batch_id: str) -> dict[str, Any]:
     return t.request("GET", f"api/batch/{_segment(batch_id)}/summary/")
 
 
-def list_job_runs(t: Transport) -> list[dict[str, Any]]:
-    """GET api/job_runs/: this token's video jobs."""
-    return t.request("GET", "api/job_runs/")
+def list_job_runs(t: Transport, limit: int | None = None,
+                   offset: int = 0) -> list[dict[str, Any]]:
+    """GET api/job_runs/: this token's video jobs, oldest first; ``limit``/``offset`` page."""
+    return t.request("GET", "api/job_runs/", params={"limit": limit, "offset": offset or None})
 
 
 def get_job_run(t: Transport, job_id: str) -> dict[str, Any]:
     return t.request("GET", f"api/job_runs/{_segment(job_id)}/")
 
 
-def list_job_previews(t: Transport) -> list[dict[str, Any]]:
-    """GET api/job_previews/: this token's preview jobs."""
-    return t.request("GET", "api/job_previews/")
+def list_job_previews(t: Transport, limit: int | None = None,
+                       offset: int = 0) -> list[dict[str, Any]]:
+    """GET api/job_previews/: this token's preview jobs, oldest first; ``limit``/``offset`` page."""
+    return t.request("GET", "api/job_previews/", params={"limit": limit, "offset": offset or None})
 
 
 def get_job_preview(t: Transport, job_id: str) -> dict[str, Any]:

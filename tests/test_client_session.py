@@ -188,6 +188,8 @@ def test_job_endpoints_and_schema_document(session: Session) -> None:
     previews = {j["id"] for j in api.list_job_previews(t)}
     assert video.job_ids[0] in runs and video.job_ids[0] not in previews
     assert preview.job_ids[0] in previews and preview.job_ids[0] not in runs
+    last = [j["id"] for j in api.list_job_previews(t, limit=1, offset=len(previews) - 1)]
+    assert last == [preview.job_ids[0]]
     one = api.get_job_run(t, video.job_ids[0])
     assert one["batch_id"] == video.batch_id and one["param_values"] == video.job_params[0]
     assert one["status"] in {"queued", "running", "succeeded", "failed"}

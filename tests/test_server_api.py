@@ -222,6 +222,21 @@ def test_job_runs_and_previews_lists_and_single(server: LiveServer) -> None:
     assert_error(server.get("api/job_runs/not-a-uuid/"), 400)
 
 
+def test_job_lists_page_with_limit_and_offset(server: LiveServer) -> None:
+    token = server.new_token("paging")  # a fresh token: the list holds only these five
+    submitted = [j["id"] for j in submit(server, [job(True)] * 5, token=token).json()["job_runs"]]
+    every = [j["id"] for j in server.get("api/job_previews/", token=token).json()]
+    assert every == submitted  # oldest first, in submission order
+    pages = [[j["id"] for j in server.get("api/job_previews/", token=token,
+                                          params={"limit": 2, "offset": start}).json()]
+             for start in (0, 2, 4, 6)]
+    assert pages == [submitted[0:2], submitted[2:4], submitted[4:5], []]
+    assert server.get("api/job_runs/", token=token, params={"limit": 3}).json() == []
+    for bad in ({"limit": 0}, {"limit": 10_001}, {"offset": -1}, {"limit": "ten"}):
+        body = assert_error(server.get("api/job_previews/", token=token, params=bad), 400)
+        assert body["errors"][0]["param"] == next(iter(bad))
+
+
 def test_usage_counts_sum_frames_of_succeeded_jobs(server: LiveServer) -> None:
     token = server.new_token("counts")  # a fresh token: counts are per token
     start = datetime.now(timezone.utc) - timedelta(seconds=1)

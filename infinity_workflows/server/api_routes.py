@@ -290,9 +290,16 @@ def _job_dict(row: tuple, link) -> dict[str, Any]:
     }
 
 
-def _list_jobs(request: Request, ctx: ServerContext, token_id: int, is_preview: bool):
+Limit = Annotated[int | None, Query(
+    ge=1, le=10_000, description="At most this many jobs (1 to 10,000); default: all")]
+Offset = Annotated[int, Query(ge=0, description="Skip this many jobs first (oldest first)")]
+
+
+def _list_jobs(request: Request, ctx: ServerContext, token_id: int, is_preview: bool,
+               limit: int | None, offset: int):
     link = result_url_maker(request, ctx)
-    return _json([_job_dict(r, link) for r in ctx.store.token_jobs(token_id, is_preview)])
+    rows = ctx.store.token_jobs(token_id, is_preview, limit=limit, offset=offset)
+    return _json([_job_dict(r, link) for r in rows])
 
 
 def _one_job(request: Request, ctx: ServerContext, token_id: int, job_id: uuid.UUID,
@@ -323,9 +330,10 @@ def usage_counts(ctx: Ctx, token_id: TokenId, start_time: WindowStart = None,
 
 @router.get("/job_runs/", response_model=list[JobRunDetail], tags=["jobs"])
 def list_job_runs(request: Request, ctx: Ctx,
-                  token_id: TokenId):
-    """This token's standard (video) jobs, oldest first."""
-    return _list_jobs(request, ctx, token_id, is_preview=False)
+                  token_id: TokenId, limit: Limit = None, offset: Offset = 0):
+    """This token's standard (video) jobs, oldest first; ``limit``/``offset`` page them."""
+    return _list_jobs(request, ctx, token_id, is_preview=False, limit=limit,
+                      offset=offset)
 
 
 @router.get("/job_runs/{job_id}/", response_model=JobRunDetail, responses=_ERRORS_404,
@@ -338,9 +346,10 @@ def job_run(job_id: uuid.UUID, request: Request, ctx: Ctx,
 
 @router.get("/job_previews/", response_model=list[JobRunDetail], tags=["jobs"])
 def list_job_previews(request: Request, ctx: Ctx,
-                      token_id: TokenId):
-    """This token's preview jobs, oldest first."""
-    return _list_jobs(request, ctx, token_id, is_preview=True)
+                      token_id: TokenId, limit: Limit = None, offset: Offset = 0):
+    """This token's preview jobs, oldest first; ``limit``/``offset`` page them."""
+    return _list_jobs(request, ctx, token_id, is_preview=True, limit=limit,
+                      offset=offset)
 
 
 @router.get("/job_previews/{job_id}/", response_model=JobRunDetail, responses=_ERRORS_404,

@@ -301,10 +301,13 @@ class Store:
             "SELECT id, generator, status, error, worker FROM jobs WHERE batch_id = ? "
             "ORDER BY seq", (batch_id,)).fetchall()
 
-    def token_jobs(self, token_id: int, is_preview: bool) -> list[tuple]:
+    def token_jobs(self, token_id: int, is_preview: bool, limit: int | None = None,
+                   offset: int = 0) -> list[tuple]:
+        """This token's jobs of one kind in submission order; ``limit`` None means all."""
         return self._conn.execute(
-            f"SELECT {_JOB_SELECT} FROM jobs WHERE token_id = ? AND is_preview = ? ORDER BY seq",
-            (token_id, int(is_preview))).fetchall()
+            f"SELECT {_JOB_SELECT} FROM jobs WHERE token_id = ? AND is_preview = ? ORDER BY seq"
+            " LIMIT ? OFFSET ?",
+            (token_id, int(is_preview), -1 if limit is None else limit, offset)).fetchall()
 
     def job(self, token_id: int, job_id: str) -> tuple | None:
         return self._conn.execute(
