@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import resource
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -97,6 +98,28 @@ def test_a_job_that_keeps_killing_its_worker_fails_and_the_rest_go_on(make_serve
     assert runs[1]["result_url"] is None and not runs[1]["in_progress"]
     assert "died 2 times" in error and "--max-attempts" in error, error
     assert srv.get("api/jobs/").status_code == 200
+
+
+# -- a database that cannot take a write --------------------------------------------------
+def test_an_outcome_the_locked_database_refused_is_written_once_it_is_free(make_server):
+    """A finished job whose outcome could not be stored (another process held the write
+    lock past the server's 30 s busy timeout) is recorded once the lock goes, without a
+    restart; reads go on meanwhile (WAL)."""
+    srv = make_server("--workers", "1")
+    batch = submit(srv, [{"sleep_s": 1.0}])
+    wait_for(lambda: summary(srv, batch["id"])[0]["status"] == "running", timeout=30,
+             what="the job to start")
+    holder = sqlite3.connect(srv.home / "infinity.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        time.sleep(33)  # the job finishes at once; its outcome waits 30 s, then fails
+        assert summary(srv, batch["id"])[0]["status"] == "running"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    (run,) = wait_finished(srv, batch["id"], timeout=30)
+    assert run["status"] == "succeeded" and run["result_url"], run
+    assert requests.get(run["result_url"], timeout=30).status_code == 200
 
 
 # -- a full disk ------------------------------------------------------------------------------

@@ -50,6 +50,10 @@ class Dispatcher:
         self._events: queue.Queue[tuple[str, Future[JobOutcome]] | None] = queue.Queue()
         self._in_flight: dict[str, _InFlight] = {}
         self._suspects: list[str] = []  # lost in a pool crash; run alone, in this order
+        # Outcomes the database could not take yet (locked, disk full): kept and written on
+        # a later pass, so a finished job never stays "running" until the next restart.
+        self._unrecorded: list[tuple[str, str, str | None, str | None]] = []
+        self._unqueued: list[str] = []
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
 
@@ -70,7 +74,10 @@ class Dispatcher:
         self._events.put(None)
         self._thread.join(timeout=30)
         self.executor.shutdown()
-        self._drain(block=False)  # outcomes that arrived while stopping still count
+        try:
+            self._drain(block=False)  # outcomes that arrived while stopping still count
+        except Exception:  # noqa: BLE001 - the next start re-runs what was not recorded
+            log.exception("could not record the last outcomes; those jobs run again next start")
         left = [job_id for job_id in self._in_flight]
         self.store.requeue(left, refund_attempt=True)
         if left:
@@ -131,7 +138,7 @@ class Dispatcher:
                 first = self._events.get_nowait()
         except queue.Empty:
             pass
-        if events:
+        if events or self._unrecorded or self._unqueued:
             self._record(events)
 
     def _record(self, events: list[tuple[str, Future[JobOutcome]]]) -> None:
@@ -157,7 +164,11 @@ class Dispatcher:
             elif isinstance(exc, WorkerLost):
                 lost_reason = str(exc)
                 if flight.alone:
-                    failure = self._blame(flight.job)
+                    try:
+                        failure = self._blame(flight.job)
+                    except Exception:  # noqa: BLE001 - uncounted; it runs alone again
+                        log.exception("could not count the death of job %s's worker", job_id)
+                        failure = None
                     if failure:
                         finished.append((job_id, "failed", failure, None))
                         self._forget_suspect(job_id)
@@ -173,13 +184,19 @@ class Dispatcher:
                 else:
                     finished.append((job_id, "failed", f"{type(exc).__name__}: {exc}", None))
                 self._forget_suspect(job_id)
-        self.store.record(finished)
         if lost:
             # The executor's own words: a crashed pool process and a lost Dask scheduler
             # both end here, and the operator needs to know which happened.
             log.warning("%d job(s) lost their worker (%s); they will run again, one at a time",
                         len(lost), lost_reason)
-            self.store.requeue(lost, refund_attempt=False)
+        self._unrecorded.extend(finished)
+        self._unqueued.extend(lost)
+        # A database error propagates to the loop, which logs it and comes back in a second;
+        # what was not written stays in the lists above until it is.
+        self.store.record(self._unrecorded)
+        self._unrecorded.clear()
+        self.store.requeue(self._unqueued, refund_attempt=False)
+        self._unqueued.clear()
 
     def _place(self, outcome: JobOutcome) -> str | None:
         """Store a remote worker's archive; the error text when that fails."""
