@@ -120,25 +120,40 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 # -- token --------------------------------------------------------------------------------------
+def _grant_arguments(parser: argparse.ArgumentParser, default_help: str) -> None:
+    # Checked in _generator_grant rather than by an argparse mutually exclusive group, so
+    # the error can say what each flag means.
+    parser.add_argument("--generator", action="append", default=None, metavar="NAME",
+                        dest="generators",
+                        help="let the token use only this generator (repeatable; "
+                             f"{default_help})")
+    parser.add_argument("--no-generators", action="store_true",
+                        help="let the token use no generator (e.g. for a staging account "
+                             "or a test)")
+
+
 def _token_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="token_action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="make a new API token and print it")
     _add_home(create)
     create.add_argument("--name", default="user", help="who the token is for (shown in the "
                         "portal)")
-    # Checked in _token rather than by an argparse mutually exclusive group, so the error
-    # can say what each flag means.
-    create.add_argument("--generator", action="append", default=None, metavar="NAME",
-                        dest="generators",
-                        help="let the token use only this generator (repeatable; default: "
-                             "every generator, including ones installed later)")
-    create.add_argument("--no-generators", action="store_true",
-                        help="let the token use no generator (e.g. for a staging account "
-                             "or a test)")
+    _grant_arguments(create, "default: every generator, including ones installed later")
+    listing = actions.add_parser("list", help="list tokens: id, name, created, grant, revoked "
+                                              "(never the tokens themselves)")
+    _add_home(listing)
+    grant = actions.add_parser("grant", help="change which generators a token may use")
+    _add_home(grant)
+    grant.add_argument("token_id", type=int, metavar="ID", help="the token's id (token list)")
+    _grant_arguments(grant, "with neither this nor --no-generators: every generator")
+    revoke = actions.add_parser("revoke", help="revoke a token: it authenticates nothing from "
+                                               "now on and its result links stop working")
+    _add_home(revoke)
+    revoke.add_argument("token_id", type=int, metavar="ID", help="the token's id (token list)")
 
 
 def _generator_grant(args: argparse.Namespace) -> list[str] | None:
-    """The names the new token may use (None: all), or ValueError saying what to fix."""
+    """The names the token may use (None: all), or ValueError saying what to fix."""
     if args.no_generators and args.generators:
         raise ValueError("--generator and --no-generators contradict each other; give "
                          "--generator NAME (repeatable) to grant only those generators, "
@@ -154,27 +169,67 @@ def _generator_grant(args: argparse.Namespace) -> list[str] | None:
     return names
 
 
+def _warn_unknown(grant: list[str] | None) -> None:
+    """Name granted generators that are not installed: most often a typo. The grant stands,
+    since a server started with --generator MODULE:ATTR, or a later install, may add them."""
+    if not grant:
+        return
+    from .generators import GeneratorRegistry
+
+    installed = GeneratorRegistry.discover().names()
+    unknown = sorted(set(grant) - set(installed))
+    if unknown:
+        print(f"warning: no installed generator is named {', '.join(unknown)} (installed: "
+              f"{', '.join(installed) or 'none'}); the grant stands for a generator a server "
+              "loads with --generator or one installed later", file=sys.stderr)
+
+
+def _scope(grant: list[str] | None) -> str:
+    if grant is None:
+        return "every generator"
+    return "only " + ", ".join(sorted(set(grant))) if grant else "no generators"
+
+
 def _token(args: argparse.Namespace) -> int:
     from .home import resolve_home
     from .server.store import Store
 
+    action = args.token_action
     try:
-        grant = _generator_grant(args)
+        grant = _generator_grant(args) if action in ("create", "grant") else None
     except ValueError as exc:
-        print(f"infinity-workflows token create: {exc}", file=sys.stderr)
+        print(f"infinity-workflows token {action}: {exc}", file=sys.stderr)
         return 2
     home = resolve_home(args.home).ensure()
     store = Store(home.database)
-    token = store.create_token(args.name, grant)
-    store.close()
-    if grant is None:
-        scope = "every generator"
-    elif grant:
-        scope = "only " + ", ".join(sorted(set(grant)))
-    else:
-        scope = "no generators"
+    try:
+        if action == "list":
+            for t in store.tokens():
+                state = f"revoked {t['revoked']}" if t["revoked"] else "live"
+                print(f"{t['id']:>4}  {t['name']!r}  created {t['created']}  {state}  "
+                      f"may use {_scope(t['generators'])}")
+            return 0
+        if action == "revoke":
+            if not store.revoke_token(args.token_id):
+                print(f"infinity-workflows token revoke: no live token has id "
+                      f"{args.token_id} (see `infinity-workflows token list`)", file=sys.stderr)
+                return 2
+            print(f"Token {args.token_id} is revoked: its requests now get 401, its portal "
+                  "sessions and result links no longer work. Its batches stay on disk.")
+            return 0
+        _warn_unknown(grant)
+        if action == "grant":
+            if not store.set_token_generators(args.token_id, grant):
+                print(f"infinity-workflows token grant: no live token has id "
+                      f"{args.token_id} (see `infinity-workflows token list`)", file=sys.stderr)
+                return 2
+            print(f"Token {args.token_id} may now use {_scope(grant)}.")
+            return 0
+        token = store.create_token(args.name, grant)
+    finally:
+        store.close()
     print(f"New API token {args.name!r} for the server with home {home.root}; it may use "
-          f"{scope}. It is shown only now (the server keeps a hash); store it like a "
+          f"{_scope(grant)}. It is shown only now (the server keeps a hash); store it like a "
           "password:")
     print(token)
     return 0

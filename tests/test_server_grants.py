@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from infinity_workflows.home import resolve_home
 from infinity_workflows.server.store import SCHEMA_VERSION, Store, hash_token
@@ -200,7 +201,8 @@ def test_a_version_1_database_gains_grants_in_place(tmp_path: Path) -> None:
         store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert "generators" in {r[1] for r in conn.execute("PRAGMA table_info(tokens)")}
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(tokens)")}
+        assert {"generators", "revoked"} <= columns
     conn.close()
 
 
@@ -222,3 +224,58 @@ def test_a_server_on_a_version_1_home_keeps_its_tokens_and_queue(tmp_path: Path)
         assert srv.get("api/jobs/", token=restricted).json() == []
     finally:
         srv.stop()
+
+
+# -- changing a grant, listing and revoking tokens --------------------------------------------
+def token_cli(srv: LiveServer, *args: str, check: bool = True):
+    return run_cli("token", *args, "--home", str(srv.home), env=srv.env, check=check)
+
+
+def listed(srv: LiveServer, name: str) -> tuple[int, str]:
+    """``(id, line)`` of the ``token list`` line for the token called ``name``."""
+    (line,) = [ln for ln in token_cli(srv, "list").stdout.splitlines() if f"'{name}'" in ln]
+    return int(line.split()[0]), line
+
+
+def test_token_grant_takes_effect_on_the_next_request(grants_server: LiveServer) -> None:
+    srv = grants_server
+    token = srv.new_token("regranted", "--no-generators")
+    token_id, line = listed(srv, "regranted")
+    assert "live" in line and "may use no generators" in line and token not in line
+    assert srv.get("api/jobs/", token=token).json() == []
+
+    out = token_cli(srv, "grant", str(token_id), "--generator", TINY, "--generator", "typo-v1")
+    assert f"only {TINY}, typo-v1" in out.stdout
+    assert "no installed generator is named" in out.stderr and "typo-v1" in out.stderr
+    assert [g["name"] for g in srv.get("api/jobs/", token=token).json()] == [TINY]
+    token_cli(srv, "grant", str(token_id))  # neither flag: every generator
+    every = {g["name"] for g in srv.get("api/jobs/", token=token).json()}
+    assert every == {g["name"] for g in srv.get("api/jobs/").json()} and TINY in every
+    refused = token_cli(srv, "grant", "99999", "--no-generators", check=False)
+    assert refused.returncode == 2 and "no live token has id 99999" in refused.stderr
+
+
+def test_a_revoked_token_loses_the_api_the_portal_and_its_result_links(
+        grants_server: LiveServer) -> None:
+    srv = grants_server
+    token = srv.new_token("leaked")
+    created = submit(srv, runs_of(TINY), token=token).json()
+    (run,) = finished_summary(srv, created["id"], token=token)["job_runs"]
+    assert requests.get(run["result_url"], timeout=30).status_code == 200
+    browser = login(srv, token)
+    assert browser.get(srv.url + "portal/", timeout=30, allow_redirects=False).status_code == 200
+
+    token_id, _ = listed(srv, "leaked")
+    out = token_cli(srv, "revoke", str(token_id))
+    assert "revoked" in out.stdout
+    assert_error(srv.get("api/batch/", token=token), 401)
+    assert requests.get(run["result_url"], timeout=30).status_code == 404
+    page = browser.get(srv.url + "portal/", timeout=30, allow_redirects=False)
+    assert page.status_code in (303, 307) and "login" in page.headers["location"]
+    refused = requests.post(srv.url + "portal/login/",
+                            data={"token": token}, timeout=30, allow_redirects=False)
+    assert refused.status_code == 401
+    assert "revoked" in listed(srv, "leaked")[1]
+    again = token_cli(srv, "revoke", str(token_id), check=False)
+    assert again.returncode == 2 and "no live token" in again.stderr
+    assert srv.get("api/batch/").status_code == 200  # other tokens are untouched

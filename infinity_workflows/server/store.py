@@ -7,7 +7,9 @@ here when it starts again.
 
 Tokens are stored as SHA-256 hashes, so a copied database reveals none. A token's
 ``generators`` column is its grant: NULL for every generator the server runs (including ones
-installed later), else a JSON list of the names it may use (possibly empty). Every connection is
+installed later), else a JSON list of the names it may use (possibly empty). A revoked token
+keeps its row (its batches still point at it) with ``revoked`` set: it then authenticates
+nothing, and its result links stop working. Every connection is
 per thread (SQLite connections must not be shared across threads), in WAL mode so readers
 never wait for the writer, with a busy timeout for the rare writer-writer overlap.
 """
@@ -39,7 +41,7 @@ __all__ = [
 
 STATUSES = ("queued", "running", "succeeded", "failed")
 ACTIVE_STATUSES = ("queued", "running")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -47,7 +49,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     name        TEXT NOT NULL,
     token_hash  TEXT NOT NULL UNIQUE,
     created     TEXT NOT NULL,
-    generators  TEXT
+    generators  TEXT,
+    revoked     TEXT
 );
 CREATE TABLE IF NOT EXISTS batches (
     id              TEXT PRIMARY KEY,
@@ -154,6 +157,8 @@ class Store:
             if "generators" not in token_columns:
                 # Version 1 had no grants: NULL keeps its tokens' access to every generator.
                 conn.execute("ALTER TABLE tokens ADD COLUMN generators TEXT")
+            if "revoked" not in token_columns:  # version 2 could not revoke
+                conn.execute("ALTER TABLE tokens ADD COLUMN revoked TEXT")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- connections ------------------------------------------------------------------------
@@ -205,14 +210,45 @@ class Store:
     def count_tokens(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM tokens").fetchone()[0]
 
+    def tokens(self) -> list[dict[str, Any]]:
+        """Every token, revoked ones too: ``{id, name, created, generators, revoked}``
+        (``generators`` None for all; never the token or its hash)."""
+        rows = self._conn.execute(
+            "SELECT id, name, created, generators, revoked FROM tokens ORDER BY id").fetchall()
+        return [{"id": i, "name": name, "created": created,
+                 "generators": None if grant is None else json.loads(grant),
+                 "revoked": revoked} for i, name, created, grant, revoked in rows]
+
+    def revoke_token(self, token_id: int) -> bool:
+        """Revoke a live token; False when there is no such live token."""
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
+                (utc_text(utc_now()), token_id)).rowcount
+        return changed == 1
+
+    def set_token_generators(self, token_id: int, generators: Iterable[str] | None) -> bool:
+        """Replace a live token's grant (None: every generator); False when no such token."""
+        grant = None if generators is None else json.dumps(sorted(set(generators)))
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE tokens SET generators = ? WHERE id = ? AND revoked IS NULL",
+                (grant, token_id)).rowcount
+        return changed == 1
+
     def token_id(self, token: str) -> int | None:
-        row = self._conn.execute("SELECT id FROM tokens WHERE token_hash = ?",
-                                 (hash_token(token),)).fetchone()
+        """The live token's id; None for an unknown or revoked token."""
+        row = self._conn.execute(
+            "SELECT id FROM tokens WHERE token_hash = ? AND revoked IS NULL",
+            (hash_token(token),)).fetchone()
         return row[0] if row else None
 
     def token_hash(self, token_id: int) -> str | None:
-        row = self._conn.execute("SELECT token_hash FROM tokens WHERE id = ?",
-                                 (token_id,)).fetchone()
+        """What portal sessions are bound to; None once the token is revoked, which ends
+        them."""
+        row = self._conn.execute(
+            "SELECT token_hash FROM tokens WHERE id = ? AND revoked IS NULL",
+            (token_id,)).fetchone()
         return row[0] if row else None
 
     def token_generators(self, token_id: int) -> frozenset[str] | None:
@@ -315,8 +351,10 @@ class Store:
             (job_id, token_id)).fetchone()
 
     def job_status(self, job_id: str) -> str | None:
-        """Status of any job (for signed links, which carry no token)."""
-        row = self._conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        """Status of a job of a live token (for signed links, which carry no token)."""
+        row = self._conn.execute(
+            "SELECT jobs.status FROM jobs JOIN tokens ON tokens.id = jobs.token_id "
+            "WHERE jobs.id = ? AND tokens.revoked IS NULL", (job_id,)).fetchone()
         return row[0] if row else None
 
     def seeds(self, token_id: int, job_ids: Iterable[str]) -> dict[str, int]:
