@@ -2,8 +2,8 @@
 
 Modules by concern: params (schema), catalog (rooms, exercises, outfits as data), body
 (skeleton and primitives), motion (timing and animation), scene (room layout and
-materials), camera, raster (the renderer), labels (COCO), encode (files), job (pipeline),
-plugin (the Generator class).
+materials), camera, raster (the renderer), shadow (shadows on the floor), labels (COCO),
+encode (files), job (pipeline), plugin (the Generator class).
 """
 
 from .plugin import VisionFitGenerator

@@ -39,7 +39,14 @@ from .labels import (
     person_keypoints,
 )
 from .motion import Animation, Timeline, animate, frame_count, make_timeline
-from .raster import StaticLayer, body_coverage, instance_depths, render_body, render_static
+from .raster import (
+    StaticLayer,
+    body_coverage,
+    instance_depths,
+    render_body,
+    render_static,
+    shadowed_room,
+)
 from .scene import Room, build_room
 
 __all__ = ["GENERATOR_DATE", "INSTANCE_PALETTE", "Job", "JobFiles", "expected_frames", "run_job",
@@ -161,7 +168,7 @@ class Job:
         layer = self.body_layer(i)
         ys, xs = layer.slices
         vis = layer.depth < st.depth[ys, xs]
-        rgb = st.rgb.copy()
+        rgb = shadowed_room(st, self.camera, self.animation.prims.frame(i), self.room.light)
         inst = st.inst.copy()
         rgb[ys, xs][vis] = layer.rgb[vis]
         inst[ys, xs][vis] = 1

@@ -3,7 +3,8 @@
 The camera does not move during a job, so the room, furniture and wall art are cast once
 into colour, depth and instance buffers (:func:`render_static`). Each frame then casts
 only the body's capsules and ellipsoids, each inside its own screen rectangle
-(:func:`render_body`), and the frame is the per-pixel depth test of the two. Every ray is
+(:func:`render_body`), and the frame is the per-pixel depth test of the two, over the room
+darkened by the person's shadow (:func:`shadowed_room`, model in :mod:`.shadow`). Every ray is
 ``(dx, dy, 1)`` in camera coordinates, so a ray's parameter is the depth z itself; masks,
 occlusion figures and keypoint visibility all come from these same depth buffers.
 """
@@ -17,6 +18,7 @@ import numpy as np
 from .body import Primitives
 from .camera import NEAR, Camera
 from .scene import FRONT_Y, Room, art_albedo, floor_albedo, wall_albedo
+from .shadow import body_shadow, furniture_occlusion
 
 __all__ = [
     "BodyLayer",
@@ -27,6 +29,7 @@ __all__ = [
     "linear_to_srgb8",
     "render_body",
     "render_static",
+    "shadowed_room",
     "srgb_to_linear",
 ]
 
@@ -56,6 +59,16 @@ def irradiance(normal: np.ndarray, points: np.ndarray, light: np.ndarray, power:
     d2 = np.einsum("ij,ij->i", to, to)
     cos = np.maximum(np.einsum("ij,ij->i", normal, to), 0.0) / np.sqrt(d2)
     return (power / 100.0) * (_AMBIENT + _DIFFUSE * cos * np.minimum(1.0, _FALLOFF_REF2 / d2))
+
+
+def _irradiance_parts(normal: np.ndarray, points: np.ndarray, light: np.ndarray, power: float
+                      ) -> tuple[float, np.ndarray]:
+    """:func:`irradiance` split into its ambient (scalar) and direct (per point) terms."""
+    to = light - points
+    d2 = np.einsum("ij,ij->i", to, to)
+    cos = np.maximum(np.einsum("ij,ij->i", normal, to), 0.0) / np.sqrt(d2)
+    scale = power / 100.0
+    return scale * _AMBIENT, scale * _DIFFUSE * cos * np.minimum(1.0, _FALLOFF_REF2 / d2)
 
 
 # ---------------------------------------------------------------------------------------
@@ -320,6 +333,9 @@ class StaticLayer:
     inst: np.ndarray  # (H, W) uint8 palette index (0: room)
     alone_pixels: dict[int, int]  # instance -> pixels it covers when drawn on its own
     in_fov_pct: dict[int, float]  # instance -> share of its silhouette inside the image
+    floor: np.ndarray  # (H, W) bool: the pixel shows the floor
+    linear: np.ndarray  # (H, W, 3) float32 linear radiance before quantising (floor only)
+    direct_share: np.ndarray  # (H, W) float32 share of the floor's light that is the lamp's
 
 
 def _world_dirs(cam: Camera, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
@@ -417,11 +433,43 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
                 col = albedo[m]
                 col[front] = art_albedo(box.art, u[front], v[front])
                 albedo[m] = col
-    flat = irradiance(normal.reshape(-1, 3), p.reshape(-1, 3), room.light, power)
-    rgb = linear_to_srgb8(srgb_to_linear(albedo) * flat.reshape(H, W)[..., None])
+    ambient, direct = _irradiance_parts(normal.reshape(-1, 3), p.reshape(-1, 3), room.light,
+                                        power)
+    floor = surface == 0
+    # Furniture hides part of the sky and of the lamp from the floor around it.
+    sky_hidden, lamp_hidden = furniture_occlusion(cam, room.boxes, room.light)
+    direct = direct * np.where(floor, 1.0 - lamp_hidden, 1.0).reshape(-1)
+    flat = ambient * np.where(floor, 1.0 - sky_hidden, 1.0).reshape(-1) + direct
+    linear = srgb_to_linear(albedo) * flat.reshape(H, W)[..., None]
+    rgb = linear_to_srgb8(linear)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(flat > 0.0, direct / flat, 0.0).reshape(H, W)
     fov = {k: _box_fov(cam, room, k, int(v.sum())) for k, v in alone.items()}
     return StaticLayer(rgb, depth.astype(np.float32), inst,
-                       {k: int(v.sum()) for k, v in alone.items()}, fov)
+                       {k: int(v.sum()) for k, v in alone.items()}, fov, floor,
+                       np.where(floor[..., None], linear, 0.0).astype(np.float32),
+                       np.where(floor, share, 0.0).astype(np.float32))
+
+
+def shadowed_room(st: StaticLayer, cam: Camera, prims_world: Primitives, light: np.ndarray
+                  ) -> np.ndarray:
+    """A copy of the room's colour with the person's shadow on the floor (one frame).
+
+    Only floor pixels inside the shadow's screen rectangle are touched: their linear radiance
+    loses the hidden shares of the lamp and of the sky (see :mod:`.shadow`).
+    """
+    rgb = st.rgb.copy()
+    shadow = body_shadow(cam, prims_world, light, st.floor)
+    if shadow is None:
+        return rgb
+    ys, xs = shadow.slices
+    share = st.direct_share[ys, xs]
+    keep = 1.0 - share * shadow.direct - (1.0 - share) * shadow.ambient
+    dark = st.floor[ys, xs] & (keep < 0.998)
+    if dark.any():
+        sub = rgb[ys, xs]
+        sub[dark] = linear_to_srgb8(st.linear[ys, xs][dark] * np.maximum(keep[dark], 0.0)[:, None])
+    return rgb
 
 
 def _box_rects(cam: Camera, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
