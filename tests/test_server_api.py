@@ -232,7 +232,8 @@ def test_job_lists_page_with_limit_and_offset(server: LiveServer) -> None:
              for start in (0, 2, 4, 6)]
     assert pages == [submitted[0:2], submitted[2:4], submitted[4:5], []]
     assert server.get("api/job_runs/", token=token, params={"limit": 3}).json() == []
-    for bad in ({"limit": 0}, {"limit": 10_001}, {"offset": -1}, {"limit": "ten"}):
+    for bad in ({"limit": 0}, {"limit": 10_001}, {"offset": -1}, {"offset": 2**64},
+                {"limit": "ten"}):
         body = assert_error(server.get("api/job_previews/", token=token, params=bad), 400)
         assert body["errors"][0]["param"] == next(iter(bad))
 

@@ -292,7 +292,7 @@ def _job_dict(row: tuple, link) -> dict[str, Any]:
 
 Limit = Annotated[int | None, Query(
     ge=1, le=10_000, description="At most this many jobs (1 to 10,000); default: all")]
-Offset = Annotated[int, Query(ge=0, description="Skip this many jobs first (oldest first)")]
+Offset = Annotated[int, Query(ge=0, le=2**53, description="Skip this many jobs first")]
 
 
 def _list_jobs(request: Request, ctx: ServerContext, token_id: int, is_preview: bool,
