@@ -24,6 +24,7 @@ from tests.support.jobs import (  # noqa: E402
     archive_entries,
     kill_mid_batch_and_restart,
     submit,
+    summary,
     wait_finished,
 )
 
@@ -63,12 +64,15 @@ class DaskCluster:
 
     def start(self, workers: int = 2) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.scheduler = self._spawn(
-            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-dashboard"], "scheduler.log")
+        self.start_scheduler()
         for _ in range(workers):
             self.add_worker()
         self.wait_workers(workers)
+
+    def start_scheduler(self) -> None:
+        self.scheduler = self._spawn(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-dashboard"], "scheduler.log")
 
     def add_worker(self) -> subprocess.Popen[bytes]:
         n = len(self.workers)
@@ -239,3 +243,32 @@ def test_a_job_that_keeps_killing_its_workers_fails_with_a_clear_error(
     assert "Dask workers running this job died 3 times" in error, error
     assert "allowed-failures" in error and runs[1]["result_url"] is None
     cluster.wait_workers(2)  # the nannies started new worker processes
+
+
+def test_a_lost_scheduler_loses_no_job(make_server, tmp_path: Path) -> None:
+    """kill -9 of the scheduler mid-batch: the server keeps answering, its jobs in flight go
+    back to the queue, and once a scheduler and workers are back every job succeeds once."""
+    own = DaskCluster(tmp_path / "dask")  # not the shared cluster: this one is destroyed
+    try:
+        own.start(workers=2)
+        srv = _dask_server(make_server, own)
+        batch = submit(srv, [{"sleep_s": 1.0, "frames": i + 1} for i in range(6)])
+        wait_for(lambda: any(r["status"] == "running" for r in summary(srv, batch["id"])),
+                 timeout=60, interval=0.05, what="a job to start on the cluster")
+        own.kill(own.scheduler)
+        for worker in own.workers:  # they lost their scheduler; start afresh, as an operator
+            own.kill(worker)
+        own.workers.clear()
+        time.sleep(2)
+        assert srv.get(f"api/batch/{batch['id']}/summary/").status_code == 200
+
+        own.start(workers=2)
+        runs = wait_finished(srv, batch["id"], timeout=180)
+        assert [r["status"] for r in runs] == ["succeeded"] * 6, runs
+        archives = sorted(p.name for p in (srv.home / "results").iterdir())
+        assert archives == sorted(f"{r['id']}.zip" for r in runs), "each stored exactly once"
+        log = srv.log_path.read_text()
+        assert "lost their worker" in log, log[-3000:]  # the kill did catch jobs in flight
+    finally:
+        own.stop()
+
