@@ -62,6 +62,9 @@ CONNECT_TIMEOUT_S = 20.0
 CAPACITY_TTL_S = 2.0
 """How long the cluster's thread count is trusted before the scheduler is asked again."""
 
+CAPACITY_QUERY_TIMEOUT_S = 10.0
+"""How long asking the scheduler for its workers may take (the dispatcher waits on it)."""
+
 RESULT_TIMEOUT_S = 600.0
 """How long fetching a finished job's archive from its worker may take."""
 
@@ -149,7 +152,8 @@ class DaskExecutor(Executor):
             self._capacity = 0
             return 0
         try:
-            self._capacity = sum(client.nthreads().values())
+            self._capacity = sum(
+                client.nthreads(callback_timeout=CAPACITY_QUERY_TIMEOUT_S).values())
         except Exception as exc:  # noqa: BLE001 - any failure means: no room right now
             log.warning("could not ask the Dask scheduler for its workers: %s", _describe(exc))
             self._capacity = 0
