@@ -188,12 +188,16 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
 
     # 4. Re-run the Download record headless into a new record, overriding one parameter.
     again = rerun_record(download_path, {"DOWNLOAD_ROOT": str(tmp_path / "downloads2"),
-                                         "DOWNLOAD_NOW": True})
+                                         "DOWNLOAD_NOW": True, "EXPORT_COCO": True})
     assert again.parent.parent == records_dir and again.parent != download_path.parent
     assert read_parameters(again)["BATCH_ID"] == batch_id  # kept from the saved record
     assert read_lineage(again)["parent"].endswith(download_path.name)
     assert len(list((tmp_path / "downloads2" / "nb-videos" / f"batch_ID_{batch_id}")
                     .glob("*/video.mp4"))) == 2
+    exported = tmp_path / "downloads2" / "nb-videos" / f"batch_ID_{batch_id}_coco"
+    dataset = json.loads((exported / "annotations.json").read_text())
+    assert {j["job_id"] for j in dataset["jobs"]} == {Path(j).name for j in seen["downloaded"]}
+    assert len(list(exported.glob("images/*/*.png"))) == len(dataset["images"]) > 2
 
     assert_no_token(records_dir, token)
 

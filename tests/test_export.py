@@ -1,0 +1,107 @@
+"""visionfit.utils.export on jobs rendered by the real VisionFit generator: the exported
+dataset loads in pycocotools, its images are the jobs' frames, and no label is lost or
+changed except for the ids it renumbers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+
+from tests.test_vis import batch_folder, generator  # noqa: F401 - module fixtures reused
+from visionfit.utils.export import ANNOTATIONS_FILE, export_coco
+from visionfit.utils.vis import job_folders, read_frame
+
+
+def _labels(job_dir: Path) -> dict:
+    return json.loads((job_dir / "labels.json").read_text())
+
+
+def test_export_is_one_coco_dataset_of_every_frame(batch_folder: Path,  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    path = export_coco(batch_folder, tmp_path / "coco")
+    assert path == tmp_path / "coco" / ANNOTATIONS_FILE
+    coco = COCO(str(path))
+    data = json.loads(path.read_text())
+    jobs = job_folders(batch_folder)
+    assert [j["job_id"] for j in data["jobs"]] == [j.name for j in jobs]
+    assert data["info"]["batch_id"] == (batch_folder / "batch_id.txt").read_text().strip()
+    assert [c["name"] for c in data["categories"]][0] == "person"
+
+    total_images = total_anns = 0
+    for job_dir in jobs:
+        labels = _labels(job_dir)
+        mine = [img for img in data["images"] if img["job_id"] == job_dir.name]
+        assert len(mine) == len(labels["images"])
+        total_images += len(mine)
+        total_anns += len(labels["annotations"])
+        name_of = {c["id"]: c["name"] for c in labels["categories"]}
+        for old, new in zip(labels["images"], mine, strict=True):
+            assert new["frame_number"] == old["frame_number"]
+            assert new["file_name"] == f"images/{job_dir.name}/{old['frame_number']:06d}.png"
+            assert new["rep_count_from_start"] == old["rep_count_from_start"]
+            pixels = np.asarray(Image.open(path.parent / new["file_name"]).convert("RGB"))
+            assert np.array_equal(pixels, read_frame(job_dir, old["frame_number"]))
+            old_anns = [a for a in labels["annotations"] if a["image_id"] == old["id"]]
+            new_anns = coco.loadAnns(coco.getAnnIds(imgIds=[new["id"]]))
+            assert len(new_anns) == len(old_anns)
+            for a, b in zip(old_anns, new_anns, strict=True):
+                assert coco.cats[b["category_id"]]["name"] == name_of[a["category_id"]]
+                changed = {"id", "image_id", "category_id"}
+                assert {k: v for k, v in a.items() if k not in changed} == \
+                    {k: v for k, v in b.items() if k not in changed}
+                assert np.array_equal(coco.annToMask(b), mask_utils.decode(a["segmentation"]))
+    assert len(coco.imgs) == total_images and len(coco.anns) == total_anns
+    assert sorted(coco.imgs) == list(range(1, total_images + 1))  # unique, renumbered
+    assert sorted(coco.anns) == list(range(1, total_anns + 1))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging left"
+
+
+def test_every_nth_frame_keeps_frame_zero_and_its_labels_only(batch_folder: Path,  # noqa: F811
+                                                              tmp_path: Path) -> None:
+    coco = COCO(str(export_coco(batch_folder, tmp_path / "coco", every_nth=3)))
+    assert {img["frame_number"] % 3 for img in coco.imgs.values()} == {0}
+    for job_dir in job_folders(batch_folder):
+        labels = _labels(job_dir)
+        kept = [i for i in labels["images"] if i["frame_number"] % 3 == 0]
+        assert len([i for i in coco.imgs.values() if i["job_id"] == job_dir.name]) == len(kept)
+    assert all(a["image_id"] in coco.imgs for a in coco.anns.values())
+    assert len(list((tmp_path / "coco" / "images").rglob("*.png"))) == len(coco.imgs)
+
+
+def test_refusals_say_what_to_do_and_keep_what_exists(batch_folder: Path,  # noqa: F811
+                                                      tmp_path: Path) -> None:
+    out = tmp_path / "coco"
+    export_coco(batch_folder, out, every_nth=5)
+    before = (out / ANNOTATIONS_FILE).read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        export_coco(batch_folder, out)
+    assert (out / ANNOTATIONS_FILE).read_bytes() == before
+    with pytest.raises(ValueError, match="every_nth"):
+        export_coco(batch_folder, tmp_path / "other", every_nth=0)
+    empty = tmp_path / "empty_batch"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="download the batch first"):
+        export_coco(empty, tmp_path / "x")
+
+    # A job whose video lost frames is refused, and the earlier export stays whole.
+    broken = tmp_path / "broken"
+    shutil.copytree(batch_folder, broken)
+    video_job = next(j for j in job_folders(broken) if (j / "video.mp4").is_file())
+    labels = _labels(video_job)
+    labels["images"].append({**labels["images"][-1], "id": 10_000,
+                             "frame_number": len(labels["images"])})
+    (video_job / "labels.json").write_text(json.dumps(labels))
+    with pytest.raises(ValueError, match="download it again"):
+        export_coco(broken, out, overwrite=True)
+    assert (out / ANNOTATIONS_FILE).read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging left"
+
+    export_coco(batch_folder, out, overwrite=True)  # replaced whole
+    assert json.loads((out / ANNOTATIONS_FILE).read_text())["info"]["every_nth_frame"] == 1

@@ -1,0 +1,181 @@
+"""Turn a downloaded batch into one COCO dataset for training.
+
+A VisionFit job labels its frames by video (``file_name: video.mp4`` plus ``frame_number``,
+as the hosted service does), one ``labels.json`` per job with ids that start at 1 in every
+job. Training tools want one image file per labelled frame and one annotations file with ids
+unique across the dataset: :func:`export_coco` writes exactly that, keeping every VisionFit
+extra (keypoint visibility, cuboids, occlusion, rep counts) and each job's camera and
+parameters.
+
+The export is built in a temporary folder beside its destination and renamed into place
+when complete, so a half-written dataset is never visible under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .vis import job_folders
+
+__all__ = ["ANNOTATIONS_FILE", "export_coco"]
+
+ANNOTATIONS_FILE = "annotations.json"
+
+
+def _video_frames(video: Path) -> Iterator[np.ndarray]:
+    """Every frame of ``video`` as an RGB array, decoded once, in order."""
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(video), pix_fmt="rgb24")
+    try:
+        width, height = next(reader)["size"]
+        for data in reader:
+            yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
+    finally:
+        reader.close()
+
+
+class _Categories:
+    """Categories merged by name across jobs; a name's definition must agree everywhere."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, dict[str, Any]] = {}
+
+    def merge(self, categories: list[Mapping[str, Any]], job: str) -> dict[int, int]:
+        """Add a job's categories; the map from its category ids to the dataset's."""
+        mapping: dict[int, int] = {}
+        for cat in categories:
+            known = self.by_name.get(cat["name"])
+            if known is None:
+                known = {**cat, "id": len(self.by_name) + 1}
+                self.by_name[cat["name"]] = known
+            elif {k: v for k, v in known.items() if k != "id"} != \
+                    {k: v for k, v in cat.items() if k != "id"}:
+                raise ValueError(f"job {job} defines category {cat['name']!r} differently "
+                                 "from an earlier job; export jobs of one generator version")
+            mapping[cat["id"]] = known["id"]
+        return mapping
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return list(self.by_name.values())
+
+
+def _job_frames(job_dir: Path) -> Iterator[np.ndarray]:
+    """The job's frames in order: decoded from video.mp4, or its one preview image."""
+    video = job_dir / "video.mp4"
+    if video.is_file():
+        yield from _video_frames(video)
+        return
+    with Image.open(job_dir / "video_preview.png") as im:
+        yield np.asarray(im.convert("RGB"))
+
+
+def _frame_mismatch(job_dir: Path, frames: str, labelled: int) -> ValueError:
+    return ValueError(f"job {job_dir.name} has {frames} frames but its labels.json describes "
+                      f"{labelled}; download it again (Batch.download(..., overwrite=True))")
+
+
+def _swap_into_place(staging: Path, out_dir: Path) -> None:
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-old-", dir=out_dir.parent))
+        os.rename(out_dir, old / out_dir.name)
+        os.rename(staging, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(staging, out_dir)
+
+
+def export_coco(folder: str | Path, out_dir: str | Path | None = None, *,
+                every_nth: int = 1, overwrite: bool = False) -> Path:
+    """Export the downloaded jobs in ``folder`` as one COCO dataset; returns its
+    annotations file.
+
+    ``out_dir`` (default ``<folder>_coco`` beside ``folder``) receives
+    ``images/<job_id>/<frame_number:06d>.png`` for every ``every_nth`` frame of each job
+    (frame 0 always included) and ``annotations.json``, which ``pycocotools.coco.COCO``
+    loads. Image and annotation ids are renumbered from 1 across the dataset and categories
+    are merged by name; each image keeps its VisionFit fields plus ``job_id``, and a top-level
+    ``jobs`` list holds each job's parameters, seed and camera (``info`` of its labels).
+    """
+    if not isinstance(every_nth, int) or every_nth < 1:
+        raise ValueError(f"every_nth must be a whole number of at least 1, got {every_nth!r}")
+    source = Path(folder)
+    jobs = job_folders(source)
+    if not jobs:
+        raise FileNotFoundError(f"{source} holds no downloaded jobs; download the batch "
+                                "first (Batch.download or the Download notebook)")
+    target = Path(out_dir) if out_dir is not None else source.with_name(f"{source.name}_coco")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it, "
+                              "or choose another out_dir")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-partial-", dir=target.parent))
+    try:
+        dataset = _build(jobs, staging, every_nth, source)
+        (staging / ANNOTATIONS_FILE).write_text(json.dumps(dataset))
+        _swap_into_place(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target / ANNOTATIONS_FILE
+
+
+def _build(jobs: list[Path], staging: Path, every_nth: int, source: Path) -> dict[str, Any]:
+    categories = _Categories()
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    job_records: list[dict[str, Any]] = []
+    for job_dir in jobs:
+        job_id = job_dir.name
+        labels = json.loads((job_dir / "labels.json").read_text())
+        job = json.loads((job_dir / "job.json").read_text())
+        category_ids = categories.merge(labels["categories"], job_id)
+        image_ids: dict[int, int] = {}
+        (staging / "images" / job_id).mkdir(parents=True)
+        entries = labels["images"]
+        decoded = 0
+        for decoded, frame in enumerate(_job_frames(job_dir), start=1):
+            if decoded > len(entries):
+                raise _frame_mismatch(job_dir, "more", len(entries))
+            entry = entries[decoded - 1]
+            number = entry.get("frame_number", decoded - 1)
+            if number % every_nth:
+                continue
+            name = f"images/{job_id}/{number:06d}.png"
+            Image.fromarray(frame).save(staging / name, compress_level=1)
+            image_ids[entry["id"]] = len(images) + 1
+            images.append({**entry, "id": len(images) + 1, "file_name": name,
+                           "job_id": job_id})
+        if decoded != len(entries):
+            raise _frame_mismatch(job_dir, str(decoded), len(entries))
+        for ann in labels["annotations"]:
+            if ann["image_id"] in image_ids:
+                annotations.append({**ann, "id": len(annotations) + 1,
+                                    "image_id": image_ids[ann["image_id"]],
+                                    "category_id": category_ids[ann["category_id"]]})
+        job_records.append({"job_id": job_id, "name": job.get("name"), "seed": job.get("seed"),
+                            "params": job.get("params"), "info": labels.get("info", {})})
+    batch_id_file = source / "batch_id.txt"
+    first = job_records[0]["info"]
+    return {
+        "info": {"description": f"COCO export of {len(jobs)} job(s) from {source.name}",
+                 "generator": first.get("generator"), "version": first.get("version"),
+                 "batch_id": batch_id_file.read_text().strip()
+                 if batch_id_file.is_file() else None,
+                 "every_nth_frame": every_nth,
+                 "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+        "licenses": [],
+        "categories": categories.as_list(),
+        "images": images,
+        "annotations": annotations,
+        "jobs": job_records,
+    }
