@@ -25,24 +25,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .vis import job_folders
+from .vis import job_folders, video_frames
 
 __all__ = ["ANNOTATIONS_FILE", "export_coco"]
 
 ANNOTATIONS_FILE = "annotations.json"
-
-
-def _video_frames(video: Path) -> Iterator[np.ndarray]:
-    """Every frame of ``video`` as an RGB array, decoded once, in order."""
-    import imageio_ffmpeg
-
-    reader = imageio_ffmpeg.read_frames(str(video), pix_fmt="rgb24")
-    try:
-        width, height = next(reader)["size"]
-        for data in reader:
-            yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
-    finally:
-        reader.close()
 
 
 class _Categories:
@@ -74,7 +61,7 @@ def _job_frames(job_dir: Path) -> Iterator[np.ndarray]:
     """The job's frames in order: decoded from video.mp4, or its one preview image."""
     video = job_dir / "video.mp4"
     if video.is_file():
-        yield from _video_frames(video)
+        yield from video_frames(video)
         return
     with Image.open(job_dir / "video_preview.png") as im:
         yield np.asarray(im.convert("RGB"))

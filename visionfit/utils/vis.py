@@ -18,7 +18,7 @@ import json
 import math
 import textwrap
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "job_folders",
     "read_frame",
     "summarize_batch_results_as_dataframe",
+    "video_frames",
     "view_previews",
     "visualize_all_labels",
     "visualize_batch_results",
@@ -269,26 +270,31 @@ def view_previews(folder: str | Path, max_n: int = 16, ncols: int = 4,
     return fig
 
 
+def video_frames(video: str | Path) -> Iterator[np.ndarray]:
+    """Every frame of an mp4 as an RGB array, decoded once, in order."""
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(video), pix_fmt="rgb24")
+    try:
+        width, height = next(reader)["size"]
+        for data in reader:
+            yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
+    finally:
+        reader.close()
+
+
 def read_frame(job_folder: str | Path, frame: int = 0) -> np.ndarray:
     """Frame ``frame`` of a job as an RGB array: decoded from video.mp4 for a video job,
     video_preview.png for a preview (which has only frame 0)."""
     job_dir = Path(job_folder)
     video = job_dir / "video.mp4"
     if video.is_file():
-        import imageio_ffmpeg
-
         if frame < 0:
             raise IndexError(f"frame must be >= 0, got {frame}")
-        reader = imageio_ffmpeg.read_frames(str(video), pix_fmt="rgb24")
         count = 0
-        try:
-            width, height = next(reader)["size"]
-            for data in reader:
-                if count == frame:
-                    return np.frombuffer(data, np.uint8).reshape(height, width, 3).copy()
-                count += 1
-        finally:
-            reader.close()
+        for count, data in enumerate(video_frames(video), start=1):
+            if count == frame + 1:
+                return data.copy()
         raise IndexError(f"frame {frame} is past the end of {video} ({count} frames)")
     preview = job_dir / "video_preview.png"
     if not preview.is_file():
