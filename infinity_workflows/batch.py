@@ -41,7 +41,7 @@ from .errors import (
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "parse_time"]
+__all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "parse_time", "replace_folder"]
 
 BATCH_ID_FILE = "batch_id.txt"
 PARTIAL_DIR = ".partial"
@@ -82,6 +82,19 @@ def _check_members(archive: zipfile.ZipFile, job_id: str
     return members
 
 
+def replace_folder(new: Path, final: Path, aside_prefix: str) -> None:
+    """Rename the complete folder ``new`` to ``final``; an existing ``final`` is first moved
+    aside (into a temporary folder named ``aside_prefix...``) and then deleted, so ``final``
+    is only ever the old whole folder or the new one."""
+    if not final.exists():
+        os.rename(new, final)
+        return
+    old = Path(tempfile.mkdtemp(prefix=aside_prefix, dir=final.parent))
+    os.rename(final, old / final.name)
+    os.rename(new, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def _extract(archive_path: Path, job_id: str, root: Path) -> Path:
     """Extract a checked archive into a temporary folder, then rename it into place."""
     with zipfile.ZipFile(archive_path) as archive:
@@ -100,13 +113,7 @@ def _extract(archive_path: Path, job_id: str, root: Path) -> Path:
                 with archive.open(info) as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
             final = root / job_id
-            if final.exists():  # overwrite=True: move the old copy aside, then swap
-                old = Path(tempfile.mkdtemp(prefix=f"{_EXTRACT_PREFIX}old-", dir=root))
-                os.rename(final, old / job_id)
-                os.rename(job_dir, final)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.rename(job_dir, final)
+            replace_folder(job_dir, final, aside_prefix=f"{_EXTRACT_PREFIX}old-")
             return final
         finally:
             shutil.rmtree(staging, ignore_errors=True)

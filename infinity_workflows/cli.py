@@ -13,6 +13,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .server.store import Store
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main", "register"]
 
@@ -190,49 +194,66 @@ def _scope(grant: list[str] | None) -> str:
     return "only " + ", ".join(sorted(set(grant))) if grant else "no generators"
 
 
+def _no_live_token(action: str, token_id: int) -> int:
+    print(f"infinity-workflows token {action}: no live token has id {token_id} (see "
+          "`infinity-workflows token list`)", file=sys.stderr)
+    return 2
+
+
+def _token_create(store: Store, args: argparse.Namespace, grant: list[str] | None) -> int:
+    _warn_unknown(grant)
+    token = store.create_token(args.name, grant)
+    print(f"New API token {args.name!r} for the server with home {store.path.parent}; it may "
+          f"use {_scope(grant)}. It is shown only now (the server keeps a hash); store it like "
+          "a password:")
+    print(token)
+    return 0
+
+
+def _token_list(store: Store, args: argparse.Namespace, grant: list[str] | None) -> int:
+    for t in store.tokens():
+        state = f"revoked {t['revoked']}" if t["revoked"] else "live"
+        print(f"{t['id']:>4}  {t['name']!r}  created {t['created']}  {state}  "
+              f"may use {_scope(t['generators'])}")
+    return 0
+
+
+def _token_grant(store: Store, args: argparse.Namespace, grant: list[str] | None) -> int:
+    _warn_unknown(grant)
+    if not store.set_token_generators(args.token_id, grant):
+        return _no_live_token("grant", args.token_id)
+    print(f"Token {args.token_id} may now use {_scope(grant)}.")
+    return 0
+
+
+def _token_revoke(store: Store, args: argparse.Namespace, grant: list[str] | None) -> int:
+    if not store.revoke_token(args.token_id):
+        return _no_live_token("revoke", args.token_id)
+    print(f"Token {args.token_id} is revoked: its requests now get 401, its portal sessions "
+          "and result links no longer work. Its batches stay on disk.")
+    return 0
+
+
+# action -> (what it runs, whether it takes --generator/--no-generators)
+_TOKEN_ACTIONS = {"create": (_token_create, True), "list": (_token_list, False),
+                  "grant": (_token_grant, True), "revoke": (_token_revoke, False)}
+
+
 def _token(args: argparse.Namespace) -> int:
     from .home import resolve_home
     from .server.store import Store
 
-    action = args.token_action
+    run, takes_grant = _TOKEN_ACTIONS[args.token_action]
     try:
-        grant = _generator_grant(args) if action in ("create", "grant") else None
+        grant = _generator_grant(args) if takes_grant else None
     except ValueError as exc:
-        print(f"infinity-workflows token {action}: {exc}", file=sys.stderr)
+        print(f"infinity-workflows token {args.token_action}: {exc}", file=sys.stderr)
         return 2
-    home = resolve_home(args.home).ensure()
-    store = Store(home.database)
+    store = Store(resolve_home(args.home).ensure().database)
     try:
-        if action == "list":
-            for t in store.tokens():
-                state = f"revoked {t['revoked']}" if t["revoked"] else "live"
-                print(f"{t['id']:>4}  {t['name']!r}  created {t['created']}  {state}  "
-                      f"may use {_scope(t['generators'])}")
-            return 0
-        if action == "revoke":
-            if not store.revoke_token(args.token_id):
-                print(f"infinity-workflows token revoke: no live token has id "
-                      f"{args.token_id} (see `infinity-workflows token list`)", file=sys.stderr)
-                return 2
-            print(f"Token {args.token_id} is revoked: its requests now get 401, its portal "
-                  "sessions and result links no longer work. Its batches stay on disk.")
-            return 0
-        _warn_unknown(grant)
-        if action == "grant":
-            if not store.set_token_generators(args.token_id, grant):
-                print(f"infinity-workflows token grant: no live token has id "
-                      f"{args.token_id} (see `infinity-workflows token list`)", file=sys.stderr)
-                return 2
-            print(f"Token {args.token_id} may now use {_scope(grant)}.")
-            return 0
-        token = store.create_token(args.name, grant)
+        return run(store, args, grant)
     finally:
         store.close()
-    print(f"New API token {args.name!r} for the server with home {home.root}; it may use "
-          f"{_scope(grant)}. It is shown only now (the server keeps a hash); store it like a "
-          "password:")
-    print(token)
-    return 0
 
 
 register(Command("serve", "run the local API server and its workers", _serve_arguments,

@@ -52,23 +52,22 @@ def linear_to_srgb8(lin: np.ndarray) -> np.ndarray:
     return _LUT[idx]
 
 
-def irradiance(normal: np.ndarray, points: np.ndarray, light: np.ndarray, power: float
-               ) -> np.ndarray:
-    """Diffuse light from a point source plus ambient, scaled by ``lighting_power``/100."""
-    to = light - points
-    d2 = np.einsum("ij,ij->i", to, to)
-    cos = np.maximum(np.einsum("ij,ij->i", normal, to), 0.0) / np.sqrt(d2)
-    return (power / 100.0) * (_AMBIENT + _DIFFUSE * cos * np.minimum(1.0, _FALLOFF_REF2 / d2))
-
-
 def _irradiance_parts(normal: np.ndarray, points: np.ndarray, light: np.ndarray, power: float
                       ) -> tuple[float, np.ndarray]:
-    """:func:`irradiance` split into its ambient (scalar) and direct (per point) terms."""
+    """:func:`irradiance` split into its ambient (scalar) and direct (per point) terms; the
+    floor needs them apart, since a shadow hides a different share of each."""
     to = light - points
     d2 = np.einsum("ij,ij->i", to, to)
     cos = np.maximum(np.einsum("ij,ij->i", normal, to), 0.0) / np.sqrt(d2)
     scale = power / 100.0
     return scale * _AMBIENT, scale * _DIFFUSE * cos * np.minimum(1.0, _FALLOFF_REF2 / d2)
+
+
+def irradiance(normal: np.ndarray, points: np.ndarray, light: np.ndarray, power: float
+               ) -> np.ndarray:
+    """Diffuse light from a point source plus ambient, scaled by ``lighting_power``/100."""
+    ambient, direct = _irradiance_parts(normal, points, light, power)
+    return ambient + direct
 
 
 # ---------------------------------------------------------------------------------------

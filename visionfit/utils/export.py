@@ -14,7 +14,6 @@ when complete, so a half-written dataset is never visible under the final name.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -24,6 +23,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from infinity_workflows.batch import replace_folder
 
 from .vis import job_folders, video_frames
 
@@ -72,16 +73,6 @@ def _frame_mismatch(job_dir: Path, frames: str, labelled: int) -> ValueError:
                       f"{labelled}; download it again (Batch.download(..., overwrite=True))")
 
 
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-old-", dir=out_dir.parent))
-        os.rename(out_dir, old / out_dir.name)
-        os.rename(staging, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, out_dir)
-
-
 def export_coco(folder: str | Path, out_dir: str | Path | None = None, *,
                 every_nth: int = 1, overwrite: bool = False) -> Path:
     """Export the downloaded jobs in ``folder`` as one COCO dataset; returns its
@@ -110,7 +101,7 @@ def export_coco(folder: str | Path, out_dir: str | Path | None = None, *,
     try:
         dataset = _build(jobs, staging, every_nth, source)
         (staging / ANNOTATIONS_FILE).write_text(json.dumps(dataset))
-        _swap_into_place(staging, target)
+        replace_folder(staging, target, aside_prefix=f".{target.name}-old-")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target / ANNOTATIONS_FILE
