@@ -168,19 +168,25 @@ class Transport:
     def url(self, path: str) -> str:
         return self.server + path.lstrip("/")
 
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
-        """Send one request and return the parsed JSON body, or raise the matching error."""
-        url = self.url(path)
+    def send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+             json: Any = None, headers: Mapping[str, str] | None = None) -> requests.Response:
+        """Send one request and return the response whatever its status (ServerUnreachable
+        when no answer comes)."""
         started = time.perf_counter()
         try:
-            response = self.http.request(method, url, params=params, json=json,
+            response = self.http.request(method, self.url(path), params=params, json=json,
                                          headers=dict(headers or {}), timeout=self.timeout)
         except requests.RequestException as exc:
             raise unreachable(self.server, exc, self.timeout) from None
         log.debug("%s %s -> %s in %.0f ms", method, path, response.status_code,
                   (time.perf_counter() - started) * 1000)
-        return parse_response(method, path, response)
+        return response
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
+        """Send one request and return the parsed JSON body, or raise the matching error."""
+        return parse_response(method, path, self.send(method, path, params=params, json=json,
+                                                      headers=headers))
 
 
 def _reason(exc: requests.RequestException, timeout: tuple[float, float]) -> str:
@@ -260,7 +266,7 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def _batch_body(name: str, generator: str, job_params: Sequence[Mapping[str, Any]],
+def batch_body(name: str, generator: str, job_params: Sequence[Mapping[str, Any]],
                 is_preview: bool) -> dict[str, Any]:
     return {
         "name": name,
@@ -284,7 +290,7 @@ def submit_batch(t: Transport, *, name: str, generator: str,
                  idempotency_key: str) -> dict[str, Any]:
     """POST api/batch/. The same ``idempotency_key`` always yields the same one batch."""
     return t.request("POST", "api/batch/",
-                     json=_batch_body(name, generator, job_params, is_preview),
+                     json=batch_body(name, generator, job_params, is_preview),
                      headers={"Idempotency-Key": idempotency_key})
 
 
@@ -292,7 +298,7 @@ def estimate_batch(t: Transport, *, generator: str, job_params: Sequence[Mapping
                    is_preview: bool, name: str = "estimate") -> list[int]:
     """POST api/batch/estimate/: frames each job will render."""
     return t.request("POST", "api/batch/estimate/",
-                     json=_batch_body(name, generator, job_params, is_preview))
+                     json=batch_body(name, generator, job_params, is_preview))
 
 
 def list_batches(t: Transport, start_time: datetime, end_time: datetime
@@ -364,3 +370,10 @@ def download_result(t: Transport, url: str, out: BinaryIO, *,
             return written
     except requests.RequestException as exc:
         raise unreachable(host, exc, t.timeout) from None
+
+
+# infinity-core's names for the same endpoints (raw responses), for code written against it.
+from .core_api import *  # noqa: E402, F403
+from .core_api import __all__ as _core_names  # noqa: E402
+
+__all__ += _core_names

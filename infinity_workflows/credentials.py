@@ -15,6 +15,7 @@ from pathlib import Path
 from .errors import ConfigurationError
 
 __all__ = [
+    "DEFAULT_SERVER",
     "TOKEN_ENV",
     "credentials_path",
     "forget_token",
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 TOKEN_ENV = "INFINITY_API_TOKEN"
+DEFAULT_SERVER = "http://127.0.0.1:8765/"  # the local server ``infinity-workflows serve`` runs
 
 
 def normalise_server(server: str) -> str:
