@@ -28,6 +28,7 @@ from .encode import (
     write_json_atomic,
     write_png_atomic,
 )
+from .identity import NAME, VERSION
 from .labels import (
     CATEGORIES,
     CATEGORY_IDS,
@@ -316,14 +317,12 @@ class Job:
         return np.stack([box_corners(lo[i], hi[i], basis, origin[i]) for i in range(n)])
 
     def _info(self) -> dict[str, Any]:
-        from .plugin import VisionFitGenerator
-
         cam = self.camera
         p = self.params
         return {
             "description": "VisionFit synthetic exercise video with exact labels",
-            "generator": VisionFitGenerator.name,
-            "version": VisionFitGenerator.version,
+            "generator": NAME,
+            "version": VERSION,
             "date_created": GENERATOR_DATE,
             "scene_id": p["scene"],
             "exercise": p["exercise"],
