@@ -43,7 +43,9 @@ from .motion import Animation, Timeline, animate, frame_count, make_timeline
 from .raster import (
     StaticLayer,
     body_coverage,
+    first_hit_depth,
     instance_depths,
+    person_coverage,
     render_body,
     render_static,
     shadowed_room,
@@ -230,7 +232,7 @@ class Job:
                 # Person: the amodal mask is every body pixel in the image, the visible one
                 # those not behind furniture (the body hiding itself does not count).
                 # percent_occlusion is computed from exactly these two masks.
-                amodal = np.isfinite(body_depth)
+                amodal = person_coverage(layer, inst.shape)
                 hidden_here = st.inst[ys, xs][np.isfinite(layer.depth) & ~vis]
                 if len(hidden_here):
                     hidden_by += np.bincount(hidden_here, minlength=256)
@@ -301,8 +303,7 @@ class Job:
                 masks.add(f"{stem}.iseg.{ann_id}.png", palette_png(amodal.view(np.uint8),
                                                                   inst_pal))
                 if depths is not None:
-                    depths.add(f"{stem}.depth.png", depth_png(np.minimum(body_depth,
-                                                                         st.depth)))
+                    depths.add(f"{stem}.depth.png", depth_png(first_hit_depth(st, layer)))
                 watch.mark("masks")
                 if video is not None:
                     video.write(rgb)
