@@ -52,6 +52,7 @@ DISTRIBUTIONS: Distributions = {
     "allowable_occlusion": Uniform(25.0, 100.0),
     "lighting_power": LogUniform(10.0, 1000.0),
     "enable_sensor_noise": Coin(0.3),
+    "enable_depth_maps": Constant(False),  # an output switch, not a variation of the data
     ("image_width", "image_height"): Tied(Choice((256, 512))),
     "state": Constant(None),  # a fresh seed; reruns set it (infinity_workflows.reruns)
 }
