@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from enum import Enum
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
@@ -39,9 +39,6 @@ from .errors import (
     NotFoundError,
     ServerUnreachable,
 )
-
-if TYPE_CHECKING:
-    from .session import Session
 
 __all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "JobType", "parse_time", "replace_folder"]
 
@@ -147,10 +144,19 @@ def _replace_text(path: Path, text: str) -> None:
         raise
 
 
+class BatchSession(Protocol):
+    """What a Batch needs of its session (a :class:`~infinity_workflows.Session` has it):
+    declared here so that batch.py does not import session.py, which imports it."""
+
+    transport: api.Transport
+
+    def portal_url(self, batch_id: str) -> str: ...
+
+
 class Batch:
     """A batch on the server, as seen by the token of ``session``."""
 
-    def __init__(self, session: Session, data: dict[str, Any]) -> None:
+    def __init__(self, session: BatchSession, data: dict[str, Any]) -> None:
         self.session = session
         self._set(data)
 
@@ -158,7 +164,7 @@ class Batch:
     def from_api(cls, token: str | None, batch_id: str, server: str) -> Batch:
         """The batch ``batch_id`` fetched with ``token`` from ``server`` (infinity-core's
         form); its generator is the one its jobs name."""
-        from .session import Session
+        from .session import Session  # at call time: session.py imports this module
 
         return Session.for_batch(batch_id, token=token, server=server)
 

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES_DIR = ROOT / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "notebooks"
 RECORDS_DIR = ROOT / "visionfit" / "workflow_records"
 # kind -> file prefix and template name
 KINDS: dict[str, str] = {"submit": "submit_batch", "download": "download_batch"}
@@ -493,8 +493,8 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
 
     folder, stamp = new_record_folder(records_dir)
     # A record made elsewhere is its own template.
-    template = record if not lineage["made_here"] else \
-        ROOT / str(lineage.get("template") or f"templates/{_kind_prefix(kind)}.ipynb")
+    template = record if not lineage["made_here"] else ROOT / str(
+        lineage.get("template") or f"infinity_workflows/notebooks/{_kind_prefix(kind)}.ipynb")
     nb = _build_record(kind, parameters, folder=folder, template=template, parent=record,
                        source=record)
     # Hidden names while running: `records` and JupyterLab's file browser skip dot-files.
