@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from enum import Enum
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from tqdm.auto import tqdm
 
@@ -160,13 +160,15 @@ class Batch:
         self.session = session
         self._set(data)
 
+    # The Session class, set by session.py (which imports this module, not the other way
+    # round), so that Batch.from_api can open a session for the batch's generator.
+    session_class: ClassVar[Any] = None
+
     @classmethod
     def from_api(cls, token: str | None, batch_id: str, server: str) -> Batch:
         """The batch ``batch_id`` fetched with ``token`` from ``server`` (infinity-core's
         form); its generator is the one its jobs name."""
-        from .session import Session  # at call time: session.py imports this module
-
-        return Session.for_batch(batch_id, token=token, server=server)
+        return cls.session_class.for_batch(batch_id, token=token, server=server)
 
     def _set(self, data: dict[str, Any]) -> None:
         self.batch_id: str = data["id"]

@@ -1,4 +1,4 @@
-"""infinity-core's module-level API functions, as thin calls over :class:`api.Transport`.
+"""infinity-core's module-level API functions, as thin calls over :class:`Transport`.
 
 Scripts and notebooks written for Infinity's toolkit call these by name (e.g. the demo's
 ``get_usage_datetime_range(token=, server=, start_time=, end_time=)`` and
@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from . import api
+from . import transport
 from .credentials import DEFAULT_SERVER, normalise_server, resolve_token
 
 __all__ = [
@@ -43,7 +43,7 @@ __all__ = [
 def _send(token: str | None, server: str, method: str, path: str, **kwargs: Any
           ) -> requests.Response:
     server = normalise_server(server)
-    with api.Transport(server, resolve_token(token, server)) as t:
+    with transport.Transport(server, resolve_token(token, server)) as t:
         response = t.send(method, path, **kwargs)
         response.content  # noqa: B018 - read the body before the session closes
         return response
@@ -82,12 +82,12 @@ def get_batch_list(token: str | None = None, start_time: datetime | None = None,
 
 def get_batch_data(token: str | None, batch_id: str, server: str = DEFAULT_SERVER
                    ) -> requests.Response:
-    return _send(token, server, "GET", f"api/batch/{api._segment(batch_id)}/")
+    return _send(token, server, "GET", f"api/batch/{transport.segment(batch_id)}/")
 
 
 def get_batch_summary_data(token: str | None, batch_id: str, server: str = DEFAULT_SERVER
                            ) -> requests.Response:
-    return _send(token, server, "GET", f"api/batch/{api._segment(batch_id)}/summary/")
+    return _send(token, server, "GET", f"api/batch/{transport.segment(batch_id)}/summary/")
 
 
 def get_all_generator_data(token: str | None = None, server: str = DEFAULT_SERVER
@@ -97,7 +97,7 @@ def get_all_generator_data(token: str | None = None, server: str = DEFAULT_SERVE
 
 def get_single_generator_data(token: str | None, generator_name: str,
                               server: str = DEFAULT_SERVER) -> requests.Response:
-    return _send(token, server, "GET", f"api/jobs/{api._segment(generator_name)}/")
+    return _send(token, server, "GET", f"api/jobs/{transport.segment(generator_name)}/")
 
 
 def get_all_preview_job_data(token: str | None = None, server: str = DEFAULT_SERVER
@@ -107,7 +107,7 @@ def get_all_preview_job_data(token: str | None = None, server: str = DEFAULT_SER
 
 def get_single_preview_job_data(token: str | None, preview_id: str,
                                 server: str = DEFAULT_SERVER) -> requests.Response:
-    return _send(token, server, "GET", f"api/job_previews/{api._segment(preview_id)}/")
+    return _send(token, server, "GET", f"api/job_previews/{transport.segment(preview_id)}/")
 
 
 def get_all_standard_job_data(token: str | None = None, server: str = DEFAULT_SERVER
@@ -117,7 +117,7 @@ def get_all_standard_job_data(token: str | None = None, server: str = DEFAULT_SE
 
 def get_single_standard_job_data(token: str | None, standard_job_id: str,
                                  server: str = DEFAULT_SERVER) -> requests.Response:
-    return _send(token, server, "GET", f"api/job_runs/{api._segment(standard_job_id)}/")
+    return _send(token, server, "GET", f"api/job_runs/{transport.segment(standard_job_id)}/")
 
 
 def _batch_request(generator: str, name: str, job_params: Sequence[Mapping[str, Any]],
@@ -126,7 +126,7 @@ def _batch_request(generator: str, name: str, job_params: Sequence[Mapping[str, 
         raise TypeError("job_params must be a list of dicts, one per job")
     if not job_params:
         raise ValueError("job_params is empty: a batch needs at least one job")
-    return api.batch_body(name or "", generator, job_params, is_preview)
+    return transport.batch_body(name or "", generator, job_params, is_preview)
 
 
 def post_batch(token: str | None, generator: str, name: str,

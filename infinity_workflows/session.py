@@ -202,3 +202,6 @@ class Session:
     def portal_url(self, batch_id: str) -> str:
         """The portal page showing every job of the batch."""
         return f"{self.server}portal/batch/{batch_id}/"
+
+
+Batch.session_class = Session
