@@ -22,8 +22,8 @@ import numba
 import numpy as np
 from platformdirs import user_cache_dir
 
-__all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "darken_floor", "shade_hits",
-           "shadow_grid"]
+__all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "darken_floor", "floor_points",
+           "shade_hits", "shadow_grid"]
 
 
 def _writable_cache_dir() -> str | None:
@@ -50,59 +50,76 @@ _jit = numba.njit(cache=bool(CACHE_DIR), nogil=True, error_model="numpy")
 # ---------------------------------------------------------------------------------------
 # Body: ray casts (rays (dx, dy, 1) from the camera, so a ray's parameter is the depth z).
 @_jit
-def _capsule_t(dx: float, dy: float, a: np.ndarray, b: np.ndarray, r: float,
-               near: float) -> float:
-    """Nearest front hit of the ray with the capsule a-b of radius r (inf: miss): the
-    nearest of the two end spheres' first roots and the cylinder's lateral hit between
-    the ends."""
-    dd = dx * dx + dy * dy + 1.0
-    da = a[0] * dx + a[1] * dy + a[2]
-    db = b[0] * dx + b[1] * dy + b[2]
-    aa = a[0] * a[0] + a[1] * a[1] + a[2] * a[2]
-    bb = b[0] * b[0] + b[1] * b[1] + b[2] * b[2]
-    t = np.inf
-    ha = da * da - dd * (aa - r * r)
-    if ha >= 0.0:
-        ta = (da - np.sqrt(ha)) / dd
-        if ta > near:
-            t = ta
-    hb = db * db - dd * (bb - r * r)
-    if hb >= 0.0:
-        tb = (db - np.sqrt(hb)) / dd
-        if tb > near and tb < t:
-            t = tb
-    ba0, ba1, ba2 = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+def _cast_capsule(dx: np.ndarray, dy: np.ndarray, x0: int, x1: int, y0: int, y1: int,
+                  a: np.ndarray, b: np.ndarray, r: float, near: float, k: int,
+                  depth: np.ndarray, pid: np.ndarray) -> None:
+    """Nearest front hits of rays (dx, dy, 1) with the capsule a-b of radius r: the nearest
+    of the two end spheres' first roots |t d - c| = r and the cylinder's lateral hit when it
+    falls between the ends; depth-tested into the canvas."""
+    a0, a1, a2, b0, b1, b2 = a[0], a[1], a[2], b[0], b[1], b[2]
+    aa = a0 * a0 + a1 * a1 + a2 * a2
+    ca = aa - r * r
+    cb = b0 * b0 + b1 * b1 + b2 * b2 - r * r
+    ba0, ba1, ba2 = b0 - a0, b1 - a1, b2 - a2
     baba = ba0 * ba0 + ba1 * ba1 + ba2 * ba2
-    if baba > 1e-12:
-        bard = db - da
-        baoa = -(ba0 * a[0] + ba1 * a[1] + ba2 * a[2])
-        qa = baba * dd - bard * bard
-        qb = baba * -da - baoa * bard
-        qc = baba * aa - baoa * baoa - r * r * baba
-        h = qb * qb - qa * qc
-        if h >= 0.0 and qa > 1e-12:
-            tc = (-qb - np.sqrt(h)) / qa
-            y = baoa + tc * bard
-            if y > 0.0 and y < baba and tc > near and tc < t:
-                t = tc
-    return t
+    baoa = -(ba0 * a0 + ba1 * a1 + ba2 * a2)
+    qc = baba * aa - baoa * baoa - r * r * baba
+    for y in range(y0, y1):
+        ry = dy[y]
+        for x in range(x0, x1):
+            rx = dx[x]
+            dd = rx * rx + ry * ry + 1.0
+            da = a0 * rx + a1 * ry + a2
+            db = b0 * rx + b1 * ry + b2
+            t = np.inf
+            ha = da * da - dd * ca
+            if ha >= 0.0:
+                ta = (da - np.sqrt(ha)) / dd
+                if ta > near:
+                    t = ta
+            hb = db * db - dd * cb
+            if hb >= 0.0:
+                tb = (db - np.sqrt(hb)) / dd
+                if tb > near and tb < t:
+                    t = tb
+            if baba > 1e-12:
+                bard = db - da
+                qa = baba * dd - bard * bard
+                qb = baba * -da - baoa * bard
+                h = qb * qb - qa * qc
+                if h >= 0.0 and qa > 1e-12:
+                    tc = (-qb - np.sqrt(h)) / qa
+                    yy = baoa + tc * bard
+                    if yy > 0.0 and yy < baba and tc > near and tc < t:
+                        t = tc
+            if t < depth[y, x]:
+                depth[y, x] = t
+                pid[y, x] = k
 
 
 @_jit
-def _ellipsoid_t(dx: float, dy: float, o: np.ndarray, minv: np.ndarray,
-                 near: float) -> float:
-    """Nearest front hit with the ellipsoid {c + M u : |u| = 1}; minv = M^-1, o = minv(-c)."""
-    d0 = minv[0, 0] * dx + minv[0, 1] * dy + minv[0, 2]
-    d1 = minv[1, 0] * dx + minv[1, 1] * dy + minv[1, 2]
-    d2 = minv[2, 0] * dx + minv[2, 1] * dy + minv[2, 2]
-    qa = d0 * d0 + d1 * d1 + d2 * d2
-    qb = o[0] * d0 + o[1] * d1 + o[2] * d2
-    qc = o[0] * o[0] + o[1] * o[1] + o[2] * o[2] - 1.0
-    h = qb * qb - qa * qc
-    if h < 0.0:
-        return np.inf
-    t = (-qb - np.sqrt(h)) / qa
-    return t if t > near else np.inf
+def _cast_ellipsoid(dx: np.ndarray, dy: np.ndarray, x0: int, x1: int, y0: int, y1: int,
+                    o: np.ndarray, m: np.ndarray, near: float, k: int, depth: np.ndarray,
+                    pid: np.ndarray) -> None:
+    """Nearest front hits with the ellipsoid {c + M u : |u| = 1} (m = M^-1, o = m(-c)):
+    the unit sphere's first root in its own frame; depth-tested into the canvas."""
+    o0, o1, o2 = o[0], o[1], o[2]
+    qc = o0 * o0 + o1 * o1 + o2 * o2 - 1.0
+    for y in range(y0, y1):
+        ry = dy[y]
+        for x in range(x0, x1):
+            rx = dx[x]
+            d0 = m[0, 0] * rx + m[0, 1] * ry + m[0, 2]
+            d1 = m[1, 0] * rx + m[1, 1] * ry + m[1, 2]
+            d2 = m[2, 0] * rx + m[2, 1] * ry + m[2, 2]
+            qa = d0 * d0 + d1 * d1 + d2 * d2
+            qb = o0 * d0 + o1 * d1 + o2 * d2
+            h = qb * qb - qa * qc
+            if h >= 0.0:
+                t = (-qb - np.sqrt(h)) / qa
+                if t > near and t < depth[y, x]:
+                    depth[y, x] = t
+                    pid[y, x] = k
 
 
 @_jit
@@ -119,15 +136,14 @@ def cast_primitives(dx: np.ndarray, dy: np.ndarray, ranges: np.ndarray, cap_a: n
     nc = cap_r.shape[0]
     for k in range(ranges.shape[0]):
         x0, x1, y0, y1 = ranges[k, 0], ranges[k, 1], ranges[k, 2], ranges[k, 3]
-        for y in range(y0, y1):
-            for x in range(x0, x1):
-                if k < nc:
-                    t = _capsule_t(dx[x], dy[y], cap_a[k], cap_b[k], cap_r[k], near)
-                else:
-                    t = _ellipsoid_t(dx[x], dy[y], ell_o[k - nc], ell_minv[k - nc], near)
-                if t < depth[y, x]:
-                    depth[y, x] = t
-                    pid[y, x] = k
+        if x1 <= x0 or y1 <= y0:
+            continue
+        if k < nc:
+            _cast_capsule(dx, dy, x0, x1, y0, y1, cap_a[k], cap_b[k], cap_r[k], near, k,
+                          depth, pid)
+        else:
+            _cast_ellipsoid(dx, dy, x0, x1, y0, y1, ell_o[k - nc], ell_minv[k - nc], near, k,
+                            depth, pid)
 
 
 @_jit
@@ -147,7 +163,6 @@ def shade_hits(dx: np.ndarray, dy: np.ndarray, depth: np.ndarray, pid: np.ndarra
     albedo (the formulas of :func:`raster.irradiance`)."""
     nc = cap_a.shape[0]
     h, w = depth.shape
-    n = np.empty(3)
     for y in range(h):
         for x in range(w):
             k = pid[y, x]
@@ -156,31 +171,57 @@ def shade_hits(dx: np.ndarray, dy: np.ndarray, depth: np.ndarray, pid: np.ndarra
             z = depth[y, x]
             p0, p1, p2 = dx[x] * z, dy[y] * z, z
             if k < nc:
-                a, b = cap_a[k], cap_b[k]
-                ba0, ba1, ba2 = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-                pa0, pa1, pa2 = p0 - a[0], p1 - a[1], p2 - a[2]
+                a0, a1, a2 = cap_a[k, 0], cap_a[k, 1], cap_a[k, 2]
+                ba0, ba1, ba2 = cap_b[k, 0] - a0, cap_b[k, 1] - a1, cap_b[k, 2] - a2
+                pa0, pa1, pa2 = p0 - a0, p1 - a1, p2 - a2
                 baba = max(ba0 * ba0 + ba1 * ba1 + ba2 * ba2, 1e-12)
                 q = min(max((pa0 * ba0 + pa1 * ba1 + pa2 * ba2) / baba, 0.0), 1.0)
-                n[0], n[1], n[2] = pa0 - q * ba0, pa1 - q * ba1, pa2 - q * ba2
+                n0, n1, n2 = pa0 - q * ba0, pa1 - q * ba1, pa2 - q * ba2
             else:
-                m, c = ell_minv[k - nc], ell_c[k - nc]
-                r0, r1, r2 = p0 - c[0], p1 - c[1], p2 - c[2]
-                u0 = m[0, 0] * r0 + m[0, 1] * r1 + m[0, 2] * r2
-                u1 = m[1, 0] * r0 + m[1, 1] * r1 + m[1, 2] * r2
-                u2 = m[2, 0] * r0 + m[2, 1] * r1 + m[2, 2] * r2
-                for i in range(3):
-                    n[i] = m[0, i] * u0 + m[1, i] * u1 + m[2, i] * u2
-            norm = max(np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]), 1e-12)
+                e = k - nc
+                r0, r1, r2 = p0 - ell_c[e, 0], p1 - ell_c[e, 1], p2 - ell_c[e, 2]
+                u0 = ell_minv[e, 0, 0] * r0 + ell_minv[e, 0, 1] * r1 + ell_minv[e, 0, 2] * r2
+                u1 = ell_minv[e, 1, 0] * r0 + ell_minv[e, 1, 1] * r1 + ell_minv[e, 1, 2] * r2
+                u2 = ell_minv[e, 2, 0] * r0 + ell_minv[e, 2, 1] * r1 + ell_minv[e, 2, 2] * r2
+                n0 = ell_minv[e, 0, 0] * u0 + ell_minv[e, 1, 0] * u1 + ell_minv[e, 2, 0] * u2
+                n1 = ell_minv[e, 0, 1] * u0 + ell_minv[e, 1, 1] * u1 + ell_minv[e, 2, 1] * u2
+                n2 = ell_minv[e, 0, 2] * u0 + ell_minv[e, 1, 2] * u1 + ell_minv[e, 2, 2] * u2
+            norm = max(np.sqrt(n0 * n0 + n1 * n1 + n2 * n2), 1e-12)
             t0, t1, t2 = light[0] - p0, light[1] - p1, light[2] - p2
             d2 = t0 * t0 + t1 * t1 + t2 * t2
-            cos = max((n[0] * t0 + n[1] * t1 + n[2] * t2) / norm, 0.0) / np.sqrt(d2)
-            e = ambient + diffuse * cos * min(1.0, falloff_ref2 / d2)
+            cos = max((n0 * t0 + n1 * t1 + n2 * t2) / norm, 0.0) / np.sqrt(d2)
+            light_in = ambient + diffuse * cos * min(1.0, falloff_ref2 / d2)
             for i in range(3):
-                rgb[y, x, i] = _srgb8(albedo[k, i] * e, lut)
+                rgb[y, x, i] = _srgb8(albedo[k, i] * light_in, lut)
 
 
 # ---------------------------------------------------------------------------------------
 # Shadows on the floor (model in :mod:`.shadow`).
+@_jit
+def floor_points(rows: np.ndarray, cols: np.ndarray, position: np.ndarray,
+                 rotation: np.ndarray, focal: float, cx: float, cy: float,
+                 out: np.ndarray) -> None:
+    """Where the rays of pixels (rows x cols) meet the floor z = 0: out (rows * cols, 2).
+    Rays that never reach it (level or rising) get a point far away, where nothing
+    occludes."""
+    i = 0
+    for r in rows:
+        dy = (r - cy) / focal
+        for c in cols:
+            dx = (c - cx) / focal
+            d0 = dx * rotation[0, 0] + dy * rotation[1, 0] + rotation[2, 0]
+            d1 = dx * rotation[0, 1] + dy * rotation[1, 1] + rotation[2, 1]
+            d2 = dx * rotation[0, 2] + dy * rotation[1, 2] + rotation[2, 2]
+            if d2 < -1e-9:
+                t = -position[2] / d2
+                out[i, 0] = position[0] + d0 * t
+                out[i, 1] = position[1] + d1 * t
+            else:
+                out[i, 0] = 1e6
+                out[i, 1] = 1e6
+            i += 1
+
+
 @_jit
 def shadow_grid(p: np.ndarray, pa: np.ndarray, pb: np.ndarray, rho_a: np.ndarray,
                 rho_b: np.ndarray, sig_a: np.ndarray, sig_b: np.ndarray, reach: np.ndarray,
@@ -193,43 +234,47 @@ def shadow_grid(p: np.ndarray, pa: np.ndarray, pb: np.ndarray, rho_a: np.ndarray
     A capsule is skipped where it cannot reach: beyond ``reach`` (rho + sigma) of its
     projected box, or beyond ``far`` (where its sky share is under the faint limit) of its
     floor box; both shares are exactly 0 or negligible there."""
-    for i in range(p.shape[0]):
-        px, py = p[i, 0], p[i, 1]
-        best = 0.0
-        for k in range(pa.shape[0]):
-            if (px < min(pa[k, 0], pb[k, 0]) - reach[k] or px > max(pa[k, 0], pb[k, 0]) + reach[k]
-                    or py < min(pa[k, 1], pb[k, 1]) - reach[k]
-                    or py > max(pa[k, 1], pb[k, 1]) + reach[k]):
+    n = p.shape[0]
+    direct[:] = 0.0
+    ambient[:] = 0.0
+    for k in range(pa.shape[0]):
+        ax, ay = pa[k, 0], pa[k, 1]
+        ab0, ab1 = pb[k, 0] - ax, pb[k, 1] - ay
+        abab = max(ab0 * ab0 + ab1 * ab1, 1e-12)
+        lo_x, hi_x = min(ax, pb[k, 0]) - reach[k], max(ax, pb[k, 0]) + reach[k]
+        lo_y, hi_y = min(ay, pb[k, 1]) - reach[k], max(ay, pb[k, 1]) + reach[k]
+        for i in range(n):
+            px, py = p[i, 0], p[i, 1]
+            if px < lo_x or px > hi_x or py < lo_y or py > hi_y:
                 continue
-            ab0, ab1 = pb[k, 0] - pa[k, 0], pb[k, 1] - pa[k, 1]
-            abab = max(ab0 * ab0 + ab1 * ab1, 1e-12)
-            rx, ry = px - pa[k, 0], py - pa[k, 1]
+            rx, ry = px - ax, py - ay
             t = min(max((rx * ab0 + ry * ab1) / abab, 0.0), 1.0)
             ex, ey = rx - t * ab0, ry - t * ab1
             d = np.sqrt(ex * ex + ey * ey)
             rho = rho_a[k] + t * (rho_b[k] - rho_a[k])
             sig = sig_a[k] + t * (sig_b[k] - sig_a[k])
-            hidden = (min(d + sig, rho) - max(d - sig, -rho)) / (2.0 * sig)
-            if hidden > best:
-                best = min(hidden, 1.0)
-        direct[i] = best
-        best = 0.0
-        for k in range(a3.shape[0]):
-            if (px < min(a3[k, 0], b3[k, 0]) - far[k] or px > max(a3[k, 0], b3[k, 0]) + far[k]
-                    or py < min(a3[k, 1], b3[k, 1]) - far[k]
-                    or py > max(a3[k, 1], b3[k, 1]) + far[k]):
+            hidden = min((min(d + sig, rho) - max(d - sig, -rho)) / (2.0 * sig), 1.0)
+            if hidden > direct[i]:
+                direct[i] = hidden
+    for k in range(a3.shape[0]):
+        ax, ay, az = a3[k, 0], a3[k, 1], a3[k, 2]
+        ab0, ab1, ab2 = b3[k, 0] - ax, b3[k, 1] - ay, b3[k, 2] - az
+        l2 = max(ab0 * ab0 + ab1 * ab1 + ab2 * ab2, 1e-12)
+        lo_x, hi_x = min(ax, b3[k, 0]) - far[k], max(ax, b3[k, 0]) + far[k]
+        lo_y, hi_y = min(ay, b3[k, 1]) - far[k], max(ay, b3[k, 1]) + far[k]
+        rr = r3[k] * r3[k]
+        for i in range(n):
+            px, py = p[i, 0], p[i, 1]
+            if px < lo_x or px > hi_x or py < lo_y or py > hi_y:
                 continue
-            ab0, ab1, ab2 = b3[k, 0] - a3[k, 0], b3[k, 1] - a3[k, 1], b3[k, 2] - a3[k, 2]
-            l2 = max(ab0 * ab0 + ab1 * ab1 + ab2 * ab2, 1e-12)
-            qx, qy, qz = px - a3[k, 0], py - a3[k, 1], -a3[k, 2]
+            qx, qy, qz = px - ax, py - ay, -az
             s = min(max((qx * ab0 + qy * ab1 + qz * ab2) / l2, 0.0), 1.0)
             ex, ey = qx - s * ab0, qy - s * ab1
-            height = max(a3[k, 2] + s * ab2, 1e-3)
+            height = max(az + s * ab2, 1e-3)
             dist2 = ex * ex + ey * ey + height * height
-            f = min(r3[k] * r3[k] * height / (dist2 * np.sqrt(dist2)), 1.0)
-            if f > best:
-                best = f
-        ambient[i] = best
+            f = min(rr * height / (dist2 * np.sqrt(dist2)), 1.0)
+            if f > ambient[i]:
+                ambient[i] = f
 
 
 @_jit

@@ -39,7 +39,7 @@ import numpy as np
 
 from .body import Primitives
 from .camera import NEAR, Camera
-from .kernels import bilinear, shadow_grid
+from .kernels import bilinear, floor_points, shadow_grid
 from .scene import Box
 
 __all__ = ["LAMP_RADIUS", "BodyShadow", "body_shadow", "furniture_occlusion"]
@@ -86,15 +86,12 @@ def _floor_xy(cam: Camera, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
     Rays that never reach it (level or rising) get a point far away, where nothing occludes.
     """
-    dx = (cols - cam.cx) / cam.focal
-    dy = (rows - cam.cy) / cam.focal
-    r = cam.rotation
-    d = dx[None, :, None] * r[0] + dy[:, None, None] * r[1] + r[2]
-    down = d[..., 2] < -1e-9
-    t = np.where(down, -cam.position[2] / np.where(down, d[..., 2], -1.0), 0.0)
-    xy = cam.position[:2] + d[..., :2] * t[..., None]
-    xy[~down] = 1e6
-    return xy
+    out = np.empty((len(rows), len(cols), 2))
+    floor_points(np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64),
+                 np.ascontiguousarray(cam.position, dtype=np.float64),
+                 np.ascontiguousarray(cam.rotation, dtype=np.float64), float(cam.focal),
+                 float(cam.cx), float(cam.cy), out.reshape(-1, 2))
+    return out
 
 
 def _interp_weights(samples: np.ndarray, start: int, stop: int
