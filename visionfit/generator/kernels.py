@@ -23,7 +23,7 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 __all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "darken_floor", "floor_points",
-           "shade_hits", "shadow_grid"]
+           "furniture_fields", "shade_hits", "shadow_grid"]
 
 
 def _writable_cache_dir() -> str | None:
@@ -311,3 +311,71 @@ def darken_floor(rgb: np.ndarray, linear: np.ndarray, share: np.ndarray, floor: 
                 keep = max(keep, 0.0)
                 for c in range(3):
                     rgb[y0 + y, x0 + x, c] = _srgb8(linear[y0 + y, x0 + x, c] * keep, lut)
+
+
+# ---------------------------------------------------------------------------------------
+# Furniture's darkening of the floor, once per job (model in :mod:`.shadow`).
+@_jit
+def _corner_factor(x: float, y: float) -> float:
+    """Form factor from a floor point to the rectangle [0, x] x [0, y] one unit above it
+    (signed: odd in x and in y, so rectangles add up from their corners)."""
+    sx, sy = np.sqrt(1.0 + x * x), np.sqrt(1.0 + y * y)
+    return (x / sx * np.arctan(y / sx) + y / sy * np.arctan(x / sy)) / (2.0 * np.pi)
+
+
+@_jit
+def furniture_fields(p: np.ndarray, needed: np.ndarray, standing: np.ndarray,
+                     raised: np.ndarray, slices: np.ndarray, sky: np.ndarray,
+                     lamp: np.ndarray) -> None:
+    """Per floor point p[i] with needed[i] (others get 0): ``sky``, the largest share of the
+    sky hidden by a box standing on the floor (rows of ``standing``: lo x, lo y, hi x, hi y,
+    height) or by the underside of a raised box (rows of ``raised``: lo x, lo y, hi x, hi y,
+    bottom height); ``lamp``, the largest share of the square lamp hidden by a box slice's
+    shadow rectangle (rows of ``slices``: lo x, lo y, hi x, hi y, penumbra sigma)."""
+    for i in range(p.shape[0]):
+        sky[i] = 0.0
+        lamp[i] = 0.0
+        if not needed[i]:
+            continue
+        px, py = p[i, 0], p[i, 1]
+        best = 0.0
+        for b in range(standing.shape[0]):
+            lx, ly, hx, hy, height = (standing[b, 0], standing[b, 1], standing[b, 2],
+                                      standing[b, 3], standing[b, 4])
+            gx = max(max(lx - px, px - hx), 0.0)
+            gy = max(max(ly - py, py - hy), 0.0)
+            d = np.sqrt(gx * gx + gy * gy)
+            wall = 0.5 * (1.0 - d / np.sqrt(d * d + height * height))
+            theta = np.pi
+            if d > 0.0:
+                # The spread of the corners' bearings, measured from the bearing of the
+                # footprint's centre (which lies inside it, so nothing wraps round).
+                cx, cy = (lx + hx) / 2 - px, (ly + hy) / 2 - py
+                lo_b, hi_b = np.inf, -np.inf
+                for corner in range(4):
+                    vx = (hx if corner & 1 else lx) - px
+                    vy = (hy if corner & 2 else ly) - py
+                    bearing = np.arctan2(cx * vy - cy * vx, cx * vx + cy * vy)
+                    lo_b, hi_b = min(lo_b, bearing), max(hi_b, bearing)
+                theta = hi_b - lo_b
+            best = max(best, wall * theta / np.pi)
+        for b in range(raised.shape[0]):
+            c = raised[b, 4]
+            x0, x1 = (raised[b, 0] - px) / c, (raised[b, 2] - px) / c
+            y0, y1 = (raised[b, 1] - py) / c, (raised[b, 3] - py) / c
+            f = (_corner_factor(x1, y1) - _corner_factor(x0, y1) - _corner_factor(x1, y0)
+                 + _corner_factor(x0, y0))
+            best = max(best, f)
+        sky[i] = best
+        best = 0.0
+        for s in range(slices.shape[0]):
+            sig = slices[s, 4]
+            ox = min(px + sig, slices[s, 2]) - max(px - sig, slices[s, 0])
+            if ox <= 0.0:
+                continue
+            oy = min(py + sig, slices[s, 3]) - max(py - sig, slices[s, 1])
+            if oy <= 0.0:
+                continue
+            hidden = min(ox / (2.0 * sig), 1.0) * min(oy / (2.0 * sig), 1.0)
+            best = max(best, hidden)
+        lamp[i] = best

@@ -385,7 +385,7 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
                                         power)
     floor = surface == 0
     # Furniture hides part of the sky and of the lamp from the floor around it.
-    sky_hidden, lamp_hidden = furniture_occlusion(cam, room.boxes, room.light)
+    sky_hidden, lamp_hidden = furniture_occlusion(cam, room.boxes, room.light, floor)
     direct = direct * np.where(floor, 1.0 - lamp_hidden, 1.0).reshape(-1)
     flat = ambient * np.where(floor, 1.0 - sky_hidden, 1.0).reshape(-1) + direct
     linear = srgb_to_linear(albedo) * flat.reshape(H, W)[..., None]
