@@ -23,7 +23,7 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 __all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "darken_floor", "floor_points",
-           "furniture_fields", "shade_hits", "shadow_grid"]
+           "floor_window", "furniture_fields", "shade_hits", "shadow_casters", "shadow_grid"]
 
 
 def _writable_cache_dir() -> str | None:
@@ -223,26 +223,28 @@ def floor_points(rows: np.ndarray, cols: np.ndarray, position: np.ndarray,
 
 
 @_jit
-def shadow_grid(p: np.ndarray, pa: np.ndarray, pb: np.ndarray, rho_a: np.ndarray,
-                rho_b: np.ndarray, sig_a: np.ndarray, sig_b: np.ndarray, reach: np.ndarray,
-                a3: np.ndarray, b3: np.ndarray, r3: np.ndarray, far: np.ndarray,
-                direct: np.ndarray, ambient: np.ndarray) -> None:
-    """Per floor point p[i] (x, y): the largest share of the lamp hidden by the projected
-    capsules pa-pb (radii rho, penumbrae sigma, linear along each), and the largest share of
-    the sky hidden by the capsules a3-b3 (radius r3) near the floor.
+def shadow_grid(p: np.ndarray, a: np.ndarray, b: np.ndarray, r: np.ndarray,
+                proj: np.ndarray, near: np.ndarray, far: np.ndarray, direct: np.ndarray,
+                ambient: np.ndarray) -> None:
+    """Per floor point p[i] (x, y): the largest share of the lamp hidden by the casters'
+    projections (``proj`` of :func:`shadow_casters`: radii rho and penumbrae sigma linear
+    along each), and the largest share of the sky hidden by the ``near`` casters a-b
+    (radius r).
 
-    A capsule is skipped where it cannot reach: beyond ``reach`` (rho + sigma) of its
+    A caster is skipped where it cannot reach: beyond ``reach`` (rho + sigma) of its
     projected box, or beyond ``far`` (where its sky share is under the faint limit) of its
     floor box; both shares are exactly 0 or negligible there."""
     n = p.shape[0]
     direct[:] = 0.0
     ambient[:] = 0.0
-    for k in range(pa.shape[0]):
-        ax, ay = pa[k, 0], pa[k, 1]
-        ab0, ab1 = pb[k, 0] - ax, pb[k, 1] - ay
+    for k in range(proj.shape[0]):
+        ax, ay, bx, by = proj[k, 0], proj[k, 1], proj[k, 2], proj[k, 3]
+        rho_a, rho_b, sig_a, sig_b, reach = proj[k, 4], proj[k, 5], proj[k, 6], proj[k, 7], \
+            proj[k, 8]
+        ab0, ab1 = bx - ax, by - ay
         abab = max(ab0 * ab0 + ab1 * ab1, 1e-12)
-        lo_x, hi_x = min(ax, pb[k, 0]) - reach[k], max(ax, pb[k, 0]) + reach[k]
-        lo_y, hi_y = min(ay, pb[k, 1]) - reach[k], max(ay, pb[k, 1]) + reach[k]
+        lo_x, hi_x = min(ax, bx) - reach, max(ax, bx) + reach
+        lo_y, hi_y = min(ay, by) - reach, max(ay, by) + reach
         for i in range(n):
             px, py = p[i, 0], p[i, 1]
             if px < lo_x or px > hi_x or py < lo_y or py > hi_y:
@@ -251,18 +253,20 @@ def shadow_grid(p: np.ndarray, pa: np.ndarray, pb: np.ndarray, rho_a: np.ndarray
             t = min(max((rx * ab0 + ry * ab1) / abab, 0.0), 1.0)
             ex, ey = rx - t * ab0, ry - t * ab1
             d = np.sqrt(ex * ex + ey * ey)
-            rho = rho_a[k] + t * (rho_b[k] - rho_a[k])
-            sig = sig_a[k] + t * (sig_b[k] - sig_a[k])
+            rho = rho_a + t * (rho_b - rho_a)
+            sig = sig_a + t * (sig_b - sig_a)
             hidden = min((min(d + sig, rho) - max(d - sig, -rho)) / (2.0 * sig), 1.0)
             if hidden > direct[i]:
                 direct[i] = hidden
-    for k in range(a3.shape[0]):
-        ax, ay, az = a3[k, 0], a3[k, 1], a3[k, 2]
-        ab0, ab1, ab2 = b3[k, 0] - ax, b3[k, 1] - ay, b3[k, 2] - az
+    for k in range(a.shape[0]):
+        if not near[k]:
+            continue
+        ax, ay, az = a[k, 0], a[k, 1], a[k, 2]
+        ab0, ab1, ab2 = b[k, 0] - ax, b[k, 1] - ay, b[k, 2] - az
         l2 = max(ab0 * ab0 + ab1 * ab1 + ab2 * ab2, 1e-12)
-        lo_x, hi_x = min(ax, b3[k, 0]) - far[k], max(ax, b3[k, 0]) + far[k]
-        lo_y, hi_y = min(ay, b3[k, 1]) - far[k], max(ay, b3[k, 1]) + far[k]
-        rr = r3[k] * r3[k]
+        lo_x, hi_x = min(ax, b[k, 0]) - far[k], max(ax, b[k, 0]) + far[k]
+        lo_y, hi_y = min(ay, b[k, 1]) - far[k], max(ay, b[k, 1]) + far[k]
+        rr = r[k] * r[k]
         for i in range(n):
             px, py = p[i, 0], p[i, 1]
             if px < lo_x or px > hi_x or py < lo_y or py > hi_y:
@@ -278,10 +282,32 @@ def shadow_grid(p: np.ndarray, pa: np.ndarray, pb: np.ndarray, rho_a: np.ndarray
 
 
 @_jit
-def bilinear(grid: np.ndarray, i: np.ndarray, wy: np.ndarray, j: np.ndarray, wx: np.ndarray,
+def _interp_axis(samples: np.ndarray, start: int, count: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """For pixels start..start+count-1: the sample before each (index, at most n - 2) and
+    the weight of the next (0..1); a single sample gets weight 0."""
+    n = samples.shape[0]
+    index = np.zeros(count, dtype=np.int64)
+    weight = np.zeros(count)
+    if n == 1:
+        return index, weight
+    i = 0
+    for k in range(count):
+        px = float(start + k)
+        while i < n - 2 and samples[i + 1] <= px:
+            i += 1
+        index[k] = i
+        weight[k] = min(max((px - samples[i]) / (samples[i + 1] - samples[i]), 0.0), 1.0)
+    return index, weight
+
+
+@_jit
+def bilinear(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, y0: int,
              out: np.ndarray) -> None:
-    """out[y, x] = the grid interpolated between samples i[y], i[y]+1 (weight wy[y] on the
-    second) and j[x], j[x]+1 (weight wx[x]); the grid's last row and column repeat."""
+    """out[y, x]: the grid sampled at pixel rows ``rows`` and columns ``cols`` (increasing,
+    floats) interpolated bilinearly to pixel (y0 + y, x0 + x); clamped at the ends."""
+    i, wy = _interp_axis(rows, y0, out.shape[0])
+    j, wx = _interp_axis(cols, x0, out.shape[1])
     gh, gw = grid.shape
     for y in range(out.shape[0]):
         i0 = i[y]
@@ -292,6 +318,89 @@ def bilinear(grid: np.ndarray, i: np.ndarray, wy: np.ndarray, j: np.ndarray, wx:
             top = grid[i0, j0] + (grid[i1, j0] - grid[i0, j0]) * wy[y]
             bottom = grid[i0, j1] + (grid[i1, j1] - grid[i0, j1]) * wy[y]
             out[y, x] = top + (bottom - top) * wx[x]
+
+
+@_jit
+def floor_window(floor: np.ndarray, x0: int, x1: int, y0: int, y1: int
+                 ) -> tuple[int, int, int, int]:
+    """The smallest rectangle inside [x0, x1) x [y0, y1) holding every ``floor`` pixel of
+    it (all 0 if it holds none)."""
+    rx0, rx1, ry0, ry1 = x1, x0, y1, y0
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            if floor[y, x]:
+                rx0, rx1 = min(rx0, x), max(rx1, x + 1)
+                ry0, ry1 = min(ry0, y), max(ry1, y + 1)
+    if rx1 <= rx0:
+        return 0, 0, 0, 0
+    return rx0, rx1, ry0, ry1
+
+
+@_jit
+def shadow_casters(cap_a: np.ndarray, cap_b: np.ndarray, cap_r: np.ndarray,
+                   ell_c: np.ndarray, ell_m: np.ndarray, light: np.ndarray,
+                   lamp_radius: float, min_penumbra: float, clearance: float, faint: float,
+                   a: np.ndarray, b: np.ndarray, r: np.ndarray, proj: np.ndarray,
+                   near: np.ndarray, far: np.ndarray) -> tuple[float, float, float, float]:
+    """One frame's primitives as shadow casters (the model of :mod:`.shadow`).
+
+    Capsules are kept and each ellipsoid becomes the capsule along its longest semi-axis
+    with the mean of the other two as radius: ``a``, ``b``, ``r``. Per caster, ``proj``
+    holds its ends seen from the lamp's centre on the floor (pa x, pa y, pb x, pb y), their
+    shadow radii rho_a, rho_b, penumbrae sigma_a, sigma_b and ``reach`` = max(rho + sigma);
+    ``near`` says whether it is low enough to hide a visible share of the sky and ``far``
+    how far from its floor box that share stays above ``faint``. Returns the floor box
+    (lo x, lo y, hi x, hi y) everything reaches.
+    """
+    nc = cap_r.shape[0]
+    for k in range(nc):
+        for d in range(3):
+            a[k, d], b[k, d] = cap_a[k, d], cap_b[k, d]
+        r[k] = cap_r[k]
+    for e in range(ell_c.shape[0]):
+        lens = np.empty(3)
+        for col in range(3):
+            lens[col] = np.sqrt(ell_m[e, 0, col] ** 2 + ell_m[e, 1, col] ** 2
+                                + ell_m[e, 2, col] ** 2)
+        longest_axis = np.argmax(lens)
+        longest = lens[longest_axis]
+        radius = (lens[0] + lens[1] + lens[2] - longest) / 2.0
+        half = max(longest - radius, 0.0) / max(longest, 1e-12)
+        for d in range(3):
+            step = half * ell_m[e, d, longest_axis]
+            a[nc + e, d] = ell_c[e, d] - step
+            b[nc + e, d] = ell_c[e, d] + step
+        r[nc + e] = radius
+    top = light[2]
+    lo_x, lo_y, hi_x, hi_y = np.inf, np.inf, -np.inf, -np.inf
+    for k in range(r.shape[0]):
+        ha = min(max(a[k, 2], 0.0), top - clearance)
+        hb = min(max(b[k, 2], 0.0), top - clearance)
+        ma, mb = top / (top - ha), top / (top - hb)
+        proj[k, 0] = light[0] + (a[k, 0] - light[0]) * ma
+        proj[k, 1] = light[1] + (a[k, 1] - light[1]) * ma
+        proj[k, 2] = light[0] + (b[k, 0] - light[0]) * mb
+        proj[k, 3] = light[1] + (b[k, 1] - light[1]) * mb
+        proj[k, 4], proj[k, 5] = r[k] * ma, r[k] * mb
+        proj[k, 6] = max(lamp_radius * ha / (top - ha), min_penumbra)
+        proj[k, 7] = max(lamp_radius * hb / (top - hb), min_penumbra)
+        reach = max(proj[k, 4] + proj[k, 6], proj[k, 5] + proj[k, 7])
+        proj[k, 8] = reach
+        lo_x = min(lo_x, min(proj[k, 0], proj[k, 2]) - reach)
+        hi_x = max(hi_x, max(proj[k, 0], proj[k, 2]) + reach)
+        lo_y = min(lo_y, min(proj[k, 1], proj[k, 3]) - reach)
+        hi_y = max(hi_y, max(proj[k, 1], proj[k, 3]) + reach)
+        z_lo = max(min(a[k, 2], b[k, 2]), 1e-3)
+        z_hi = max(max(a[k, 2], b[k, 2]), 1e-3)
+        near[k] = r[k] * r[k] / (z_lo * z_lo) >= faint
+        far[k] = 0.0
+        if near[k]:
+            far[k] = np.cbrt(r[k] ** 2 * z_hi / faint)  # the share < faint beyond this
+            lo_x = min(lo_x, min(a[k, 0], b[k, 0]) - far[k])
+            hi_x = max(hi_x, max(a[k, 0], b[k, 0]) + far[k])
+            lo_y = min(lo_y, min(a[k, 1], b[k, 1]) - far[k])
+            hi_y = max(hi_y, max(a[k, 1], b[k, 1]) + far[k])
+    return lo_x, lo_y, hi_x, hi_y
 
 
 @_jit

@@ -39,7 +39,14 @@ import numpy as np
 
 from .body import Primitives
 from .camera import NEAR, Camera
-from .kernels import bilinear, floor_points, furniture_fields, shadow_grid
+from .kernels import (
+    bilinear,
+    floor_points,
+    floor_window,
+    furniture_fields,
+    shadow_casters,
+    shadow_grid,
+)
 from .scene import Box
 
 __all__ = ["LAMP_RADIUS", "BodyShadow", "body_shadow", "furniture_occlusion"]
@@ -94,46 +101,16 @@ def _floor_xy(cam: Camera, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return out
 
 
-def _interp_weights(samples: np.ndarray, start: int, stop: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """For pixels start..stop-1: the sample before each (index) and the weight of the next."""
-    n = len(samples)
-    px = np.arange(start, stop, dtype=np.float64)
-    if n == 1:
-        return np.zeros(len(px), dtype=np.intp), np.zeros(len(px))
-    i = np.clip(np.searchsorted(samples, px, side="right") - 1, 0, n - 2)
-    return i, np.clip((px - samples[i]) / (samples[i + 1] - samples[i]), 0.0, 1.0)
-
-
 def _upsample(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, x1: int, y0: int,
               y1: int) -> np.ndarray:
     """Bilinear interpolation of a coarse grid to every pixel of [x0, x1) x [y0, y1)."""
-    i, wy = _interp_weights(rows, y0, y1)
-    j, wx = _interp_weights(cols, x0, x1)
     out = np.empty((y1 - y0, x1 - x0))
-    bilinear(np.ascontiguousarray(grid, dtype=np.float64), i, wy, j, wx, out)
+    bilinear(np.ascontiguousarray(grid, dtype=np.float64), rows, cols, x0, y0, out)
     return out
 
 
 # ---------------------------------------------------------------------------------------
 # The person.
-def _capsules(prims: Primitives) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One frame's primitives as capsules (a, b, r); an ellipsoid becomes the capsule along
-    its longest semi-axis with the mean of the other two as radius."""
-    m = prims.ell_m[0]  # (E, 3, 3), columns are the semi-axes
-    lens = np.linalg.norm(m, axis=1)  # (E, 3)
-    k = np.argmax(lens, axis=1)
-    e = np.arange(len(k))
-    longest = lens[e, k]
-    radius = (lens.sum(axis=1) - longest) / 2.0
-    unit = m[e, :, k] / np.maximum(longest, 1e-12)[:, None]
-    half = np.maximum(longest - radius, 0.0)[:, None] * unit
-    c = prims.ell_c[0]
-    return (np.concatenate([prims.cap_a[0], c - half]),
-            np.concatenate([prims.cap_b[0], c + half]),
-            np.concatenate([prims.cap_r, radius]))
-
-
 def _screen_rect(cam: Camera, lo: np.ndarray, hi: np.ndarray) -> tuple[int, int, int, int]:
     """Pixel rectangle [x0, x1) x [y0, y1) of the floor rectangle lo..hi (x, y), clipped."""
     corners = np.array([[lo[0], lo[1], 0.0], [hi[0], lo[1], 0.0], [lo[0], hi[1], 0.0],
@@ -161,47 +138,29 @@ def body_shadow(cam: Camera, prims: Primitives, light: np.ndarray,
     (H, W) pixels that show the floor, to which the work is cropped. None when the shadow
     misses the image's floor.
     """
-    a, b, r = _capsules(prims)
-    top = float(light[2])
-    ha = np.clip(a[:, 2], 0.0, top - _LAMP_CLEARANCE)
-    hb = np.clip(b[:, 2], 0.0, top - _LAMP_CLEARANCE)
-    # Direct: capsules projected from the lamp's centre onto the floor.
-    ma, mb = top / (top - ha), top / (top - hb)
-    pa = light[:2] + (a[:, :2] - light[:2]) * ma[:, None]
-    pb = light[:2] + (b[:, :2] - light[:2]) * mb[:, None]
-    rho_a, rho_b = r * ma, r * mb
-    sig_a = np.maximum(LAMP_RADIUS * ha / (top - ha), _MIN_PENUMBRA)
-    sig_b = np.maximum(LAMP_RADIUS * hb / (top - hb), _MIN_PENUMBRA)
-    reach = np.maximum(rho_a + sig_a, rho_b + sig_b)
-    lo = np.minimum(pa, pb) - reach[:, None]
-    hi = np.maximum(pa, pb) + reach[:, None]
-    # Ambient: only primitives low enough to hide a visible share of the sky.
-    z_lo = np.maximum(np.minimum(a[:, 2], b[:, 2]), 1e-3)
-    z_hi = np.maximum(np.maximum(a[:, 2], b[:, 2]), 1e-3)
-    near = r * r / (z_lo * z_lo) >= _FAINT
-    far = np.cbrt(r[near] ** 2 * z_hi[near] / _FAINT)  # F < faint beyond this distance
-    if near.any():
-        amb_lo = np.minimum(a[near, :2], b[near, :2]) - far[:, None]
-        amb_hi = np.maximum(a[near, :2], b[near, :2]) + far[:, None]
-        lo = np.concatenate([lo, amb_lo])
-        hi = np.concatenate([hi, amb_hi])
-    x0, x1, y0, y1 = _screen_rect(cam, lo.min(axis=0), hi.max(axis=0))
+    nc, ne = prims.cap_r.shape[0], prims.ell_c.shape[1]
+    a, b = np.empty((nc + ne, 3)), np.empty((nc + ne, 3))
+    r, far = np.empty(nc + ne), np.empty(nc + ne)
+    proj, near = np.empty((nc + ne, 9)), np.empty(nc + ne, dtype=np.bool_)
+
+    def c64(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=np.float64)
+
+    bounds = shadow_casters(c64(prims.cap_a[0]), c64(prims.cap_b[0]), c64(prims.cap_r),
+                            c64(prims.ell_c[0]), c64(prims.ell_m[0]), c64(light), LAMP_RADIUS,
+                            _MIN_PENUMBRA, _LAMP_CLEARANCE, _FAINT, a, b, r, proj, near, far)
+    x0, x1, y0, y1 = _screen_rect(cam, bounds[:2], bounds[2:])
     if x1 <= x0 or y1 <= y0:
         return None
     if floor is not None:  # crop to the floor pixels' extent inside the rectangle
-        sub = floor[y0:y1, x0:x1]
-        rows_on = np.flatnonzero(sub.any(axis=1))
-        if len(rows_on) == 0:
+        x0, x1, y0, y1 = floor_window(floor, x0, x1, y0, y1)
+        if x1 <= x0:
             return None
-        cols_on = np.flatnonzero(sub[rows_on[0]:rows_on[-1] + 1].any(axis=0))
-        x0, x1 = x0 + int(cols_on[0]), x0 + int(cols_on[-1]) + 1
-        y0, y1 = y0 + int(rows_on[0]), y0 + int(rows_on[-1]) + 1
     rows, cols = _grid_axes(x0, x1, y0, y1, _BODY_POINTS)
     p = _floor_xy(cam, rows, cols).reshape(-1, 2)
     direct = np.empty(len(p))
     ambient = np.empty(len(p))
-    shadow_grid(p, pa, pb, rho_a, rho_b, sig_a, sig_b, reach,
-                *(np.ascontiguousarray(x[near]) for x in (a, b, r)), far, direct, ambient)
+    shadow_grid(p, a, b, r, proj, near, far, direct, ambient)
     shape = (len(rows), len(cols))
     return BodyShadow(x0, x1, y0, y1,
                       _upsample(direct.reshape(shape), rows, cols, x0, x1, y0, y1),
