@@ -289,14 +289,18 @@ def _records(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parameter_value(text: str):
-    """``-p`` values: a Python literal when one parses (3, 0.5, True, None, [1, 2]), else text."""
+def _parameter_value(name: str, text: str):
+    """``-p`` values: a literal when one parses (3, 0.5, True, None, [1, 2], {"a": 1}), else
+    the text itself; literals that are not JSON-like (tuples, sets) are refused."""
     import ast
 
+    from .trust import notebook_value
+
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text
+    return notebook_value(name, value)
 
 
 def _rerun_arguments(parser: argparse.ArgumentParser) -> None:
@@ -313,17 +317,17 @@ def _rerun_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _rerun(args: argparse.Namespace) -> int:
+    from .errors import InfinityError
     from .records import RerunError, rerun_record
 
-    overrides = {name: _parameter_value(value) for name, value in args.parameter}
     try:
+        overrides = {name: _parameter_value(name, value) for name, value in args.parameter}
         path = rerun_record(args.record, overrides, records_dir=args.dir,
                             kernel_name=args.kernel)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"infinity-workflows rerun: {exc}", file=sys.stderr)
-        return 2
-    except RerunError as exc:
-        print(f"infinity-workflows rerun: {exc}", file=sys.stderr)
+    except (InfinityError, RerunError, ValueError, OSError) as exc:
+        # A user's mistake (or a failed run) in one line; the record holds the details.
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"infinity-workflows rerun: {first}", file=sys.stderr)
         return 1
     print(path)
     return 0

@@ -15,14 +15,14 @@ from typing import Any
 
 from . import api
 from .batch import Batch, parse_time
-from .credentials import normalise_server, resolve_token
+from .credentials import LOCAL_SERVER, normalise_server, resolve_token
 from .errors import ConfigurationError, NotFoundError, ValidationError
 from .schema import Param, Schema
 
 __all__ = ["DEFAULT_GENERATOR", "DEFAULT_SERVER", "Session"]
 
 DEFAULT_GENERATOR = "visionfit-flagship-v0.1.0"
-DEFAULT_SERVER = "http://127.0.0.1:8765/"
+DEFAULT_SERVER = LOCAL_SERVER
 
 
 def _draw(param: Param, rng: random.Random) -> Any:

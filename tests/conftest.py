@@ -158,6 +158,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     srv.stop()
 
 
+@pytest.fixture
+def scripted() -> Iterator:
+    """A loopback HTTP server playing back planned answers (tests/support/scripted.py)."""
+    from tests.support.scripted import Scripted
+
+    srv = Scripted()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
 def wait_for(predicate, timeout: float = 60, interval: float = 0.1, what: str = "condition"):
     """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout``."""
     deadline = time.monotonic() + timeout
