@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES_DIR = ROOT / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "notebooks"
 RECORDS_DIR = ROOT / "visionfit" / "workflow_records"
 # kind -> file prefix and template name
 KINDS: dict[str, str] = {"submit": "submit_batch", "download": "download_batch"}
@@ -468,7 +468,7 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     folder, stamp = new_record_folder(records_dir)
     try:
         template = ROOT / str(lineage.get("template")
-                              or f"templates/{_kind_prefix(kind)}.ipynb")
+                              or f"infinity_workflows/notebooks/{_kind_prefix(kind)}.ipynb")
         nb = _build_record(kind, parameters, folder=folder, template=template, parent=record,
                            source=record)
         return _execute_rerun(nb, record, folder, f"{_kind_prefix(kind)}_{stamp}",
