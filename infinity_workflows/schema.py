@@ -131,20 +131,22 @@ class Param:
         if not _TYPE_OK[self.type](value):
             return Violation(
                 self.name, "type",
-                f"{self.name}: {value!r} is a {type(value).__name__}, expected {self.allowed()}",
+                f"{self.name}: {_shown(value)} is a {type(value).__name__}, expected "
+                f"{self.allowed()}",
             )
-        if self.type == "float" and not math.isfinite(value):
+        if self.type == "float" and not _finite_float(value):
             return Violation(self.name, "not_finite",
-                             f"{self.name}: {value!r} is not a finite number; expected "
-                             f"{self.allowed()}")
+                             f"{self.name}: {_shown(value)} is not a finite number a float "
+                             f"can hold; expected {self.allowed()}")
         if self.choices is not None and value not in self.choices:
             return Violation(self.name, "choices",
-                             f"{self.name}: {value!r} is not allowed; expected {self.allowed()}")
+                             f"{self.name}: {_shown(value)} is not allowed; expected "
+                             f"{self.allowed()}")
         if self.min is not None and value < self.min:
-            return Violation(self.name, "min", f"{self.name}: {value!r} is below the minimum "
+            return Violation(self.name, "min", f"{self.name}: {_shown(value)} is below the minimum "
                              f"{self.min}; expected {self.allowed()}")
         if self.max is not None and value > self.max:
-            return Violation(self.name, "max", f"{self.name}: {value!r} is above the maximum "
+            return Violation(self.name, "max", f"{self.name}: {_shown(value)} is above the maximum "
                              f"{self.max}; expected {self.allowed()}")
         return None
 
@@ -155,6 +157,21 @@ class Param:
         if self.type == "uuid" and value is not None:
             return str(uuid.UUID(value))
         return value
+
+
+def _finite_float(value: int | float) -> bool:
+    """Whether ``value`` is a finite float; an integer past float's range (10**400) is not."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _shown(value: Any) -> str:
+    """A value for a message, cut short (a refused number may have thousands of digits)."""
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 4000 \
+        else f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    return text if len(text) <= 60 else text[:40] + f"... ({len(text)} characters)"
 
 
 class Schema:
