@@ -37,8 +37,10 @@ from .errors import (
     InfinityError,
     JobTimeout,
     NotFoundError,
+    ProtocolError,
     ServerUnreachable,
 )
+from .trust import checked_id
 
 __all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "JobType", "parse_time", "replace_folder"]
 
@@ -171,14 +173,22 @@ class Batch:
         return cls.session_class.for_batch(batch_id, token=token, server=server)
 
     def _set(self, data: dict[str, Any]) -> None:
-        self.batch_id: str = data["id"]
-        self.name: str = data.get("name", "")
+        # Ids name files and folders of a download: checked here, the one way in.
+        server = self.session.server
+        self.batch_id: str = checked_id(data.get("id"), "a batch id", server)
+        self.name: str = str(data.get("name") or "")
         self.created: datetime | None = parse_time(data["created"]) if data.get("created") \
             else None
+        runs = data.get("job_runs")
+        if not isinstance(runs, list) or not all(isinstance(job, dict) for job in runs):
+            raise ProtocolError(f"{server} sent batch {self.batch_id} without a list of jobs "
+                                "(job_runs); is it really an Infinity API server?")
         self.jobs: list[dict[str, Any]] = [
             {k: job.get(k) for k in ("id", "name", "is_preview", "param_values")}
-            for job in data["job_runs"]
+            for job in runs
         ]
+        for job in self.jobs:
+            checked_id(job["id"], "a job id", server)
 
     def __repr__(self) -> str:
         return (f"Batch(batch_id={self.batch_id!r}, name={self.name!r}, "

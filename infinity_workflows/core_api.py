@@ -21,7 +21,8 @@ from typing import Any
 import requests
 
 from . import transport
-from .credentials import DEFAULT_SERVER, normalise_server, resolve_token
+from .credentials import LOCAL_SERVER as DEFAULT_SERVER
+from .credentials import normalise_server, resolve_token
 
 __all__ = [
     "estimate_batch_samples",

@@ -64,7 +64,10 @@ def _as_int(value: Any) -> int:
 def _as_float(value: Any) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise _NotOfType(f"is a {type(value).__name__}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer past float's range (10**400): not a finite float
+        return math.inf
 
 
 def _as_str(value: Any) -> str:
@@ -169,23 +172,25 @@ class Param:
                 return None
             return Violation(self.name, "type", f"{self.name}: null is not allowed; expected "
                              f"{self.allowed()}")
+        shown = _shown(value)
         try:
             value = _CAST[self.type](value)
         except _NotOfType as exc:
             return Violation(self.name, "type",
-                             f"{self.name}: {value!r} {exc}, expected {self.allowed()}")
+                             f"{self.name}: {shown} {exc}, expected {self.allowed()}")
         if self.type == "float" and not math.isfinite(value):
             return Violation(self.name, "not_finite",
-                             f"{self.name}: {value!r} is not a finite number; expected "
-                             f"{self.allowed()}")
+                             f"{self.name}: {shown} is not a finite number a float "
+                             f"can hold; expected {self.allowed()}")
         if self.choices is not None and value not in self.choices:
             return Violation(self.name, "choices",
-                             f"{self.name}: {value!r} is not allowed; expected {self.allowed()}")
+                             f"{self.name}: {_shown(value)} is not allowed; expected "
+                             f"{self.allowed()}")
         if self.min is not None and value < self.min:
-            return Violation(self.name, "min", f"{self.name}: {value!r} is below the minimum "
+            return Violation(self.name, "min", f"{self.name}: {_shown(value)} is below the minimum "
                              f"{self.min}; expected {self.allowed()}")
         if self.max is not None and value > self.max:
-            return Violation(self.name, "max", f"{self.name}: {value!r} is above the maximum "
+            return Violation(self.name, "max", f"{self.name}: {_shown(value)} is above the maximum "
                              f"{self.max}; expected {self.allowed()}")
         return None
 
@@ -193,6 +198,13 @@ class Param:
         """The plain Python form of an allowed value: ``2.0`` or ``np.int64(2)`` for an int
         becomes ``2``, a JSON integer for a float becomes a float, ``np.str_`` a str."""
         return None if value is None else _CAST[self.type](value)
+
+
+def _shown(value: Any) -> str:
+    """A value for a message, cut short (a refused number may have thousands of digits)."""
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 4000 \
+        else f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    return text if len(text) <= 60 else text[:40] + f"... ({len(text)} characters)"
 
 
 class Schema:

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import api
 from .batch import Batch, parse_time
-from .credentials import DEFAULT_SERVER, normalise_server, resolve_token
+from .credentials import LOCAL_SERVER, normalise_server, resolve_token
 from .errors import ConfigurationError, NotFoundError, ValidationError
 from .sampling.source import cached_sampler
 from .schema import Schema
@@ -23,6 +23,7 @@ from .schema import Schema
 __all__ = ["DEFAULT_GENERATOR", "DEFAULT_SERVER", "Session"]
 
 DEFAULT_GENERATOR = "visionfit-flagship-v0.1.0"
+DEFAULT_SERVER = LOCAL_SERVER
 
 
 class Session:
