@@ -363,12 +363,16 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
         box_axis[y0:y1, x0:x1][closer] = axis[closer]
         inst[y0:y1, x0:x1][closer] = box.instance
 
-    # Shading: albedo per surface, diffuse light from the room's lamp.
-    p = o + d * depth[..., None]
-    normal = np.zeros((H, W, 3))
-    albedo = np.zeros((H, W, 3))
-    for s in np.unique(surface):
-        m = surface == s
+    # Shading: albedo per surface, diffuse light from the room's lamp. Pixels are grouped
+    # by surface with one stable sort (radix, on 16 bits) rather than a mask per surface.
+    p = (o + d * depth[..., None]).reshape(-1, 3)
+    dirs = d.reshape(-1, 3)
+    normal = np.zeros((H * W, 3))
+    albedo = np.zeros((H * W, 3))
+    order = np.argsort(surface.reshape(-1).astype(np.int16), kind="stable")
+    ids, starts = np.unique(surface.reshape(-1)[order], return_index=True)
+    for s, start, stop in zip(ids.tolist(), starts, [*starts[1:], H * W], strict=True):
+        m = order[start:stop]
         pts = p[m]
         if s < len(planes):
             axis, _pos, sign = planes[s]
@@ -380,11 +384,8 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
                 albedo[m] = wall_albedo(scene, pts, along, back=(s == 2))
         else:
             box = room.boxes[s - len(planes)]
-            ax = box_axis[m]
-            dsign = np.take_along_axis(d[m], ax[:, None].astype(np.intp), axis=1)[:, 0]
-            nrm = np.zeros_like(pts)
-            nrm[np.arange(len(pts)), ax] = -np.sign(dsign)
-            normal[m] = nrm
+            ax = box_axis.reshape(-1)[m].astype(np.intp)
+            normal[m, ax] = -np.sign(dirs[m, ax])
             albedo[m] = box.rgb
             if box.art is not None:
                 a = box.art.facing  # wall normal axis: 1 back wall, 0 side wall
@@ -392,17 +393,14 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
                 across = 0 if a == 1 else 1
                 u = (pts[:, across] - box.lo[across]) / (box.hi[across] - box.lo[across])
                 v = (pts[:, 2] - box.lo[2]) / (box.hi[2] - box.lo[2])
-                col = albedo[m]
-                col[front] = art_albedo(box.art, u[front], v[front])
-                albedo[m] = col
-    ambient, direct = _irradiance_parts(normal.reshape(-1, 3), p.reshape(-1, 3), room.light,
-                                        power)
+                albedo[m[front]] = art_albedo(box.art, u[front], v[front])
+    ambient, direct = _irradiance_parts(normal, p, room.light, power)
     floor = surface == 0
     # Furniture hides part of the sky and of the lamp from the floor around it.
     sky_hidden, lamp_hidden = furniture_occlusion(cam, room.boxes, room.light, floor)
     direct = direct * np.where(floor, 1.0 - lamp_hidden, 1.0).reshape(-1)
     flat = ambient * np.where(floor, 1.0 - sky_hidden, 1.0).reshape(-1) + direct
-    linear = srgb_to_linear(albedo) * flat.reshape(H, W)[..., None]
+    linear = srgb_to_linear(albedo.reshape(H, W, 3)) * flat.reshape(H, W)[..., None]
     rgb = linear_to_srgb8(linear)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(flat > 0.0, direct / flat, 0.0).reshape(H, W)
