@@ -19,7 +19,7 @@ import numpy as np
 
 from .body import Primitives
 from .camera import NEAR, Camera
-from .kernels import cast_primitives, darken_floor, shade_hits
+from .kernels import cast_primitives, cast_room, darken_floor, shade_hits, shade_room
 from .scene import FRONT_Y, Room, art_albedo, floor_albedo, wall_albedo
 from .shadow import body_shadow, furniture_occlusion
 
@@ -30,50 +30,19 @@ __all__ = [
     "body_coverage",
     "first_hit_depth",
     "instance_depths",
-    "irradiance",
-    "linear_to_srgb8",
     "person_coverage",
     "render_body",
     "render_static",
     "shadowed_room",
-    "srgb_to_linear",
 ]
 
 _AMBIENT = 0.28
 _DIFFUSE = 0.85
 _FALLOFF_REF2 = 6.0  # squared distance (m^2) inside which the light does not fall off
+# Linear radiance (0..1 in 4096 steps) to 8-bit sRGB, for the kernels.
 _LUT = np.round(255.0 * np.where(
     np.linspace(0, 1, 4096) <= 0.0031308, 12.92 * np.linspace(0, 1, 4096),
     1.055 * np.linspace(0, 1, 4096) ** (1 / 2.4) - 0.055)).clip(0, 255).astype(np.uint8)
-
-
-def srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    c = np.asarray(c, dtype=np.float64)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb8(lin: np.ndarray) -> np.ndarray:
-    """Linear radiance (clipped to 0..1) to 8-bit sRGB through a lookup table."""
-    idx = np.clip(lin * 4095.0 + 0.5, 0, 4095).astype(np.int32)
-    return _LUT[idx]
-
-
-def _irradiance_parts(normal: np.ndarray, points: np.ndarray, light: np.ndarray, power: float
-                      ) -> tuple[float, np.ndarray]:
-    """:func:`irradiance` split into its ambient (scalar) and direct (per point) terms; the
-    floor needs them apart, since a shadow hides a different share of each."""
-    to = light - points
-    d2 = np.einsum("ij,ij->i", to, to)
-    cos = np.maximum(np.einsum("ij,ij->i", normal, to), 0.0) / np.sqrt(d2)
-    scale = power / 100.0
-    return scale * _AMBIENT, scale * _DIFFUSE * cos * np.minimum(1.0, _FALLOFF_REF2 / d2)
-
-
-def irradiance(normal: np.ndarray, points: np.ndarray, light: np.ndarray, power: float
-               ) -> np.ndarray:
-    """Diffuse light from a point source plus ambient, scaled by ``lighting_power``/100."""
-    ambient, direct = _irradiance_parts(normal, points, light, power)
-    return ambient + direct
 
 
 # ---------------------------------------------------------------------------------------
@@ -203,7 +172,7 @@ class BodyFrames:
               fov: bool = True) -> BodyLayer:
         """Frame i cast into its screen rectangle: each primitive only inside its own
         rectangle (:func:`kernels.cast_primitives`), shading once per pixel the body wins
-        (:func:`kernels.shade_hits`, the formulas of :func:`irradiance`)."""
+        (:func:`kernels.shade_hits`)."""
         cam = self.cam
         ranges = self.ranges[i]
         live, (ux0, ux1, uy0, uy1) = _union(ranges)
@@ -332,36 +301,18 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
     # Room shell: the ray leaves the (convex) room through the nearest plane ahead of it.
     planes = [(2, 0.0, -1), (2, scene.height, 1), (1, scene.depth, 1), (1, FRONT_Y, -1),
               (0, -hw, -1), (0, hw, 1)]  # (axis, position, direction sign that reaches it)
-    ts = []
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for axis, pos, sign in planes:
-            comp = d[..., axis]
-            t = (pos - o[axis]) / comp
-            ts.append(np.where(comp * sign > 0, t, np.inf))
-    ts = np.stack(ts)
-    surface = np.argmin(ts, axis=0).astype(np.int32)
-    depth = np.take_along_axis(ts, surface[None], axis=0)[0]
+    depth = np.empty((H, W))
+    surface = np.empty((H, W), dtype=np.int32)
     box_axis = np.zeros((H, W), dtype=np.int8)
     inst = np.zeros((H, W), dtype=np.uint8)
-    alone: dict[int, np.ndarray] = {}
-
-    lo = np.array([b.lo for b in room.boxes]).reshape(-1, 3)
-    hi = np.array([b.hi for b in room.boxes]).reshape(-1, 3)
-    rects = _box_rects(cam, lo, hi)
-    for i, box in enumerate(room.boxes):
-        x0, x1, y0, y1 = _pixel_range(rects[i], (0, W, 0, H))
-        if x1 <= x0 or y1 <= y0:
-            alone.setdefault(box.instance, np.zeros((H, W), dtype=bool))
-            continue
-        t, axis = _cast_box(o, d[y0:y1, x0:x1], box.lo, box.hi)
-        cover = alone.setdefault(box.instance, np.zeros((H, W), dtype=bool))
-        cover[y0:y1, x0:x1] |= np.isfinite(t)
-        sub = depth[y0:y1, x0:x1]
-        closer = t < sub
-        sub[closer] = t[closer]
-        surface[y0:y1, x0:x1][closer] = len(planes) + i
-        box_axis[y0:y1, x0:x1][closer] = axis[closer]
-        inst[y0:y1, x0:x1][closer] = box.instance
+    alone = np.zeros(256, dtype=np.int64)
+    lo = np.array([b.lo for b in room.boxes], dtype=np.float64).reshape(-1, 3)
+    hi = np.array([b.hi for b in room.boxes], dtype=np.float64).reshape(-1, 3)
+    instance = np.array([b.instance for b in room.boxes], dtype=np.int64)
+    cast_room(d, np.ascontiguousarray(o, dtype=np.float64), np.array(planes, dtype=np.float64),
+              lo, hi, instance, _pixel_ranges(_box_rects(cam, lo, hi), (0, W, 0, H)), NEAR,
+              depth, surface, box_axis, inst, alone)
+    alone_pixels = {int(k): int(alone[k]) for k in np.unique(instance)}
 
     # Shading: albedo per surface, diffuse light from the room's lamp. Pixels are grouped
     # by surface with one stable sort (radix, on 16 bits) rather than a mask per surface.
@@ -394,21 +345,20 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
                 u = (pts[:, across] - box.lo[across]) / (box.hi[across] - box.lo[across])
                 v = (pts[:, 2] - box.lo[2]) / (box.hi[2] - box.lo[2])
                 albedo[m[front]] = art_albedo(box.art, u[front], v[front])
-    ambient, direct = _irradiance_parts(normal, p, room.light, power)
     floor = surface == 0
     # Furniture hides part of the sky and of the lamp from the floor around it.
     sky_hidden, lamp_hidden = furniture_occlusion(cam, room.boxes, room.light, floor)
-    direct = direct * np.where(floor, 1.0 - lamp_hidden, 1.0).reshape(-1)
-    flat = ambient * np.where(floor, 1.0 - sky_hidden, 1.0).reshape(-1) + direct
-    linear = srgb_to_linear(albedo.reshape(H, W, 3)) * flat.reshape(H, W)[..., None]
-    rgb = linear_to_srgb8(linear)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(flat > 0.0, direct / flat, 0.0).reshape(H, W)
-    fov = {k: _box_fov(cam, room, k, int(v.sum())) for k, v in alone.items()}
-    return StaticLayer(rgb, depth.astype(np.float32), inst,
-                       {k: int(v.sum()) for k, v in alone.items()}, fov, floor,
-                       np.where(floor[..., None], linear, 0.0).astype(np.float32),
-                       np.where(floor, share, 0.0).astype(np.float32))
+    rgb = np.empty((H, W, 3), dtype=np.uint8)
+    linear = np.empty((H, W, 3), dtype=np.float32)
+    share = np.empty((H, W), dtype=np.float32)
+    scale = power / 100.0
+    shade_room(albedo, normal, p, floor.reshape(-1), sky_hidden.reshape(-1),
+               lamp_hidden.reshape(-1), np.ascontiguousarray(room.light, dtype=np.float64),
+               scale * _AMBIENT, scale * _DIFFUSE, _FALLOFF_REF2, _LUT, rgb.reshape(-1, 3),
+               linear.reshape(-1, 3), share.reshape(-1))
+    fov = {k: _box_fov(cam, room, k, v) for k, v in alone_pixels.items()}
+    return StaticLayer(rgb, depth.astype(np.float32), inst, alone_pixels, fov, floor, linear,
+                       share)
 
 
 def shadowed_room(st: StaticLayer, cam: Camera, prims_world: Primitives, light: np.ndarray
