@@ -466,6 +466,8 @@ def furniture_fields(p: np.ndarray, needed: np.ndarray, standing: np.ndarray,
             gy = max(max(ly - py, py - hy), 0.0)
             d = np.sqrt(gx * gx + gy * gy)
             wall = 0.5 * (1.0 - d / np.sqrt(d * d + height * height))
+            if wall <= best:  # theta <= pi: this box cannot raise the maximum
+                continue
             theta = np.pi
             if d > 0.0:
                 # The spread of the corners' bearings, measured from the bearing of the
@@ -481,6 +483,13 @@ def furniture_fields(p: np.ndarray, needed: np.ndarray, standing: np.ndarray,
             best = max(best, wall * theta / np.pi)
         for b in range(raised.shape[0]):
             c = raised[b, 4]
+            # Bound: every point of the underside is at least the footprint's distance g
+            # away, so the form factor (1/pi) int c^2 / (c^2 + rho^2)^2 dA is at most this.
+            gx = max(max(raised[b, 0] - px, px - raised[b, 2]), 0.0)
+            gy = max(max(raised[b, 1] - py, py - raised[b, 3]), 0.0)
+            area = (raised[b, 2] - raised[b, 0]) * (raised[b, 3] - raised[b, 1])
+            if area * c * c / (np.pi * (c * c + gx * gx + gy * gy) ** 2) <= best:
+                continue
             x0, x1 = (raised[b, 0] - px) / c, (raised[b, 2] - px) / c
             y0, y1 = (raised[b, 1] - py) / c, (raised[b, 3] - py) / c
             f = (_corner_factor(x1, y1) - _corner_factor(x0, y1) - _corner_factor(x1, y0)
