@@ -574,7 +574,7 @@ def shade_room(albedo: np.ndarray, normal: np.ndarray, points: np.ndarray,
                light: np.ndarray, ambient: float, diffuse: float, falloff_ref2: float,
                lut: np.ndarray, rgb: np.ndarray, linear: np.ndarray,
                direct_share: np.ndarray) -> None:
-    """The room's pixels (flattened): sRGB ``albedo`` made linear, lit by ambient plus the
+    """The room's pixels (flattened): linear ``albedo`` lit by ambient plus the
     lamp (:func:`_lamp_light`; unit ``normal``), quantised to 8-bit sRGB in ``rgb``. Floor
     pixels lose the shares of the sky and of the lamp that furniture hides, and keep their
     linear radiance (``linear``) and the lamp's share of their light (``direct_share``) for
@@ -588,8 +588,7 @@ def shade_room(albedo: np.ndarray, normal: np.ndarray, points: np.ndarray,
             sky *= 1.0 - sky_hidden[i]
         total = sky + direct
         for c in range(3):
-            v = albedo[i, c]
-            lin = (v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4) * total
+            lin = albedo[i, c] * total
             rgb[i, c] = _srgb8(lin, lut)
             linear[i, c] = lin if floor[i] else 0.0
         direct_share[i] = direct / total if floor[i] and total > 0.0 else 0.0

@@ -70,15 +70,9 @@ def _project_rects(cam: Camera, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pixel_range(rect: np.ndarray, limit: tuple[int, int, int, int]) -> tuple[int, int, int,
-                                                                             int]:
-    """Integer pixel range [x0, x1) x [y0, y1) of pixel centres inside ``rect``, clipped."""
-    x0, x1, y0, y1 = _pixel_ranges(rect[None], limit)[0]
-    return int(x0), int(x1), int(y0), int(y1)
-
-
 def _pixel_ranges(rects: np.ndarray, limit: tuple[int, int, int, int]) -> np.ndarray:
-    """:func:`_pixel_range` of every rectangle at once: (P, 4) int64 x0, x1, y0, y1."""
+    """Integer pixel ranges [x0, x1) x [y0, y1) of the pixel centres inside each rectangle,
+    clipped to ``limit``: (P, 4) int64 x0, x1, y0, y1."""
     lx0, lx1, ly0, ly1 = limit
     out = np.empty((len(rects), 4), dtype=np.int64)
     out[:, 0] = np.maximum(lx0, np.ceil(np.maximum(rects[:, 0], -1e9)))
@@ -275,22 +269,6 @@ def _world_dirs(cam: Camera, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     return dx[None, :, None] * r[0] + dy[:, None, None] * r[1] + r[2]
 
 
-def _cast_box(o: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Slab test: entry depth (inf = miss) and entry axis of rays o + t d with a box."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = 1.0 / d
-        t1 = (lo - o) * inv
-        t2 = (hi - o) * inv
-    tmin = np.fmin(t1, t2)
-    tmax = np.fmax(t1, t2)
-    axis = np.argmax(tmin, axis=-1)
-    tnear = np.take_along_axis(tmin, axis[..., None], axis=-1)[..., 0]
-    tfar = tmax.min(axis=-1)
-    hit = (tnear <= tfar) & (tnear > NEAR)
-    return np.where(hit, tnear, np.inf), axis
-
-
 def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
     W, H = cam.width, cam.height
     scene = room.scene
@@ -352,7 +330,9 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
     linear = np.empty((H, W, 3), dtype=np.float32)
     share = np.empty((H, W), dtype=np.float32)
     scale = power / 100.0
-    shade_room(albedo, normal, p, floor.reshape(-1), sky_hidden.reshape(-1),
+    linear_albedo = np.where(albedo <= 0.04045, albedo / 12.92,
+                             ((albedo + 0.055) / 1.055) ** 2.4)
+    shade_room(linear_albedo, normal, p, floor.reshape(-1), sky_hidden.reshape(-1),
                lamp_hidden.reshape(-1), np.ascontiguousarray(room.light, dtype=np.float64),
                scale * _AMBIENT, scale * _DIFFUSE, _FALLOFF_REF2, _LUT, rgb.reshape(-1, 3),
                linear.reshape(-1, 3), share.reshape(-1))
@@ -387,27 +367,40 @@ def _box_rects(cam: Camera, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return _project_rects(cam, c.min(axis=1), c.max(axis=1))
 
 
+def _cast_boxes(cam: Camera, boxes: list, x0: int, x1: int, y0: int, y1: int,
+                stride: int = 1) -> np.ndarray:
+    """Depth (inf: miss) of ``boxes`` alone on the canvas of every ``stride``-th pixel of
+    [x0, x1) x [y0, y1): :func:`kernels.cast_room` without the room's shell."""
+    dx, dy = cam.ray_steps(x0, x1, y0, y1, stride)
+    d = _world_dirs(cam, dx, dy)
+    lo = np.array([b.lo for b in boxes], dtype=np.float64).reshape(-1, 3)
+    hi = np.array([b.hi for b in boxes], dtype=np.float64).reshape(-1, 3)
+    ranges = _pixel_ranges(_box_rects(cam, lo, hi), (x0, x1, y0, y1))
+    cols, rows = np.arange(x0, x1, stride), np.arange(y0, y1, stride)
+    local = np.stack([np.searchsorted(cols, ranges[:, 0]), np.searchsorted(cols, ranges[:, 1]),
+                      np.searchsorted(rows, ranges[:, 2]), np.searchsorted(rows, ranges[:, 3])],
+                     axis=1)
+    h, w = d.shape[:2]
+    depth = np.empty((h, w))
+    cast_room(d, np.ascontiguousarray(cam.position, dtype=np.float64), np.zeros((0, 3)), lo, hi,
+              np.zeros(len(boxes), dtype=np.int64), local, NEAR, depth,
+              np.empty((h, w), dtype=np.int32), np.empty((h, w), dtype=np.int8),
+              np.empty((h, w), dtype=np.uint8), np.zeros(1, dtype=np.int64))
+    return depth
+
+
 def _box_fov(cam: Camera, room: Room, instance: int, inside: int) -> float:
     """Share of an instance's silhouette inside the image, from a strided extended cast."""
     boxes = [b for b in room.boxes if b.instance == instance]
     lo = np.array([b.lo for b in boxes])
     hi = np.array([b.hi for b in boxes])
     W, H = cam.width, cam.height
-    limit = (-W, 2 * W, -H, 2 * H)
-    ranges = [_pixel_range(r, limit) for r in _box_rects(cam, lo, hi)]
-    ranges = [r for r in ranges if r[1] > r[0] and r[3] > r[2]]
-    if not ranges:
-        return 100.0 if inside else 0.0
-    x0, x1 = min(r[0] for r in ranges), max(r[1] for r in ranges)
-    y0, y1 = min(r[2] for r in ranges), max(r[3] for r in ranges)
-    if x0 >= 0 and y0 >= 0 and x1 <= W and y1 <= H:
+    ranges = _pixel_ranges(_box_rects(cam, lo, hi), (-W, 2 * W, -H, 2 * H))
+    live, (x0, x1, y0, y1) = _union(ranges)
+    if not live.any() or (x0 >= 0 and y0 >= 0 and x1 <= W and y1 <= H):
         return 100.0 if inside else 0.0
     stride = max(1, int(np.ceil(np.sqrt((x1 - x0) * (y1 - y0) / (W * H / 16.0)))))
-    dx, dy = cam.ray_steps(x0, x1, y0, y1, stride)
-    d = _world_dirs(cam, dx, dy)
-    covered = np.zeros(d.shape[:2], dtype=bool)
-    for b in boxes:
-        covered |= np.isfinite(_cast_box(cam.position, d, b.lo, b.hi)[0])
+    covered = np.isfinite(_cast_boxes(cam, boxes, x0, x1, y0, y1, stride))
     cols = np.arange(x0, x1, stride)
     rows = np.arange(y0, y1, stride)
     out = ~(((rows >= 0) & (rows < H))[:, None] & ((cols >= 0) & (cols < W))[None, :])
@@ -418,19 +411,6 @@ def _box_fov(cam: Camera, room: Room, instance: int, inside: int) -> float:
 def instance_depths(cam: Camera, room: Room, category: str = "furniture"
                     ) -> dict[int, np.ndarray]:
     """Depth (H, W) of each instance of ``category`` drawn on its own (inf: not covered)."""
-    W, H = cam.width, cam.height
-    dx, dy = cam.ray_steps(0, W, 0, H)
-    d = _world_dirs(cam, dx, dy)
-    wanted = {i.index for i in room.instances if i.category == category}
-    out = {k: np.full((H, W), np.inf) for k in wanted}
-    boxes = [b for b in room.boxes if b.instance in wanted]
-    if not boxes:
-        return out
-    rects = _box_rects(cam, np.array([b.lo for b in boxes]), np.array([b.hi for b in boxes]))
-    for box, rect in zip(boxes, rects, strict=True):
-        x0, x1, y0, y1 = _pixel_range(rect, (0, W, 0, H))
-        if x1 > x0 and y1 > y0:
-            t, _ = _cast_box(cam.position, d[y0:y1, x0:x1], box.lo, box.hi)
-            sub = out[box.instance][y0:y1, x0:x1]
-            np.minimum(sub, t, out=sub)
-    return out
+    return {i.index: _cast_boxes(cam, [b for b in room.boxes if b.instance == i.index], 0,
+                                 cam.width, 0, cam.height)
+            for i in room.instances if i.category == category}
