@@ -86,7 +86,7 @@ def test_files_and_coco_masks(jobs, case: str) -> None:
     params, folder = jobs[case]
     names = {p.name for p in folder.iterdir()}
     assert names == {"job.json", "labels.json", "video.mp4", "video_preview.png",
-                     "segmentation.zip"}
+                     "segmentation.zip", "timing.json"}
     job_json = json.loads((folder / "job.json").read_text())
     assert job_json == {"name": GEN.name, "version": GEN.version, "seed": SEED,
                         "params": params}
@@ -270,7 +270,7 @@ def test_same_seed_same_bytes_and_preview_layout(jobs, tmp_path: Path) -> None:
     GEN.run(params, True, preview, SEED)
     assert {p.name for p in preview.iterdir()} == {
         "job.json", "labels.json", "video_preview.png", "image.000000.cseg.png",
-        "image.000000.iseg.png"}
+        "image.000000.iseg.png", "timing.json"}
     assert GEN.estimate(params, True) == 1
     labels = json.loads((preview / "labels.json").read_text())
     assert len(labels["images"]) == 1
@@ -286,3 +286,69 @@ def test_allowable_occlusion_limits_mean_occlusion(jobs, tmp_path: Path) -> None
     occ = [a["percent_occlusion"] for a in labels["annotations"] if a["category_id"] == 1]
     assert np.mean(occ) <= 1.0
     assert labels["info"]["furniture_left_out"]  # something had to go
+
+
+def quaternion_matrix(q: list[float]) -> np.ndarray:
+    """The rotation of a unit quaternion (w, x, y, z)."""
+    w, x, y, z = q
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_quaternions_rebuild_every_global_joint(jobs, case: str) -> None:
+    """Forward kinematics from the rest pose and the quaternions alone lands on every
+    *_global joint within 1 mm."""
+    _params, folder = jobs[case]
+    labels = json.loads((folder / "labels.json").read_text())
+    armature = labels["info"]["armature"]
+    joints, parents = armature["joints"], armature["parents"]
+    assert len(joints) == 26 and set(parents) == set(joints)
+    assert [j for j in joints if parents[j] is None] == ["pelvis"]
+    assert all(joints.index(parents[j]) < joints.index(j) for j in joints if parents[j])
+    worst, turned = 0.0, set()
+    for ann in (a for a in labels["annotations"] if a["category_id"] == 1):
+        quats, arm = ann["quaternions"], ann["armature_keypoints"]
+        assert list(quats) == joints and set(arm) == set(joints)
+        frame: dict[str, np.ndarray] = {}
+        pos: dict[str, np.ndarray] = {}
+        for name in joints:
+            q = np.array(quats[name])
+            assert abs(np.linalg.norm(q) - 1.0) < 1e-5 and q[0] >= 0.0, name
+            if q[0] < 0.9999:
+                turned.add(name)
+            parent = parents[name]
+            if parent is None:
+                frame[name] = quaternion_matrix(q)
+                pos[name] = np.array([arm[name][k] for k in ("x_global", "y_global",
+                                                               "z_global")])
+                continue
+            frame[name] = frame[parent] @ quaternion_matrix(q)
+            pos[name] = pos[parent] + frame[parent] @ np.array(armature["rest_offsets"][name])
+        for name in joints:
+            labelled = np.array([arm[name][k] for k in ("x_global", "y_global", "z_global")])
+            worst = max(worst, float(np.abs(pos[name] - labelled).max()))
+    assert worst < 1e-3, worst
+    # The joints really turn (not identity quaternions that happen to fit a still pose).
+    assert {"pelvis", "left_shoulder", "right_elbow", "left_knee"} <= turned
+
+
+@pytest.mark.parametrize("case", ["bedroom_uppercut", "office_curls_bright"])
+def test_timing_json_per_stage_and_per_frame(jobs, case: str) -> None:
+    _params, folder = jobs[case]
+    frames = len(json.loads((folder / "labels.json").read_text())["images"])
+    timing = json.loads((folder / "timing.json").read_text())
+    assert timing["frames"] == frames == len(timing["frame_seconds"])
+    assert timing["render_passes"] >= 1
+    stages = timing["stages"]
+    assert {"build", "room", "setup", "render", "labels", "masks", "video", "finish"} <= set(
+        stages)
+    assert all(s >= 0.0 for s in stages.values()) and stages["render"] > 0.0
+    total = timing["total_seconds"]
+    assert sum(stages.values()) <= total + 1e-3
+    assert sum(timing["frame_seconds"]) <= total
+    assert timing["seconds_per_frame"] == pytest.approx(sum(timing["frame_seconds"]) / frames,
+                                                        rel=1e-3, abs=1e-5)
+    assert timing["cpu_seconds"] > 0.0

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .body import BodyModel, BodyShape, Looks
+from .armature import armature_info, local_rotations, matrix_to_quaternion
+from .body import JOINT_NAMES, BodyModel, BodyShape, Looks
 from .camera import Camera, aimed_camera
 from .catalog import EXERCISES, SCENES, Exercise, Scene
 from .encode import (
@@ -48,6 +49,7 @@ from .raster import (
     shadowed_room,
 )
 from .scene import Room, build_room
+from .timing import Stopwatch
 
 __all__ = ["GENERATOR_DATE", "INSTANCE_PALETTE", "Job", "JobFiles", "expected_frames", "run_job",
            "stream"]
@@ -176,14 +178,21 @@ class Job:
         body_depth[ys, xs] = layer.depth
         return rgb, inst, body_depth, layer, vis
 
-    def render(self, out_dir: Path) -> JobFiles:
-        """Render every frame and write the job's files into ``out_dir``."""
+    def render(self, out_dir: Path, watch: Stopwatch | None = None) -> JobFiles:
+        """Render every frame and write the job's files into ``out_dir``; ``watch`` is
+        charged per stage (``room``, ``setup``, then per frame ``render``, ``labels``,
+        ``masks``, ``video``, then ``finish``)."""
         out_dir = Path(out_dir)
+        watch = watch or Stopwatch()
+        watch.frame_seconds.clear()  # per-frame figures describe the final pass
         p, cam, st = self.params, self.camera, self.static
+        watch.mark("room")
         W, H = cam.width, cam.height
         n = self.frames
         anim = self.animation
         proj_all = cam.project(anim.joints)
+        quaternions = np.round(matrix_to_quaternion(
+            local_rotations(anim.frames, self.body.parents)), 6).tolist()
         person_boxes = self._person_cuboids()
         sensor = _SensorNoise(H, W, stream(self.seed, "sensor")) if p[
             "enable_sensor_noise"] else None
@@ -206,11 +215,14 @@ class Job:
         hidden_by = np.zeros(256, dtype=np.int64)
         occlusions = []
         try:
+            watch.mark("setup")
             for i in range(n):
+                watch.frame_begins()
                 rgb, inst, body_depth, layer, vis = self.compose(i)
                 ys, xs = layer.slices
                 if sensor is not None:
                     rgb = sensor.apply(rgb)
+                watch.mark("render")
 
                 # Person: unoccluded = every body pixel in the image; hidden = those behind
                 # furniture (the body hiding itself does not count).
@@ -237,6 +249,7 @@ class Job:
                     "cuboid_coordinates": cuboid(cam, person_boxes[i]),
                     "keypoints": keypoints, "num_keypoints": num_kp,
                     "armature_keypoints": armature,
+                    "quaternions": dict(zip(JOINT_NAMES, quaternions[i], strict=True)),
                 })
                 # Room objects: unchanged unless the person covers part of them this frame.
                 touched = set(np.unique(st.inst[ys, xs][vis]).tolist()) if visible else set()
@@ -272,6 +285,7 @@ class Job:
                         if len(avatar) else 0.0,
                     },
                 })
+                watch.mark("labels")
                 cseg = palette_png(cat_of_index[inst], cat_pal)
                 iseg = palette_png(inst, inst_pal)
                 stem = f"image.{i:06d}"
@@ -283,8 +297,11 @@ class Job:
                 else:
                     masks.add(f"{stem}.cseg.png", cseg)
                     masks.add(f"{stem}.iseg.png", iseg)
+                watch.mark("masks")
                 if video is not None:
                     video.write(rgb)
+                watch.mark("video")
+                watch.frame_ends()
         except BaseException:
             if video is not None:
                 video.abort()
@@ -302,6 +319,7 @@ class Job:
             "images": images,
             "annotations": annotations,
         })
+        watch.mark("finish")
         return JobFiles(float(np.mean(occlusions)), hidden_by, n)
 
     def _person_cuboids(self) -> np.ndarray:
@@ -346,6 +364,7 @@ class Job:
             "yaw_convention": "degrees; camera_yaw clockwise from +y seen from above, "
                               "avatar_yaw counter-clockwise from +y (the way the person faces)",
             "cuboid_corner_order": CUBOID_CORNER_ORDER,
+            "armature": armature_info(self.body),
             "mask_format": "segmentation PNGs are 8-bit palette images: iseg pixel = instance "
                            "index (annotation color = its palette colour), cseg pixel = "
                            "category id",
@@ -412,15 +431,22 @@ def _screen_occlusion(room: Room, camera: Camera, anim: Animation, allowable: fl
 def run_job(params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> Job:
     """Build and render a job; re-render without the worst furniture if the exact mean
     occlusion overshoots ``allowable_occlusion``."""
+    watch = Stopwatch()
     job = Job.build(params, is_preview, seed)
+    watch.mark("build")
     allowable = float(params["allowable_occlusion"])
+    renders = 0
     while True:
-        result = job.render(out_dir)
+        result = job.render(out_dir, watch)
+        renders += 1
         if result.mean_person_occlusion <= allowable + 1e-9:
-            return job
+            break
         index = int(np.argmax(result.hidden_by_instance[2:])) + 2
         name = next(i.name for i in job.room.instances if i.index == index)
         job = Job.build(params, is_preview, seed, leave_out=job.leave_out | {name})
+        watch.mark("build")
+    write_json_atomic(out_dir / "timing.json", watch.report(job.frames, renders))
+    return job
 
 
 def expected_frames(params: dict[str, Any], is_preview: bool) -> int:

@@ -23,7 +23,8 @@ class VisionFitGenerator(Generator):
     description = (
         "Videos of a person doing repetitions of an exercise in a furnished room, seen by a "
         "pinhole camera, with exact labels: COCO keypoints with visibility, instance and "
-        "semantic masks, boxes, 3D joints, cuboids and camera matrices."
+        "semantic masks, boxes, 3D joints and their rotations, cuboids and camera "
+        "matrices, and per-stage timings."
     )
     schema = SCHEMA
     supports_preview = True

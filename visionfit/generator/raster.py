@@ -1,12 +1,14 @@
-"""The renderer: exact per-pixel ray casting in NumPy.
+"""The renderer: exact per-pixel ray casting.
 
 The camera does not move during a job, so the room, furniture and wall art are cast once
-into colour, depth and instance buffers (:func:`render_static`). Each frame then casts
-only the body's capsules and ellipsoids, each inside its own screen rectangle
-(:func:`render_body`), and the frame is the per-pixel depth test of the two, over the room
-darkened by the person's shadow (:func:`shadowed_room`, model in :mod:`.shadow`). Every ray is
-``(dx, dy, 1)`` in camera coordinates, so a ray's parameter is the depth z itself; masks,
-occlusion figures and keypoint visibility all come from these same depth buffers.
+(in NumPy) into colour, depth and instance buffers (:func:`render_static`). Each frame then
+casts only the body's capsules and ellipsoids, each inside its own screen rectangle
+(:func:`render_body`, compiled loops in :mod:`.kernels`), and the frame is the per-pixel
+depth test of the two, over the room darkened by the person's shadow (:func:`shadowed_room`,
+model in :mod:`.shadow`). Every ray is ``(dx, dy, 1)`` in camera coordinates, so a ray's
+parameter is the depth z itself; masks, occlusion figures and keypoint visibility all come
+from these same depth buffers, and so do the by-products :func:`person_coverage` (amodal
+mask) and :func:`first_hit_depth` (depth map).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from .body import Primitives
 from .camera import NEAR, Camera
+from .kernels import cast_primitives, darken_floor, shade_hits
 from .scene import FRONT_Y, Room, art_albedo, floor_albedo, wall_albedo
 from .shadow import body_shadow, furniture_occlusion
 
@@ -24,9 +27,11 @@ __all__ = [
     "BodyLayer",
     "StaticLayer",
     "body_coverage",
+    "first_hit_depth",
     "instance_depths",
     "irradiance",
     "linear_to_srgb8",
+    "person_coverage",
     "render_body",
     "render_static",
     "shadowed_room",
@@ -98,126 +103,79 @@ def _project_rects(cam: Camera, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 def _pixel_range(rect: np.ndarray, limit: tuple[int, int, int, int]) -> tuple[int, int, int,
                                                                              int]:
     """Integer pixel range [x0, x1) x [y0, y1) of pixel centres inside ``rect``, clipped."""
+    x0, x1, y0, y1 = _pixel_ranges(rect[None], limit)[0]
+    return int(x0), int(x1), int(y0), int(y1)
+
+
+def _pixel_ranges(rects: np.ndarray, limit: tuple[int, int, int, int]) -> np.ndarray:
+    """:func:`_pixel_range` of every rectangle at once: (P, 4) int64 x0, x1, y0, y1."""
     lx0, lx1, ly0, ly1 = limit
-    x0 = int(max(lx0, np.ceil(max(rect[0], -1e9))))
-    x1 = int(min(lx1, np.floor(min(rect[1], 1e9)) + 1))
-    y0 = int(max(ly0, np.ceil(max(rect[2], -1e9))))
-    y1 = int(min(ly1, np.floor(min(rect[3], 1e9)) + 1))
-    return x0, x1, y0, y1
+    out = np.empty((len(rects), 4), dtype=np.int64)
+    out[:, 0] = np.maximum(lx0, np.ceil(np.maximum(rects[:, 0], -1e9)))
+    out[:, 1] = np.minimum(lx1, np.floor(np.minimum(rects[:, 1], 1e9)) + 1)
+    out[:, 2] = np.maximum(ly0, np.ceil(np.maximum(rects[:, 2], -1e9)))
+    out[:, 3] = np.minimum(ly1, np.floor(np.minimum(rects[:, 3], 1e9)) + 1)
+    return out
 
 
-# ---------------------------------------------------------------------------------------
-# Ray casts in camera space from the origin; dx (w,), dy (h,) -> depth (h, w), inf = miss.
-def _cast_capsule(dx: np.ndarray, dy: np.ndarray, a: np.ndarray, b: np.ndarray, r: float
-                  ) -> np.ndarray:
-    """Nearest front hit of rays (dx, dy, 1) with the capsule a-b of radius r.
-
-    The capsule is a finite cylinder and two end spheres; its first hit is the nearest of
-    the cylinder's lateral hit (if it falls between the ends) and the two sphere hits.
-    """
-    ba = b - a
-    baba = ba @ ba
-    dd = (dx * dx)[None, :] + (dy * dy)[:, None] + 1.0
-    da = (a[0] * dx)[None, :] + (a[1] * dy)[:, None] + a[2]  # d . a
-    db = (b[0] * dx)[None, :] + (b[1] * dy)[:, None] + b[2]  # d . b
-    inf = np.inf
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # Spheres: |t d - c|^2 = r^2, first root.
-        ca = a @ a - r * r
-        cb = b @ b - r * r
-        ha = da * da - dd * ca
-        hb = db * db - dd * cb
-        ta = (da - np.sqrt(ha)) / dd
-        tb = (db - np.sqrt(hb)) / dd
-        t = np.where((ha >= 0) & (ta > NEAR), ta, inf)
-        t = np.minimum(t, np.where((hb >= 0) & (tb > NEAR), tb, inf))
-        if baba > 1e-12:
-            bard = db - da  # ba . d
-            baoa = -(ba @ a)  # ba . (o - a), o = 0
-            rdoa = -da  # d . (o - a)
-            qa = baba * dd - bard * bard
-            qb = baba * rdoa - baoa * bard
-            qc = baba * (a @ a) - baoa * baoa - r * r * baba
-            h = qb * qb - qa * qc
-            tc = (-qb - np.sqrt(h)) / qa
-            y = baoa + tc * bard
-            ok = (h >= 0) & (qa > 1e-12) & (y > 0) & (y < baba) & (tc > NEAR)
-            t = np.minimum(t, np.where(ok, tc, inf))
-    return t
-
-
-def _cast_ellipsoid(dx: np.ndarray, dy: np.ndarray, c: np.ndarray, minv: np.ndarray
-                    ) -> np.ndarray:
-    """Nearest front hit with the ellipsoid {c + M u : |u| = 1}; minv = M^-1."""
-    o = minv @ (-c)
-    d0 = minv[0, 0] * dx[None, :] + minv[0, 1] * dy[:, None] + minv[0, 2]
-    d1 = minv[1, 0] * dx[None, :] + minv[1, 1] * dy[:, None] + minv[1, 2]
-    d2 = minv[2, 0] * dx[None, :] + minv[2, 1] * dy[:, None] + minv[2, 2]
-    qa = d0 * d0 + d1 * d1 + d2 * d2
-    qb = o[0] * d0 + o[1] * d1 + o[2] * d2
-    qc = o @ o - 1.0
-    h = qb * qb - qa * qc
-    with np.errstate(invalid="ignore"):
-        t = (-qb - np.sqrt(h)) / qa
-    return np.where((h >= 0) & (t > NEAR), t, np.inf)
+def _union(ranges: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Which ranges are non-empty, and the rectangle around those (all 0 if none is)."""
+    live = (ranges[:, 1] > ranges[:, 0]) & (ranges[:, 3] > ranges[:, 2])
+    if not live.any():
+        return live, (0, 0, 0, 0)
+    r = ranges[live]
+    return live, (int(r[:, 0].min()), int(r[:, 1].max()), int(r[:, 2].min()),
+                  int(r[:, 3].max()))
 
 
 @dataclass
 class _BodyPrims:
-    """One frame's primitives in camera space, flattened for casting."""
+    """One frame's primitives in camera space, flattened (and contiguous) for the kernels."""
 
     cap_a: np.ndarray
     cap_b: np.ndarray
     cap_r: np.ndarray
     ell_c: np.ndarray
     ell_minv: np.ndarray
+    ell_o: np.ndarray  # ell_minv @ -ell_c: the camera's origin in each ellipsoid's unit frame
     rgb: np.ndarray  # (P, 3) linear albedo, capsules first
     lo: np.ndarray  # (P, 3) camera-space bounds
     hi: np.ndarray
 
     @classmethod
     def of(cls, prims: Primitives) -> _BodyPrims:
-        a, b, r = prims.cap_a[0], prims.cap_b[0], prims.cap_r
-        c, m = prims.ell_c[0], prims.ell_m[0]
+        def c64(x: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(x, dtype=np.float64)
+
+        a, b, r = c64(prims.cap_a[0]), c64(prims.cap_b[0]), c64(prims.cap_r)
+        c, m = c64(prims.ell_c[0]), c64(prims.ell_m[0])
         half = np.linalg.norm(m, axis=2)
         lo = np.concatenate([np.minimum(a, b) - r[:, None], c - half])
         hi = np.concatenate([np.maximum(a, b) + r[:, None], c + half])
-        return cls(a, b, r, c, np.linalg.inv(m), np.concatenate([prims.cap_rgb, prims.ell_rgb]),
-                   lo, hi)
+        minv = c64(np.linalg.inv(m)) if len(m) else np.zeros((0, 3, 3))
+        return cls(a, b, r, c, minv, c64(np.einsum("eij,ej->ei", minv, -c)),
+                   c64(np.concatenate([prims.cap_rgb, prims.ell_rgb])), lo, hi)
 
-    @property
-    def count(self) -> int:
-        return len(self.rgb)
-
-    def cast(self, k: int, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
-        nc = len(self.cap_r)
-        if k < nc:
-            return _cast_capsule(dx, dy, self.cap_a[k], self.cap_b[k], float(self.cap_r[k]))
-        return _cast_ellipsoid(dx, dy, self.ell_c[k - nc], self.ell_minv[k - nc])
-
-    def normals(self, pid: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """Unit surface normals at hit points p (n,3) of primitives pid (n,)."""
-        nc = len(self.cap_r)
-        n = np.empty_like(p)
-        cap = pid < nc
-        if cap.any():
-            k = pid[cap]
-            a, ba = self.cap_a[k], self.cap_b[k] - self.cap_a[k]
-            pa = p[cap] - a
-            baba = np.maximum(np.einsum("ij,ij->i", ba, ba), 1e-12)
-            q = np.clip(np.einsum("ij,ij->i", pa, ba) / baba, 0.0, 1.0)
-            n[cap] = pa - q[:, None] * ba
-        if (~cap).any():
-            k = pid[~cap] - nc
-            minv = self.ell_minv[k]
-            u = np.einsum("nij,nj->ni", minv, p[~cap] - self.ell_c[k])
-            n[~cap] = np.einsum("nji,nj->ni", minv, u)
-        return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    def cast(self, dx: np.ndarray, dy: np.ndarray, ranges: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Depth (inf: miss) and primitive index (-1: miss) on the canvas of rays
+        (dx[x], dy[y], 1), each primitive cast only inside its index range."""
+        depth = np.full((len(dy), len(dx)), np.inf)
+        pid = np.full(depth.shape, -1, dtype=np.int16)
+        cast_primitives(dx, dy, np.ascontiguousarray(ranges, dtype=np.int64), self.cap_a,
+                        self.cap_b, self.cap_r, self.ell_o, self.ell_minv, NEAR, depth, pid)
+        return depth, pid
 
 
 @dataclass
 class BodyLayer:
-    """The body cast into the rectangle [x0, x1) x [y0, y1) of the image."""
+    """The body cast into the rectangle [x0, x1) x [y0, y1) of the image.
+
+    ``depth`` is the body's own first hit per pixel with the room left out, so
+    ``isfinite(depth)`` is the person's amodal (unoccluded) coverage and the frame's
+    first-hit depth is its minimum with the room's: :func:`person_coverage`,
+    :func:`first_hit_depth`.
+    """
 
     x0: int
     x1: int
@@ -235,43 +193,26 @@ class BodyLayer:
 
 def render_body(cam: Camera, prims_cam: Primitives, light_cam: np.ndarray, power: float,
                 shade: bool = True, fov: bool = True) -> BodyLayer:
-    """Cast one frame's body (primitives in camera coordinates) into its screen rectangle."""
+    """Cast one frame's body (primitives in camera coordinates) into its screen rectangle.
+
+    Each primitive is cast only inside its own screen rectangle
+    (:func:`kernels.cast_primitives`); shading runs once per pixel the body wins
+    (:func:`kernels.shade_hits`, the formulas of :func:`irradiance`).
+    """
     bp = _BodyPrims.of(prims_cam)
     rects = _project_rects(cam, bp.lo, bp.hi)
-    image = (0, cam.width, 0, cam.height)
-    ranges = [_pixel_range(r, image) for r in rects]
-    live = [k for k, (x0, x1, y0, y1) in enumerate(ranges) if x1 > x0 and y1 > y0]
-    if live:
-        ux0 = min(ranges[k][0] for k in live)
-        ux1 = max(ranges[k][1] for k in live)
-        uy0 = min(ranges[k][2] for k in live)
-        uy1 = max(ranges[k][3] for k in live)
-    else:
-        ux0 = ux1 = uy0 = uy1 = 0
-    h, w = uy1 - uy0, ux1 - ux0
-    depth = np.full((h, w), np.inf)
-    pid = np.full((h, w), -1, dtype=np.int16)
-    for k in live:
-        x0, x1, y0, y1 = ranges[k]
-        dx, dy = cam.ray_steps(x0, x1, y0, y1)
-        t = bp.cast(k, dx, dy)
-        sub = depth[y0 - uy0:y1 - uy0, x0 - ux0:x1 - ux0]
-        closer = t < sub
-        sub[closer] = t[closer]
-        pid[y0 - uy0:y1 - uy0, x0 - ux0:x1 - ux0][closer] = k
-
+    ranges = _pixel_ranges(rects, (0, cam.width, 0, cam.height))
+    live, (ux0, ux1, uy0, uy1) = _union(ranges)
+    local = np.where(live[:, None], ranges - np.array([ux0, ux0, uy0, uy0]), 0)
+    dx, dy = cam.ray_steps(ux0, ux1, uy0, uy1)
+    depth, pid = bp.cast(dx, dy, local)
     rgb = None
     if shade:
-        rgb = np.zeros((h, w, 3), dtype=np.uint8)
-        rows, cols = np.nonzero(pid >= 0)
-        if len(rows):
-            z = depth[rows, cols]
-            dx, dy = cam.ray_steps(ux0, ux1, uy0, uy1)
-            p = np.stack([dx[cols] * z, dy[rows] * z, z], axis=1)
-            k = pid[rows, cols].astype(np.intp)
-            normal = bp.normals(k, p)
-            e = irradiance(normal, p, light_cam, power)
-            rgb[rows, cols] = linear_to_srgb8(bp.rgb[k] * e[:, None])
+        rgb = np.zeros((*depth.shape, 3), dtype=np.uint8)
+        scale = power / 100.0
+        shade_hits(dx, dy, depth, pid, bp.cap_a, bp.cap_b, bp.ell_c, bp.ell_minv, bp.rgb,
+                   np.ascontiguousarray(light_cam, dtype=np.float64), scale * _AMBIENT,
+                   scale * _DIFFUSE, _FALLOFF_REF2, _LUT, rgb)
     in_fov = 100.0
     if fov:
         inside = int(np.count_nonzero(pid >= 0))
@@ -287,31 +228,22 @@ def _outside_coverage(cam: Camera, bp: _BodyPrims, rects: np.ndarray) -> float:
     image sizes beyond each edge.
     """
     W, H = cam.width, cam.height
-    limit = (-2 * W, 3 * W, -2 * H, 3 * H)
-    ranges = [_pixel_range(r, limit) for r in rects]
-    live = [k for k, (x0, x1, y0, y1) in enumerate(ranges) if x1 > x0 and y1 > y0]
-    if not live:
-        return 0.0
-    ux0 = min(ranges[k][0] for k in live)
-    ux1 = max(ranges[k][1] for k in live)
-    uy0 = min(ranges[k][2] for k in live)
-    uy1 = max(ranges[k][3] for k in live)
-    if ux0 >= 0 and uy0 >= 0 and ux1 <= W and uy1 <= H:
+    ranges = _pixel_ranges(rects, (-2 * W, 3 * W, -2 * H, 3 * H))
+    live, (ux0, ux1, uy0, uy1) = _union(ranges)
+    if not live.any() or (ux0 >= 0 and uy0 >= 0 and ux1 <= W and uy1 <= H):
         return 0.0
     area = (ux1 - ux0) * (uy1 - uy0)
     stride = max(1, int(np.ceil(np.sqrt(area / (W * H / 4.0)))))
     dx, dy = cam.ray_steps(ux0, ux1, uy0, uy1, stride)
     cols = np.arange(ux0, ux1, stride)
     rows = np.arange(uy0, uy1, stride)
-    covered = np.zeros((len(rows), len(cols)), dtype=bool)
-    for k in live:
-        x0, x1, y0, y1 = ranges[k]
-        c0, c1 = np.searchsorted(cols, [x0, x1])
-        r0, r1 = np.searchsorted(rows, [y0, y1])
-        if c1 > c0 and r1 > r0:
-            covered[r0:r1, c0:c1] |= np.isfinite(bp.cast(k, dx[c0:c1], dy[r0:r1]))
+    local = np.stack([np.searchsorted(cols, ranges[:, 0]), np.searchsorted(cols, ranges[:, 1]),
+                      np.searchsorted(rows, ranges[:, 2]), np.searchsorted(rows, ranges[:, 3])],
+                     axis=1)
+    local[~live] = 0
+    depth, _ = bp.cast(dx, dy, local)
     out = ~(((rows >= 0) & (rows < H))[:, None] & ((cols >= 0) & (cols < W))[None, :])
-    return float(np.count_nonzero(covered & out)) * stride * stride
+    return float(np.count_nonzero(np.isfinite(depth) & out)) * stride * stride
 
 
 def body_coverage(cam: Camera, prims_cam: Primitives) -> np.ndarray:
@@ -319,6 +251,23 @@ def body_coverage(cam: Camera, prims_cam: Primitives) -> np.ndarray:
     layer = render_body(cam, prims_cam, np.zeros(3), 0.0, shade=False, fov=False)
     depth = np.full((cam.height, cam.width), np.inf)
     depth[layer.slices] = layer.depth
+    return depth
+
+
+def person_coverage(layer: BodyLayer, shape: tuple[int, int]) -> np.ndarray:
+    """The person's amodal mask (H, W): every pixel whose ray hits the body, whatever
+    stands in front of it (the body's own depth test, before the room's)."""
+    mask = np.zeros(shape, dtype=bool)
+    mask[layer.slices] = np.isfinite(layer.depth)
+    return mask
+
+
+def first_hit_depth(static: StaticLayer, layer: BodyLayer) -> np.ndarray:
+    """Camera-space z (H, W, metres) of the first surface each pixel's ray hits: the room's
+    depth buffer (cast once per job) where the body is behind it or missed, else the body's."""
+    depth = static.depth.astype(np.float64)
+    sub = depth[layer.slices]
+    np.minimum(sub, layer.depth, out=sub)
     return depth
 
 
@@ -461,13 +410,8 @@ def shadowed_room(st: StaticLayer, cam: Camera, prims_world: Primitives, light: 
     shadow = body_shadow(cam, prims_world, light, st.floor)
     if shadow is None:
         return rgb
-    ys, xs = shadow.slices
-    share = st.direct_share[ys, xs]
-    keep = 1.0 - share * shadow.direct - (1.0 - share) * shadow.ambient
-    dark = st.floor[ys, xs] & (keep < 0.998)
-    if dark.any():
-        sub = rgb[ys, xs]
-        sub[dark] = linear_to_srgb8(st.linear[ys, xs][dark] * np.maximum(keep[dark], 0.0)[:, None])
+    darken_floor(rgb, st.linear, st.direct_share, st.floor, shadow.direct, shadow.ambient,
+                 shadow.x0, shadow.y0, _LUT)
     return rgb
 
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from .body import Primitives
 from .camera import NEAR, Camera
+from .kernels import bilinear, shadow_grid
 from .scene import Box
 
 __all__ = ["LAMP_RADIUS", "BodyShadow", "body_shadow", "furniture_occlusion"]
@@ -110,12 +111,11 @@ def _interp_weights(samples: np.ndarray, start: int, stop: int
 def _upsample(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, x1: int, y0: int,
               y1: int) -> np.ndarray:
     """Bilinear interpolation of a coarse grid to every pixel of [x0, x1) x [y0, y1)."""
-    padded = np.concatenate([grid, grid[-1:]], axis=0)
-    padded = np.concatenate([padded, padded[:, -1:]], axis=1)
     i, wy = _interp_weights(rows, y0, y1)
     j, wx = _interp_weights(cols, x0, x1)
-    along = padded[i] + (padded[i + 1] - padded[i]) * wy[:, None]  # (h, gw + 1)
-    return along[:, j] + (along[:, j + 1] - along[:, j]) * wx
+    out = np.empty((y1 - y0, x1 - x0))
+    bilinear(np.ascontiguousarray(grid, dtype=np.float64), i, wy, j, wx, out)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -182,8 +182,8 @@ def body_shadow(cam: Camera, prims: Primitives, light: np.ndarray,
     z_lo = np.maximum(np.minimum(a[:, 2], b[:, 2]), 1e-3)
     z_hi = np.maximum(np.maximum(a[:, 2], b[:, 2]), 1e-3)
     near = r * r / (z_lo * z_lo) >= _FAINT
+    far = np.cbrt(r[near] ** 2 * z_hi[near] / _FAINT)  # F < faint beyond this distance
     if near.any():
-        far = np.cbrt(r[near] ** 2 * z_hi[near] / _FAINT)  # F < faint beyond this distance
         amb_lo = np.minimum(a[near, :2], b[near, :2]) - far[:, None]
         amb_hi = np.maximum(a[near, :2], b[near, :2]) + far[:, None]
         lo = np.concatenate([lo, amb_lo])
@@ -200,37 +200,11 @@ def body_shadow(cam: Camera, prims: Primitives, light: np.ndarray,
         x0, x1 = x0 + int(cols_on[0]), x0 + int(cols_on[-1]) + 1
         y0, y1 = y0 + int(rows_on[0]), y0 + int(rows_on[-1]) + 1
     rows, cols = _grid_axes(x0, x1, y0, y1, _BODY_POINTS)
-    # Single precision is ample for shading and halves the memory traffic of (points, prims).
-    p = _floor_xy(cam, rows, cols).reshape(-1, 2).astype(np.float32)
-    pa, pb, a, b, r = (x.astype(np.float32) for x in (pa, pb, a, b, r))
-    rho_a, rho_b, sig_a, sig_b = (x.astype(np.float32) for x in (rho_a, rho_b, sig_a, sig_b))
-
-    # Direct occlusion, (points, capsules).
-    ab = pb - pa
-    abab = np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-12)
-    rel_x = p[:, 0:1] - pa[None, :, 0]
-    rel_y = p[:, 1:2] - pa[None, :, 1]
-    t = np.clip((rel_x * ab[:, 0] + rel_y * ab[:, 1]) / abab, 0.0, 1.0)
-    d = np.hypot(rel_x - t * ab[:, 0], rel_y - t * ab[:, 1])
-    rho = rho_a + t * (rho_b - rho_a)
-    sig = sig_a + t * (sig_b - sig_a)
-    hidden = np.minimum(d + sig, rho) - np.maximum(d - sig, -rho)
-    direct = np.clip(hidden / (2.0 * sig), 0.0, 1.0).max(axis=1)
-
-    ambient = np.zeros(len(p), dtype=np.float32)
-    if near.any():
-        a3, b3, rr = a[near], b[near], r[near]
-        ab3 = b3 - a3
-        l2 = np.maximum(np.einsum("ij,ij->i", ab3, ab3), 1e-12)
-        qx = p[:, 0:1] - a3[None, :, 0]
-        qy = p[:, 1:2] - a3[None, :, 1]
-        qz = -a3[None, :, 2]
-        s = np.clip((qx * ab3[:, 0] + qy * ab3[:, 1] + qz * ab3[:, 2]) / l2, 0.0, 1.0)
-        ex, ey = qx - s * ab3[:, 0], qy - s * ab3[:, 1]
-        height = np.maximum(a3[:, 2] + s * ab3[:, 2], 1e-3)  # of the nearest axis point
-        dist2 = ex * ex + ey * ey + height * height
-        ambient = np.minimum(rr * rr * height / (dist2 * np.sqrt(dist2)), 1.0).max(axis=1)
-
+    p = _floor_xy(cam, rows, cols).reshape(-1, 2)
+    direct = np.empty(len(p))
+    ambient = np.empty(len(p))
+    shadow_grid(p, pa, pb, rho_a, rho_b, sig_a, sig_b, reach,
+                *(np.ascontiguousarray(x[near]) for x in (a, b, r)), far, direct, ambient)
     shape = (len(rows), len(cols))
     return BodyShadow(x0, x1, y0, y1,
                       _upsample(direct.reshape(shape), rows, cols, x0, x1, y0, y1),
