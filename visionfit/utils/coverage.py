@@ -24,7 +24,7 @@ _VISIBILITY = ((2, "visible", "#FFB000"), (1, "occluded", "#DC267F"),
                (0, "out of frame", "#648FFF"))
 _CAMERA = ("camera_distance", "camera_height", "relative_camera_yaw_deg")
 _AVATAR = "relative_avatar_angle_deg"
-_HEAT = "magma"
+_HEAT = "YlOrRd"
 
 
 @dataclass

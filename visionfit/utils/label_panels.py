@@ -67,8 +67,10 @@ class LabelPainter:
         self.colours = {cid: tuple(c.get("color", (255, 255, 255))[:3]) for cid, c in cats.items()}
         self.colours[labels.person_id] = PERSON
         names = labels.joint_names
+        # The job's own armature (labels.json info.armature), else this body model's.
+        parents = labels.info.get("armature", {}).get("parents") or JOINT_PARENTS
         self.bones = [(names.index(child), names.index(parent))
-                      for child, parent in JOINT_PARENTS.items()
+                      for child, parent in parents.items()
                       if parent and child in names and parent in names]
         self.joint_colours = [_side_colour(n) for n in names]
         self._painters: dict[str, Callable[[int, Image.Image], Image.Image]] = {

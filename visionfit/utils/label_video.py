@@ -20,7 +20,7 @@ from visionfit.generator.encode import VideoEncoder, write_png_atomic
 
 from .draw import tag
 from .jobdata import JobLabels, MaskReader, caption, job_folders, job_params, video_frames
-from .label_panels import PANELS, LabelPainter
+from .label_panels import PANELS, LabelPainter, panel_scale
 
 __all__ = ["LABEL_STILL", "LABEL_VIDEO", "display_batch_results", "label_grid",
            "visualize_all_labels"]
@@ -31,6 +31,7 @@ MOSAIC = "label_mosaic"
 _COLUMNS = 4
 _CRF = 23  # for looking at, not for training: a third of the bytes of crf 18
 _PLAYER = "controls loop muted playsinline autoplay"
+_CAPTION = 16  # pixels under each tile of a mosaic for its job id, scene and exercise
 
 
 def _panel_names(panels: Iterable[str] | None) -> list[str]:
@@ -149,21 +150,41 @@ def _sample(jobs: list[Path], n: int) -> list[Path]:
     return [jobs[int(k)] for k in np.linspace(0, len(jobs) - 1, n).round()]
 
 
-def _fresh(result: Path, job_dir: Path) -> bool:
-    labels = job_dir / "labels.json"
-    return result.is_file() and result.stat().st_mtime >= labels.stat().st_mtime
+def _complete(job_dir: Path, video: bool) -> bool:
+    """Whether the job's label video (still) exists, is newer than its labels and shows
+    every frame and panel (not a selection made by an earlier call)."""
+    import imageio_ffmpeg
+
+    path = job_dir / (LABEL_VIDEO if video else LABEL_STILL)
+    if not path.is_file() or path.stat().st_mtime < (job_dir / "labels.json").stat().st_mtime:
+        return False
+    labels = JobLabels.load(job_dir)
+    s = panel_scale(labels.width, labels.height)
+    cols, rows = min(_COLUMNS, len(PANELS)), math.ceil(len(PANELS) / _COLUMNS)
+    size = (cols * labels.width * s, rows * labels.height * s)
+    size = (size[0] + size[0] % 2, size[1] + size[1] % 2) if video else size
+    if not video:
+        with Image.open(path) as im:
+            return im.size == size
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        meta = next(reader)
+    finally:
+        reader.close()
+    return tuple(meta["size"]) == size and round(meta["duration"] * meta["fps"]) == \
+        labels.frames
 
 
 def _tile(picture: np.ndarray, size: tuple[int, int], title: str) -> np.ndarray:
-    """``picture`` fitted into ``size`` (w, h) without distortion, captioned."""
+    """``picture`` fitted into ``size`` (w, h) without distortion, over a caption strip."""
     w, h = size
     im = Image.fromarray(picture)
-    fit = min(w / im.width, h / im.height)
+    fit = min(w / im.width, (h - _CAPTION) / im.height)
     im = im.resize((max(1, round(im.width * fit)), max(1, round(im.height * fit))),
                    Image.Resampling.BILINEAR, reducing_gap=2.0)
     canvas = Image.new("RGB", size)
-    canvas.paste(im, ((w - im.width) // 2, (h - im.height) // 2))
-    tag(canvas, (w - 3, h - 3), title, 11, anchor="rd")
+    canvas.paste(im, ((w - im.width) // 2, (h - _CAPTION - im.height) // 2))
+    tag(canvas, (w / 2, h - 2), title, _CAPTION - 4, anchor="md")
     return np.asarray(canvas)
 
 
@@ -180,7 +201,11 @@ class _Looping:
         if index < self._at or self._last is None:
             self._frames, self._at = video_frames(self.path), -1
         while self._at < index:
-            self._last = next(self._frames)
+            try:
+                self._last = next(self._frames)
+            except StopIteration:
+                raise ValueError(f"{self.path} ends before frame {index}; delete it and "
+                                 f"run display_batch_results again") from None
             self._at += 1
         assert self._last is not None
         return self._last
@@ -201,12 +226,11 @@ def display_batch_results(folder: str | Path, n: int = 6, tile_width: int = 512,
     videos = [j for j in jobs if (j / "video.mp4").is_file()]
     jobs = videos or jobs
     for job_dir in jobs:
-        result = job_dir / (LABEL_VIDEO if videos else LABEL_STILL)
-        if not _fresh(result, job_dir):
+        if not _complete(job_dir, bool(videos)):
             visualize_all_labels(job_dir)
     cols = 1 if len(jobs) == 1 else 2
     rows = math.ceil(len(jobs) / cols)
-    tile = (tile_width, tile_width // 2)
+    tile = (tile_width, tile_width // 2 + _CAPTION)
     titles = [f"{j.name[:8]}  {caption(job_params(j))}" for j in jobs]
     if not videos:
         grid = np.zeros((rows * tile[1], cols * tile[0], 3), np.uint8)
