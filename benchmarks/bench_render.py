@@ -8,7 +8,7 @@ Prints, in one run, at 256x256 and 512x512:
 * the encode-only ceiling for the same frames and masks: the job's own frames (decoded from
   its video.mp4) and its own masks (decoded from its segmentation.zip) encoded again with
   the job's own writers and settings (``encode.VideoEncoder``: libx264 ultrafast, crf 18,
-  one thread; ``encode.palette_png``: 8-bit palette, compress level 1; ``encode.MaskZip``),
+  one thread; ``encode.palette_png``: 8-bit palette, compress level 1; ``encode.FramePngs``),
   in frames per CPU-second; no renderer can beat it, since a job must write these files;
 * their ratio (whole job / ceiling), the figure the targets are set on;
 * rendering alone (body cast, shadow, depth test, composition per frame; frames/CPU-s);
@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 
 from visionfit.generator import VisionFitGenerator
-from visionfit.generator.encode import MaskZip, VideoEncoder, palette_png
+from visionfit.generator.encode import FramePngs, VideoEncoder, palette_png
 from visionfit.generator.job import Job
 from visionfit.utils.vis import video_frames
 
@@ -96,7 +96,7 @@ def bench_encode_only(folder: Path, size: int, fps: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         cpu0 = cpu_seconds()
         video = VideoEncoder(Path(tmp) / "video.mp4", size, size, fps)
-        zipped = MaskZip(Path(tmp) / "segmentation.zip")
+        zipped = FramePngs(Path(tmp) / "segmentation.zip")
         per_frame = len(masks) // len(frames)
         for i, frame in enumerate(frames):
             for name, index, palette in masks[i * per_frame:(i + 1) * per_frame]:

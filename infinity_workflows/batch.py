@@ -24,7 +24,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
@@ -37,9 +37,6 @@ from .errors import (
     JobTimeout,
     ServerUnreachable,
 )
-
-if TYPE_CHECKING:
-    from .session import Session
 
 __all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "parse_time", "replace_folder"]
 
@@ -130,10 +127,19 @@ def _replace_text(path: Path, text: str) -> None:
         raise
 
 
+class BatchSession(Protocol):
+    """What a Batch needs of its session (a :class:`~infinity_workflows.Session` has it):
+    declared here so that batch.py does not import session.py, which imports it."""
+
+    transport: api.Transport
+
+    def portal_url(self, batch_id: str) -> str: ...
+
+
 class Batch:
     """A batch on the server, as seen by the token of ``session``."""
 
-    def __init__(self, session: Session, data: dict[str, Any]) -> None:
+    def __init__(self, session: BatchSession, data: dict[str, Any]) -> None:
         self.session = session
         self._set(data)
 

@@ -49,8 +49,9 @@ class ConfigurationError(InfinityError):
     """Local settings are missing or wrong (token, server URL, credentials file)."""
 
 
-class ValidationError(InfinityError):
-    """Job parameters do not satisfy the generator's schema."""
+class ValidationError(InfinityError, ValueError):
+    """Job parameters do not satisfy the generator's schema (also a ValueError: a bad
+    value, so code catching ValueError keeps working)."""
 
     def __init__(self, message: str, errors: list[str | None] | None = None) -> None:
         super().__init__(message)

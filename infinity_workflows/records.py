@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES_DIR = ROOT / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "notebooks"
 RECORDS_DIR = ROOT / "visionfit" / "workflow_records"
 # kind -> file prefix and template name
 KINDS: dict[str, str] = {"submit": "submit_batch", "download": "download_batch"}
@@ -461,7 +461,8 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     import papermill  # slow to import: only once the request is known to be good
 
     folder, stamp = new_record_folder(records_dir)
-    template = ROOT / str(lineage.get("template") or f"templates/{_kind_prefix(kind)}.ipynb")
+    template = ROOT / str(lineage.get("template")
+                          or f"infinity_workflows/notebooks/{_kind_prefix(kind)}.ipynb")
     nb = _build_record(kind, parameters, folder=folder, template=template, parent=record,
                        source=record)
     # Hidden names while running: `records` and JupyterLab's file browser skip dot-files.

@@ -17,27 +17,13 @@ from . import api
 from .batch import Batch, parse_time
 from .credentials import normalise_server, resolve_token
 from .errors import ConfigurationError, NotFoundError, ValidationError
-from .schema import Param, Schema
+from .sampling.source import cached_sampler
+from .schema import Schema
 
 __all__ = ["DEFAULT_GENERATOR", "DEFAULT_SERVER", "Session"]
 
 DEFAULT_GENERATOR = "visionfit-flagship-v0.1.0"
 DEFAULT_SERVER = "http://127.0.0.1:8765/"
-
-
-def _draw(param: Param, rng: random.Random) -> Any:
-    """A value drawn uniformly from what ``param`` allows; its default when unbounded."""
-    if param.choices is not None:
-        return rng.choice(param.choices)
-    if param.type == "bool":
-        return rng.random() < 0.5
-    if param.min is not None and param.max is not None:
-        if param.type == "int":
-            return rng.randint(int(param.min), int(param.max))
-        if param.type == "float":
-            return rng.uniform(float(param.min), float(param.max))
-    # A free string, a one-sided range or a uuid (which must name a real earlier job).
-    return param.default
 
 
 class Session:
@@ -91,10 +77,12 @@ class Session:
         return self.schema.defaults()
 
     def random_job(self, rng: random.Random | int | None = None) -> dict[str, Any]:
-        """A job with every parameter drawn uniformly from its range, choices or bool."""
+        """A job with every parameter drawn uniformly from its range, choices or bool (the
+        schema alone: :func:`infinity_workflows.sampling.sample_input` adds the generator's
+        own distributions)."""
         if not isinstance(rng, random.Random):
             rng = random.Random(rng)
-        return {p.name: _draw(p, rng) for p in self.schema}
+        return cached_sampler(self.schema).sample({}, rng)
 
     def validate_job_params(self, job_params: Sequence[Mapping[str, Any]]
                             ) -> list[str | None]:

@@ -4,8 +4,10 @@ changed except for the ids it renumbers."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +107,38 @@ def test_refusals_say_what_to_do_and_keep_what_exists(batch_folder: Path,  # noq
 
     export_coco(batch_folder, out, overwrite=True)  # replaced whole
     assert json.loads((out / ANNOTATIONS_FILE).read_text())["info"]["every_nth_frame"] == 1
+
+
+def test_export_carries_depth_maps_amodal_masks_and_quaternions(generator,  # noqa: F811
+                                                                tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    small = dict(exercise="SQUAT-BODYWEIGHT", scene="LIVINGROOM_1", frame_rate=6,
+                 image_width=128, image_height=128)
+    for name, is_preview, depth in (("video-depth", False, True), ("preview-depth", True, True),
+                                    ("video-plain", False, False)):
+        (batch / name).mkdir(parents=True)
+        generator.run(generator.schema.complete({**small, "enable_depth_maps": depth}),
+                      is_preview, batch / name, 3)
+    path = export_coco(batch, tmp_path / "coco", every_nth=2)
+    coco = COCO(str(path))
+    with zipfile.ZipFile(batch / "video-depth" / "depth.zip") as z:
+        zipped = {n: z.read(n) for n in z.namelist()}
+    for img in coco.imgs.values():
+        job = img["job_id"]
+        if job == "video-plain":
+            assert "depth_file_name" not in img
+            continue
+        assert img["depth_file_name"] == f"depth/{job}/{img['frame_number']:06d}.png"
+        data = (path.parent / img["depth_file_name"]).read_bytes()
+        source = f"image.{img['frame_number']:06d}.depth.png"
+        expected = zipped[source] if job == "video-depth" else (batch / job / source).read_bytes()
+        assert data == expected
+        assert np.asarray(Image.open(io.BytesIO(data))).dtype == np.uint16
+    people = [a for a in coco.anns.values() if coco.cats[a["category_id"]]["name"] == "person"]
+    assert len(people) == len(coco.imgs)
+    for ann in people:
+        assert len(ann["quaternions"]) == 26
+        amodal = mask_utils.decode(ann["amodal_segmentation"]).astype(bool)
+        assert not (coco.annToMask(ann).astype(bool) & ~amodal).any()
+    assert len(list((tmp_path / "coco" / "depth").rglob("*.png"))) == sum(
+        1 for img in coco.imgs.values() if img["job_id"] != "video-plain")

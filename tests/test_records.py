@@ -69,14 +69,14 @@ def test_submit_record_has_parameters_summary_and_lineage_but_no_token(
     nb = nbformat.read(str(path), as_version=4)
     assert nb.cells[0].cell_type == "markdown"
     assert GENERATOR in nb.cells[0].source and SERVER in nb.cells[0].source
-    assert "templates/submit_batch.ipynb" in nb.cells[0].source
+    assert "infinity_workflows/notebooks/submit_batch.ipynb" in nb.cells[0].source
     (injected,) = cells_tagged(nb, "injected-parameters")
     assert f'GENERATOR = "{GENERATOR}"' in injected.source
     assert read_parameters(nb)["SERVER"] == SERVER
     assert read_parameters(nb)["NUM_JOBS"] == 10  # the template's own default is kept
     lineage = read_lineage(path)
     assert lineage["kind"] == "submit"
-    assert lineage["template"] == "templates/submit_batch.ipynb"
+    assert lineage["template"] == "infinity_workflows/notebooks/submit_batch.ipynb"
     assert lineage["generator"] == GENERATOR and lineage["server"] == SERVER
     assert lineage["batch_id"] is None and lineage["parent"] is None
     datetime.fromisoformat(lineage["created"])

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from infinity_workflows.errors import ConfigurationError
 from infinity_workflows.generators import GeneratorRegistry, load_generator, seed_for_job
 from infinity_workflows.schema import Param, Schema
 from tests.support.tiny import TinyGenerator
@@ -82,10 +83,12 @@ def test_registry_loads_specs_and_entry_points():
     assert "tiny-v1" in registry
     assert registry.get("tiny-v1").detail()["params"] == SCHEMA.to_api()
     assert registry.get("tiny-v1").summary()["options"] == {"preview": True}
-    with pytest.raises(ValueError, match="package.module:Attribute"):
+    with pytest.raises(ConfigurationError, match="package.module:Attribute"):
         load_generator("no_colon_here")
-    with pytest.raises(ModuleNotFoundError):
+    with pytest.raises(ConfigurationError, match="cannot import no_such_module_xyz"):
         load_generator("no_such_module_xyz:Gen")
+    with pytest.raises(ConfigurationError, match="tests.support.tiny has no Nope"):
+        load_generator("tests.support.tiny:Nope")
 
 
 def test_seed_is_stable_and_fits_63_bits():

@@ -178,8 +178,11 @@ def test_job_params_one_plot_per_varying_parameter(generator) -> None:
     save(fig, "job_params")
     schema = generator.schema
     names = titles(fig)
-    assert names == [n for n in schema.names if n not in ("num_reps", "state")]
+    # enable_depth_maps is an output switch the sampler leaves off.
+    assert names == [n for n in schema.names
+                     if n not in ("num_reps", "state", "enable_depth_maps")]
     assert "num_reps=2" in fig._suptitle.get_text() and "state=None" in fig._suptitle.get_text()
+    assert "enable_depth_maps=False" in fig._suptitle.get_text()
     assert "300 jobs" in fig._suptitle.get_text()
     dist = fig.axes[names.index("camera_distance")]
     lefts = [p.get_x() for p in dist.patches]

@@ -24,6 +24,7 @@ from pycocotools.coco import COCO
 from visionfit.generator import VisionFitGenerator
 from visionfit.generator.job import INSTANCE_PALETTE, Job
 from visionfit.generator.raster import instance_depths
+from visionfit.generator.scene import FRONT_Y
 
 GEN = VisionFitGenerator()
 
@@ -32,18 +33,21 @@ CASES: dict[str, dict[str, Any]] = {
                              image_width=160, image_height=128, add_wall_art=True),
     "livingroom_occluded": dict(scene="LIVINGROOM_1", exercise="SQUAT-BODYWEIGHT",
                                 frame_rate=6, image_width=128, image_height=128,
-                                camera_height=0.5, relative_avatar_angle_deg=35.0),
+                                camera_height=0.5, relative_avatar_angle_deg=35.0,
+                                enable_depth_maps=True),
     "close_low_pushup": dict(scene="BEDROOM_6", exercise="PUSHUP", frame_rate=6,
                              image_width=128, image_height=128, camera_distance=1.0,
                              camera_height=0.1, relative_camera_yaw_deg=-45.0,
-                             relative_camera_pitch_deg=45.0, relative_avatar_angle_deg=90.0),
+                             relative_camera_pitch_deg=45.0, relative_avatar_angle_deg=90.0,
+                             enable_depth_maps=True),
     "far_high_dark_burpee": dict(scene="GYM_1", exercise="BURPEE_02", frame_rate=6,
                                  image_width=201, image_height=157, camera_distance=5.25,
                                  camera_height=2.75, relative_camera_yaw_deg=45.0,
                                  relative_camera_pitch_deg=-45.0, lighting_power=0.0,
                                  enable_sensor_noise=True, outfit=-1, gender="FEMALE",
                                  avatar_identity=24, relative_height=4.0,
-                                 relative_weight=-4.0, randomize_skin_tone=True),
+                                 relative_weight=-4.0, randomize_skin_tone=True,
+                                 enable_depth_maps=True),
     "office_curls_bright": dict(scene="OFFICE_1", exercise="BICEP_CURL-ALTERNATING-DUMBBELL",
                                 frame_rate=6, image_width=144, image_height=144, num_reps=2,
                                 add_pauses=True, inter_rep_delay_avg=0.5,
@@ -68,9 +72,9 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, Path
     return out
 
 
-def load_masks(folder: Path) -> dict[str, np.ndarray]:
-    """Every PNG of segmentation.zip as its palette indices."""
-    with zipfile.ZipFile(folder / "segmentation.zip") as z:
+def load_masks(folder: Path, archive: str = "segmentation.zip") -> dict[str, np.ndarray]:
+    """Every PNG of a job's zip (segmentation.zip: as palette indices)."""
+    with zipfile.ZipFile(folder / archive) as z:
         for info in z.infolist():
             assert info.compress_type == zipfile.ZIP_STORED
         return {n: np.array(Image.open(io.BytesIO(z.read(n)))) for n in z.namelist()}
@@ -86,7 +90,8 @@ def test_files_and_coco_masks(jobs, case: str) -> None:
     params, folder = jobs[case]
     names = {p.name for p in folder.iterdir()}
     assert names == {"job.json", "labels.json", "video.mp4", "video_preview.png",
-                     "segmentation.zip", "timing.json"}
+                     "segmentation.zip", "timing.json"} | (
+        {"depth.zip"} if params["enable_depth_maps"] else set())
     job_json = json.loads((folder / "job.json").read_text())
     assert job_json == {"name": GEN.name, "version": GEN.version, "seed": SEED,
                         "params": params}
@@ -95,7 +100,7 @@ def test_files_and_coco_masks(jobs, case: str) -> None:
     masks = load_masks(folder)
     W, H = params["image_width"], params["image_height"]
     images = labels["images"]
-    assert len(masks) == 2 * len(images)
+    assert len(masks) == 3 * len(images)  # cseg, iseg and the person's amodal mask
     cats = {c["id"]: c for c in labels["categories"]}
     assert cats[1]["name"] == "person" and len(cats[1]["keypoints"]) == 17
     assert {c["name"] for c in cats.values()} == {"person", "furniture", "wall_art"}
@@ -198,8 +203,13 @@ def test_percent_occlusion_is_hidden_over_unoccluded(jobs, case: str) -> None:
     for ann in labels["annotations"]:
         frame = ann["image_id"] - 1
         if ann["category_id"] == 1:
+            # The amodal mask is the body cast on its own, with no room in front of it.
             layer = job.body_layer(frame, shade=False)
-            unoccluded = int(np.isfinite(layer.depth).sum())
+            alone_body = np.zeros((params["image_height"], params["image_width"]), dtype=bool)
+            alone_body[layer.slices] = np.isfinite(layer.depth)
+            amodal = masks[f"image.{frame:06d}.iseg.{ann['id']}.png"] == 1
+            assert np.array_equal(amodal, alone_body), ann["id"]
+            unoccluded = int(alone_body.sum())
             visible = int((masks[f"image.{frame:06d}.iseg.png"] == 1).sum())
         else:
             unoccluded = alone[colours[tuple(ann["color"])]]
@@ -270,7 +280,7 @@ def test_same_seed_same_bytes_and_preview_layout(jobs, tmp_path: Path) -> None:
     GEN.run(params, True, preview, SEED)
     assert {p.name for p in preview.iterdir()} == {
         "job.json", "labels.json", "video_preview.png", "image.000000.cseg.png",
-        "image.000000.iseg.png", "timing.json"}
+        "image.000000.iseg.png", "image.000000.iseg.1.png", "timing.json"}
     assert GEN.estimate(params, True) == 1
     labels = json.loads((preview / "labels.json").read_text())
     assert len(labels["images"]) == 1
@@ -352,3 +362,138 @@ def test_timing_json_per_stage_and_per_frame(jobs, case: str) -> None:
     assert timing["seconds_per_frame"] == pytest.approx(sum(timing["frame_seconds"]) / frames,
                                                         rel=1e-3, abs=1e-5)
     assert timing["cpu_seconds"] > 0.0
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_amodal_mask_contains_visible_and_gives_percent_occlusion(jobs, case: str) -> None:
+    """Per frame, the person's amodal mask (PNG and RLE) holds the visible mask, and
+    percent_occlusion is (amodal - visible) / amodal of these two masks, to the pixel."""
+    _params, folder = jobs[case]
+    labels = json.loads((folder / "labels.json").read_text())
+    coco = COCO(str(folder / "labels.json"))
+    masks = load_masks(folder)
+    hidden_frames = 0
+    for ann in (a for a in labels["annotations"] if a["category_id"] == 1):
+        stem = f"image.{ann['image_id'] - 1:06d}"
+        visible = masks[f"{stem}.iseg.png"] == 1
+        amodal_png = masks[f"{stem}.iseg.{ann['id']}.png"]
+        assert set(np.unique(amodal_png).tolist()) <= {0, 1}
+        amodal = amodal_png == 1
+        assert np.array_equal(coco.annToMask({**ann, "segmentation": ann["amodal_segmentation"]}
+                                             ).astype(bool), amodal)
+        assert not (visible & ~amodal).any()  # amodal contains visible
+        a, v = int(amodal.sum()), int(visible.sum())
+        assert ann["amodal_area"] == a and ann["area"] == v
+        if a:
+            ys, xs = np.nonzero(amodal)
+            assert ann["amodal_bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1,
+                                          ys.max() - ys.min() + 1]
+        assert ann["percent_occlusion"] == round(100.0 * (a - v) / a if a else 0.0, 3)
+        hidden_frames += a > v
+    if case == "livingroom_occluded":
+        assert hidden_frames > 0
+
+
+DEPTH_CASES = [c for c, values in CASES.items() if values.get("enable_depth_maps")]
+
+
+def unproject(labels: dict, depth_m: np.ndarray) -> np.ndarray:
+    """World points (H, W, 3) of every pixel's depth, from the labelled K and RT alone."""
+    K = np.array(labels["info"]["camera_K_matrix"])
+    RT = np.array(labels["info"]["camera_RT_matrix"])
+    H, W = depth_m.shape
+    u, v = np.meshgrid(np.arange(W), np.arange(H))
+    cam = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u, float)],
+                   axis=-1) * depth_m[..., None]
+    return (cam - RT[:, 3]) @ RT[:, :3]
+
+
+def body_surface_distance(points: np.ndarray, prims) -> np.ndarray:
+    """Distance (n,) from points to the nearest capsule or ellipsoid surface (ellipsoids:
+    algebraic distance times the smallest radius, which is never larger on the surface)."""
+    a, b, r = prims.cap_a[0], prims.cap_b[0], prims.cap_r
+    ab = b - a
+    t = np.clip(np.einsum("ncd,cd->nc", points[:, None] - a, ab)
+                / np.maximum(np.einsum("cd,cd->c", ab, ab), 1e-12), 0.0, 1.0)
+    closest = a + t[..., None] * ab
+    caps = np.abs(np.linalg.norm(points[:, None] - closest, axis=-1) - r)
+    minv = np.linalg.inv(prims.ell_m[0])
+    u = np.einsum("eij,nej->nei", minv, points[:, None] - prims.ell_c[0])
+    radii = np.linalg.norm(prims.ell_m[0], axis=1).min(axis=1)
+    ells = np.abs(np.linalg.norm(u, axis=-1) - 1.0) * radii
+    return np.minimum(caps.min(axis=1), ells.min(axis=1) if ells.size else np.inf)
+
+
+def box_surface_distance(points: np.ndarray, boxes) -> np.ndarray:
+    out = np.full(len(points), np.inf)
+    for box in boxes:
+        outside = np.linalg.norm(np.maximum(np.maximum(box.lo - points, points - box.hi), 0.0),
+                                 axis=1)
+        inside = np.minimum(points - box.lo, box.hi - points).min(axis=1)
+        out = np.minimum(out, np.where(outside > 0, outside, np.abs(inside)))
+    return out
+
+
+@pytest.mark.parametrize("case", DEPTH_CASES)
+def test_depth_maps_lie_on_the_scene_and_agree_with_keypoints(jobs, case: str) -> None:
+    """Depth PNGs are the first surface hit in millimetres: every pixel unprojects (with the
+    labelled camera) onto the surface it shows within 1 cm, and each keypoint's depth label
+    agrees with the map: a visible (v=2) joint has no surface nearer than its own flesh in
+    front of it, a hidden one (v=1) something nearer than the joint (or no person pixel)."""
+    params, folder = jobs[case]
+    labels = json.loads((folder / "labels.json").read_text())
+    assert "16-bit" in labels["info"]["depth_format"]
+    job = rebuilt(params, labels)
+    scene, room = job.room.scene, job.room
+    flesh = dict(zip(labels["info"]["armature"]["joints"], job.body.tolerance, strict=True))
+    masks = load_masks(folder)
+    with zipfile.ZipFile(folder / "depth.zip") as z:
+        assert len(z.namelist()) == len(labels["images"])
+        depths = {n: np.array(Image.open(io.BytesIO(z.read(n)))) for n in z.namelist()}
+    W, H = params["image_width"], params["image_height"]
+    checked = {1: 0, 2: 0}
+    for ann in (a for a in labels["annotations"] if a["category_id"] == 1):
+        frame = ann["image_id"] - 1
+        mm = depths[f"image.{frame:06d}.depth.png"]
+        assert mm.dtype == np.uint16 and mm.shape == (H, W) and mm.min() > 0
+        d = mm / 1000.0
+        iseg = masks[f"image.{frame:06d}.iseg.png"]
+        world = unproject(labels, d)
+        person = iseg == 1
+        shell = iseg == 0
+        on_shell = np.min([np.abs(world[shell][:, 2]), np.abs(world[shell][:, 2] - scene.height),
+                           np.abs(world[shell][:, 1] - scene.depth),
+                           np.abs(world[shell][:, 1] - FRONT_Y),
+                           np.abs(np.abs(world[shell][:, 0]) - room.half_width)], axis=0)
+        assert on_shell.max() < 0.01, (frame, on_shell.max())
+        objects = ~person & ~shell
+        assert box_surface_distance(world[objects], room.boxes).max(initial=0.0) < 0.01
+        body = body_surface_distance(world[person], job.animation.prims.frame(frame))
+        assert body.max(initial=0.0) < 0.01, (frame, body.max())
+        for name, j in ann["armature_keypoints"].items():
+            if j["v"] == 0:
+                continue
+            c, r = int(np.floor(j["x"] + 0.5)), int(np.floor(j["y"] + 0.5))
+            win = (slice(max(r - 1, 0), r + 2), slice(max(c - 1, 0), c + 2))
+            if j["v"] == 2:
+                seen = person[win] & (d[win] >= j["z"] - flesh[name] - 0.001)
+                assert seen.any(), (frame, name)
+                if person[r, c]:  # the map at the joint's own pixel: its flesh or behind it
+                    assert d[r, c] >= j["z"] - flesh[name] - 0.001, (frame, name)
+            else:
+                assert d[win].min() < j["z"] or not person[win].any(), (frame, name)
+            checked[j["v"]] += 1
+    if case == "livingroom_occluded":
+        assert checked[1] > 0 and checked[2] > 0
+
+
+def test_depth_maps_are_off_by_default_and_plain_files_in_a_preview(jobs, tmp_path: Path
+                                                                    ) -> None:
+    assert GEN.schema["enable_depth_maps"].default is False
+    assert not (jobs["bedroom_uppercut"][1] / "depth.zip").exists()
+    params, folder = jobs["livingroom_occluded"]
+    GEN.run(params, True, tmp_path, SEED)
+    preview = np.array(Image.open(tmp_path / "image.000000.depth.png"))
+    with zipfile.ZipFile(folder / "depth.zip") as z:
+        first = np.array(Image.open(io.BytesIO(z.read("image.000000.depth.png"))))
+    assert preview.dtype == np.uint16 and np.array_equal(preview, first)

@@ -1,4 +1,5 @@
-"""The VisionFit generator through the real server: schema, a video job, a preview, a rerun.
+"""The VisionFit generator through the real server: schema, a video job, a preview, a rerun,
+and the downloaded job folders' layout (amodal masks and depth maps included).
 
 The generator is found by its installed entry point (no --generator needed).
 """
@@ -8,15 +9,18 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import requests
 
+from infinity_workflows import Session
 from tests.conftest import LiveServer, wait_for
 
 NAME = "visionfit-flagship-v0.1.0"
 SMALL = {"exercise": "JUMPING_JACK", "scene": "LIVINGROOM_2", "frame_rate": 6,
          "image_width": 128, "image_height": 128, "num_reps": 2, "max_rel_speed_change": 0.6,
-         "inter_rep_delay_avg": 0.5, "inter_rep_delay_var": 0.3, "add_wall_art": True}
+         "inter_rep_delay_avg": 0.5, "inter_rep_delay_var": 0.3, "add_wall_art": True,
+         "enable_depth_maps": True}
 
 
 def finished(srv: LiveServer, batch_id: str) -> list[dict]:
@@ -34,12 +38,12 @@ def result_files(run: dict) -> dict[str, bytes]:
         return {n: z.read(n) for n in z.namelist()}
 
 
-def test_visionfit_jobs_run_on_the_server(make_server) -> None:
+def test_visionfit_jobs_run_on_the_server(make_server, tmp_path: Path) -> None:
     srv = make_server("--workers", "2")
     detail = srv.get(f"api/jobs/{NAME}/").json()
     assert detail["name"] == NAME and detail["options"]["preview"] is True
     params = {p["name"]: p for p in detail["params"]}
-    assert len(params) == 31 and all(p["description"] for p in params.values())
+    assert len(params) == 32 and all(p["description"] for p in params.values())
     assert params["scene"]["options"]["choices"][0] == "GYM_1"
     assert params["frame_rate"]["options"]["choices"] == [30, 24, 12, 8, 6]
 
@@ -47,12 +51,13 @@ def test_visionfit_jobs_run_on_the_server(make_server) -> None:
         {"name": NAME, "is_preview": False, "param_values": SMALL}]})
     assert estimate.status_code == 200, estimate.text
 
-    runs = {}
+    runs, batch_ids = {}, {}
     for is_preview in (False, True):  # a batch is all videos or all previews
         batch = srv.post("api/batch/", {"name": "vf", "job_runs": [
             {"name": NAME, "is_preview": is_preview, "param_values": SMALL}]})
         assert batch.status_code in (200, 201), batch.text
-        runs[is_preview] = finished(srv, batch.json()["id"])[0]
+        batch_ids[is_preview] = batch.json()["id"]
+        runs[is_preview] = finished(srv, batch_ids[is_preview])[0]
     video = result_files(runs[False])
     job_id = runs[False]["id"]
     assert {f"{job_id}/{n}" for n in ("job.json", "labels.json", "video.mp4",
@@ -67,6 +72,22 @@ def test_visionfit_jobs_run_on_the_server(make_server) -> None:
     pid = runs[True]["id"]
     assert {f"{pid}/image.000000.iseg.png", f"{pid}/image.000000.cseg.png",
             f"{pid}/video_preview.png", f"{pid}/labels.json"} <= set(preview)
+
+    # Downloaded through the client, each job folder holds the documented layout.
+    session = Session(token=srv.token, generator=NAME, server=srv.url)
+    (video_dir,) = session.batch_from_api(batch_ids[False]).download(tmp_path / "v",
+                                                                    progress=False)
+    (preview_dir,) = session.batch_from_api(batch_ids[True]).download(tmp_path / "p",
+                                                                     progress=False)
+    person_ids = [a["id"] for a in labels["annotations"] if a["category_id"] == 1]
+    with zipfile.ZipFile(video_dir / "segmentation.zip") as z:
+        assert {f"image.{f:06d}.iseg.{a}.png" for f, a in enumerate(person_ids)} <= set(
+            z.namelist())
+    with zipfile.ZipFile(video_dir / "depth.zip") as z:
+        assert sorted(z.namelist()) == [f"image.{f:06d}.depth.png" for f in range(n_frames)]
+    assert {"timing.json", "labels.json", "video.mp4"} <= {p.name for p in video_dir.iterdir()}
+    assert {"image.000000.iseg.1.png", "image.000000.depth.png", "timing.json"} <= {
+        p.name for p in preview_dir.iterdir()}
 
     # A rerun with `state` keeps the seed, so timing and furniture stay; the camera moves.
     rerun = srv.post("api/batch/", {"name": "vf-rerun", "job_runs": [

@@ -1,9 +1,10 @@
-"""Writing a job's files: H.264 video, palette PNG masks, the mask zip, JSON.
+"""Writing a job's files: H.264 video, palette PNG masks, 16-bit depth PNGs, zips, JSON.
 
 Every file is written under a temporary name and renamed into place when complete, so a
 reader never sees half a file. Mask PNGs are 8-bit palette images (pixel value = instance
 or category index, palette = its colour), which encode about six times faster than RGB
-and open in colour in any viewer; ``Image.open(p).convert("RGB")`` gives the colours.
+and open in colour in any viewer; ``Image.open(p).convert("RGB")`` gives the colours. Depth
+maps are 16-bit greyscale PNGs in millimetres.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import numpy as np
 from PIL import Image
 
 __all__ = [
-    "MaskZip",
+    "DEPTH_MAX_MM",
+    "FramePngs",
     "VideoEncoder",
+    "depth_png",
     "palette_png",
     "write_bytes_atomic",
     "write_json_atomic",
@@ -29,6 +32,7 @@ __all__ = [
 ]
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so equal jobs give equal bytes
+DEPTH_MAX_MM = 65535  # the largest depth a 16-bit PNG holds; farther (or no hit) is clipped
 
 
 def _tmp(path: Path) -> Path:
@@ -61,27 +65,43 @@ def palette_png(index: np.ndarray, palette: bytes) -> bytes:
     return buf.getvalue()
 
 
-class MaskZip:
-    """``segmentation.zip``: stored (not deflated) PNGs, renamed into place on close."""
+def depth_png(depth_m: np.ndarray) -> bytes:
+    """A 16-bit greyscale PNG of ``depth_m`` (H, W) metres as whole millimetres."""
+    mm = np.rint(np.minimum(depth_m, DEPTH_MAX_MM / 1000.0) * 1000.0).astype(np.uint16)
+    buf = io.BytesIO()
+    Image.fromarray(mm).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
 
-    def __init__(self, path: Path) -> None:
+
+class FramePngs:
+    """Per-frame PNGs of a job: stored (not deflated) in the zip ``path`` for a video, renamed
+    into place on close; for a preview (``plain``), plain files beside where the zip would be.
+    """
+
+    def __init__(self, path: Path, plain: bool = False) -> None:
         self.path = Path(path)
         self._tmp = _tmp(self.path)
-        self._zip = zipfile.ZipFile(self._tmp, "w", compression=zipfile.ZIP_STORED)
+        self._zip = None if plain else zipfile.ZipFile(self._tmp, "w",
+                                                       compression=zipfile.ZIP_STORED)
 
     def add(self, name: str, data: bytes) -> None:
+        if self._zip is None:
+            write_bytes_atomic(self.path.parent / name, data)
+            return
         info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
         info.compress_type = zipfile.ZIP_STORED
         info.external_attr = 0o644 << 16
         self._zip.writestr(info, data)
 
     def close(self) -> None:
-        self._zip.close()
-        os.replace(self._tmp, self.path)
+        if self._zip is not None:
+            self._zip.close()
+            os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
-        self._zip.close()
-        self._tmp.unlink(missing_ok=True)
+        if self._zip is not None:
+            self._zip.close()
+            self._tmp.unlink(missing_ok=True)
 
 
 class VideoEncoder:

@@ -22,13 +22,14 @@ from .body import JOINT_NAMES, BodyModel, BodyShape, Looks
 from .camera import Camera, aimed_camera
 from .catalog import EXERCISES, SCENES, Exercise, Scene
 from .encode import (
-    MaskZip,
+    FramePngs,
     VideoEncoder,
+    depth_png,
     palette_png,
-    write_bytes_atomic,
     write_json_atomic,
     write_png_atomic,
 )
+from .identity import NAME, VERSION
 from .labels import (
     CATEGORIES,
     CATEGORY_IDS,
@@ -43,7 +44,9 @@ from .motion import Animation, Timeline, animate, frame_count, make_timeline
 from .raster import (
     StaticLayer,
     body_coverage,
+    first_hit_depth,
     instance_depths,
+    person_coverage,
     render_body,
     render_static,
     shadowed_room,
@@ -209,7 +212,10 @@ class Job:
 
         video = None if self.is_preview else VideoEncoder(out_dir / "video.mp4", W, H,
                                                           int(p["frame_rate"]))
-        masks = None if self.is_preview else MaskZip(out_dir / "segmentation.zip")
+        masks = FramePngs(out_dir / "segmentation.zip", plain=self.is_preview)
+        depths = FramePngs(out_dir / "depth.zip", plain=self.is_preview) if p[
+            "enable_depth_maps"] else None
+        outputs = [f for f in (video, masks, depths) if f is not None]
         images: list[dict[str, Any]] = []
         annotations: list[dict[str, Any]] = []
         hidden_by = np.zeros(256, dtype=np.int64)
@@ -224,19 +230,19 @@ class Job:
                     rgb = sensor.apply(rgb)
                 watch.mark("render")
 
-                # Person: unoccluded = every body pixel in the image; hidden = those behind
-                # furniture (the body hiding itself does not count).
-                hit = np.isfinite(layer.depth)
-                unoccluded = int(np.count_nonzero(hit))
-                visible = int(np.count_nonzero(vis))
-                hidden_here = st.inst[ys, xs][hit & ~vis]
+                # Person: the amodal mask is every body pixel in the image, the visible one
+                # those not behind furniture (the body hiding itself does not count).
+                # percent_occlusion is computed from exactly these two masks.
+                amodal = person_coverage(layer, inst.shape)
+                hidden_here = st.inst[ys, xs][np.isfinite(layer.depth) & ~vis]
                 if len(hidden_here):
                     hidden_by += np.bincount(hidden_here, minlength=256)
-                occlusion = 100.0 * (unoccluded - visible) / unoccluded if unoccluded else 0.0
-                occlusions.append(occlusion)
                 image_id = i + 1
                 ann_id = len(annotations) + 1
                 seg, bbox, area = encode_mask(inst == 1)
+                amodal_seg, amodal_bbox, amodal_area = encode_mask(amodal)
+                occlusion = 100.0 * (amodal_area - area) / amodal_area if amodal_area else 0.0
+                occlusions.append(occlusion)
                 v = joint_visibility(cam, proj_all[i], self.body.tolerance, inst, body_depth,
                                      st.depth)
                 keypoints, num_kp, armature = person_keypoints(cam, anim.joints[i], v)
@@ -246,13 +252,15 @@ class Job:
                     "color": INSTANCE_PALETTE[1].tolist(), "instance_name": "person",
                     "percent_in_fov": round(layer.in_fov_pct, 3),
                     "percent_occlusion": round(occlusion, 3),
+                    "amodal_segmentation": amodal_seg, "amodal_bbox": amodal_bbox,
+                    "amodal_area": amodal_area,
                     "cuboid_coordinates": cuboid(cam, person_boxes[i]),
                     "keypoints": keypoints, "num_keypoints": num_kp,
                     "armature_keypoints": armature,
                     "quaternions": dict(zip(JOINT_NAMES, quaternions[i], strict=True)),
                 })
                 # Room objects: unchanged unless the person covers part of them this frame.
-                touched = set(np.unique(st.inst[ys, xs][vis]).tolist()) if visible else set()
+                touched = set(np.unique(st.inst[ys, xs][vis]).tolist()) if area else set()
                 for index, (ins, seg0, bbox0, area0, cub) in static_ann.items():
                     if index in touched:
                         seg_i, bbox_i, area_i = encode_mask(inst == index)
@@ -291,27 +299,23 @@ class Job:
                 stem = f"image.{i:06d}"
                 if i == 0:
                     write_png_atomic(out_dir / "video_preview.png", rgb)
-                if masks is None:
-                    write_bytes_atomic(out_dir / f"{stem}.cseg.png", cseg)
-                    write_bytes_atomic(out_dir / f"{stem}.iseg.png", iseg)
-                else:
-                    masks.add(f"{stem}.cseg.png", cseg)
-                    masks.add(f"{stem}.iseg.png", iseg)
+                masks.add(f"{stem}.cseg.png", cseg)
+                masks.add(f"{stem}.iseg.png", iseg)
+                masks.add(f"{stem}.iseg.{ann_id}.png", palette_png(amodal.view(np.uint8),
+                                                                  inst_pal))
+                if depths is not None:
+                    depths.add(f"{stem}.depth.png", depth_png(first_hit_depth(st, layer)))
                 watch.mark("masks")
                 if video is not None:
                     video.write(rgb)
                 watch.mark("video")
                 watch.frame_ends()
         except BaseException:
-            if video is not None:
-                video.abort()
-            if masks is not None:
-                masks.abort()
+            for f in outputs:
+                f.abort()
             raise
-        if video is not None:
-            video.close()
-        if masks is not None:
-            masks.close()
+        for f in outputs:
+            f.close()
         write_json_atomic(out_dir / "labels.json", {
             "info": self._info(),
             "licenses": [],
@@ -334,14 +338,12 @@ class Job:
         return np.stack([box_corners(lo[i], hi[i], basis, origin[i]) for i in range(n)])
 
     def _info(self) -> dict[str, Any]:
-        from .plugin import VisionFitGenerator
-
         cam = self.camera
         p = self.params
         return {
             "description": "VisionFit synthetic exercise video with exact labels",
-            "generator": VisionFitGenerator.name,
-            "version": VisionFitGenerator.version,
+            "generator": NAME,
+            "version": VERSION,
             "date_created": GENERATOR_DATE,
             "scene_id": p["scene"],
             "exercise": p["exercise"],
@@ -367,7 +369,10 @@ class Job:
             "armature": armature_info(self.body),
             "mask_format": "segmentation PNGs are 8-bit palette images: iseg pixel = instance "
                            "index (annotation color = its palette colour), cseg pixel = "
-                           "category id",
+                           "category id; image.NNNNNN.iseg.<annotation id>.png is that "
+                           "person's amodal (unoccluded) mask in the same palette",
+            "depth_format": "with enable_depth_maps, image.NNNNNN.depth.png in depth.zip: 16-bit "
+                            "greyscale, camera z of the first surface hit in millimetres",
             "furniture_left_out": sorted(self.leave_out),
             "video_padding": "none" if (cam.width % 2 == 0 and cam.height % 2 == 0) else
             f"one black column/row added at the right/bottom of video.mp4 (yuv420p needs even "

@@ -78,6 +78,9 @@ SCHEMA = Schema([
           "Brightness of the room's lamp (0 is dark, 100 normal, higher overexposes).",
           min=0.0, max=2000.0),
     Param("enable_sensor_noise", "bool", False, "Add camera sensor noise to the frames."),
+    Param("enable_depth_maps", "bool", False,
+          "Also write a depth map per frame (depth.zip: 16-bit PNGs, millimetres from the "
+          "camera plane); off by default, as it adds to each job's size and time."),
     Param("frame_rate", "int", 24, "Frames per second of the video.",
           choices=(30, 24, 12, 8, 6)),
     Param("image_width", "int", 256, "Frame width in pixels.", min=128, max=512),

@@ -5,7 +5,10 @@ as the hosted service does), one ``labels.json`` per job with ids that start at 
 job. Training tools want one image file per labelled frame and one annotations file with ids
 unique across the dataset: :func:`export_coco` writes exactly that, keeping every VisionFit
 extra (keypoint visibility, cuboids, occlusion, rep counts) and each job's camera and
-parameters.
+parameters. Joint rotations (``quaternions``) and the person's amodal mask
+(``amodal_segmentation``) travel inside each annotation; a job's depth maps, when it has
+them, become ``depth/<job_id>/<frame_number:06d>.png`` named by the image's
+``depth_file_name``.
 
 The export is built in a temporary folder beside its destination and renamed into place
 when complete, so a half-written dataset is never visible under the final name.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,6 +72,32 @@ def _job_frames(job_dir: Path) -> Iterator[np.ndarray]:
         yield np.asarray(im.convert("RGB"))
 
 
+class _DepthMaps:
+    """A job's 16-bit depth PNGs by frame number: from ``depth.zip`` (a video) or the plain
+    ``image.000000.depth.png`` (a preview); ``present`` is False for a job without them."""
+
+    def __init__(self, job_dir: Path) -> None:
+        self.job_dir = job_dir
+        archive = job_dir / "depth.zip"
+        self._zip = zipfile.ZipFile(archive) if archive.is_file() else None
+        self.present = self._zip is not None or (job_dir / "image.000000.depth.png").is_file()
+
+    def read(self, frame_number: int) -> bytes:
+        name = f"image.{frame_number:06d}.depth.png"
+        try:
+            if self._zip is not None:
+                return self._zip.read(name)
+            return (self.job_dir / name).read_bytes()
+        except (KeyError, FileNotFoundError):
+            raise ValueError(f"job {self.job_dir.name} has depth maps but none for frame "
+                             f"{frame_number}; download it again (Batch.download(..., "
+                             "overwrite=True))") from None
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
 def _frame_mismatch(job_dir: Path, frames: str, labelled: int) -> ValueError:
     return ValueError(f"job {job_dir.name} has {frames} frames but its labels.json describes "
                       f"{labelled}; download it again (Batch.download(..., overwrite=True))")
@@ -82,8 +112,9 @@ def export_coco(folder: str | Path, out_dir: str | Path | None = None, *,
     ``images/<job_id>/<frame_number:06d>.png`` for every ``every_nth`` frame of each job
     (frame 0 always included) and ``annotations.json``, which ``pycocotools.coco.COCO``
     loads. Image and annotation ids are renumbered from 1 across the dataset and categories
-    are merged by name; each image keeps its VisionFit fields plus ``job_id``, and a top-level
-    ``jobs`` list holds each job's parameters, seed and camera (``info`` of its labels).
+    are merged by name; each image keeps its VisionFit fields plus ``job_id`` (and
+    ``depth_file_name`` when the job has depth maps), and a top-level ``jobs`` list holds each
+    job's parameters, seed and camera (``info`` of its labels).
     """
     if not isinstance(every_nth, int) or every_nth < 1:
         raise ValueError(f"every_nth must be a whole number of at least 1, got {every_nth!r}")
@@ -121,18 +152,28 @@ def _build(jobs: list[Path], staging: Path, every_nth: int, source: Path) -> dic
         (staging / "images" / job_id).mkdir(parents=True)
         entries = labels["images"]
         decoded = 0
-        for decoded, frame in enumerate(_job_frames(job_dir), start=1):
-            if decoded > len(entries):
-                raise _frame_mismatch(job_dir, "more", len(entries))
-            entry = entries[decoded - 1]
-            number = entry.get("frame_number", decoded - 1)
-            if number % every_nth:
-                continue
-            name = f"images/{job_id}/{number:06d}.png"
-            Image.fromarray(frame).save(staging / name, compress_level=1)
-            image_ids[entry["id"]] = len(images) + 1
-            images.append({**entry, "id": len(images) + 1, "file_name": name,
-                           "job_id": job_id})
+        depths = _DepthMaps(job_dir)
+        if depths.present:
+            (staging / "depth" / job_id).mkdir(parents=True)
+        try:
+            for decoded, frame in enumerate(_job_frames(job_dir), start=1):
+                if decoded > len(entries):
+                    raise _frame_mismatch(job_dir, "more", len(entries))
+                entry = entries[decoded - 1]
+                number = entry.get("frame_number", decoded - 1)
+                if number % every_nth:
+                    continue
+                name = f"images/{job_id}/{number:06d}.png"
+                Image.fromarray(frame).save(staging / name, compress_level=1)
+                image_ids[entry["id"]] = len(images) + 1
+                extra = {}
+                if depths.present:
+                    extra["depth_file_name"] = f"depth/{job_id}/{number:06d}.png"
+                    (staging / extra["depth_file_name"]).write_bytes(depths.read(number))
+                images.append({**entry, "id": len(images) + 1, "file_name": name,
+                               "job_id": job_id, **extra})
+        finally:
+            depths.close()
         if decoded != len(entries):
             raise _frame_mismatch(job_dir, str(decoded), len(entries))
         for ann in labels["annotations"]:
