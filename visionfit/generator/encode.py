@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +67,30 @@ def palette_png(index: np.ndarray, palette: bytes) -> bytes:
     return buf.getvalue()
 
 
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def depth_png(depth_m: np.ndarray) -> bytes:
-    """A 16-bit greyscale PNG of ``depth_m`` (H, W) metres as whole millimetres."""
-    mm = np.rint(np.minimum(depth_m, DEPTH_MAX_MM / 1000.0) * 1000.0).astype(np.uint16)
-    buf = io.BytesIO()
-    Image.fromarray(mm).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    """A 16-bit greyscale PNG of ``depth_m`` (H, W) metres as whole millimetres (clipped to
+    :data:`DEPTH_MAX_MM`).
+
+    Written here rather than by Pillow, which tries every PNG filter on every row of a
+    16-bit image (about 1 ms at 256x256): depth is smooth, so one fixed filter ("Up": each row
+    minus the row above), computed in NumPy, compresses as well at a fifth of the time.
+    """
+    mm = np.rint(np.minimum(depth_m, DEPTH_MAX_MM / 1000.0) * 1000.0).astype(">u2")
+    h, w = mm.shape
+    rows = mm.view(np.uint8).reshape(h, 2 * w)
+    scanlines = np.empty((h, 2 * w + 1), dtype=np.uint8)
+    scanlines[:, 0] = 2  # filter type Up
+    scanlines[0, 0] = 0  # the first row has no row above: unfiltered
+    scanlines[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=scanlines[1:, 1:])  # bytes wrap mod 256, as PNG does
+    header = struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0)  # 16-bit greyscale
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 1))
+            + _png_chunk(b"IEND", b""))
 
 
 class FramePngs:
