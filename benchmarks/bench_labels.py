@@ -5,8 +5,10 @@ Runs ``bench_render.py``'s whole job (BURPEE_03, LIVINGROOM_1, wall art, 3 reps 
 with its default outputs, and this checkout with ``enable_depth_maps=True``, so all three
 see the same machine load. Each subprocess warms up (imports, compiled kernels), then runs
 the job ``--jobs`` times and keeps its least CPU time (other work on a shared machine only
-ever adds time); the table gives the median of those over the rounds. CPU time counts the
-Python process and its ffmpeg child.
+ever adds time). The table gives, per variant, the median over the rounds, and the median
+over the rounds of its ratio to the baseline measured in the same round (paired, so a
+change in machine load between rounds cancels out). CPU time counts the Python process and
+its ffmpeg child.
 
 Target (issue 12): with the default outputs the whole job at 256x256 costs at most 10 % more
 CPU than the baseline.
@@ -14,7 +16,8 @@ CPU than the baseline.
 Run: ``.venv/bin/python benchmarks/bench_labels.py --baseline /tmp/vf-base [--rounds 5]
 [--jobs 3] [--sizes 256 512]``
 where ``/tmp/vf-base`` is a checkout of the commit to compare with, e.g.
-``git worktree add --detach /tmp/vf-base <commit>``.
+``git worktree add --detach /tmp/vf-base <commit>``; ``--candidate`` (default: this
+checkout) is the other side.
 """
 
 from __future__ import annotations
@@ -58,15 +61,17 @@ def run(checkout: Path, size: int, extra: dict, jobs: int) -> tuple[int, float, 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", type=Path, required=True, help="checkout to compare with")
+    ap.add_argument("--candidate", type=Path, default=HERE, help="checkout to measure")
     ap.add_argument("--rounds", type=int, default=5, help="alternating rounds")
     ap.add_argument("--jobs", type=int, default=3, help="jobs per subprocess (least CPU kept)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[256])
     args = ap.parse_args()
-    variants = {"baseline": (args.baseline, {}), "labels (default outputs)": (HERE, {}),
-                "labels + depth maps": (HERE, {"enable_depth_maps": True})}
+    variants = {"baseline": (args.baseline, {}),
+                "labels (default outputs)": (args.candidate, {}),
+                "labels + depth maps": (args.candidate, {"enable_depth_maps": True})}
     print(f"load average {Path('/proc/loadavg').read_text().split()[0]} at start")
     print("| size | variant | frames | CPU s per job (median; least) | frames/CPU-s (median) "
-          "| vs baseline (median CPU) |")
+          "| CPU vs baseline (median of paired ratios; quartiles) |")
     print("|---|---|---|---|---|---|")
     for size in args.sizes:
         cpu: dict[str, list[float]] = {name: [] for name in variants}
@@ -75,11 +80,14 @@ def main() -> None:
             for name, (checkout, extra) in variants.items():
                 frames, seconds, _wall = run(checkout, size, extra, args.jobs)
                 cpu[name].append(seconds)
-        base = statistics.median(cpu["baseline"])
         for name, values in cpu.items():
             med = statistics.median(values)
+            ratios = [100.0 * (v / b - 1.0) for v, b in zip(values, cpu["baseline"],
+                                                            strict=True)]
+            q1, q2, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
             print(f"| {size}x{size} | {name} | {frames} | {med:.2f}; {min(values):.2f} | "
-                  f"{frames / med:.0f} | {100.0 * (med / base - 1.0):+.1f} % |", flush=True)
+                  f"{frames / med:.0f} | {statistics.median(ratios):+.1f} % "
+                  f"({q1:+.1f}, {q3:+.1f}) |", flush=True)
     print(f"load average {Path('/proc/loadavg').read_text().split()[0]} at end")
 
 
