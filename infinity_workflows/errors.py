@@ -16,6 +16,8 @@
     │   ├── NotFoundError          404: no such id for this token
     │   ├── ConflictError          409: the request clashes with existing state
     │   └── ServerError            5xx
+    ├── ProtocolError              the server's answer broke the API's contract (e.g. an id
+    │                              that is not a UUID); refused before anything was written
     ├── JobTimeout                 ``Batch.await_completion`` gave up waiting
     └── DownloadError              some jobs did not download; ``.failed`` maps job id to reason,
                                    every job that did succeed is kept on disk
@@ -35,6 +37,7 @@ __all__ = [
     "InfinityError",
     "JobTimeout",
     "NotFoundError",
+    "ProtocolError",
     "ServerError",
     "ServerUnreachable",
     "ValidationError",
@@ -49,8 +52,9 @@ class ConfigurationError(InfinityError):
     """Local settings are missing or wrong (token, server URL, credentials file)."""
 
 
-class ValidationError(InfinityError):
-    """Job parameters do not satisfy the generator's schema."""
+class ValidationError(InfinityError, ValueError):
+    """Job parameters do not satisfy the generator's schema (also a ValueError: a bad
+    value, so code catching ValueError keeps working)."""
 
     def __init__(self, message: str, errors: list[str | None] | None = None) -> None:
         super().__init__(message)
@@ -94,6 +98,10 @@ class ConflictError(APIError):
 
 class ServerError(APIError):
     """5xx: the server failed."""
+
+
+class ProtocolError(InfinityError):
+    """The server answered something the API never sends (e.g. an id that is not a UUID)."""
 
 
 class JobTimeout(InfinityError):

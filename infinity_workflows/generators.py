@@ -11,32 +11,46 @@ A generator is an object with ``name``, ``version``, ``description``, ``schema``
 
 ``params`` is always complete (defaults filled in) and valid against ``schema``.
 
+Next to its schema a generator declares what clients use to craft jobs: ``distributions``
+(the sampler's table, see :mod:`infinity_workflows.sampling`), ``categories`` (names that
+stand for several choices) and ``submit_snippet`` (the job-crafting code its Submit notebook
+starts from, with ``submit_parameters``, extra lines for the notebook's parameters cell).
+
 Generators are found through the entry-point group ``infinity_workflows.generators``
 (an entry point may name a class, which is instantiated, or an instance), so a third party
-adds one by packaging it; ``--generator MODULE:ATTR`` on ``serve`` loads one by import path.
+adds one by packaging it; ``--generator MODULE:ATTR`` on ``serve`` loads one by import path,
+and ``INFINITY_WORKFLOWS_GENERATORS`` (comma-separated ``MODULE:ATTR``) names more for the
+client side (:func:`installed_generators`).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
+import os
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from .errors import ConfigurationError
 from .schema import Schema
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "EXTRA_GENERATORS_ENV",
     "Generator",
     "GeneratorRegistry",
+    "installed_generators",
     "load_generator",
     "seed_for_job",
 ]
 
 ENTRY_POINT_GROUP = "infinity_workflows.generators"
+EXTRA_GENERATORS_ENV = "INFINITY_WORKFLOWS_GENERATORS"
 log = logging.getLogger(__name__)
 
 
@@ -51,6 +65,13 @@ class Generator(ABC):
     # A ``str`` parameter with choices whose every choice the portal shows as a preview
     # (VisionFit: ``scene``), so a user can see what the choices mean. None: no gallery.
     gallery_param: str | None = None
+    # Sampling declarations (types in infinity_workflows.sampling: Distributions, Categories).
+    distributions: ClassVar[Mapping[Any, Any]] = {}
+    categories: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    # The Submit notebook's job-crafting cell (it defines ``job_params`` from ``sesh``,
+    # ``rng`` and ``NUM_JOBS``) and extra ``NAME = value  # comment`` parameter lines.
+    submit_snippet: ClassVar[str | None] = None
+    submit_parameters: ClassVar[str] = ""
 
     @abstractmethod
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
@@ -86,9 +107,18 @@ def load_generator(spec: str) -> Generator:
     """Load a generator from ``"package.module:attr"`` (a class or an instance)."""
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
-        raise ValueError(f"generator spec {spec!r} must look like 'package.module:Attribute'")
-    module = importlib.import_module(module_name)
-    return _instantiate(getattr(module, attr))
+        raise ConfigurationError(f"generator spec {spec!r} must look like "
+                                 "'package.module:Attribute'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(f"generator spec {spec!r}: cannot import {module_name} "
+                                 f"({exc})") from exc
+    try:
+        return _instantiate(getattr(module, attr))
+    except AttributeError:
+        raise ConfigurationError(f"generator spec {spec!r}: {module_name} has no "
+                                 f"{attr}") from None
 
 
 class GeneratorRegistry:
@@ -130,3 +160,14 @@ class GeneratorRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._by_name)
+
+
+@functools.lru_cache(maxsize=1)
+def installed_generators() -> GeneratorRegistry:
+    """The generators installed beside this client (entry points plus the specs in
+    ``INFINITY_WORKFLOWS_GENERATORS``), loaded once: where a client finds a generator's
+    sampling declarations and Submit snippet. A server may offer generators not found here;
+    those are crafted from their schema alone."""
+    specs = [s.strip() for s in os.environ.get(EXTRA_GENERATORS_ENV, "").split(",")
+             if s.strip()]
+    return GeneratorRegistry.discover(specs)

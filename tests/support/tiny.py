@@ -1,4 +1,8 @@
-"""A tiny generator for tests and benchmarks: fast, deterministic, with knobs for failure."""
+"""A tiny generator for tests and benchmarks: fast, deterministic, with knobs for failure.
+
+It declares its own sampling table, categories and Submit snippet, so a test can take it
+through create -> submit -> download -> review with no VisionFit code involved.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,24 @@ from pathlib import Path
 from typing import Any
 
 from infinity_workflows.generators import Generator
+from infinity_workflows.sampling import Choice, Constant, Uniform
 from infinity_workflows.schema import Param, Schema
+
+_SNIPPET = """\
+# %% [markdown]
+# ## Craft the jobs
+#
+# A few frames per job; `color="warm"` or `"cool"` is a category of the tiny generator.
+
+# %%
+import random
+
+from infinity_workflows.sampling import sample_input
+
+rng = random.Random(SEED)
+job_params = [sample_input(sesh, rng=rng, color=COLOR) for _ in range(NUM_JOBS)]
+print(f"{len(job_params)} tiny jobs crafted")
+"""
 
 
 class TinyGenerator(Generator):
@@ -30,6 +51,16 @@ class TinyGenerator(Generator):
         Param("crash", "bool", False, "Kill the worker process (os._exit) mid-job."),
         Param("state", "uuid", None, "An earlier job whose seed this job reuses."),
     ])
+    distributions = {
+        "frames": Uniform(2, 4),
+        "scale": Choice((0.5, 2.0)),
+        "sleep_s": Constant(0.0),
+        "fail": Constant(False),
+        "crash": Constant(False),
+    }
+    categories = {"color": {"warm": ("red",), "cool": ("green", "blue")}}
+    submit_snippet = _SNIPPET
+    submit_parameters = 'COLOR = "cool"       # a colour, or a category: warm, cool\n'
 
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
         return 1 if is_preview else int(params["frames"])

@@ -8,9 +8,12 @@ from typing import Any
 
 from infinity_workflows.generators import Generator
 
+from .distributions import CATEGORIES, DISTRIBUTIONS
 from .encode import write_bytes_atomic
+from .identity import NAME, VERSION
 from .job import expected_frames, run_job
 from .params import SCHEMA
+from .submit_snippet import SUBMIT_PARAMETERS, SUBMIT_SNIPPET
 
 __all__ = ["VisionFitGenerator"]
 
@@ -18,8 +21,8 @@ __all__ = ["VisionFitGenerator"]
 class VisionFitGenerator(Generator):
     """A person doing reps of an exercise in a room, with exact COCO labels."""
 
-    name = "visionfit-flagship-v0.1.0"
-    version = "0.1.0"
+    name = NAME
+    version = VERSION
     description = (
         "Videos of a person doing repetitions of an exercise in a furnished room, seen by a "
         "pinhole camera, with exact labels: COCO keypoints with visibility, instance and "
@@ -29,6 +32,10 @@ class VisionFitGenerator(Generator):
     schema = SCHEMA
     supports_preview = True
     gallery_param = "scene"
+    distributions = DISTRIBUTIONS
+    categories = CATEGORIES
+    submit_snippet = SUBMIT_SNIPPET
+    submit_parameters = SUBMIT_PARAMETERS
 
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
         return expected_frames(params, is_preview)

@@ -1,0 +1,81 @@
+"""What the sampler is given: a Session, a Schema, or anything that carries a schema.
+
+:func:`schema_of` turns the thing a user passes into a
+:class:`~infinity_workflows.schema.Schema` (the one shape the engine works on), and
+:func:`sampler_for` adds the declarations of the generator it belongs to: the installed
+plug-in named by the source's ``generator``, else the plug-in whose own schema it is, else
+``fallback``. Samplers are cached per schema, so a loop of ``sample_input`` calls binds the
+table once.
+"""
+
+from __future__ import annotations
+
+import weakref
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from ..generators import installed_generators
+from ..schema import Schema
+from .categories import Categories
+from .sampler import Sampler
+from .table import Distributions
+
+__all__ = ["Declarations", "cached_sampler", "sampler_for", "schema_of"]
+
+
+class Declarations(Protocol):
+    """What a generator declares for sampling (a Generator plug-in has both)."""
+
+    distributions: Distributions
+    categories: Categories
+
+
+_NONE: MappingProxyType = MappingProxyType({})
+# schema -> (id(distributions), id(categories)) -> (distributions, categories, sampler); the
+# declarations are kept so that their ids stay theirs.
+_SAMPLERS: weakref.WeakKeyDictionary[Schema, dict[tuple[int, int], tuple[Any, Any, Sampler]]] \
+    = weakref.WeakKeyDictionary()
+
+
+def schema_of(source: Any) -> Schema:
+    """The schema of ``source``: a Schema itself, or the ``.schema`` of a Session (or of a
+    Sampler)."""
+    if isinstance(source, Schema):
+        return source
+    schema = getattr(source, "schema", None)
+    if not isinstance(schema, Schema):
+        raise TypeError(f"expected a Session (or anything with a .schema Schema), got "
+                        f"{type(source).__name__}")
+    return schema
+
+
+def _declarations(source: Any, schema: Schema, fallback: Declarations | None
+                  ) -> Declarations | None:
+    registry = installed_generators()
+    name = getattr(source, "generator", None)
+    if isinstance(name, str) and (found := registry.get(name)) is not None:
+        return found
+    owner = next((g for g in registry if g.schema is schema), None)
+    return owner if owner is not None else fallback
+
+
+def cached_sampler(schema: Schema, declarations: Declarations | None = None) -> Sampler:
+    """The sampler for ``schema`` with ``declarations`` (None: the schema alone), bound once."""
+    distributions = getattr(declarations, "distributions", None) or _NONE
+    categories = getattr(declarations, "categories", None) or _NONE
+    per_schema = _SAMPLERS.setdefault(schema, {})
+    key = (id(distributions), id(categories))
+    entry = per_schema.get(key)
+    if entry is None:
+        entry = per_schema[key] = (distributions, categories,
+                                   Sampler(schema, distributions, categories))
+    return entry[2]
+
+
+def sampler_for(source: Any, fallback: Declarations | None = None) -> Sampler:
+    """The sampler for ``source`` with its generator's declarations (see module doc); a
+    Sampler is its own."""
+    if isinstance(source, Sampler):
+        return source
+    schema = schema_of(source)
+    return cached_sampler(schema, _declarations(source, schema, fallback))

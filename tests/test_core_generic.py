@@ -1,0 +1,124 @@
+"""The core knows no generator: sampling declarations come from the plug-in, found by name."""
+
+from __future__ import annotations
+
+import ast
+import random
+from pathlib import Path
+
+import pytest
+
+from infinity_workflows import generators
+from infinity_workflows.sampling import distribution_table, sample_input, sample_inputs
+from infinity_workflows.schema import Schema
+from tests.conftest import ROOT, TINY
+from tests.support.tiny import TinyGenerator
+
+
+class Named:
+    """A session as the sampler sees one: a schema (here rebuilt, as from the API) and the
+    name of the generator it belongs to."""
+
+    def __init__(self, schema: Schema, generator: str) -> None:
+        self.schema = Schema.from_api(schema.to_api())
+        self.generator = generator
+
+
+@pytest.fixture
+def tiny_installed(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(generators.EXTRA_GENERATORS_ENV, TINY)
+    generators.installed_generators.cache_clear()
+    yield
+    monkeypatch.delenv(generators.EXTRA_GENERATORS_ENV)
+    generators.installed_generators.cache_clear()
+
+
+def test_a_session_is_sampled_with_its_generators_declarations(tiny_installed) -> None:
+    sesh = Named(TinyGenerator.schema, "tiny-v1")
+    r = random.Random(0)
+    jobs = [sample_input(sesh, rng=r) for _ in range(400)] + sample_inputs(sesh, 400, rng=1)
+    assert {j["frames"] for j in jobs} == {2, 3, 4}  # the table, not the schema's 1..1000
+    assert {j["scale"] for j in jobs} == {0.5, 2.0}
+    assert {j["fail"] for j in jobs} == {j["crash"] for j in jobs} == {False}
+    assert {j["color"] for j in jobs} == {"red", "green", "blue"}  # left to the schema
+    # A declared category stands for its variants; the schema's choices are unchanged.
+    assert {sample_input(sesh, rng=r, color="cool")["color"] for _ in range(100)} == \
+        {"green", "blue"}
+    rows = distribution_table(sesh, color="warm").set_index("parameter")
+    assert rows.loc["frames", "source"] == "table"
+    assert rows.loc["color", "draw"] == "'warm': one of red"
+    assert rows.loc["payload_kb", "source"] == "schema"
+
+
+def test_an_unknown_generator_is_sampled_from_its_schema_alone() -> None:
+    generators.installed_generators.cache_clear()
+    sesh = Named(TinyGenerator.schema, "tiny-v1")  # the server's, not installed here
+    frames = {j["frames"] for j in sample_inputs(sesh, 3000, rng=2)}
+    assert min(frames) < 50 and max(frames) > 950
+    with pytest.raises(ValueError, match="'cool' is not allowed"):
+        sample_input(sesh, color="cool")
+
+
+def test_visionfit_declares_its_table_next_to_its_schema() -> None:
+    from visionfit.generator import VisionFitGenerator
+
+    # Found through the package's entry point, by name or by its own schema.
+    for source in (VisionFitGenerator.schema,
+                   Named(VisionFitGenerator.schema, VisionFitGenerator.name)):
+        distances = [j["camera_distance"] for j in sample_inputs(source, 2000, rng=3)]
+        assert 2.5 <= min(distances) < 2.6 and 4.9 < max(distances) <= 5.0
+    assert "BURPEE" in VisionFitGenerator.categories["exercise"]
+    assert "job_params = [sample_input(sesh" in VisionFitGenerator.submit_snippet
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Modules ``path`` imports (anywhere in it), absolute, within the project."""
+    tree = ast.parse(path.read_text())
+    here = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    if path.name == "__init__.py":
+        here = here.rsplit(".", 1)[0] + ".__init__"
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here.split(".")[:-node.level]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{a.name}" for a in node.names)
+    return {m for m in found if m.split(".")[0] in ("infinity_workflows", "visionfit")}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for package in ("infinity_workflows", "visionfit"):
+        for path in (ROOT / package).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            out[name.removesuffix(".__init__")] = path
+    return out
+
+
+def test_the_core_imports_no_generator() -> None:
+    for name, path in _modules().items():
+        if name.startswith("infinity_workflows"):
+            offenders = {m for m in _imports(path, "infinity_workflows")
+                         if m.startswith("visionfit")}
+            assert not offenders, f"{name} imports {offenders}"
+
+
+# Removed by the server's own change (executors looked up by name), made on its branch.
+_KNOWN = {("infinity_workflows.server.dask_executor", "infinity_workflows.server.executor")}
+
+
+def test_no_two_modules_import_each_other() -> None:
+    modules = _modules()
+    edges = {name: {m for m in _imports(path, "") if m in modules and m != name}
+             for name, path in modules.items()}
+    circles = sorted((a, b) for a, targets in edges.items() for b in targets
+                     if a < b and a in edges.get(b, ())
+                     # package __init__ re-exporting its own modules is not a circle
+                     and not b.startswith(a + ".") and not a.startswith(b + "."))
+    assert [c for c in circles if c not in _KNOWN] == [], circles
