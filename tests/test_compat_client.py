@@ -205,3 +205,38 @@ def test_exercise_categories_by_movement_sampler_and_validators_agree(server: Li
     assert refused.status_code == 400
     assert "'SQUAT' is a category standing for SQUAT-BODYWEIGHT, SQUAT-GOBLET-DUMBBELL" \
         in refused.json()["errors"][0]["message"]
+
+
+def test_reruns_in_infinitys_form_take_job_ids_of_any_batch(server: LiveServer,
+                                                            session: Session) -> None:
+    from visionfit.utils.sampling import (
+        expand_overrides_across_each_preview_state,
+        expand_overrides_across_each_video_state,
+        submit_rerun_batch_with_overrides_previews,
+        submit_rerun_batch_with_overrides_videos,
+    )
+
+    previews = session.submit([{"frames": 2}, {"frames": 4}], is_preview=True)
+    videos = session.submit([{"color": "blue"}])
+    seeds = [previews.job_ids[0], videos.job_ids[0]]  # one preview, one video
+    overrides = [{"scale": 2.0}, {"scale": np.float64(3.0)}]
+    jobs = expand_overrides_across_each_preview_state(session, seeds, overrides)
+    assert [(j["state"], j["scale"]) for j in jobs] == [
+        (seeds[0], 2.0), (seeds[0], 3.0), (seeds[1], 2.0), (seeds[1], 3.0)]
+    assert [j["frames"] for j in jobs[:2]] == [2, 2] and jobs[2]["color"] == "blue"
+    theirs = core_client.Session(token=server.token, generator="tiny-v1", server=server.url)
+    assert expand_overrides_across_each_video_state(theirs, seeds, overrides) == jobs
+
+    rerun = submit_rerun_batch_with_overrides_videos(theirs, previews.job_ids[1],
+                                                     [{"color": "green"}], "from a preview")
+    assert rerun.job_type == core_client.JobType.STANDARD and rerun.name == "from a preview"
+    (params,) = rerun.job_params
+    assert params["state"] == previews.job_ids[1] and params["frames"] == 4
+    assert params["color"] == "green"
+    again = submit_rerun_batch_with_overrides_previews(session, videos.job_ids[0], [{}, {}])
+    assert again.job_type == JobType.PREVIEW
+    assert [j["state"] for j in again.job_params] == [videos.job_ids[0]] * 2
+    with pytest.raises(ValidationError, match="not the id of an earlier job"):
+        expand_overrides_across_each_preview_state(session, [str(uuid.uuid4())], [{}])
+    with pytest.raises(ValidationError, match="sets 'state'"):
+        expand_overrides_across_each_preview_state(session, seeds, [{"state": seeds[0]}])
