@@ -236,6 +236,19 @@ def test_preview_gives_a_still_of_the_same_panels(batch_folder: Path) -> None:
             ring = kp_panel[row - radius - 1:row + radius + 2,
                             col - radius - 1:col + radius + 2]
             assert (ring.reshape(-1, 3) == OCCLUDED).all(axis=1).any()
+    # The person's amodal mask is outlined in white on the instance panel.
+    person = next(a for a in labels.annotations[0] if a["category_id"] == labels.person_id)
+    with MaskReader(job_dir) as masks:
+        body = masks.read(0, f"iseg.{person['id']}")[0] > 0
+    body = np.repeat(np.repeat(body, s, axis=0), s, axis=1)
+    inner = body.copy()
+    inner[1:-1, 1:-1] &= body[:-2, 1:-1] & body[2:, 1:-1] & body[1:-1, :-2] & body[1:-1, 2:]
+    edge = body & ~inner
+    edge[:24] = False
+    instances = panel(grid, list(PANELS).index("instances"), labels.height * s,
+                      labels.width * s)
+    assert edge.sum() > 20
+    assert ((instances[edge] == 255).all(axis=1).mean()) > 0.9  # all but under the legend
     Image.fromarray(grid).save(OUT / "preview_still.png")
     with pytest.raises(IndexError, match=r"has 1 frame\(s\), 0 to 0"):
         visualize_all_labels(job_dir, frames=[0, 1])

@@ -40,6 +40,7 @@ _LEFT, _RIGHT, _CENTRE = hex_colour("#00E5FF"), hex_colour("#FF9F1C"), (245, 245
 _BACKDROP = (28, 32, 40)
 _GRID = (78, 86, 102)
 _CURSOR = hex_colour("#FF3B3B")
+_AMODAL = (255, 255, 255)
 _MASK_ALPHA = 0.55
 _MAX_INSTANCE_LEGEND = 6
 
@@ -208,8 +209,29 @@ class LabelPainter:
             entries.append(((0, 0, 0), f"+{len(shown) - _MAX_INSTANCE_LEGEND} more", "square"))
         if found is None:
             entries = [((0, 0, 0), "no instance mask in this job", "square")]
+        if self._amodal_outline(im, i):
+            entries.insert(1, (_AMODAL, "person unoccluded", "line"))
         self._legend(im, i, entries)
         return self._finish(im, "instances")
+
+    def _amodal_outline(self, im: Image.Image, i: int) -> bool:
+        """Outline the person's amodal mask (every body pixel, hidden or not), when the job
+        has one (``image.NNNNNN.iseg.<person annotation id>.png``): what the furniture hides
+        shows as outline without colour inside."""
+        lab = self.labels
+        person = next((a for a in lab.annotations[i] if a.get("category_id") == lab.person_id),
+                      None)
+        found = None if person is None else self._mask(i, f"iseg.{person['id']}")
+        if found is None:
+            return False
+        body = found[0] > 0
+        inner = body.copy()
+        inner[1:-1, 1:-1] &= body[:-2, 1:-1] & body[2:, 1:-1] & body[1:-1, :-2] & body[1:-1, 2:]
+        edge = body & ~inner
+        h, w = edge.shape
+        im.paste(_AMODAL, (0, 0), Image.frombuffer("L", (w, h), edge.astype(np.uint8) * 255,
+                                                   "raw", "L", 0, 1))
+        return True
 
     def _semantic(self, i: int, rgb: Image.Image) -> Image.Image:
         lab = self.labels
