@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ __all__ = [
     "FramePngs",
     "VideoEncoder",
     "depth_png",
+    "mask_png",
     "palette_png",
     "write_bytes_atomic",
     "write_json_atomic",
@@ -70,12 +73,47 @@ def palette_png(index: np.ndarray, palette: bytes) -> bytes:
     return buf.getvalue()
 
 
+def _png(width: int, height: int, bit_depth: int, colour_type: int, scanlines: np.ndarray,
+         palette: bytes | None = None) -> bytes:
+    """A PNG from its rows, each already prefixed by its filter-type byte (H, 1 + row bytes)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + (chunk(b"PLTE", palette) if palette is not None else b"")
+            + chunk(b"IDAT", zlib.compress(np.ascontiguousarray(scanlines).tobytes(), 1))
+            + chunk(b"IEND", b""))
+
+
 def depth_png(depth_m: np.ndarray) -> bytes:
-    """A 16-bit greyscale PNG of ``depth_m`` (H, W) metres as whole millimetres."""
-    mm = np.rint(np.minimum(depth_m, DEPTH_MAX_MM / 1000.0) * 1000.0).astype(np.uint16)
-    buf = io.BytesIO()
-    Image.fromarray(mm).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    """A 16-bit greyscale PNG of ``depth_m`` (H, W) metres as whole millimetres (clipped to
+    :data:`DEPTH_MAX_MM`).
+
+    Written here rather than by Pillow, which tries every PNG filter on every row of a
+    16-bit image (about 1 ms at 256x256): depth is smooth, so one fixed filter ("Up": each row
+    minus the row above), computed in NumPy, compresses as well at a fifth of the time.
+    """
+    mm = np.rint(np.minimum(depth_m, DEPTH_MAX_MM / 1000.0) * 1000.0).astype(">u2")
+    h, w = mm.shape
+    rows = mm.view(np.uint8).reshape(h, 2 * w)
+    scanlines = np.empty((h, 2 * w + 1), dtype=np.uint8)
+    scanlines[:, 0] = 2  # filter type Up
+    scanlines[0, 0] = 0  # the first row has no row above: unfiltered
+    scanlines[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=scanlines[1:, 1:])  # bytes wrap mod 256, as PNG does
+    return _png(w, h, 16, 0, scanlines)
+
+
+def mask_png(mask: np.ndarray, colour: tuple[int, int, int]) -> bytes:
+    """A 1-bit palette PNG of a boolean mask (H, W): index 1 (``colour``) where set, 0 (black)
+    elsewhere; it reads back as 0/1 like an instance mask's indices, at an eighth of the data
+    (a fifth of the time of an 8-bit palette PNG)."""
+    h, _w = mask.shape
+    scanlines = np.zeros((h, 1 + (mask.shape[1] + 7) // 8), dtype=np.uint8)  # filter None
+    scanlines[:, 1:] = np.packbits(mask, axis=1)
+    return _png(mask.shape[1], h, 1, 3, scanlines, bytes((0, 0, 0, *colour)))
 
 
 class FramePngs:

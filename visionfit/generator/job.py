@@ -25,6 +25,7 @@ from .encode import (
     FramePngs,
     VideoEncoder,
     depth_png,
+    mask_png,
     palette_png,
     write_json_atomic,
     write_png_atomic,
@@ -211,6 +212,7 @@ class Job:
                 static_ann[ins.index] = (ins, *encode_mask(st.inst == ins.index),
                                          cuboid(cam, box_corners(ins.lo, ins.hi)))
         inst_pal = INSTANCE_PALETTE.tobytes()
+        person_rgb = tuple(INSTANCE_PALETTE[1].tolist())
         cat_pal = _CATEGORY_PALETTE.tobytes()
 
         video = None if self.is_preview else VideoEncoder(out_dir / "video.mp4", W, H,
@@ -304,8 +306,7 @@ class Job:
                     write_png_atomic(out_dir / "video_preview.png", rgb)
                 masks.add(f"{stem}.cseg.png", cseg)
                 masks.add(f"{stem}.iseg.png", iseg)
-                masks.add(f"{stem}.iseg.{ann_id}.png", palette_png(amodal.view(np.uint8),
-                                                                  inst_pal))
+                masks.add(f"{stem}.iseg.{ann_id}.png", mask_png(amodal, person_rgb))
                 if depths is not None:
                     depths.add(f"{stem}.depth.png", depth_png(first_hit_depth(st, layer)))
                 watch.mark("masks")
@@ -373,7 +374,8 @@ class Job:
             "mask_format": "segmentation PNGs are 8-bit palette images: iseg pixel = instance "
                            "index (annotation color = its palette colour), cseg pixel = "
                            "category id; image.NNNNNN.iseg.<annotation id>.png is that "
-                           "person's amodal (unoccluded) mask in the same palette",
+                           "person's amodal (unoccluded) mask, a 1-bit palette PNG: 1 (the "
+                           "person's colour) where the body is, whether hidden or not",
             "depth_format": "with enable_depth_maps, image.NNNNNN.depth.png in depth.zip: 16-bit "
                             "greyscale, camera z of the first surface hit in millimetres",
             "furniture_left_out": sorted(self.leave_out),
