@@ -173,3 +173,35 @@ def test_sample_input_takes_any_session(server: LiveServer) -> None:
     assert batch.job_type == core_client.JobType.PREVIEW
     with pytest.raises(TypeError, match="parameter_info"):
         sample_input(42)
+
+
+def test_exercise_categories_by_movement_sampler_and_validators_agree(server: LiveServer
+                                                                      ) -> None:
+    """exercise="UPPERCUT" stands for UPPERCUT-LEFT/-RIGHT, "SQUAT" for its variants, as in
+    Infinity's sampler; the categories are declared once by the generator, published by the
+    API, expanded by the sampler and named by both validators when a job sends one."""
+    from visionfit.generator import VisionFitGenerator
+    from visionfit.utils.sampling import sample_input, sample_inputs
+
+    vf = "visionfit-flagship-v0.1.0"
+    ours = Session(token=server.token, generator=vf, server=server.url)
+    published = ours.generator_info["categories"]["exercise"]
+    declared = VisionFitGenerator.categories["exercise"]
+    assert published == {k: list(v) for k, v in declared.items()}
+    assert published["UPPERCUT"] == ["UPPERCUT-LEFT", "UPPERCUT-RIGHT"]
+    assert published["SQUAT"] == ["SQUAT-BODYWEIGHT", "SQUAT-GOBLET-DUMBBELL"]
+    assert {"SIDE_BEND", "LATERAL_RAISE", "BURPEE", "TOE_TOUCH"} <= set(published)
+    assert "PUSHUP" not in published  # a choice of its own, not a category
+    for category, variants in published.items():
+        drawn = {sample_input(ours, rng=i, exercise=category)["exercise"] for i in range(40)}
+        drawn |= {j["exercise"] for j in sample_inputs(ours, 40, rng=1, exercise=category)}
+        assert drawn == set(variants), category
+    with pytest.raises(ValidationError, match="is a category standing for UPPERCUT-LEFT, "
+                                              "UPPERCUT-RIGHT: sample_input picks one"):
+        ours.submit([{"exercise": "UPPERCUT"}])
+    body = {"name": "c", "job_runs": [{"name": vf, "is_preview": True,
+                                       "param_values": {"exercise": "SQUAT"}}]}
+    refused = server.post("api/batch/", body)
+    assert refused.status_code == 400
+    assert "'SQUAT' is a category standing for SQUAT-BODYWEIGHT, SQUAT-GOBLET-DUMBBELL" \
+        in refused.json()["errors"][0]["message"]

@@ -108,7 +108,8 @@ def check_keypoint_markers(grid: np.ndarray, labels: JobLabels, i: int, toleranc
         if v != 2 or not isolated(kps, k, 2.5 * radius / s):
             continue
         col, row = round((x + 0.5) * s - 0.5), round((y + 0.5) * s - 0.5)
-        under_legend = row > h - 60 and col < 130
+        legend_left = (labels.person_bbox[i][0] + labels.person_bbox[i][2] / 2) * s >= w / 2
+        under_legend = row > h - 60 and (col < 130 if legend_left else col > w - 130)
         if under_legend or not (radius <= col < w - radius and 20 <= row < h - radius):
             continue
         centre = keypoints_panel[row, col]
@@ -154,11 +155,20 @@ def test_segmentation_panels_tint_the_masked_pixels(batch_folder: Path) -> None:
     with MaskReader(job_dir) as masks:
         index, palette = masks.read(int(labels.frame_numbers[3]), "iseg")
     person = np.repeat(np.repeat(index == 1, s, axis=0), s, axis=1)
-    person[: 2 * labels.height // 10] = False  # under the panel's title
+    for _ in range(2):  # away from the edge (the amodal outline, H.264's blur)
+        person[1:-1, 1:-1] &= (person[:-2, 1:-1] & person[2:, 1:-1] & person[1:-1, :-2]
+                               & person[1:-1, 2:])
+    person[:24] = False  # under the panel's title
+    x, _, bw, _ = labels.person_bbox[3]
+    legend_left = (x + bw / 2) * s >= w / 2  # the legend sits in the corner away from them
+    person[h - 100:, :150] = person[h - 100:, :150] & ~legend_left
+    person[h - 100:, w - 150:] = person[h - 100:, w - 150:] & legend_left
+    assert person.sum() > 200
     plain = panel(grid, names.index("boxes"), h, w)[person].mean(axis=0)
     tinted = panel(grid, names.index("instances"), h, w)[person].mean(axis=0)
     crimson = palette[1].astype(float)
-    assert np.linalg.norm(tinted - crimson) < np.linalg.norm(plain - crimson) - 40
+    # The person's mask colour laid over the picture at 55% opacity.
+    assert np.abs(tinted - (0.45 * plain + 0.55 * crimson)).max() < 15, (plain, tinted)
 
 
 def test_rep_count_cursor_and_3d_skeleton_move(batch_folder: Path) -> None:
@@ -229,6 +239,19 @@ def test_preview_gives_a_still_of_the_same_panels(batch_folder: Path) -> None:
             ring = kp_panel[row - radius - 1:row + radius + 2,
                             col - radius - 1:col + radius + 2]
             assert (ring.reshape(-1, 3) == OCCLUDED).all(axis=1).any()
+    # The person's amodal mask is outlined in white on the instance panel.
+    person = next(a for a in labels.annotations[0] if a["category_id"] == labels.person_id)
+    with MaskReader(job_dir) as masks:
+        body = masks.read(0, f"iseg.{person['id']}")[0] > 0
+    body = np.repeat(np.repeat(body, s, axis=0), s, axis=1)
+    inner = body.copy()
+    inner[1:-1, 1:-1] &= body[:-2, 1:-1] & body[2:, 1:-1] & body[1:-1, :-2] & body[1:-1, 2:]
+    edge = body & ~inner
+    edge[:24] = False
+    instances = panel(grid, list(PANELS).index("instances"), labels.height * s,
+                      labels.width * s)
+    assert edge.sum() > 20
+    assert ((instances[edge] == 255).all(axis=1).mean()) > 0.9  # all but under the legend
     Image.fromarray(grid).save(OUT / "preview_still.png")
     with pytest.raises(IndexError, match=r"has 1 frame\(s\), 0 to 0"):
         visualize_all_labels(job_dir, frames=[0, 1])

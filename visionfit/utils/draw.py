@@ -126,10 +126,10 @@ def _legend_stamp(entries: tuple[tuple[Colour, str, str], ...], size: int) -> Im
 
 
 def legend(image: Image.Image, entries: Sequence[tuple[Colour, str, str]],
-           origin: tuple[float, float], size: int) -> None:
-    """Entries (colour, text, mark) stacked upwards from ``origin`` (bottom-left); mark is
-    'dot', 'ring', 'line' or 'square'."""
+           origin: tuple[float, float], size: int, anchor: str = "ld") -> None:
+    """Entries (colour, text, mark) in a box whose ``anchor`` corner (Pillow's letters,
+    default bottom-left) sits at ``origin``; mark is 'dot', 'ring', 'line' or 'square'."""
     if not entries:
         return
     stamp = _legend_stamp(tuple((tuple(c), t, m) for c, t, m in entries), size)
-    image.paste(stamp, _placed(origin, stamp.size, "ld"), stamp)
+    image.paste(stamp, _placed(origin, stamp.size, anchor), stamp)

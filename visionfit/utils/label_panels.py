@@ -40,6 +40,7 @@ _LEFT, _RIGHT, _CENTRE = hex_colour("#00E5FF"), hex_colour("#FF9F1C"), (245, 245
 _BACKDROP = (28, 32, 40)
 _GRID = (78, 86, 102)
 _CURSOR = hex_colour("#FF3B3B")
+_AMODAL = (255, 255, 255)
 _MASK_ALPHA = 0.55
 _MAX_INSTANCE_LEGEND = 6
 
@@ -105,6 +106,16 @@ class LabelPainter:
         im = frame.copy()
         return im, ImageDraw.Draw(im)
 
+    def _legend(self, im: Image.Image, i: int, entries: list[tuple[Colour, str, str]]
+                ) -> None:
+        """A legend in frame i's bottom corner away from the person, so that it does not
+        hide the labels that matter most."""
+        x, _, w, _ = self.labels.person_bbox[i]
+        if np.isfinite(x) and (x + w / 2) * self.scale < self.width / 2:
+            legend(im, entries, (self.width - 3, self.height - 3), self.text - 2, "rd")
+        else:
+            legend(im, entries, (3, self.height - 3), self.text - 2, "ld")
+
     def _finish(self, im: Image.Image, name: str) -> Image.Image:
         tag(im, (3, 2), PANELS[name], self.text)
         return im
@@ -137,8 +148,8 @@ class LabelPainter:
                           width=self.line)
         for j in np.nonzero(front)[0]:
             dots(draw, xy[j], self.line + 0.5, self.joint_colours[j])
-        legend(im, [(_LEFT, "left", "line"), (_RIGHT, "right", "line"),
-                      (_CENTRE, "centre", "line")], (3, self.height - 3), self.text - 2)
+        self._legend(im, i, [(_LEFT, "left", "line"), (_RIGHT, "right", "line"),
+                             (_CENTRE, "centre", "line")])
         return self._finish(im, "skeleton")
 
     def _keypoints(self, i: int, rgb: Image.Image) -> Image.Image:
@@ -153,10 +164,9 @@ class LabelPainter:
         dots(draw, xy[v == 1], radius, None, OCCLUDED, width=max(2, radius // 2))
         dots(draw, xy[v == 2], radius, VISIBLE, (0, 0, 0))
         counts = [int((v == k).sum()) for k in (2, 1, 0)]
-        legend(im, [(VISIBLE, f"visible {counts[0]}", "dot"),
-                      (OCCLUDED, f"occluded {counts[1]}", "ring"),
-                      (OUT_OF_FRAME, f"out of frame {counts[2]}", "square")],
-               (3, self.height - 3), self.text - 2)
+        self._legend(im, i, [(VISIBLE, f"visible {counts[0]}", "dot"),
+                             (OCCLUDED, f"occluded {counts[1]}", "ring"),
+                             (OUT_OF_FRAME, f"out of frame {counts[2]}", "square")])
         return self._finish(im, "keypoints")
 
     @property
@@ -199,8 +209,29 @@ class LabelPainter:
             entries.append(((0, 0, 0), f"+{len(shown) - _MAX_INSTANCE_LEGEND} more", "square"))
         if found is None:
             entries = [((0, 0, 0), "no instance mask in this job", "square")]
-        legend(im, entries, (3, self.height - 3), self.text - 2)
+        if self._amodal_outline(im, i):
+            entries.insert(1, (_AMODAL, "person unoccluded", "line"))
+        self._legend(im, i, entries)
         return self._finish(im, "instances")
+
+    def _amodal_outline(self, im: Image.Image, i: int) -> bool:
+        """Outline the person's amodal mask (every body pixel, hidden or not), when the job
+        has one (``image.NNNNNN.iseg.<person annotation id>.png``): what the furniture hides
+        shows as outline without colour inside."""
+        lab = self.labels
+        person = next((a for a in lab.annotations[i] if a.get("category_id") == lab.person_id),
+                      None)
+        found = None if person is None else self._mask(i, f"iseg.{person['id']}")
+        if found is None:
+            return False
+        body = found[0] > 0
+        inner = body.copy()
+        inner[1:-1, 1:-1] &= body[:-2, 1:-1] & body[2:, 1:-1] & body[1:-1, :-2] & body[1:-1, 2:]
+        edge = body & ~inner
+        h, w = edge.shape
+        im.paste(_AMODAL, (0, 0), Image.frombuffer("L", (w, h), edge.astype(np.uint8) * 255,
+                                                   "raw", "L", 0, 1))
+        return True
 
     def _semantic(self, i: int, rgb: Image.Image) -> Image.Image:
         lab = self.labels
@@ -214,7 +245,7 @@ class LabelPainter:
                        for cid, c in lab.categories.items() if present[cid]]
         else:
             entries = [((0, 0, 0), "no semantic mask in this job", "square")]
-        legend(im, entries, (3, self.height - 3), self.text - 2)
+        self._legend(im, i, entries)
         return self._finish(im, "semantic")
 
     # -- drawn from the labels alone -------------------------------------------------------
