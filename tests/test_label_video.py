@@ -213,7 +213,7 @@ def test_frames_panels_and_bad_requests(batch_folder: Path, tmp_path: Path) -> N
     extra = dict(labels_json["images"][-1], id=10_000, frame_number=labels.frames)
     labels_json["images"].append(extra)
     (broken / "labels.json").write_text(json.dumps(labels_json))
-    (broken / LABEL_VIDEO).unlink()
+    (broken / LABEL_VIDEO).unlink(missing_ok=True)
     with pytest.raises(ValueError, match="download the job again"):
         visualize_all_labels(broken)
     assert not (broken / LABEL_VIDEO).exists() and not list(broken.glob(".*partial*"))
