@@ -61,7 +61,7 @@ def _add_home(parser: argparse.ArgumentParser) -> None:
 
 # -- serve --------------------------------------------------------------------------------------
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    from .server.executor import EXECUTORS
+    from .server.backends import EXECUTORS
 
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: loopback only)")

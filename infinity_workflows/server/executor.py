@@ -3,8 +3,9 @@
 The server hands a picklable :class:`JobTask` to an :class:`Executor` and gets back a
 future of a :class:`JobOutcome`. The future fails with :class:`JobFailed` (the job's own
 error, final) or :class:`WorkerLost` (the process running it died; the dispatcher decides
-whether to try again). Executors are looked up by name in :data:`EXECUTORS`, so another
-backend (a Dask cluster, say) plugs in beside the local process pool.
+whether to try again). Executors are looked up by name in
+:data:`~.backends.EXECUTORS`, so another backend (a Dask cluster, say) plugs in beside the
+local process pool without this module knowing it.
 
 A job is rendered into a fresh scratch folder and zipped there; only the finished archive is
 moved into ``results/`` by an atomic rename, so a result is never half-visible. The two steps
@@ -26,7 +27,7 @@ import time
 import zipfile
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -36,7 +37,6 @@ from typing import Any
 from ..generators import GeneratorRegistry
 
 __all__ = [
-    "EXECUTORS",
     "Executor",
     "ExecutorConfig",
     "JobFailed",
@@ -356,19 +356,3 @@ def _translate(inner: Future, outer: Future[JobOutcome]) -> None:
         outer.set_exception(WorkerLost(str(exc)))
     else:  # e.g. parameters that would not pickle: the job's own problem, so final
         outer.set_exception(JobFailed(f"the worker could not run the job: {_describe(exc)}"))
-
-
-def _dask_executor(config: ExecutorConfig) -> Executor:
-    # Imported on use, so the server runs without the optional ``distributed`` installed.
-    try:
-        from .dask_executor import DaskExecutor
-    except ImportError as exc:
-        raise RuntimeError("--executor dask needs Dask distributed: pip install "
-                           f"'infinity-workflows[dask]' ({exc})") from None
-    return DaskExecutor(config)
-
-
-EXECUTORS: dict[str, Callable[[ExecutorConfig], Executor]] = {
-    "local": LocalProcessExecutor,
-    "dask": _dask_executor,
-}
