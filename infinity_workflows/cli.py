@@ -233,9 +233,9 @@ def _token_create(store: Store, args: argparse.Namespace, grant: list[str] | Non
 
 def _token_list(store: Store, args: argparse.Namespace, grant: list[str] | None) -> int:
     for t in store.tokens():
-        state = f"revoked {t['revoked']}" if t["revoked"] else "live"
-        print(f"{t['id']:>4}  {t['name']!r}  created {t['created']}  {state}  "
-              f"may use {_scope(t['generators'])}")
+        state = f"revoked {t.revoked}" if t.revoked else "live"
+        print(f"{t.id:>4}  {t.name!r}  created {t.created}  {state}  "
+              f"may use {_scope(t.generators)}")
     return 0
 
 

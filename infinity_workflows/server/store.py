@@ -28,14 +28,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "JOB_COLUMNS",
     "STATUSES",
+    "BatchRow",
     "ClaimedJob",
+    "JobRow",
+    "JobStatusRow",
     "NewJob",
     "Store",
+    "TokenRow",
     "hash_token",
     "utc_now",
     "utc_text",
@@ -100,10 +105,57 @@ CREATE TABLE IF NOT EXISTS portal_sessions (
 );
 """
 
-# The columns a job listing needs, in the order the row tuples carry them.
-JOB_COLUMNS = ("id", "batch_id", "generator", "is_preview", "params", "status", "error",
-               "worker", "created", "start_time", "end_time")
+
+
+class JobRow(NamedTuple):
+    """A job as listings read it; ``params`` is its stored JSON text (spliced, not parsed,
+    into answers)."""
+
+    id: str
+    batch_id: str
+    generator: str
+    is_preview: int
+    params: str
+    status: str
+    error: str | None
+    worker: str | None
+    created: str
+    start_time: str | None
+    end_time: str | None
+
+
+class JobStatusRow(NamedTuple):
+    """What a batch's summary shows of a job."""
+
+    id: str
+    generator: str
+    status: str
+    error: str | None
+    worker: str | None
+
+
+class BatchRow(NamedTuple):
+    id: str
+    name: str
+    created: str
+    num_jobs: int
+    generator: str
+    is_preview: int
+
+
+class TokenRow(NamedTuple):
+    """A token as ``token list`` shows it (never the token or its hash)."""
+
+    id: int
+    name: str
+    created: str
+    generators: list[str] | None  # None: every generator
+    revoked: str | None
+
+
+JOB_COLUMNS = JobRow._fields
 _JOB_SELECT = ", ".join(JOB_COLUMNS)
+_BATCH_SELECT = ", ".join(BatchRow._fields)
 
 
 def utc_now() -> datetime:
@@ -219,14 +271,12 @@ class Store:
     def count_tokens(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM tokens").fetchone()[0]
 
-    def tokens(self) -> list[dict[str, Any]]:
-        """Every token, revoked ones too: ``{id, name, created, generators, revoked}``
-        (``generators`` None for all; never the token or its hash)."""
+    def tokens(self) -> list[TokenRow]:
+        """Every token, revoked ones too."""
         rows = self._conn.execute(
             "SELECT id, name, created, generators, revoked FROM tokens ORDER BY id").fetchall()
-        return [{"id": i, "name": name, "created": created,
-                 "generators": None if grant is None else json.loads(grant),
-                 "revoked": revoked} for i, name, created, grant, revoked in rows]
+        return [TokenRow(i, name, created, None if grant is None else json.loads(grant),
+                         revoked) for i, name, created, grant, revoked in rows]
 
     def revoke_token(self, token_id: int) -> bool:
         """Revoke a live token; False when there is no such live token."""
@@ -320,24 +370,20 @@ class Store:
                 [(j.id, batch_id, token_id, generator, int(is_preview), j.params_json, j.seed,
                   j.frames, created) for j in jobs])
 
-    def batch(self, token_id: int, batch_id: str) -> dict[str, Any] | None:
+    def batch(self, token_id: int, batch_id: str) -> BatchRow | None:
         row = self._conn.execute(
-            "SELECT id, name, created, num_jobs, generator, is_preview FROM batches "
-            "WHERE id = ? AND token_id = ?", (batch_id, token_id)).fetchone()
-        if row is None:
-            return None
-        return {"id": row[0], "name": row[1], "created": row[2], "num_jobs": row[3],
-                "generator": row[4], "is_preview": bool(row[5])}
+            f"SELECT {_BATCH_SELECT} FROM batches WHERE id = ? AND token_id = ?",
+            (batch_id, token_id)).fetchone()
+        return BatchRow._make(row) if row else None
 
     def batches(self, token_id: int, start: str | None = None, end: str | None = None
-                ) -> list[dict[str, Any]]:
+                ) -> list[BatchRow]:
         """This token's batches created in ``[start, end]``, oldest first."""
         rows = self._conn.execute(
-            "SELECT id, name, created, num_jobs, generator, is_preview FROM batches "
+            f"SELECT {_BATCH_SELECT} FROM batches "
             "WHERE token_id = ? AND created >= ? AND created <= ? ORDER BY created, id",
             (token_id, start or "", end or "9999")).fetchall()
-        return [{"id": r[0], "name": r[1], "created": r[2], "num_jobs": r[3],
-                 "generator": r[4], "is_preview": bool(r[5])} for r in rows]
+        return [BatchRow._make(r) for r in rows]
 
     def status_counts(self, token_id: int) -> dict[str, dict[str, int]]:
         """``{batch_id: {status: n}}`` for every batch of this token."""
@@ -349,11 +395,11 @@ class Store:
         return counts
 
     # -- jobs ---------------------------------------------------------------------------------
-    def batch_jobs(self, batch_id: str, limit: int = -1, offset: int = 0) -> list[tuple]:
-        """Rows with :data:`JOB_COLUMNS` for the jobs of a batch, in submission order."""
-        return self._conn.execute(
+    def batch_jobs(self, batch_id: str, limit: int = -1, offset: int = 0) -> list[JobRow]:
+        """The jobs of a batch, in submission order."""
+        return [JobRow._make(r) for r in self._conn.execute(
             f"SELECT {_JOB_SELECT} FROM jobs WHERE batch_id = ? ORDER BY seq LIMIT ? OFFSET ?",
-            (batch_id, limit, offset)).fetchall()
+            (batch_id, limit, offset))]
 
     def batch_counts(self, batch_id: str) -> dict[str, int]:
         """``{status: n}`` for one batch."""
@@ -361,24 +407,25 @@ class Store:
             "SELECT status, COUNT(*) FROM jobs WHERE batch_id = ? GROUP BY status",
             (batch_id,)).fetchall())
 
-    def batch_statuses(self, batch_id: str) -> list[tuple[str, str, str, str | None, str | None]]:
-        """``(id, generator, status, error, worker)`` per job of a batch, in submission order."""
-        return self._conn.execute(
-            "SELECT id, generator, status, error, worker FROM jobs WHERE batch_id = ? "
-            "ORDER BY seq", (batch_id,)).fetchall()
+    def batch_statuses(self, batch_id: str) -> list[JobStatusRow]:
+        """Each job's status of a batch, in submission order."""
+        return [JobStatusRow._make(r) for r in self._conn.execute(
+            f"SELECT {', '.join(JobStatusRow._fields)} FROM jobs WHERE batch_id = ? "
+            "ORDER BY seq", (batch_id,))]
 
     def token_jobs(self, token_id: int, is_preview: bool, limit: int | None = None,
-                   offset: int = 0) -> list[tuple]:
+                   offset: int = 0) -> list[JobRow]:
         """This token's jobs of one kind in submission order; ``limit`` None means all."""
-        return self._conn.execute(
+        return [JobRow._make(r) for r in self._conn.execute(
             f"SELECT {_JOB_SELECT} FROM jobs WHERE token_id = ? AND is_preview = ? ORDER BY seq"
             " LIMIT ? OFFSET ?",
-            (token_id, int(is_preview), -1 if limit is None else limit, offset)).fetchall()
+            (token_id, int(is_preview), -1 if limit is None else limit, offset))]
 
-    def job(self, token_id: int, job_id: str) -> tuple | None:
-        return self._conn.execute(
+    def job(self, token_id: int, job_id: str) -> JobRow | None:
+        row = self._conn.execute(
             f"SELECT {_JOB_SELECT} FROM jobs WHERE id = ? AND token_id = ?",
             (job_id, token_id)).fetchone()
+        return JobRow._make(row) if row else None
 
     def job_status(self, job_id: str) -> str | None:
         """Status of a job of a live token (for signed links, which carry no token)."""
