@@ -30,6 +30,7 @@ from .models import (
     BatchIn,
     BatchListItem,
     BatchSummary,
+    Cancelled,
     CountsOut,
     GeneratorDetail,
     GeneratorSummary,
@@ -250,6 +251,19 @@ def batch_detail(batch_id: uuid.UUID, ctx: Ctx,
                                 jobs_json(ctx.store.batch_jobs(batch.id), "detail")))
 
 
+@router.post("/batch/{batch_id}/cancel/", response_model=Cancelled, responses=_ERRORS_404,
+             tags=["batches"])
+def cancel_batch(batch_id: uuid.UUID, ctx: Ctx, token_id: TokenId):
+    """Cancel the batch's queued jobs and stop its running ones (within seconds); finished
+    jobs keep their results. Cancelling a finished batch changes nothing."""
+    batch = ctx.store.batch(token_id, str(batch_id))
+    if batch is None:
+        raise _not_found("batch", str(batch_id))
+    cancelled = ctx.store.cancel(token_id, batch_id=batch.id)
+    ctx.dispatcher.wake()
+    return _json({"id": batch.id, "cancelled": cancelled})
+
+
 @router.get("/batch/{batch_id}/summary/", response_model=BatchSummary, responses=_ERRORS_404,
             tags=["batches"])
 def batch_summary(batch_id: uuid.UUID, request: Request, ctx: Ctx,
@@ -282,6 +296,29 @@ def _one_job(request: Request, ctx: ServerContext, token_id: int, job_id: uuid.U
     if row is None or bool(row.is_preview) != is_preview:
         raise _not_found("preview job" if is_preview else "job", str(job_id))
     return _json_text(job_json(row, "full", result_url_maker(request, ctx)))
+
+
+def _cancel_job(ctx: ServerContext, token_id: int, job_id: uuid.UUID, is_preview: bool):
+    row = ctx.store.job(token_id, str(job_id))
+    if row is None or bool(row.is_preview) != is_preview:
+        raise _not_found("preview job" if is_preview else "job", str(job_id))
+    cancelled = ctx.store.cancel(token_id, job_id=row.id)
+    ctx.dispatcher.wake()
+    return _json({"id": row.id, "cancelled": cancelled})
+
+
+@router.post("/job_runs/{job_id}/cancel/", response_model=Cancelled, responses=_ERRORS_404,
+             tags=["jobs"])
+def cancel_job_run(job_id: uuid.UUID, ctx: Ctx, token_id: TokenId):
+    """Cancel one standard (video) job if it is queued or running."""
+    return _cancel_job(ctx, token_id, job_id, is_preview=False)
+
+
+@router.post("/job_previews/{job_id}/cancel/", response_model=Cancelled,
+             responses=_ERRORS_404, tags=["jobs"])
+def cancel_job_preview(job_id: uuid.UUID, ctx: Ctx, token_id: TokenId):
+    """Cancel one preview job if it is queued or running."""
+    return _cancel_job(ctx, token_id, job_id, is_preview=True)
 
 
 @router.get("/job_runs/counts/", response_model=CountsOut, tags=["jobs"])

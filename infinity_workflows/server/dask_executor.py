@@ -37,6 +37,7 @@ from distributed import Client, get_worker
 from distributed import Future as DaskFuture
 from distributed.scheduler import KilledWorker
 
+from .cancellation import Interrupted, JobCancelled, watch
 from .executor import (
     Executor,
     ExecutorConfig,
@@ -72,6 +73,9 @@ RECONNECT_EVERY_S = 10.0
 """After the client has given up on the scheduler, how often a new connection is tried."""
 
 
+_RUNNING = frozenset({"executing", "long-running"})
+
+
 class DaskUnavailable(RuntimeError):
     """The scheduler could not be reached (wrong address, not started, or a firewall)."""
 
@@ -91,13 +95,26 @@ def run_job_on_dask_worker(task: JobTask) -> JobOutcome:
     except OSError as exc:
         raise JobFailed(f"the Dask worker {worker.address} could not make a scratch folder: "
                         f"{_describe(exc)}") from None
+    key = worker.get_current_task()
+
+    def still_wanted() -> bool:  # a cancelled future makes the worker drop the task
+        task_state = worker.state.tasks.get(key)
+        return task_state is not None and task_state.state in _RUNNING
+
+    stop_watching = watch(still_wanted, threading.get_ident())
     try:
-        archive = render_archive(task, scratch)
         try:
-            data = archive.read_bytes()
-        except OSError as exc:
-            raise JobFailed(f"the Dask worker {worker.address} could not read back the "
-                            f"job's archive: {_describe(exc)}") from None
+            archive = render_archive(task, scratch)
+            try:
+                data = archive.read_bytes()
+            except OSError as exc:
+                raise JobFailed(f"the Dask worker {worker.address} could not read back the "
+                                f"job's archive: {_describe(exc)}") from None
+        finally:
+            stop_watching()
+    except Interrupted:
+        raise JobCancelled(f"job {task.job_id} was stopped on {worker.address}: it was "
+                           "cancelled") from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return JobOutcome(job_id=task.job_id, worker=worker.address, archive=data)
@@ -117,6 +134,8 @@ class DaskExecutor(Executor):
         self.connect_timeout = float(config.options.get("connect_timeout", CONNECT_TIMEOUT_S))
         self._lock = threading.Lock()
         self._futures: dict[str, DaskFuture] = {}  # key -> future, until collected
+        self._keys: dict[str, str] = {}  # job id -> its key, until collected
+        self._cancelled: set[str] = set()  # job ids being cancelled
         self._capacity = 0
         self._capacity_at = 0.0
         self._reconnect_at = 0.0
@@ -187,8 +206,21 @@ class DaskExecutor(Executor):
         outer.set_running_or_notify_cancel()
         with self._lock:
             self._futures[key] = dask_future
+            self._keys[task.job_id] = key
         dask_future.add_done_callback(lambda f: self._on_done(key, f, outer))
         return outer
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel the job's future; the task's watcher on the worker then stops it."""
+        with self._lock:
+            future = self._futures.get(self._keys.get(job_id, ""))
+            if future is None:
+                return
+            self._cancelled.add(job_id)
+        try:
+            self._client.cancel([future], force=True, asynchronous=False)
+        except Exception as exc:  # noqa: BLE001 - best effort; it may finish on its own
+            log.warning("could not cancel job %s on Dask: %s", job_id, _describe(exc))
 
     def _on_done(self, key: str, dask_future: DaskFuture, outer: Future[JobOutcome]) -> None:
         try:
@@ -198,14 +230,19 @@ class DaskExecutor(Executor):
                                            "was collected"))
 
     def _collect(self, key: str, dask_future: DaskFuture, outer: Future[JobOutcome]) -> None:
+        job_id = key.removeprefix("infinity-job-")[:-13]  # the key's random suffix cut
         try:
+            if job_id in self._cancelled and dask_future.status == "cancelled":
+                raise JobCancelled(f"job {job_id} was cancelled")
             outer.set_result(self._outcome(dask_future))
-        except (JobFailed, WorkerLost) as exc:
+        except (JobFailed, WorkerLost, JobCancelled) as exc:
             outer.set_exception(exc)
         finally:
             dask_future.release()  # the worker may drop the archive now
             with self._lock:
                 self._futures.pop(key, None)
+                self._keys.pop(job_id, None)
+                self._cancelled.discard(job_id)
 
     def _outcome(self, dask_future: DaskFuture) -> JobOutcome:
         """Reduce a finished Dask future to an outcome, or JobFailed / WorkerLost."""
@@ -228,7 +265,7 @@ class DaskExecutor(Executor):
             exc = dask_future.exception(timeout=RESULT_TIMEOUT_S)
         except Exception as err:  # noqa: BLE001 - cancelled or disconnected meanwhile
             raise WorkerLost(f"lost the job's Dask task: {_describe(err)}") from None
-        if isinstance(exc, JobFailed):
+        if isinstance(exc, (JobFailed, JobCancelled)):
             raise exc
         if isinstance(exc, KilledWorker):
             raise JobFailed(

@@ -1,9 +1,8 @@
 """The server's state in one SQLite database: tokens, batches, and jobs (which are the queue).
 
-A job's ``status`` moves ``queued -> running -> succeeded | failed``. The dispatcher claims
-queued jobs in submission order (``seq``) only when a worker is free, so the database, not a
-process's memory, is the queue: a server killed mid-batch finds every unfinished job still
-here when it starts again.
+A job's ``status`` moves ``queued -> running -> succeeded | failed``, or to ``cancelled``
+from ``queued`` or ``running`` (its owner cancelled it, or its token was revoked). The queue
+operations (fair claiming, outcomes, cancelling) are in :mod:`.job_queue`.
 
 Tokens are stored as SHA-256 hashes, so a copied database reveals none. A token's
 ``generators`` column is its grant: NULL for every generator the server runs (including ones
@@ -17,7 +16,6 @@ never wait for the writer, with a busy timeout for the rare writer-writer overla
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -25,12 +23,26 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
 
-__all__ = [
+from .job_queue import JobQueue
+from .rows import (
+    ACTIVE_STATUSES,
+    JOB_COLUMNS,
+    STATUSES,
+    BatchRow,
+    ClaimedJob,
+    JobRow,
+    JobStatusRow,
+    NewJob,
+    TokenRow,
+    hash_token,
+    utc_now,
+    utc_text,
+)
+
+__all__ = [  # the row types and time helpers are re-exported for the store's users
     "ACTIVE_STATUSES",
     "JOB_COLUMNS",
     "STATUSES",
@@ -46,8 +58,9 @@ __all__ = [
     "utc_text",
 ]
 
-STATUSES = ("queued", "running", "succeeded", "failed")
-ACTIVE_STATUSES = ("queued", "running")
+_JOB_SELECT = ", ".join(JOB_COLUMNS)
+_BATCH_SELECT = ", ".join(BatchRow._fields)
+
 SCHEMA_VERSION = 4
 
 _SCHEMA = """
@@ -57,7 +70,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     token_hash  TEXT NOT NULL UNIQUE,
     created     TEXT NOT NULL,
     generators  TEXT,
-    revoked     TEXT
+    revoked     TEXT,
+    last_claimed TEXT
 );
 CREATE TABLE IF NOT EXISTS batches (
     id              TEXT PRIMARY KEY,
@@ -68,7 +82,8 @@ CREATE TABLE IF NOT EXISTS batches (
     num_jobs        INTEGER NOT NULL,
     created         TEXT NOT NULL,
     idempotency_key TEXT,
-    request_hash    TEXT
+    request_hash    TEXT,
+    last_claimed    TEXT
 );
 CREATE INDEX IF NOT EXISTS batches_by_token ON batches(token_id, created);
 CREATE UNIQUE INDEX IF NOT EXISTS batches_by_key ON batches(token_id, idempotency_key)
@@ -107,96 +122,7 @@ CREATE TABLE IF NOT EXISTS portal_sessions (
 
 
 
-class JobRow(NamedTuple):
-    """A job as listings read it; ``params`` is its stored JSON text (spliced, not parsed,
-    into answers)."""
-
-    id: str
-    batch_id: str
-    generator: str
-    is_preview: int
-    params: str
-    status: str
-    error: str | None
-    worker: str | None
-    created: str
-    start_time: str | None
-    end_time: str | None
-
-
-class JobStatusRow(NamedTuple):
-    """What a batch's summary shows of a job."""
-
-    id: str
-    generator: str
-    status: str
-    error: str | None
-    worker: str | None
-
-
-class BatchRow(NamedTuple):
-    id: str
-    name: str
-    created: str
-    num_jobs: int
-    generator: str
-    is_preview: int
-
-
-class TokenRow(NamedTuple):
-    """A token as ``token list`` shows it (never the token or its hash)."""
-
-    id: int
-    name: str
-    created: str
-    generators: list[str] | None  # None: every generator
-    revoked: str | None
-
-
-JOB_COLUMNS = JobRow._fields
-_JOB_SELECT = ", ".join(JOB_COLUMNS)
-_BATCH_SELECT = ", ".join(BatchRow._fields)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def utc_text(moment: datetime) -> str:
-    """One fixed ISO 8601 form (microseconds, ``+00:00``), so text order is time order."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class NewJob:
-    """A validated job, ready to be stored."""
-
-    id: str
-    params_json: str
-    seed: int
-    frames: int
-
-
-@dataclass(frozen=True)
-class ClaimedJob:
-    """A job the dispatcher has marked running and will hand to a worker."""
-
-    id: str
-    generator: str
-    is_preview: bool
-    params: dict[str, Any]
-    seed: int
-    attempts: int
-    deaths: int
-
-
-class Store:
+class Store(JobQueue):
     """All reads and writes of the database; safe to use from many threads."""
 
     def __init__(self, path: Path) -> None:
@@ -220,6 +146,12 @@ class Store:
                 conn.execute("ALTER TABLE tokens ADD COLUMN generators TEXT")
             if "revoked" not in token_columns:  # version 2 could not revoke
                 conn.execute("ALTER TABLE tokens ADD COLUMN revoked TEXT")
+            # Version 3 claimed in submission order; fair claiming remembers who was served.
+            if "last_claimed" not in token_columns:
+                conn.execute("ALTER TABLE tokens ADD COLUMN last_claimed TEXT")
+            batch_columns = {row[1] for row in conn.execute("PRAGMA table_info(batches)")}
+            if "last_claimed" not in batch_columns:
+                conn.execute("ALTER TABLE batches ADD COLUMN last_claimed TEXT")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- connections ------------------------------------------------------------------------
@@ -279,11 +211,16 @@ class Store:
                          revoked) for i, name, created, grant, revoked in rows]
 
     def revoke_token(self, token_id: int) -> bool:
-        """Revoke a live token; False when there is no such live token."""
+        """Revoke a live token and cancel its unfinished jobs (a leaked token's work must
+        not go on); False when there is no such live token."""
+        now = utc_text(utc_now())
         with self._write() as conn:
             changed = conn.execute(
                 "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
-                (utc_text(utc_now()), token_id)).rowcount
+                (now, token_id)).rowcount
+            if changed:
+                self._cancel_in(conn, "token_id = ?", (token_id,),
+                                "cancelled: its token was revoked")
         return changed == 1
 
     def set_token_generators(self, token_id: int, generators: Iterable[str] | None) -> bool:
@@ -456,71 +393,6 @@ class Store:
             "GROUP BY generator, is_preview ORDER BY generator", (token_id, start, end))
         return [(g, bool(p), int(n)) for g, p, n in rows]
 
-    # -- the queue ----------------------------------------------------------------------------
-    def requeue_running(self) -> int:
-        """At startup: jobs left running by a previous process go back to the queue."""
-        with self._write() as conn:
-            return conn.execute(
-                "UPDATE jobs SET status = 'queued', worker = NULL, start_time = NULL "
-                "WHERE status = 'running'").rowcount
-
-    def has_queued(self) -> bool:
-        return self._conn.execute(
-            "SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1").fetchone() is not None
-
-    def claim(self, limit: int) -> list[ClaimedJob]:
-        """Mark up to ``limit`` of the oldest queued jobs running and return them."""
-        if limit <= 0:
-            return []
-        with self._write() as conn:
-            rows = conn.execute(
-                "UPDATE jobs SET status = 'running', attempts = attempts + 1, start_time = ?, "
-                "worker = NULL WHERE seq IN (SELECT seq FROM jobs WHERE status = 'queued' "
-                "ORDER BY seq LIMIT ?) "
-                "RETURNING seq, id, generator, is_preview, params, seed, attempts, deaths",
-                (utc_text(utc_now()), limit)).fetchall()
-        return [_claimed(r) for r in sorted(rows)]
-
-    def claim_job(self, job_id: str) -> ClaimedJob | None:
-        """Mark one particular queued job running (for a job being run on its own)."""
-        with self._write() as conn:
-            row = conn.execute(
-                "UPDATE jobs SET status = 'running', attempts = attempts + 1, start_time = ?, "
-                "worker = NULL WHERE id = ? AND status = 'queued' "
-                "RETURNING seq, id, generator, is_preview, params, seed, attempts, deaths",
-                (utc_text(utc_now()), job_id)).fetchone()
-        return _claimed(row) if row else None
-
-    def record(self, finished: Sequence[tuple[str, str, str | None, str | None]]) -> None:
-        """Store outcomes ``(job_id, status, error, worker)`` of running jobs, in one go."""
-        if not finished:
-            return
-        now = utc_text(utc_now())
-        with self._write() as conn:
-            conn.executemany(
-                "UPDATE jobs SET status = ?, error = ?, worker = ?, end_time = ? "
-                "WHERE id = ? AND status = 'running'",
-                [(status, error, worker, now, job_id)
-                 for job_id, status, error, worker in finished])
-
-    def requeue(self, job_ids: Sequence[str], *, refund_attempt: bool) -> None:
-        """Put running jobs back in the queue (their run was lost, not their fault)."""
-        if not job_ids:
-            return
-        refund = ", attempts = MAX(attempts - 1, 0)" if refund_attempt else ""
-        with self._write() as conn:
-            conn.executemany(
-                f"UPDATE jobs SET status = 'queued', worker = NULL, start_time = NULL{refund} "
-                "WHERE id = ? AND status = 'running'", [(j,) for j in job_ids])
-
-    def add_death(self, job_id: str) -> int:
-        """Count one worker death blamed on this job; returns the new count."""
-        with self._write() as conn:
-            row = conn.execute("UPDATE jobs SET deaths = deaths + 1 WHERE id = ? "
-                               "RETURNING deaths", (job_id,)).fetchone()
-        return row[0] if row else 0
-
-
 def _make_private(path: Path) -> None:
     """The database owner-only (0600) whatever the umask, before SQLite opens it: SQLite
     gives its -wal and -shm files the database's mode. Files an older version made with a
@@ -531,7 +403,3 @@ def _make_private(path: Path) -> None:
             os.chmod(part, 0o600)
 
 
-def _claimed(row: tuple) -> ClaimedJob:
-    _seq, job_id, generator, is_preview, params, seed, attempts, deaths = row
-    return ClaimedJob(id=job_id, generator=generator, is_preview=bool(is_preview),
-                      params=json.loads(params), seed=seed, attempts=attempts, deaths=deaths)
