@@ -11,7 +11,9 @@ into :class:`JobCancelled`, which travels back like any outcome.
   (``.pid-<job id>``). The worker's handler raises only while that very job is running
   and marked, so a signal that arrives late never stops the next job.
 * Dask: the server cancels the job's future; a watcher thread beside the task sees the
-  worker drop the task and interrupts the task's thread.
+  worker drop the task and interrupts the task's thread. Native code (a long ``sleep``, a
+  big numpy call) sees no interruption until it returns, so a task still running two
+  seconds later has its worker process restarted by its nanny.
 """
 
 from __future__ import annotations

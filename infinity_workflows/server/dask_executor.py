@@ -75,6 +75,16 @@ RECONNECT_EVERY_S = 10.0
 
 _RUNNING = frozenset({"executing", "long-running"})
 
+CANCEL_GRACE_S = 2.0
+"""How long a cancelled task may take to notice before its worker process is restarted."""
+
+
+def _still_running(key: str, dask_worker=None) -> bool:
+    """On a worker: whether the task ``key`` still holds a thread ("cancelled" is Dask's
+    name for a task no longer wanted whose thread has not returned yet)."""
+    task_state = dask_worker.state.tasks.get(key) if dask_worker is not None else None
+    return task_state is not None and task_state.state in (*_RUNNING, "cancelled")
+
 
 class DaskUnavailable(RuntimeError):
     """The scheduler could not be reached (wrong address, not started, or a firewall)."""
@@ -211,16 +221,35 @@ class DaskExecutor(Executor):
         return outer
 
     def cancel(self, job_id: str) -> None:
-        """Cancel the job's future; the task's watcher on the worker then stops it."""
+        """Cancel the job's future (its watcher on the worker then interrupts it); a task
+        still running after :data:`CANCEL_GRACE_S` (held in native code, which no
+        interruption reaches) has its worker process restarted by its nanny."""
         with self._lock:
-            future = self._futures.get(self._keys.get(job_id, ""))
+            key = self._keys.get(job_id, "")
+            future = self._futures.get(key)
             if future is None:
                 return
             self._cancelled.add(job_id)
+        threading.Thread(target=self._stop, args=(job_id, key, future), daemon=True,
+                         name=f"cancel-{job_id}").start()
+
+    def _stop(self, job_id: str, key: str, future: DaskFuture) -> None:
         try:
-            self._client.cancel([future], force=True, asynchronous=False)
+            where = [w for w, keys in self._client.processing().items() if key in keys]
+            self._client.cancel([future], force=True)
+            deadline = time.monotonic() + CANCEL_GRACE_S
+            while where and time.monotonic() < deadline:
+                time.sleep(0.25)
+                busy = self._client.run(_still_running, key, workers=where,
+                                        on_error="ignore")
+                where = [w for w, running in busy.items() if running]
+            if where:
+                log.warning("job %s did not stop when cancelled; restarting its worker %s",
+                            job_id, ", ".join(where))
+                self._client.restart_workers(where, timeout=60, raise_for_error=False)
         except Exception as exc:  # noqa: BLE001 - best effort; it may finish on its own
-            log.warning("could not cancel job %s on Dask: %s", job_id, _describe(exc))
+            log.warning("could not stop cancelled job %s on Dask: %s", job_id,
+                        _describe(exc))
 
     def _on_done(self, key: str, dask_future: DaskFuture, outer: Future[JobOutcome]) -> None:
         try:

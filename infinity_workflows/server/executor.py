@@ -8,7 +8,9 @@ Executors are looked up by name in :data:`~.backends.EXECUTORS`, so another back
 cluster, say) plugs in beside the local process pool without this module knowing it.
 
 A job is rendered into a fresh scratch folder and zipped there; only the finished archive is
-moved into ``results/`` by an atomic rename, so a result is never half-visible. The two steps
+moved into ``results/`` by an atomic rename, so a result is never half-visible, and it is
+durable before the job counts as succeeded: the file is synced, renamed, the folder synced,
+and only then does the dispatcher commit the outcome. The two steps
 are separate (:func:`render_archive`, :func:`place_archive`) because a remote worker returns
 the archive's bytes and the server places them (:func:`store_archive_bytes`).
 """
@@ -51,6 +53,7 @@ __all__ = [
     "JobTask",
     "LocalProcessExecutor",
     "WorkerLost",
+    "fsync_folder",
     "place_archive",
     "render_archive",
     "run_job_locally",
@@ -197,14 +200,26 @@ def render_archive(task: JobTask, scratch: Path) -> Path:
 
 
 def place_archive(archive: Path, results_dir: Path, job_id: str) -> Path:
-    """Move a finished archive to ``results/<job_id>.zip`` in one atomic rename."""
+    """Move a finished (and already synced) archive to ``results/<job_id>.zip`` in one
+    atomic rename, then sync the folder so the rename itself survives a power cut: only
+    then may the job be recorded as succeeded."""
     target = results_dir / f"{job_id}.zip"
     try:
         os.replace(archive, target)
+        fsync_folder(results_dir)
     except OSError as exc:
         raise JobFailed(f"could not store the result in {results_dir}: {_describe(exc)}"
                         ) from None
     return target
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make the entries of ``folder`` (a rename into it) durable."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def store_archive_bytes(data: bytes, results_dir: Path, work_dir: Path, job_id: str) -> Path:

@@ -107,6 +107,7 @@ def cancel_stops_running_and_queued(srv, timeout: float = 10.0) -> None:
     while running() < 2:
         assert time.monotonic() < deadline, summary(srv, batch["id"])
         time.sleep(0.1)
+    time.sleep(1.0)  # claimed is not yet started on a remote worker: let both begin
     asked = time.monotonic()
     answer = srv.post(f"api/batch/{batch['id']}/cancel/")
     assert answer.status_code == 200 and answer.json() == {"id": batch["id"], "cancelled": 5}
