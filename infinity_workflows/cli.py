@@ -309,7 +309,8 @@ def _records(args: argparse.Namespace) -> int:
         return 0
     statuses = batch_statuses(found, timeout=args.timeout)
     rows = [("FOLDER", "NOTEBOOK", "KIND", "CREATED", "GENERATOR", "BATCH ID", "STATUS")]
-    rows += [(r.folder, r.notebook, r.kind, r.created, r.generator, r.batch_id or "-",
+    rows += [(r.folder, r.notebook, r.kind if r.made_here else f"{r.kind}, not made here",
+              r.created, r.generator, r.batch_id or "-",
               statuses.get(r.batch_id or "", "not submitted")) for r in found]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

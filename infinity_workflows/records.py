@@ -45,6 +45,7 @@ __all__ = [
     "read_lineage",
     "read_parameters",
     "read_submissions",
+    "record_lineage",
     "record_submission",
     "render_download_notebook",
     "render_record",
@@ -83,6 +84,7 @@ class RecordInfo:
     server: str
     batch_id: str | None
     batch_name: str | None = None
+    made_here: bool = True  # False: a notebook Infinity's own toolkit rendered (no lineage)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -310,6 +312,28 @@ def read_lineage(notebook: Path | str | nbformat.NotebookNode) -> dict[str, Any]
     return dict(lineage)
 
 
+def record_lineage(notebook: Path | str) -> dict[str, Any]:
+    """The lineage of a record; for one Infinity's toolkit rendered (same folder and file
+    names, no lineage metadata) what its name and injected parameters tell, with
+    ``made_here`` False. ValueError for a notebook that is neither."""
+    try:
+        return {**read_lineage(notebook), "made_here": True}
+    except ValueError:
+        name = Path(notebook).name
+        kind = next((k for k, prefix in KINDS.items() if name.startswith(prefix + "_")), None)
+        if kind is None:
+            raise ValueError(f"{notebook} is not a workflow record: it has no {METADATA_KEY} "
+                             "metadata and its name does not start with "
+                             + " or ".join(f"{p}_" for p in KINDS.values())) from None
+    params = read_parameters(notebook)
+    text = {k: v if isinstance(v, str) and v else None
+            for k, v in ((k, params.get(k)) for k in ("GENERATOR", "SERVER", "BATCH_ID"))}
+    match = _FOLDER_RE.match(Path(notebook).parent.name)
+    return {"kind": kind, "template": None, "created": match.group(1) if match else "",
+            "generator": text["GENERATOR"], "server": text["SERVER"],
+            "batch_id": text["BATCH_ID"], "parent": None, "made_here": False}
+
+
 def list_records(records_dir: Path | str = RECORDS_DIR) -> list[RecordInfo]:
     """Every record notebook under ``records_dir``, oldest folder first."""
     records_dir = Path(records_dir)
@@ -322,7 +346,7 @@ def list_records(records_dir: Path | str = RECORDS_DIR) -> list[RecordInfo]:
             if path.name.startswith("."):
                 continue  # being written, or a failed rerun's output: not a record
             try:
-                lineage = read_lineage(path)
+                lineage = record_lineage(path)
             except (ValueError, OSError):
                 continue  # a notebook the user dropped in, or one being written
             batch_id = lineage.get("batch_id")
@@ -336,7 +360,7 @@ def list_records(records_dir: Path | str = RECORDS_DIR) -> list[RecordInfo]:
                 created=str(lineage.get("created", "")),
                 generator=str(lineage.get("generator") or ""),
                 server=str(lineage.get("server") or ""), batch_id=batch_id,
-                batch_name=batch_name))
+                batch_name=batch_name, made_here=lineage["made_here"]))
     return found
 
 
@@ -453,10 +477,17 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     nothing is then listed as a record; what ran is kept under a hidden ``.failed-`` name.
     """
     record = Path(record).resolve()
-    lineage = read_lineage(record)
+    lineage = record_lineage(record)
     kind = str(lineage.get("kind"))
     saved = read_parameters(record)
+    if not lineage["made_here"] and "TOKEN" in saved:
+        # Infinity's toolkit wrote the token into its records; ours never carry one. The
+        # new record's Session finds it in INFINITY_API_TOKEN or the credentials file.
+        saved["TOKEN"] = None
     overrides = dict(overrides or {})
+    if "TOKEN" in overrides:
+        raise ValueError("a token is never written into a record: set INFINITY_API_TOKEN (or "
+                         "save it with the create notebook) instead of -p TOKEN")
     unknown = sorted(set(overrides) - set(saved))
     if unknown:
         raise ValueError(f"{record.name} has no parameter {', '.join(unknown)}; its "
@@ -467,8 +498,9 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
                        else RECORDS_DIR)
     folder, stamp = new_record_folder(records_dir)
     try:
-        template = ROOT / str(lineage.get("template")
-                              or f"infinity_workflows/notebooks/{_kind_prefix(kind)}.ipynb")
+        # A record made elsewhere is its own template.
+        template = record if not lineage["made_here"] else ROOT / str(
+            lineage.get("template") or f"infinity_workflows/notebooks/{_kind_prefix(kind)}.ipynb")
         nb = _build_record(kind, parameters, folder=folder, template=template, parent=record,
                            source=record)
         return _execute_rerun(nb, record, folder, f"{_kind_prefix(kind)}_{stamp}",

@@ -13,10 +13,13 @@ seed (see :func:`infinity_workflows.generators.seed_for_job`).
 from __future__ import annotations
 
 import math
+import numbers
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+import numpy as np
 
 __all__ = ["PARAM_TYPES", "Param", "Schema", "Violation"]
 
@@ -41,15 +44,56 @@ def _is_uuid(value: Any) -> bool:
     return True
 
 
-# Which Python values each API type accepts. bool is a subclass of int, so it is excluded
-# from the numeric types explicitly; a float parameter accepts a JSON integer.
-_TYPE_OK = {
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
-    "bool": lambda v: isinstance(v, bool),
-    "uuid": _is_uuid,
-}
+class _NotOfType(ValueError):
+    """A value the parameter's type cannot take; the message says why."""
+
+
+def _as_int(value: Any) -> int:
+    # bool is an int to Python, never to a parameter; a float-typed whole number (``2.0``,
+    # what NumPy arithmetic and JSON often give) is the int it equals, a fraction is refused.
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise _NotOfType(f"is a {type(value).__name__}")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    number = float(value)
+    if not number.is_integer():
+        raise _NotOfType("is not a whole number")
+    return int(number)
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise _NotOfType(f"is a {type(value).__name__}")
+    try:
+        return float(value)
+    except OverflowError:  # an integer past float's range (10**400): not a finite float
+        return math.inf
+
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _NotOfType(f"is a {type(value).__name__}")
+    return str(value)  # np.str_ -> str
+
+
+def _as_bool(value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise _NotOfType(f"is a {type(value).__name__}")
+    return bool(value)
+
+
+def _as_uuid(value: Any) -> str:
+    if not _is_uuid(value):
+        raise _NotOfType(f"is a {type(value).__name__}" if not isinstance(value, str)
+                         else "is not a UUID")
+    return str(uuid.UUID(value))
+
+
+# The one casting rule for every value that is validated (client, server and sampler):
+# NumPy scalars count as the Python values they hold, a whole float counts as an int, and a
+# JSON integer given for a float parameter becomes a float.
+_CAST = {"int": _as_int, "float": _as_float, "str": _as_str, "bool": _as_bool,
+         "uuid": _as_uuid}
 
 
 @dataclass(frozen=True)
@@ -128,15 +172,15 @@ class Param:
                 return None
             return Violation(self.name, "type", f"{self.name}: null is not allowed; expected "
                              f"{self.allowed()}")
-        if not _TYPE_OK[self.type](value):
-            return Violation(
-                self.name, "type",
-                f"{self.name}: {_shown(value)} is a {type(value).__name__}, expected "
-                f"{self.allowed()}",
-            )
-        if self.type == "float" and not _finite_float(value):
+        shown = _shown(value)
+        try:
+            value = _CAST[self.type](value)
+        except _NotOfType as exc:
+            return Violation(self.name, "type",
+                             f"{self.name}: {shown} {exc}, expected {self.allowed()}")
+        if self.type == "float" and not math.isfinite(value):
             return Violation(self.name, "not_finite",
-                             f"{self.name}: {_shown(value)} is not a finite number a float "
+                             f"{self.name}: {shown} is not a finite number a float "
                              f"can hold; expected {self.allowed()}")
         if self.choices is not None and value not in self.choices:
             return Violation(self.name, "choices",
@@ -151,20 +195,9 @@ class Param:
         return None
 
     def normalise(self, value: Any) -> Any:
-        """The stored form of an allowed value (JSON ints given for floats become floats)."""
-        if self.type == "float" and value is not None:
-            return float(value)
-        if self.type == "uuid" and value is not None:
-            return str(uuid.UUID(value))
-        return value
-
-
-def _finite_float(value: int | float) -> bool:
-    """Whether ``value`` is a finite float; an integer past float's range (10**400) is not."""
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
+        """The plain Python form of an allowed value: ``2.0`` or ``np.int64(2)`` for an int
+        becomes ``2``, a JSON integer for a float becomes a float, ``np.str_`` a str."""
+        return None if value is None else _CAST[self.type](value)
 
 
 def _shown(value: Any) -> str:
@@ -236,9 +269,24 @@ class Schema:
         """Defaults filled in and values normalised; call only on valid values."""
         return {p.name: p.normalise(values.get(p.name, p.default)) for p in self.params}
 
+    def cast(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The given values in plain Python form (NumPy scalars, whole floats for ints),
+        defaults not filled in; call only on valid values."""
+        return {name: self.by_name[name].normalise(v) for name, v in values.items()}
+
     def to_api(self) -> list[dict[str, Any]]:
         return [p.to_api() for p in self.params]
 
     @classmethod
     def from_api(cls, params: Iterable[Mapping[str, Any]]) -> Schema:
         return cls(Param.from_api(p) for p in params)
+
+    @classmethod
+    def from_parameter_info(cls, parameter_info: Mapping[str, Mapping[str, Any]]) -> Schema:
+        """From infinity-core's ``Session.parameter_info``: ``{name: {type, default_value,
+        options}}``, the API's parameter documents keyed by name."""
+        if not isinstance(parameter_info, Mapping) or not all(
+                isinstance(v, Mapping) for v in parameter_info.values()):
+            raise TypeError("parameter_info must map each parameter name to a dict with "
+                            "type, default_value and options")
+        return cls.from_api({**info, "name": name} for name, info in parameter_info.items())

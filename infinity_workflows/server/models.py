@@ -76,6 +76,11 @@ class ParamInfo(BaseModel):
 
 class GeneratorDetail(GeneratorSummary):
     params: list[ParamInfo]
+    categories: dict[str, dict[str, list[Any]]] = Field(
+        default_factory=dict,
+        description="parameter -> category -> the choices it stands for (exercise: UPPERCUT "
+                    "-> [UPPERCUT-LEFT, UPPERCUT-RIGHT]); a sampler picks one per job, a "
+                    "submitted job names one")
 
 
 class JobRunCreated(BaseModel):

@@ -108,7 +108,7 @@ class DownloadReport:
 def progress_report(batch: Batch, folder: Path | None = None,
                     failed: dict[str, str] | None = None) -> DownloadReport:
     """Counts from the server's summary plus what is on disk in ``folder``."""
-    summary = batch.get_batch_summary_data()
+    summary = batch.job_summaries()
     server_failed = {j["id"]: f"failed on the server: {j.get('error') or 'no reason given'}"
                      for j in summary if j.get("status") == "failed"}
     since = None

@@ -25,6 +25,7 @@ from .encode import (
     FramePngs,
     VideoEncoder,
     depth_png,
+    mask_png,
     palette_png,
     write_json_atomic,
     write_png_atomic,
@@ -42,12 +43,13 @@ from .labels import (
 )
 from .motion import Animation, Timeline, animate, frame_count, make_timeline
 from .raster import (
+    BodyFrames,
     StaticLayer,
     body_coverage,
+    composite,
     first_hit_depth,
     instance_depths,
     person_coverage,
-    render_body,
     render_static,
     shadowed_room,
 )
@@ -114,6 +116,7 @@ class Job:
     avatar_yaw: float
     leave_out: frozenset[str] = field(default_factory=frozenset)
     _static: StaticLayer | None = None
+    _bodies: BodyFrames | None = None
 
     # -- building -------------------------------------------------------------------------
     @classmethod
@@ -161,24 +164,25 @@ class Job:
         return len(self.timeline.times)
 
     # -- rendering ------------------------------------------------------------------------
+    @property
+    def bodies(self) -> BodyFrames:
+        """Every frame's body in camera space, prepared for casting once per job."""
+        if self._bodies is None:
+            cam = self.camera
+            self._bodies = BodyFrames.of(cam, self.animation.prims.transformed(
+                cam.rotation, cam.translation))
+        return self._bodies
+
     def body_layer(self, i: int, shade: bool = True):
-        cam = self.camera
-        prims = self.animation.prims.frame(i).transformed(cam.rotation, cam.translation)
-        return render_body(cam, prims, cam.to_camera(self.room.light),
-                           float(self.params["lighting_power"]), shade=shade)
+        return self.bodies.layer(i, self.camera.to_camera(self.room.light),
+                                 float(self.params["lighting_power"]), shade=shade)
 
     def compose(self, i: int):
         """Frame i's colour (H,W,3), instance ids (H,W), body depth (H,W) and body layer."""
         st = self.static
         layer = self.body_layer(i)
-        ys, xs = layer.slices
-        vis = layer.depth < st.depth[ys, xs]
         rgb = shadowed_room(st, self.camera, self.animation.prims.frame(i), self.room.light)
-        inst = st.inst.copy()
-        rgb[ys, xs][vis] = layer.rgb[vis]
-        inst[ys, xs][vis] = 1
-        body_depth = np.full(inst.shape, np.inf)
-        body_depth[ys, xs] = layer.depth
+        inst, body_depth, vis = composite(st, layer, rgb)
         return rgb, inst, body_depth, layer, vis
 
     def render(self, out_dir: Path, watch: Stopwatch | None = None) -> JobFiles:
@@ -208,6 +212,7 @@ class Job:
                 static_ann[ins.index] = (ins, *encode_mask(st.inst == ins.index),
                                          cuboid(cam, box_corners(ins.lo, ins.hi)))
         inst_pal = INSTANCE_PALETTE.tobytes()
+        person_rgb = tuple(INSTANCE_PALETTE[1].tolist())
         cat_pal = _CATEGORY_PALETTE.tobytes()
 
         video = None if self.is_preview else VideoEncoder(out_dir / "video.mp4", W, H,
@@ -301,8 +306,7 @@ class Job:
                     write_png_atomic(out_dir / "video_preview.png", rgb)
                 masks.add(f"{stem}.cseg.png", cseg)
                 masks.add(f"{stem}.iseg.png", iseg)
-                masks.add(f"{stem}.iseg.{ann_id}.png", palette_png(amodal.view(np.uint8),
-                                                                  inst_pal))
+                masks.add(f"{stem}.iseg.{ann_id}.png", mask_png(amodal, person_rgb))
                 if depths is not None:
                     depths.add(f"{stem}.depth.png", depth_png(first_hit_depth(st, layer)))
                 watch.mark("masks")
@@ -370,7 +374,8 @@ class Job:
             "mask_format": "segmentation PNGs are 8-bit palette images: iseg pixel = instance "
                            "index (annotation color = its palette colour), cseg pixel = "
                            "category id; image.NNNNNN.iseg.<annotation id>.png is that "
-                           "person's amodal (unoccluded) mask in the same palette",
+                           "person's amodal (unoccluded) mask, a 1-bit palette PNG: 1 (the "
+                           "person's colour) where the body is, whether hidden or not",
             "depth_format": "with enable_depth_maps, image.NNNNNN.depth.png in depth.zip: 16-bit "
                             "greyscale, camera z of the first surface hit in millimetres",
             "furniture_left_out": sorted(self.leave_out),
