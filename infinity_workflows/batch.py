@@ -272,7 +272,7 @@ class Batch:
 
     def get_cancelled_jobs(self) -> list[dict[str, Any]]:
         """Jobs that were cancelled (by their owner, or by revoking their token)."""
-        return [j for j in self.get_batch_summary_data() if j.get("status") == "cancelled"]
+        return [j for j in self.job_summaries() if j.get("status") == "cancelled"]
 
     def get_failed_jobs(self) -> list[dict[str, Any]]:
         """Jobs that ended ``failed``; each has a human-readable ``error``."""

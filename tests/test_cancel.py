@@ -93,7 +93,7 @@ def test_the_client_cli_and_widget_cancel(srv: LiveServer, tmp_path: Path,
     out = run_cli("batch", "cancel", queued.batch_id, env=env)
     assert "Cancelled 4 job(s)" in out.stdout
     queued.await_completion(polling_interval=0.1, timeout=15, progress=False)
-    assert {j["status"] for j in queued.get_batch_summary_data()} == {"cancelled"}
+    assert {j["status"] for j in queued.job_summaries()} == {"cancelled"}
     bad = run_cli("batch", "cancel", "not-an-id", env=env, check=False)
     assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
     elsewhere = run_cli("batch", "cancel", queued.batch_id, "--server",
