@@ -46,6 +46,7 @@ from .raster import (
     BodyFrames,
     StaticLayer,
     body_coverage,
+    composite,
     first_hit_depth,
     instance_depths,
     person_coverage,
@@ -180,14 +181,8 @@ class Job:
         """Frame i's colour (H,W,3), instance ids (H,W), body depth (H,W) and body layer."""
         st = self.static
         layer = self.body_layer(i)
-        ys, xs = layer.slices
-        vis = layer.depth < st.depth[ys, xs]
         rgb = shadowed_room(st, self.camera, self.animation.prims.frame(i), self.room.light)
-        inst = st.inst.copy()
-        rgb[ys, xs][vis] = layer.rgb[vis]
-        inst[ys, xs][vis] = 1
-        body_depth = np.full(inst.shape, np.inf)
-        body_depth[ys, xs] = layer.depth
+        inst, body_depth, vis = composite(st, layer, rgb)
         return rgb, inst, body_depth, layer, vis
 
     def render(self, out_dir: Path, watch: Stopwatch | None = None) -> JobFiles:
