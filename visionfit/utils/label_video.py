@@ -30,7 +30,7 @@ LABEL_STILL = "label_still.png"
 MOSAIC = "label_mosaic"
 _COLUMNS = 4
 _CRF = 23  # for looking at, not for training: a third of the bytes of crf 18
-_PLAYER = "controls loop muted playsinline autoplay"
+_PLAYER = 'controls loop muted playsinline autoplay style="max-width: 100%; height: auto"'
 _CAPTION = 16  # pixels under each tile of a mosaic for its job id, scene and exercise
 
 
