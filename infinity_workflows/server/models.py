@@ -33,7 +33,7 @@ __all__ = [
     "ParamInfo",
 ]
 
-Status = Literal["queued", "running", "succeeded", "failed"]
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
 class _Request(BaseModel):
@@ -149,6 +149,11 @@ class JobRunDetail(BaseModel):
     created: str
     start_time: str | None
     end_time: str | None
+
+
+class Cancelled(BaseModel):
+    id: str
+    cancelled: int  # jobs that were queued or running and are cancelled now
 
 
 class GeneratorCount(BaseModel):

@@ -19,7 +19,15 @@ import numpy as np
 
 from .body import Primitives
 from .camera import NEAR, Camera
-from .kernels import cast_primitives, cast_room, darken_floor, shade_hits, shade_room
+from .kernels import (
+    cast_primitives,
+    cast_room,
+    channel_sums,
+    darken_floor,
+    draw_body,
+    shade_hits,
+    shade_room,
+)
 from .scene import FRONT_Y, Room, art_albedo, floor_albedo, wall_albedo
 from .shadow import body_shadow, furniture_occlusion
 
@@ -28,8 +36,10 @@ __all__ = [
     "BodyLayer",
     "StaticLayer",
     "body_coverage",
+    "composite",
     "first_hit_depth",
     "instance_depths",
+    "mean_colours",
     "person_coverage",
     "render_body",
     "render_static",
@@ -339,6 +349,29 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
     fov = {k: _box_fov(cam, room, k, v) for k, v in alone_pixels.items()}
     return StaticLayer(rgb, depth.astype(np.float32), inst, alone_pixels, fov, floor, linear,
                        share)
+
+
+def composite(st: StaticLayer, layer: BodyLayer, rgb: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The body drawn over the room: ``rgb`` (the room's colour for this frame) takes the
+    body's colour where the body is nearer. Returns the instance ids (H, W; 1 = person),
+    the full-image body depth (H, W; inf where missed) and the visible body pixels (h, w,
+    over the layer's rectangle)."""
+    inst = st.inst.copy()
+    visible = np.empty(layer.depth.shape, dtype=bool)
+    draw_body(layer.depth, layer.rgb, st.depth, layer.x0, layer.y0, rgb, inst, 1, visible)
+    body_depth = np.full(inst.shape, np.inf)
+    body_depth[layer.slices] = layer.depth
+    return inst, body_depth, visible
+
+
+def mean_colours(rgb: np.ndarray, layer: BodyLayer, visible: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mean colour (3,) of the whole frame and of its visible body pixels (None if none are
+    visible), from exact integer sums in one pass."""
+    frame, body = np.empty(3, dtype=np.int64), np.empty(3, dtype=np.int64)
+    count = channel_sums(np.ascontiguousarray(rgb), layer.x0, layer.y0, visible, frame, body)
+    return frame / (rgb.shape[0] * rgb.shape[1]), (body / count if count else None)
 
 
 def shadowed_room(st: StaticLayer, cam: Camera, prims_world: Primitives, light: np.ndarray

@@ -30,7 +30,7 @@ LABEL_STILL = "label_still.png"
 MOSAIC = "label_mosaic"
 _COLUMNS = 4
 _CRF = 23  # for looking at, not for training: a third of the bytes of crf 18
-_PLAYER = "controls loop muted playsinline autoplay"
+_PLAYER = 'controls loop muted playsinline autoplay style="max-width: 100%; height: auto"'
 _CAPTION = 16  # pixels under each tile of a mosaic for its job id, scene and exercise
 
 
@@ -126,11 +126,10 @@ def visualize_all_labels(job_folder: str | Path, frames: Any = None,
         path = Path(out) if out is not None else job_dir / LABEL_VIDEO
         cols, rows = _layout(painter, len(names))
         encoder = VideoEncoder(path, cols * painter.width, rows * painter.height, labels.fps,
-                               crf=_CRF, pix_fmt_in="rgb0")
+                               crf=_CRF)
         try:
             for i, rgb in _decoded(job_dir, wanted, labels.frames):
-                # Pillow keeps RGB as 4-byte pixels: handed over as they are, no repacking.
-                encoder.write(label_grid(painter, names, i, rgb).tobytes("raw", "RGBX"))
+                encoder.write(label_grid(painter, names, i, rgb).tobytes())
         except BaseException:
             encoder.abort()
             raise
