@@ -17,8 +17,15 @@
     │   ├── ConflictError          409: the request clashes with existing state
     │   └── ServerError            5xx
     ├── JobTimeout                 ``Batch.await_completion`` gave up waiting
-    └── DownloadError              some jobs did not download; ``.failed`` maps job id to reason,
-                                   every job that did succeed is kept on disk
+    ├── DownloadError              some jobs did not download; ``.failed`` maps job id to reason,
+    │                              every job that did succeed is kept on disk
+    ├── RecordError                a workflow record cannot be made, read or re-run as asked
+    │                              (unknown kind, no batch id, not a record, unknown parameter)
+    └── RerunError                 a re-run ran and failed; ``.record`` is the notebook that
+                                   shows the error (None when no cell ran)
+
+``ValidationError`` and ``RecordError`` are also ``ValueError`` (a bad value given), so code
+that catches ``ValueError`` keeps working.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ __all__ = [
     "InfinityError",
     "JobTimeout",
     "NotFoundError",
+    "RecordError",
+    "RerunError",
     "ServerError",
     "ServerUnreachable",
     "ValidationError",
@@ -111,3 +120,15 @@ class DownloadError(InfinityError):
     @property
     def failed_job_ids(self) -> list[str]:
         return list(self.failed)
+
+
+class RecordError(InfinityError, ValueError):
+    """A workflow record cannot be made, read or re-run as asked."""
+
+
+class RerunError(InfinityError):
+    """A re-run failed; ``record`` is the new record showing the error (None if no cell ran)."""
+
+    def __init__(self, message: str, record: Any = None) -> None:
+        super().__init__(message)
+        self.record = record

@@ -4,9 +4,12 @@ A record is a notebook in ``<records dir>/workflow_<stamp>/``: the Submit notebo
 interface renders, and the Download notebook the Submit notebook renders beside itself once a
 batch exists. Every record starts with a markdown summary of its parameters and origin, and
 carries its lineage in ``metadata["infinity_workflows"]`` (kind, template, created, generator,
-server, batch id, parent). A running notebook cannot safely rewrite its own file, so the batch
-id a Submit notebook produces is recorded in the Download notebook's lineage and in the
-folder's ``submissions.json`` sidecar; :func:`list_records` reads both.
+server, batch id, parent). Templates are package data, loaded with :mod:`importlib.resources`
+and named in the lineage by their package-relative name; the generator's cells for the kind
+(:mod:`infinity_workflows.snippets`) are put in before rendering. A running notebook cannot
+safely rewrite its own file, so the batch id a Submit notebook produces is recorded in the
+Download notebook's lineage and in the folder's ``submissions.json`` sidecar (first, before
+anything else can fail); :func:`list_records` reads both.
 
 No token is ever written: templates resolve it at run time in the Session's usual order
 (``INFINITY_API_TOKEN``, then the credentials file). Files appear atomically and never
@@ -18,22 +21,24 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from .errors import ConfigurationError, RecordError, RerunError
+from .files import PendingFile, write_text_atomic
+from .paths import RECORD_FOLDER_RE, default_records_dir
+from .snippets import apply_snippet
+
 __all__ = [
     "KINDS",
     "METADATA_KEY",
-    "RECORDS_DIR",
     "SIDECAR",
-    "TEMPLATES_DIR",
     "RecordInfo",
     "RerunError",
     "batch_statuses",
@@ -48,25 +53,17 @@ __all__ = [
     "render_record",
     "rerun_record",
     "stamp_for",
+    "template_notebook",
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES_DIR = Path(__file__).resolve().parent / "notebooks"
-RECORDS_DIR = ROOT / "visionfit" / "workflow_records"
 # kind -> file prefix and template name
 KINDS: dict[str, str] = {"submit": "submit_batch", "download": "download_batch"}
 METADATA_KEY = "infinity_workflows"
 SIDECAR = "submissions.json"
 SUMMARY_TAG = "record-summary"
-_FOLDER_RE = re.compile(r"^workflow_(\d{4}_\d{2}_\d{2}_T_\d{2}_\d{2}_\d{2}(?:_\d+)?)$")
-
-
-class RerunError(RuntimeError):
-    """A re-run failed; ``record`` is the new record showing the error (None if no cell ran)."""
-
-    def __init__(self, message: str, record: Path | None) -> None:
-        super().__init__(message)
-        self.record = record
+TEMPLATES_PACKAGE = "infinity_workflows"
+TEMPLATES_FOLDER = "notebooks"
+_FOLDER_RE = RECORD_FOLDER_RE
 
 
 @dataclass(frozen=True)
@@ -95,17 +92,17 @@ def _kind_prefix(kind: str) -> str:
     try:
         return KINDS[kind]
     except KeyError:
-        raise ValueError(f"workflow kind {kind!r} is not one of {sorted(KINDS)}") from None
+        raise RecordError(f"workflow kind {kind!r} is not one of {sorted(KINDS)}") from None
 
 
-def new_record_folder(records_dir: Path | str = RECORDS_DIR,
+def new_record_folder(records_dir: Path | str | None = None,
                       now: datetime | None = None) -> tuple[Path, str]:
     """Create ``workflow_<stamp>`` (``_2``, ``_3``... on a clash); returns (folder, stamp).
 
     ``mkdir(exist_ok=False)`` is the lock: two clicks in the same second, or two processes,
     can never end up sharing (and overwriting) one folder.
     """
-    records_dir = Path(records_dir)
+    records_dir = Path(records_dir or default_records_dir())
     records_dir.mkdir(parents=True, exist_ok=True)
     base = stamp_for(now or datetime.now())
     for n in range(1, 10_000):
@@ -116,7 +113,8 @@ def new_record_folder(records_dir: Path | str = RECORDS_DIR,
         except FileExistsError:
             continue
         return folder, stamp
-    raise RuntimeError(f"could not create a new record folder in {records_dir}")
+    raise RecordError(f"could not create a new record folder in {records_dir}: 10,000 "
+                      "already exist for this second")
 
 
 def _stamp_of_folder(folder: Path) -> str:
@@ -130,20 +128,20 @@ def _publish_exclusive(nb: nbformat.NotebookNode, folder: Path, stem: str) -> Pa
     Written to a temporary file first, then hard-linked into place: ``link`` fails when the
     name exists, so an existing record is never overwritten and no reader sees half a file.
     """
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".rendering-", suffix=".ipynb")
+    pending = PendingFile(folder / f"{stem}.ipynb")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with open(pending.tmp, "w", encoding="utf-8") as fh:
             nbformat.write(nb, fh)
         for n in range(1, 10_000):
             target = folder / (f"{stem}.ipynb" if n == 1 else f"{stem}_{n}.ipynb")
             try:
-                os.link(tmp, target)
+                os.link(pending.tmp, target)
             except FileExistsError:
                 continue
             return target
-        raise RuntimeError(f"too many notebooks named {stem}*.ipynb in {folder}")
+        raise RecordError(f"too many notebooks named {stem}*.ipynb in {folder}")
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        pending.abort()
 
 
 def _summary_markdown(lineage: Mapping[str, Any], parameters: Mapping[str, Any]) -> str:
@@ -183,40 +181,73 @@ def _relative(path: Path | None, start: Path) -> str | None:
         return str(path)
 
 
-def _prepare(source: Path, parameters: Mapping[str, Any]) -> nbformat.NotebookNode:
+def template_notebook(kind: str, generator: str | None = None
+                      ) -> tuple[nbformat.NotebookNode, str]:
+    """The kind's packaged template, with ``generator``'s snippet for it when that generator
+    is installed here, and the template's package-relative name (for lineage)."""
+    from .generators import installed_generator
+
+    name = f"{_kind_prefix(kind)}.ipynb"
+    resource = resources.files(TEMPLATES_PACKAGE).joinpath(TEMPLATES_FOLDER, name)
+    try:
+        nb = nbformat.reads(resource.read_text(encoding="utf-8"), as_version=4)
+    except FileNotFoundError:
+        raise ConfigurationError(f"the {kind} template {name} is missing from this "
+                                 "installation of infinity-workflows; reinstall it") from None
+    plugin = installed_generator(generator) if generator else None
+    snippet = plugin.notebook_snippets.get(kind) if plugin is not None else None
+    if snippet is not None:
+        apply_snippet(nb, snippet)
+    return nb, f"{TEMPLATES_PACKAGE}/{TEMPLATES_FOLDER}/{name}"
+
+
+def _prepare(source: nbformat.NotebookNode, source_name: str,
+             parameters: Mapping[str, Any]) -> nbformat.NotebookNode:
     """The notebook with ``parameters`` injected by papermill, not executed."""
     import papermill
 
-    nb = papermill.execute_notebook(str(source), None, parameters=dict(parameters),
+    nb = papermill.execute_notebook(source, None, parameters=dict(parameters),
                                     prepare_only=True, progress_bar=False)
-    nb.metadata.papermill["input_path"] = str(source)
+    nb.metadata.papermill["input_path"] = source_name
     nb.metadata.papermill.pop("output_path", None)
     return nb
 
 
-def _build_record(kind: str, parameters: Mapping[str, Any], *, folder: Path,
-                  template: Path | None = None, parent: Path | None = None,
-                  batch_id: str | None = None, source: Path | None = None,
-                  ) -> nbformat.NotebookNode:
-    """``source`` (default: the kind's template) with parameters, summary and lineage."""
-    prefix = _kind_prefix(kind)
-    template = Path(template or TEMPLATES_DIR / f"{prefix}.ipynb")
-    source = Path(source or template)
-    if not source.is_file():
-        raise FileNotFoundError(f"notebook {source} does not exist")
-    nb = _prepare(source, parameters)
-    resolved = template.resolve()
-    lineage = {
+def _source(kind: str, parameters: Mapping[str, Any], template: Path | None
+            ) -> tuple[nbformat.NotebookNode, str]:
+    """The notebook a new record starts from and its name: the kind's packaged template, or
+    the notebook ``template`` (named relative to the working folder)."""
+    if template is None:
+        return template_notebook(kind, parameters.get("GENERATOR"))
+    template = Path(template)
+    if not template.is_file():
+        raise RecordError(f"template {template} does not exist")
+    return nbformat.read(str(template), as_version=4), _relative(template, Path.cwd())
+
+
+def _build_record(kind: str, parameters: Mapping[str, Any], source: nbformat.NotebookNode,
+                  template_name: str) -> nbformat.NotebookNode:
+    """``source`` with parameters injected, and lineage without its folder-relative parts."""
+    nb = _prepare(source, template_name, parameters)
+    nb.metadata[METADATA_KEY] = {
         "kind": kind,
-        "template": str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT)
-        else str(template),
+        "template": template_name,
         "created": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
         "generator": parameters.get("GENERATOR"),
         "server": parameters.get("SERVER"),
-        "batch_id": batch_id if batch_id is not None else parameters.get("BATCH_ID") or None,
-        "parent": _relative(parent, folder),
+        "batch_id": parameters.get("BATCH_ID") or None,
+        "parent": None,
     }
-    nb.metadata[METADATA_KEY] = lineage
+    return nb
+
+
+def _place(nb: nbformat.NotebookNode, parameters: Mapping[str, Any], folder: Path,
+           parent: Path | None, batch_id: str | None) -> nbformat.NotebookNode:
+    """Finish the lineage for a record in ``folder`` and put the summary first."""
+    lineage = nb.metadata[METADATA_KEY]
+    lineage["parent"] = _relative(parent, folder)
+    if batch_id is not None:
+        lineage["batch_id"] = batch_id
     _set_summary(nb, _summary_markdown(lineage, parameters))
     return nb
 
@@ -225,25 +256,30 @@ def render_record(kind: str, parameters: Mapping[str, Any], *, folder: Path, sta
                   template: Path | None = None, parent: Path | None = None,
                   batch_id: str | None = None) -> Path:
     """Render the kind's template into ``folder`` as ``<prefix>_<stamp>.ipynb``."""
-    nb = _build_record(kind, parameters, folder=folder, template=template, parent=parent,
-                       batch_id=batch_id)
+    nb = _build_record(kind, parameters, *_source(kind, parameters, template))
+    _place(nb, parameters, folder, parent, batch_id)
     return _publish_exclusive(nb, folder, f"{_kind_prefix(kind)}_{stamp}")
 
 
 def create_workflow_notebook(kind: str, *, generator: str, server: str,
                              batch_id: str | None = None,
-                             records_dir: Path | str = RECORDS_DIR,
+                             records_dir: Path | str | None = None,
                              extra_parameters: Mapping[str, Any] | None = None) -> Path:
-    """A new record folder holding a fresh Submit or Download notebook; returns its path."""
+    """A new record folder holding a fresh Submit or Download notebook; returns its path.
+
+    The notebook is rendered before the folder is made, so a failure leaves no empty folder.
+    """
     _kind_prefix(kind)
     if kind == "download" and not batch_id:
-        raise ValueError("a Download notebook needs a batch id: pick a batch or type its id")
+        raise RecordError("a Download notebook needs a batch id: pick a batch or type its id")
     parameters: dict[str, Any] = {"GENERATOR": generator, "SERVER": server}
     if kind == "download":
         parameters["BATCH_ID"] = batch_id
     parameters.update(extra_parameters or {})
+    nb = _build_record(kind, parameters, *template_notebook(kind, generator))
     folder, stamp = new_record_folder(records_dir)
-    return render_record(kind, parameters, folder=folder, stamp=stamp)
+    _place(nb, parameters, folder, None, None)
+    return _publish_exclusive(nb, folder, f"{_kind_prefix(kind)}_{stamp}")
 
 
 def render_download_notebook(*, batch_id: str, batch_name: str | None, generator: str,
@@ -251,17 +287,20 @@ def render_download_notebook(*, batch_id: str, batch_name: str | None, generator
                              parent: Path | str | None = None) -> Path:
     """The Download notebook for a just-submitted batch, beside the notebook that submitted it.
 
-    Also records the submission in the folder's sidecar, so ``records`` knows the Submit
-    notebook's batch even though that notebook's own file is never rewritten.
+    The submission is recorded in the folder's sidecar first, so ``records`` knows the Submit
+    notebook's batch (whose own file is never rewritten) even if rendering then fails; the
+    sidecar entry names the Download notebook once it exists.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     parent_path = Path(parent) if parent else None
+    notebook = parent_path.name if parent_path else None
+    record_submission(folder, notebook=notebook, batch_id=batch_id, batch_name=batch_name,
+                      download_notebook=None)
     path = render_record(
         "download", {"GENERATOR": generator, "SERVER": server, "BATCH_ID": batch_id},
         folder=folder, stamp=_stamp_of_folder(folder), parent=parent_path, batch_id=batch_id)
-    record_submission(folder, notebook=parent_path.name if parent_path else None,
-                      batch_id=batch_id, batch_name=batch_name, download_notebook=path.name)
+    _name_download_notebook(folder, batch_id, path.name)
     return path
 
 
@@ -286,15 +325,22 @@ def record_submission(folder: Path | str, *, notebook: str | None, batch_id: str
         "download_notebook": download_notebook,
         "submitted": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
     })
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".submissions-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"submissions": entries}, fh, indent=2)
-        os.replace(tmp, folder / SIDECAR)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return folder / SIDECAR
+    return _write_submissions(folder, entries)
+
+
+def _name_download_notebook(folder: Path, batch_id: str, name: str) -> None:
+    """Complete the latest entry of ``batch_id`` that has no Download notebook yet."""
+    entries = read_submissions(folder)
+    for entry in reversed(entries):
+        if entry.get("batch_id") == batch_id and not entry.get("download_notebook"):
+            entry["download_notebook"] = name
+            _write_submissions(folder, entries)
+            return
+
+
+def _write_submissions(folder: Path, entries: list[dict[str, Any]]) -> Path:
+    return write_text_atomic(folder / SIDECAR,
+                             json.dumps({"submissions": entries}, indent=2))
 
 
 def read_lineage(notebook: Path | str | nbformat.NotebookNode) -> dict[str, Any]:
@@ -302,13 +348,14 @@ def read_lineage(notebook: Path | str | nbformat.NotebookNode) -> dict[str, Any]
         str(notebook), as_version=4)
     lineage = nb.metadata.get(METADATA_KEY)
     if not isinstance(lineage, Mapping):
-        raise ValueError(f"{notebook} is not a workflow record (no {METADATA_KEY} metadata)")
+        raise RecordError(f"{notebook} is not a workflow record (no {METADATA_KEY} metadata)")
     return dict(lineage)
 
 
-def list_records(records_dir: Path | str = RECORDS_DIR) -> list[RecordInfo]:
-    """Every record notebook under ``records_dir``, oldest folder first."""
-    records_dir = Path(records_dir)
+def list_records(records_dir: Path | str | None = None) -> list[RecordInfo]:
+    """Every record notebook under ``records_dir`` (default: the work folder's records),
+    oldest folder first."""
+    records_dir = Path(records_dir or default_records_dir())
     if not records_dir.is_dir():
         return []
     found: list[RecordInfo] = []
@@ -357,7 +404,6 @@ def batch_statuses(found: list[RecordInfo], timeout: float = 5.0) -> dict[str, s
     from .credentials import resolve_token
     from .errors import (
         AuthenticationError,
-        ConfigurationError,
         InfinityError,
         NotFoundError,
         ServerUnreachable,
@@ -407,7 +453,7 @@ def _assignments(source: str) -> dict[str, Any]:
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        raise ValueError(f"the parameters cell is not valid Python: {exc}") from exc
+        raise RecordError(f"the parameters cell is not valid Python: {exc}") from exc
     for node in tree.body:
         target = None
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -452,19 +498,18 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(saved))
     if unknown:
-        raise ValueError(f"{record.name} has no parameter {', '.join(unknown)}; its "
-                         f"parameters are: {', '.join(sorted(saved))}")
+        raise RecordError(f"{record.name} has no parameter {', '.join(unknown)}; its "
+                          f"parameters are: {', '.join(sorted(saved))}")
     parameters = {**saved, **overrides}
     if records_dir is None:
         records_dir = (record.parent.parent if _FOLDER_RE.match(record.parent.name)
-                       else RECORDS_DIR)
+                       else default_records_dir())
     import papermill  # slow to import: only once the request is known to be good
 
+    template = str(lineage.get("template") or template_notebook(kind)[1])
+    nb = _build_record(kind, parameters, nbformat.read(str(record), as_version=4), template)
     folder, stamp = new_record_folder(records_dir)
-    template = ROOT / str(lineage.get("template")
-                          or f"infinity_workflows/notebooks/{_kind_prefix(kind)}.ipynb")
-    nb = _build_record(kind, parameters, folder=folder, template=template, parent=record,
-                       source=record)
+    _place(nb, parameters, folder, record, None)
     # Hidden names while running: `records` and JupyterLab's file browser skip dot-files.
     prepared = folder / ".rerun-input.ipynb"
     partial = folder / ".rerun-output.ipynb"
@@ -498,9 +543,5 @@ def _claim_submissions(folder: Path, notebook: str) -> None:
     entries = read_submissions(folder)
     if not any(e.get("notebook") is None for e in entries):
         return
-    path = folder / SIDECAR
-    data = {"submissions": [{**e, "notebook": e.get("notebook") or notebook}
-                            for e in entries]}
-    tmp = path.with_name(f".{SIDECAR}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    _write_submissions(folder, [{**e, "notebook": e.get("notebook") or notebook}
+                                for e in entries])

@@ -10,7 +10,6 @@ rendering.
 from __future__ import annotations
 
 import json
-import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from nbclient import NotebookClient
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
+from infinity_workflows.getting_started import init_folder
 from infinity_workflows.records import (
     list_records,
     read_lineage,
@@ -105,7 +105,7 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
     token = kernel_env.token
     visionfit = tmp_path / "visionfit"
     visionfit.mkdir()
-    shutil.copy(ROOT / "visionfit" / "create_a_workflow.ipynb", visionfit)
+    init_folder(visionfit)  # the create notebook, as `infinity-workflows init` writes it
     records_dir = visionfit / "workflow_records"
 
     # 1. The create notebook: Get Generators, pick VisionFit, Create Notebook.
