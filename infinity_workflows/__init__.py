@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .batch import Batch
+from .batch import Batch, JobType
 from .errors import (
     APIError,
     AuthenticationError,
@@ -41,6 +41,7 @@ __all__ = [
     "DownloadError",
     "InfinityError",
     "JobTimeout",
+    "JobType",
     "NotFoundError",
     "ServerError",
     "ServerUnreachable",

@@ -23,8 +23,9 @@ import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
+from enum import Enum
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from tqdm.auto import tqdm
 
@@ -35,15 +36,33 @@ from .errors import (
     DownloadError,
     InfinityError,
     JobTimeout,
+    NotFoundError,
+    ProtocolError,
     ServerUnreachable,
 )
 from .files import write_text_atomic
+from .trust import checked_id
 
-__all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "parse_time", "replace_folder"]
+__all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "JobType", "parse_time", "replace_folder"]
 
 BATCH_ID_FILE = "batch_id.txt"
 PARTIAL_DIR = ".partial"
 _EXTRACT_PREFIX = ".extract-"
+
+
+class JobType(str, Enum):
+    """What a batch renders. A ``str`` enum, so ``batch.job_type == "preview"`` and
+    infinity-core's ``batch.job_type == JobType.PREVIEW`` both hold."""
+
+    PREVIEW = "preview"
+    STANDARD = "video"
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__
+
+
 # A signed link refused with one of these was most likely expired: fetch a fresh one.
 _STALE_LINK_STATUSES = (401, 403, 404, 410)
 _LINK_ATTEMPTS = 3
@@ -133,15 +152,33 @@ class Batch:
         self.session = session
         self._set(data)
 
+    # The Session class, set by session.py (which imports this module, not the other way
+    # round), so that Batch.from_api can open a session for the batch's generator.
+    session_class: ClassVar[Any] = None
+
+    @classmethod
+    def from_api(cls, token: str | None, batch_id: str, server: str) -> Batch:
+        """The batch ``batch_id`` fetched with ``token`` from ``server`` (infinity-core's
+        form); its generator is the one its jobs name."""
+        return cls.session_class.for_batch(batch_id, token=token, server=server)
+
     def _set(self, data: dict[str, Any]) -> None:
-        self.batch_id: str = data["id"]
-        self.name: str = data.get("name", "")
+        # Ids name files and folders of a download: checked here, the one way in.
+        server = self.session.server
+        self.batch_id: str = checked_id(data.get("id"), "a batch id", server)
+        self.name: str = str(data.get("name") or "")
         self.created: datetime | None = parse_time(data["created"]) if data.get("created") \
             else None
+        runs = data.get("job_runs")
+        if not isinstance(runs, list) or not all(isinstance(job, dict) for job in runs):
+            raise ProtocolError(f"{server} sent batch {self.batch_id} without a list of jobs "
+                                "(job_runs); is it really an Infinity API server?")
         self.jobs: list[dict[str, Any]] = [
             {k: job.get(k) for k in ("id", "name", "is_preview", "param_values")}
-            for job in data["job_runs"]
+            for job in runs
         ]
+        for job in self.jobs:
+            checked_id(job["id"], "a job id", server)
 
     def __repr__(self) -> str:
         return (f"Batch(batch_id={self.batch_id!r}, name={self.name!r}, "
@@ -166,9 +203,17 @@ class Batch:
         return len(self.jobs)
 
     @property
-    def job_type(self) -> str:
-        """``"preview"`` or ``"video"``: a batch is never a mix."""
-        return "preview" if self.jobs and self.jobs[0].get("is_preview") else "video"
+    def job_type(self) -> JobType:
+        """``JobType.PREVIEW`` (``"preview"``) or ``JobType.STANDARD`` (``"video"``): a batch
+        is never a mix."""
+        return JobType.PREVIEW if self.jobs and self.jobs[0].get("is_preview") \
+            else JobType.STANDARD
+
+    def get_job_params_seeded_for_rerun(self) -> list[dict[str, Any]]:
+        """Each job's parameters with ``state`` set to the job's id (when the generator has
+        a ``state`` parameter), so submitting them renders the same jobs again."""
+        return [{**j["param_values"], "state": j["id"]} if "state" in j["param_values"]
+                else dict(j["param_values"]) for j in self.jobs]
 
     @property
     def portal_url(self) -> str:
@@ -181,25 +226,37 @@ class Batch:
         return data
 
     # -- how it is going -----------------------------------------------------------------
-    def get_batch_summary_data(self) -> list[dict[str, Any]]:
-        """Per job: ``{id, name, in_progress, status, result_url, error, ...}``."""
-        return api.get_batch_summary(self._t, self.batch_id)["job_runs"]
+    def get_batch_summary_data(self) -> dict[str, Any]:
+        """GET api/batch/{id}/summary/: ``{id, name, job_runs: [{id, name, in_progress,
+        status, result_url, error, ...}]}``."""
+        return api.get_batch_summary(self._t, self.batch_id)
+
+    def job_summaries(self) -> list[dict[str, Any]]:
+        """The summary of each job, in the batch's order (``job_runs`` of the summary)."""
+        return self.get_batch_summary_data()["job_runs"]
+
+    def get_job_summary_data(self, job_id: str) -> dict[str, Any]:
+        """The summary of one job of this batch; NotFoundError for a job of another batch."""
+        for job in self.job_summaries():
+            if job["id"] == job_id:
+                return job
+        raise NotFoundError(f"job {job_id} is not part of batch {self.batch_id}", 404)
 
     def get_num_jobs_remaining(self) -> int:
-        return sum(1 for j in self.get_batch_summary_data() if j["in_progress"])
+        return sum(1 for j in self.job_summaries() if j["in_progress"])
 
     def get_completed_jobs(self) -> list[dict[str, Any]]:
         """Jobs that finished, whether they succeeded or failed."""
-        return [j for j in self.get_batch_summary_data() if not j["in_progress"]]
+        return [j for j in self.job_summaries() if not j["in_progress"]]
 
     def get_valid_completed_jobs(self) -> list[dict[str, Any]]:
         """Jobs that succeeded and have a result to download."""
-        return [j for j in self.get_batch_summary_data()
+        return [j for j in self.job_summaries()
                 if j.get("status") == "succeeded" and j.get("result_url")]
 
     def get_failed_jobs(self) -> list[dict[str, Any]]:
         """Jobs that ended ``failed``; each has a human-readable ``error``."""
-        return [j for j in self.get_batch_summary_data() if j.get("status") == "failed"]
+        return [j for j in self.job_summaries() if j.get("status") == "failed"]
 
     def await_completion(self, polling_interval: float = 5, timeout: float | None = None,
                          progress: bool = True) -> list[dict[str, Any]]:
@@ -214,7 +271,7 @@ class Batch:
         with tqdm(total=self.num_jobs, desc=f"batch {self.name or self.batch_id}",
                   unit="job", disable=not progress) as bar:
             while True:
-                summary = self.get_batch_summary_data()
+                summary = self.job_summaries()
                 finished = sum(1 for j in summary if not j["in_progress"])
                 failed = sum(1 for j in summary if j.get("status") == "failed")
                 bar.update(finished - bar.n)
@@ -256,17 +313,20 @@ class Batch:
             partial.unlink(missing_ok=True)
 
     def download(self, path: str | os.PathLike[str], overwrite: bool = False,
-                 wait: bool = False, polling_interval: float = 5,
+                 quiet: bool = False, *, wait: bool = False, polling_interval: float = 5,
                  timeout: float | None = None, max_workers: int = 4,
-                 progress: bool = True) -> list[Path]:
+                 progress: bool | None = None) -> list[Path]:
         """Download every finished job into ``path/<job_id>/``; returns the job folders.
 
-        Jobs already on disk are skipped unless ``overwrite``. With ``wait`` the call keeps
+        Jobs already on disk are skipped unless ``overwrite``. ``quiet`` (infinity-core's
+        name) hides the progress bar, as ``progress=False`` does. With ``wait`` the call keeps
         polling and downloads jobs as they finish until none is in progress (raising
         :class:`JobTimeout` after ``timeout`` seconds); without it, jobs still in progress
         are left for a later call. Raises :class:`DownloadError` naming every job that
         failed on the server or could not be downloaded, after keeping all the others.
         """
+        if progress is None:
+            progress = not quiet
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         if polling_interval <= 0:
@@ -297,7 +357,7 @@ class Batch:
                    desc=f"download {self.name or self.batch_id}", disable=not progress)
         try:
             while pending:
-                summary = {j["id"]: j for j in self.get_batch_summary_data()}
+                summary = {j["id"]: j for j in self.job_summaries()}
                 ready: dict[str, str] = {}
                 in_progress = 0
                 for job_id in pending:

@@ -85,6 +85,12 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how long a result download link stays valid")
     parser.add_argument("--max-attempts", type=_positive_int, default=3,
                         help="worker deaths a job may cause before it is marked failed")
+    parser.add_argument("--public-url", default=None, metavar="URL",
+                        help="the URL clients reach this server at, used in the result links "
+                             "it hands out (default: http://HOST:PORT/ as bound)")
+    parser.add_argument("--proxy-headers", action="store_true",
+                        help="behind a reverse proxy that sets them: build links from "
+                             "X-Forwarded-Proto/-Host/-Prefix (never trusted otherwise)")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"])
 
@@ -92,9 +98,11 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .credentials import save_token
+    from .credentials import normalise_server, save_token
+    from .errors import ConfigurationError
     from .home import resolve_home
     from .server import Settings, create_app
+    from .server.log_redaction import install_redaction
     from .server.store import Store
 
     if (args.executor == "dask") != bool(args.scheduler):
@@ -103,7 +111,18 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction()  # signed links' signatures and tokens never reach the log
+    if args.public_url:
+        try:
+            args.public_url = normalise_server(args.public_url)
+        except ConfigurationError as exc:
+            print(f"infinity-workflows serve: --public-url: {exc}", file=sys.stderr)
+            return 2
     home = resolve_home(args.home).ensure()
+    if home.open_to_others():
+        log.warning("the home folder %s can be read by others (mode %o): it holds the "
+                    "database, the results and the secret that signs links; run "
+                    "`chmod 700 %s`", home.root, home.root.stat().st_mode & 0o777, home.root)
     store = Store(home.database)
     if store.count_tokens() == 0:
         token = store.create_token("first user")
@@ -116,12 +135,14 @@ def _serve(args: argparse.Namespace) -> int:
         generator_specs=tuple(args.generator), executor=args.executor,
         max_jobs_per_batch=args.max_jobs_per_batch, max_body_mb=args.max_body_mb,
         url_ttl_seconds=args.url_ttl_seconds, max_attempts=args.max_attempts,
-        scheduler=args.scheduler)
+        scheduler=args.scheduler, public_url=args.public_url,
+        proxy_headers=args.proxy_headers)
     app = create_app(settings)
     log.info("portal: http://%s:%d/portal/  API schema: http://%s:%d/api/schema/",
              args.host, args.port, args.host, args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                timeout_graceful_shutdown=5, log_config=None)
+                timeout_graceful_shutdown=5, log_config=None,
+                proxy_headers=args.proxy_headers)
     return 0
 
 
@@ -286,7 +307,8 @@ def _records(args: argparse.Namespace) -> int:
         return 0
     statuses = batch_statuses(found, timeout=args.timeout)
     rows = [("FOLDER", "NOTEBOOK", "KIND", "CREATED", "GENERATOR", "BATCH ID", "STATUS")]
-    rows += [(r.folder, r.notebook, r.kind, r.created, r.generator, r.batch_id or "-",
+    rows += [(r.folder, r.notebook, r.kind if r.made_here else f"{r.kind}, not made here",
+              r.created, r.generator, r.batch_id or "-",
               statuses.get(r.batch_id or "", "not submitted")) for r in found]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -294,14 +316,18 @@ def _records(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parameter_value(text: str):
-    """``-p`` values: a Python literal when one parses (3, 0.5, True, None, [1, 2]), else text."""
+def _parameter_value(name: str, text: str):
+    """``-p`` values: a literal when one parses (3, 0.5, True, None, [1, 2], {"a": 1}), else
+    the text itself; literals that are not JSON-like (tuples, sets) are refused."""
     import ast
 
+    from .trust import notebook_value
+
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text
+    return notebook_value(name, value)
 
 
 def _rerun_arguments(parser: argparse.ArgumentParser) -> None:
@@ -318,17 +344,17 @@ def _rerun_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _rerun(args: argparse.Namespace) -> int:
+    from .errors import InfinityError
     from .records import RerunError, rerun_record
 
-    overrides = {name: _parameter_value(value) for name, value in args.parameter}
     try:
+        overrides = {name: _parameter_value(name, value) for name, value in args.parameter}
         path = rerun_record(args.record, overrides, records_dir=args.dir,
                             kernel_name=args.kernel)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"infinity-workflows rerun: {exc}", file=sys.stderr)
-        return 2
-    except RerunError as exc:
-        print(f"infinity-workflows rerun: {exc}", file=sys.stderr)
+    except (InfinityError, RerunError, ValueError, OSError) as exc:
+        # A user's mistake (or a failed run) in one line; the record holds the details.
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"infinity-workflows rerun: {first}", file=sys.stderr)
         return 1
     print(path)
     return 0

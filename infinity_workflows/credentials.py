@@ -3,6 +3,11 @@
 Order: the ``token`` argument, else ``INFINITY_API_TOKEN``, else the credentials file
 ``$XDG_CONFIG_HOME/infinity-workflows/credentials.json`` (``~/.config/...`` by default):
 a JSON map of server URL to token, mode 0600 in a 0700 folder.
+
+A token belongs to one server. The environment's token is for the environment's server
+(``INFINITY_API_SERVER``, else ``INFINITY_SERVER_URL``, else the local default), and is
+never sent anywhere else: a record notebook naming another server (one someone mailed you,
+say) gets that server's entry from the credentials file, or "no token for <server>".
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ from .errors import ConfigurationError
 from .files import write_text_atomic
 
 __all__ = [
+    "LOCAL_SERVER",
+    "SERVER_ENVS",
     "TOKEN_ENV",
+    "environment_server",
     "credentials_path",
     "forget_token",
     "normalise_server",
@@ -25,6 +33,8 @@ __all__ = [
 ]
 
 TOKEN_ENV = "INFINITY_API_TOKEN"
+SERVER_ENVS = ("INFINITY_API_SERVER", "INFINITY_SERVER_URL")
+LOCAL_SERVER = "http://127.0.0.1:8765/"
 
 
 def normalise_server(server: str) -> str:
@@ -84,18 +94,31 @@ def forget_token(server: str) -> None:
         _write(path, data)
 
 
+def environment_server() -> str:
+    """The one server ``INFINITY_API_TOKEN`` is for."""
+    for name in SERVER_ENVS:
+        if os.environ.get(name, "").strip():
+            return normalise_server(os.environ[name])
+    return LOCAL_SERVER
+
+
 def resolve_token(token: str | None, server: str) -> str:
     """The token to use for ``server``, or a ConfigurationError naming the three sources."""
     if token:
         return token
+    server = normalise_server(server)
     env = os.environ.get(TOKEN_ENV)
-    if env:
+    if env and server == environment_server():
         return env
     saved = saved_token(server)
     if saved:
         return saved
+    elsewhere = (f" ({TOKEN_ENV} is set, but for {environment_server()}: it goes to no other "
+                 f"server; set {SERVER_ENVS[0]}={server} if it is really this one's)"
+                 if env else "")
     raise ConfigurationError(
-        f"no API token for {normalise_server(server)}: pass token=..., set the environment "
-        f"variable {TOKEN_ENV}, or save one in {credentials_path()} (the local server saves "
-        "one there the first time it starts; `infinity-workflows token create` makes another)"
+        f"no token for {server}{elsewhere}: pass token=..., set the environment variable "
+        f"{TOKEN_ENV} (with {SERVER_ENVS[0]} naming the server), or save one in "
+        f"{credentials_path()} (the local server saves one there the first time it starts; "
+        "`infinity-workflows token create` makes another)"
     )

@@ -16,6 +16,8 @@
     │   ├── NotFoundError          404: no such id for this token
     │   ├── ConflictError          409: the request clashes with existing state
     │   └── ServerError            5xx
+    ├── ProtocolError              the server's answer broke the API's contract (e.g. an id
+    │                              that is not a UUID); refused before anything was written
     ├── JobTimeout                 ``Batch.await_completion`` gave up waiting
     ├── DownloadError              some jobs did not download; ``.failed`` maps job id to reason,
     │                              every job that did succeed is kept on disk
@@ -42,6 +44,7 @@ __all__ = [
     "InfinityError",
     "JobTimeout",
     "NotFoundError",
+    "ProtocolError",
     "RecordError",
     "RerunError",
     "ServerError",
@@ -104,6 +107,10 @@ class ConflictError(APIError):
 
 class ServerError(APIError):
     """5xx: the server failed."""
+
+
+class ProtocolError(InfinityError):
+    """The server answered something the API never sends (e.g. an id that is not a UUID)."""
 
 
 class JobTimeout(InfinityError):

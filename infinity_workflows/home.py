@@ -48,7 +48,7 @@ class Home:
 
     @property
     def secret_key(self) -> Path:
-        """The HMAC secret that signs download links and portal sessions."""
+        """The HMAC secret that signs download links."""
         return self.root / "secret.key"
 
     @property
@@ -57,7 +57,14 @@ class Home:
         return self.root / "gallery"
 
     def ensure(self) -> Home:
-        """Create the folders (owner-only: results may be private data)."""
+        """Create the folders owner-only whatever the umask (results may be private data,
+        and the home holds the database and the signing secret)."""
         for folder in (self.root, self.results, self.work, self.gallery):
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not folder.is_dir():
+                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.chmod(folder, 0o700)
         return self
+
+    def open_to_others(self) -> int:
+        """The permission bits the home grants group and others (0 when owner-only)."""
+        return self.root.stat().st_mode & 0o077

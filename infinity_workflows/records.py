@@ -34,6 +34,7 @@ from .errors import ConfigurationError, RecordError, RerunError
 from .files import PendingFile, write_text_atomic
 from .paths import RECORD_FOLDER_RE, default_records_dir
 from .snippets import apply_snippet
+from .trust import check_notebook_parameters
 
 __all__ = [
     "KINDS",
@@ -48,6 +49,7 @@ __all__ = [
     "read_lineage",
     "read_parameters",
     "read_submissions",
+    "record_lineage",
     "record_submission",
     "render_download_notebook",
     "render_record",
@@ -78,6 +80,7 @@ class RecordInfo:
     server: str
     batch_id: str | None
     batch_name: str | None = None
+    made_here: bool = True  # False: a notebook Infinity's own toolkit rendered (no lineage)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -206,6 +209,8 @@ def _prepare(source: nbformat.NotebookNode, source_name: str,
     """The notebook with ``parameters`` injected by papermill, not executed."""
     import papermill
 
+    # papermill writes values it does not know (a tuple, say) into the cell unescaped.
+    check_notebook_parameters(parameters)
     nb = papermill.execute_notebook(source, None, parameters=dict(parameters),
                                     prepare_only=True, progress_bar=False)
     nb.metadata.papermill["input_path"] = source_name
@@ -352,6 +357,28 @@ def read_lineage(notebook: Path | str | nbformat.NotebookNode) -> dict[str, Any]
     return dict(lineage)
 
 
+def record_lineage(notebook: Path | str) -> dict[str, Any]:
+    """The lineage of a record; for one Infinity's toolkit rendered (same folder and file
+    names, no lineage metadata) what its name and injected parameters tell, with
+    ``made_here`` False. RecordError for a notebook that is neither."""
+    try:
+        return {**read_lineage(notebook), "made_here": True}
+    except ValueError:
+        name = Path(notebook).name
+        kind = next((k for k, prefix in KINDS.items() if name.startswith(prefix + "_")), None)
+        if kind is None:
+            raise RecordError(f"{notebook} is not a workflow record: it has no {METADATA_KEY} "
+                              "metadata and its name does not start with "
+                              + " or ".join(f"{p}_" for p in KINDS.values())) from None
+    params = read_parameters(notebook)
+    text = {k: v if isinstance(v, str) and v else None
+            for k, v in ((k, params.get(k)) for k in ("GENERATOR", "SERVER", "BATCH_ID"))}
+    match = _FOLDER_RE.match(Path(notebook).parent.name)
+    return {"kind": kind, "template": None, "created": match.group(1) if match else "",
+            "generator": text["GENERATOR"], "server": text["SERVER"],
+            "batch_id": text["BATCH_ID"], "parent": None, "made_here": False}
+
+
 def list_records(records_dir: Path | str | None = None) -> list[RecordInfo]:
     """Every record notebook under ``records_dir`` (default: the work folder's records),
     oldest folder first."""
@@ -362,8 +389,10 @@ def list_records(records_dir: Path | str | None = None) -> list[RecordInfo]:
     for folder in sorted(p for p in records_dir.iterdir() if p.is_dir()):
         submissions = read_submissions(folder)
         for path in sorted(folder.glob("*.ipynb")):
+            if path.name.startswith("."):
+                continue  # being written, or a failed rerun's output: not a record
             try:
-                lineage = read_lineage(path)
+                lineage = record_lineage(path)
             except (ValueError, OSError):
                 continue  # a notebook the user dropped in, or one being written
             batch_id = lineage.get("batch_id")
@@ -377,7 +406,7 @@ def list_records(records_dir: Path | str | None = None) -> list[RecordInfo]:
                 created=str(lineage.get("created", "")),
                 generator=str(lineage.get("generator") or ""),
                 server=str(lineage.get("server") or ""), batch_id=batch_id,
-                batch_name=batch_name))
+                batch_name=batch_name, made_here=lineage["made_here"]))
     return found
 
 
@@ -489,13 +518,21 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     papermill replaces the injected-parameters cell wholesale, so the saved values are read
     back first and merged with ``overrides``; the full set is injected. The kernel's working
     directory is the new folder, so a Submit notebook's Download notebook lands beside it.
-    Raises :class:`RerunError` when a cell fails; the new record is kept, showing the error.
+    Raises :class:`RerunError` when the run fails (a cell error, a missing or dead kernel):
+    nothing is then listed as a record; what ran is kept under a hidden ``.failed-`` name.
     """
     record = Path(record).resolve()
-    lineage = read_lineage(record)
+    lineage = record_lineage(record)
     kind = str(lineage.get("kind"))
     saved = read_parameters(record)
+    if not lineage["made_here"] and "TOKEN" in saved:
+        # Infinity's toolkit wrote the token into its records; ours never carry one. The
+        # new record's Session finds it in INFINITY_API_TOKEN or the credentials file.
+        saved["TOKEN"] = None
     overrides = dict(overrides or {})
+    if "TOKEN" in overrides:
+        raise RecordError("a token is never written into a record: set INFINITY_API_TOKEN (or "
+                          "save it with the create notebook) instead of -p TOKEN")
     unknown = sorted(set(overrides) - set(saved))
     if unknown:
         raise RecordError(f"{record.name} has no parameter {', '.join(unknown)}; its "
@@ -504,12 +541,27 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     if records_dir is None:
         records_dir = (record.parent.parent if _FOLDER_RE.match(record.parent.name)
                        else default_records_dir())
-    import papermill  # slow to import: only once the request is known to be good
-
-    template = str(lineage.get("template") or template_notebook(kind)[1])
+    # A record made elsewhere is its own template.
+    template = (str(lineage.get("template") or template_notebook(kind)[1])
+                if lineage["made_here"] else record.name)
     nb = _build_record(kind, parameters, nbformat.read(str(record), as_version=4), template)
     folder, stamp = new_record_folder(records_dir)
-    _place(nb, parameters, folder, record, None)
+    try:
+        _place(nb, parameters, folder, record, None)
+        return _execute_rerun(nb, record, folder, f"{_kind_prefix(kind)}_{stamp}",
+                              kernel_name, execution_timeout)
+    finally:
+        # A rerun that never produced a record leaves no folder behind to be listed.
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _execute_rerun(nb: nbformat.NotebookNode, record: Path, folder: Path, stem: str,
+                   kernel_name: str | None, execution_timeout: float | None) -> Path:
+    """Run ``nb`` in ``folder``: the record on success; on any failure RerunError, with
+    whatever ran kept under a hidden name that ``records`` does not list."""
+    import papermill  # slow to import: only once the request is known to be good
+
     # Hidden names while running: `records` and JupyterLab's file browser skip dot-files.
     prepared = folder / ".rerun-input.ipynb"
     partial = folder / ".rerun-output.ipynb"
@@ -519,23 +571,33 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
         papermill.execute_notebook(
             str(prepared), str(partial), kernel_name=kernel_name, cwd=str(folder),
             progress_bar=False, execution_timeout=execution_timeout)
-    except papermill.PapermillExecutionError as exc:
+    except Exception as exc:  # noqa: BLE001 - a cell error, a missing or dead kernel alike
         failure = exc
     finally:
         prepared.unlink(missing_ok=True)
+    reason = _one_line(failure)
     if not partial.exists():  # the kernel never started: nothing to keep
-        raise RerunError(f"re-running {record.name} failed before any cell ran: {failure}",
+        raise RerunError(f"re-running {record.name} failed before any cell ran: {reason}",
                          None) from failure
     done = nbformat.read(str(partial), as_version=4)
     done.metadata.papermill["input_path"] = str(record)
     done.metadata.papermill.pop("output_path", None)
-    final = _publish_exclusive(done, folder, f"{_kind_prefix(kind)}_{stamp}")
+    final = _publish_exclusive(done, folder, stem if failure is None else f".failed-{stem}")
     partial.unlink()
-    _claim_submissions(folder, final.name)
     if failure is not None:
-        raise RerunError(f"re-running {record.name} failed; the new record {final} shows the "
-                         f"error:\n{failure}", final) from failure
+        raise RerunError(f"re-running {record.name} failed ({reason}); what ran is kept, not "
+                         f"listed as a record, in {final}", final) from failure
+    _claim_submissions(folder, final.name)
     return final
+
+
+def _one_line(exc: BaseException | None) -> str:
+    """An error as one line: a cell's exception name and value, or the error's first line."""
+    if exc is None:
+        return ""
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    text = f"{ename}: {evalue}" if ename else (str(exc).strip().splitlines() or [""])[0]
+    return text or type(exc).__name__
 
 
 def _claim_submissions(folder: Path, notebook: str) -> None:

@@ -13,10 +13,13 @@ seed (see :func:`infinity_workflows.generators.seed_for_job`).
 from __future__ import annotations
 
 import math
+import numbers
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+import numpy as np
 
 __all__ = ["PARAM_TYPES", "Param", "Schema", "Violation"]
 
@@ -41,15 +44,56 @@ def _is_uuid(value: Any) -> bool:
     return True
 
 
-# Which Python values each API type accepts. bool is a subclass of int, so it is excluded
-# from the numeric types explicitly; a float parameter accepts a JSON integer.
-_TYPE_OK = {
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
-    "bool": lambda v: isinstance(v, bool),
-    "uuid": _is_uuid,
-}
+class _NotOfType(ValueError):
+    """A value the parameter's type cannot take; the message says why."""
+
+
+def _as_int(value: Any) -> int:
+    # bool is an int to Python, never to a parameter; a float-typed whole number (``2.0``,
+    # what NumPy arithmetic and JSON often give) is the int it equals, a fraction is refused.
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise _NotOfType(f"is a {type(value).__name__}")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    number = float(value)
+    if not number.is_integer():
+        raise _NotOfType("is not a whole number")
+    return int(number)
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise _NotOfType(f"is a {type(value).__name__}")
+    try:
+        return float(value)
+    except OverflowError:  # an integer past float's range (10**400): not a finite float
+        return math.inf
+
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _NotOfType(f"is a {type(value).__name__}")
+    return str(value)  # np.str_ -> str
+
+
+def _as_bool(value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise _NotOfType(f"is a {type(value).__name__}")
+    return bool(value)
+
+
+def _as_uuid(value: Any) -> str:
+    if not _is_uuid(value):
+        raise _NotOfType(f"is a {type(value).__name__}" if not isinstance(value, str)
+                         else "is not a UUID")
+    return str(uuid.UUID(value))
+
+
+# The one casting rule for every value that is validated (client, server and sampler):
+# NumPy scalars count as the Python values they hold, a whole float counts as an int, and a
+# JSON integer given for a float parameter becomes a float.
+_CAST = {"int": _as_int, "float": _as_float, "str": _as_str, "bool": _as_bool,
+         "uuid": _as_uuid}
 
 
 @dataclass(frozen=True)
@@ -128,33 +172,39 @@ class Param:
                 return None
             return Violation(self.name, "type", f"{self.name}: null is not allowed; expected "
                              f"{self.allowed()}")
-        if not _TYPE_OK[self.type](value):
-            return Violation(
-                self.name, "type",
-                f"{self.name}: {value!r} is a {type(value).__name__}, expected {self.allowed()}",
-            )
+        shown = _shown(value)
+        try:
+            value = _CAST[self.type](value)
+        except _NotOfType as exc:
+            return Violation(self.name, "type",
+                             f"{self.name}: {shown} {exc}, expected {self.allowed()}")
         if self.type == "float" and not math.isfinite(value):
             return Violation(self.name, "not_finite",
-                             f"{self.name}: {value!r} is not a finite number; expected "
-                             f"{self.allowed()}")
+                             f"{self.name}: {shown} is not a finite number a float "
+                             f"can hold; expected {self.allowed()}")
         if self.choices is not None and value not in self.choices:
             return Violation(self.name, "choices",
-                             f"{self.name}: {value!r} is not allowed; expected {self.allowed()}")
+                             f"{self.name}: {_shown(value)} is not allowed; expected "
+                             f"{self.allowed()}")
         if self.min is not None and value < self.min:
-            return Violation(self.name, "min", f"{self.name}: {value!r} is below the minimum "
+            return Violation(self.name, "min", f"{self.name}: {_shown(value)} is below the minimum "
                              f"{self.min}; expected {self.allowed()}")
         if self.max is not None and value > self.max:
-            return Violation(self.name, "max", f"{self.name}: {value!r} is above the maximum "
+            return Violation(self.name, "max", f"{self.name}: {_shown(value)} is above the maximum "
                              f"{self.max}; expected {self.allowed()}")
         return None
 
     def normalise(self, value: Any) -> Any:
-        """The stored form of an allowed value (JSON ints given for floats become floats)."""
-        if self.type == "float" and value is not None:
-            return float(value)
-        if self.type == "uuid" and value is not None:
-            return str(uuid.UUID(value))
-        return value
+        """The plain Python form of an allowed value: ``2.0`` or ``np.int64(2)`` for an int
+        becomes ``2``, a JSON integer for a float becomes a float, ``np.str_`` a str."""
+        return None if value is None else _CAST[self.type](value)
+
+
+def _shown(value: Any) -> str:
+    """A value for a message, cut short (a refused number may have thousands of digits)."""
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 4000 \
+        else f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    return text if len(text) <= 60 else text[:40] + f"... ({len(text)} characters)"
 
 
 class Schema:
@@ -218,6 +268,11 @@ class Schema:
     def complete(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults filled in and values normalised; call only on valid values."""
         return {p.name: p.normalise(values.get(p.name, p.default)) for p in self.params}
+
+    def cast(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The given values in plain Python form (NumPy scalars, whole floats for ints),
+        defaults not filled in; call only on valid values."""
+        return {name: self.by_name[name].normalise(v) for name, v in values.items()}
 
     def to_api(self) -> list[dict[str, Any]]:
         return [p.to_api() for p in self.params]

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import api
 from .batch import Batch, parse_time
-from .credentials import normalise_server, resolve_token
+from .credentials import LOCAL_SERVER, normalise_server, resolve_token
 from .errors import ConfigurationError, NotFoundError, ValidationError
 from .sampling.source import cached_sampler
 from .schema import Schema
@@ -23,7 +23,7 @@ from .schema import Schema
 __all__ = ["DEFAULT_GENERATOR", "DEFAULT_SERVER", "Session"]
 
 DEFAULT_GENERATOR = "visionfit-flagship-v0.1.0"
-DEFAULT_SERVER = "http://127.0.0.1:8765/"
+DEFAULT_SERVER = LOCAL_SERVER
 
 
 class Session:
@@ -84,6 +84,12 @@ class Session:
             rng = random.Random(rng)
         return cached_sampler(self.schema).sample({}, rng)
 
+    def randomize_unspecified_params(self, params: Mapping[str, Any],
+                                     rng: random.Random | int | None = None,
+                                     ) -> dict[str, Any]:
+        """``params`` with every parameter it leaves out drawn as :meth:`random_job` does."""
+        return {**self.random_job(rng), **params}
+
     def validate_job_params(self, job_params: Sequence[Mapping[str, Any]]
                             ) -> list[str | None]:
         """One message per job (None when valid) naming the parameter, rule and value."""
@@ -92,7 +98,9 @@ class Session:
                             f"(got {type(job_params).__name__})")
         return [self.schema.validate(job) for job in job_params]
 
-    def _check(self, job_params: Sequence[Mapping[str, Any]], is_preview: bool) -> None:
+    def _check(self, job_params: Sequence[Mapping[str, Any]], is_preview: bool
+               ) -> list[dict[str, Any]]:
+        """The jobs in plain Python form (what JSON can carry), or ValidationError."""
         if is_preview and not self.supports_preview:
             raise ValidationError(f"generator {self.generator!r} does not render previews; "
                                   "submit with is_preview=False")
@@ -107,12 +115,13 @@ class Session:
             raise ValidationError(
                 f"{len(bad)} of {len(errors)} jobs are invalid; nothing was submitted:\n"
                 + "\n".join(lines), errors)
+        return [self.schema.cast(job) for job in job_params]
 
     # -- submitting ----------------------------------------------------------------------
     def submit(self, job_params: Sequence[Mapping[str, Any]], is_preview: bool = False,
                batch_name: str | None = None) -> Batch:
         """Check the jobs here, then submit them as one batch; returns the :class:`Batch`."""
-        self._check(job_params, is_preview)
+        job_params = self._check(job_params, is_preview)
         if batch_name is None:
             stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
             batch_name = f"{self.generator} {'preview' if is_preview else 'video'} {stamp}"
@@ -123,40 +132,68 @@ class Session:
         return Batch(self, data)
 
     def estimate_samples(self, job_params: Sequence[Mapping[str, Any]],
-                         is_preview: bool = False) -> int:
-        """Frames the jobs would render in total, as the server counts them."""
-        self._check(job_params, is_preview)
-        counts = api.estimate_batch(self.transport, generator=self.generator,
-                                    job_params=job_params, is_preview=is_preview)
-        return int(sum(counts))
+                         is_preview: bool = False, batch_name: str | None = None,
+                         ) -> list[int]:
+        """Frames each job would render, as the server counts them (one number per job).
+        ``batch_name`` is accepted for infinity-core's signature; an estimate needs none."""
+        job_params = self._check(job_params, is_preview)
+        return [int(n) for n in api.estimate_batch(
+            self.transport, generator=self.generator, job_params=job_params,
+            is_preview=is_preview, name=batch_name or "estimate")]
+
+    def estimate_total_samples(self, job_params: Sequence[Mapping[str, Any]],
+                               is_preview: bool = False) -> int:
+        """Frames the jobs would render in total."""
+        return sum(self.estimate_samples(job_params, is_preview))
 
     # -- batches and usage ----------------------------------------------------------------
-    def batch_from_api(self, batch_id: str) -> Batch:
-        """The batch ``batch_id`` of this token, fetched from the server."""
+    @staticmethod
+    def _checked_batch_id(batch_id: Any) -> str:
         try:
-            uuid.UUID(str(batch_id))
+            return str(uuid.UUID(str(batch_id)))
         except ValueError:
             raise ValidationError(f"batch id {batch_id!r} is not a UUID") from None
-        return Batch(self, api.get_batch(self.transport, str(batch_id)))
+
+    def batch_from_api(self, batch_id: str) -> Batch:
+        """The batch ``batch_id`` of this token, fetched from the server."""
+        return Batch(self, api.get_batch(self.transport, self._checked_batch_id(batch_id)))
+
+    @classmethod
+    def for_batch(cls, batch_id: str, token: str | None = None,
+                  server: str = DEFAULT_SERVER) -> Batch:
+        """The batch ``batch_id``, with a session for the generator its jobs name (for
+        when only the batch id is known, as in infinity-core's ``Batch.from_api``)."""
+        server = normalise_server(server)
+        with api.Transport(server, resolve_token(token, server)) as t:
+            data = api.get_batch(t, cls._checked_batch_id(batch_id))
+        names = {job.get("name") for job in data.get("job_runs") or []}
+        if len(names) != 1 or not isinstance(next(iter(names)), str):
+            raise ConfigurationError(f"batch {batch_id} names no single generator "
+                                     f"({sorted(map(str, names))}); open it with "
+                                     "Session(generator=...).batch_from_api")
+        return Batch(cls(token, next(iter(names)), server), data)
 
     @staticmethod
-    def _window(n: int) -> tuple[datetime, datetime]:
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"n must be a whole number of days >= 0, not {n!r}")
+    def _window(n_days: int) -> tuple[datetime, datetime]:
+        if not isinstance(n_days, int) or isinstance(n_days, bool) or n_days < 0:
+            raise ValueError(f"n_days must be a whole number of days >= 0, not {n_days!r}")
         end = datetime.now(timezone.utc)
-        return end - timedelta(days=n), end
+        return end - timedelta(days=n_days), end
 
-    def get_batches_last_n_days(self, n: int = 30) -> list[dict[str, Any]]:
-        """This token's batches created in the last ``n`` days, oldest first."""
-        start, end = self._window(n)
+    def get_batches_last_n_days(self, n_days: int = 30) -> list[dict[str, Any]]:
+        """This token's batches created in the last ``n_days`` days, oldest first; each
+        ``{id, batch_id, name, created, num_jobs}`` (``batch_id``, infinity-core's key, is
+        ``id``)."""
+        start, end = self._window(n_days)
         batches = api.list_batches(self.transport, start, end)
         for b in batches:
             b["created"] = parse_time(b["created"])
+            b["batch_id"] = b["id"]
         return sorted(batches, key=lambda b: b["created"])
 
-    def get_usage_stats_last_n_days(self, n: int = 30) -> dict[str, Any]:
-        """Samples rendered per generator in the last ``n`` days."""
-        start, end = self._window(n)
+    def get_usage_stats_last_n_days(self, n_days: int = 30) -> dict[str, Any]:
+        """Samples rendered per generator in the last ``n_days`` days."""
+        start, end = self._window(n_days)
         stats = api.get_job_counts(self.transport, start, end)
         for key in ("start_time", "end_time"):
             if isinstance(stats.get(key), str):
@@ -166,3 +203,6 @@ class Session:
     def portal_url(self, batch_id: str) -> str:
         """The portal page showing every job of the batch."""
         return f"{self.server}portal/batch/{batch_id}/"
+
+
+Batch.session_class = Session

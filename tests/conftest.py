@@ -158,6 +158,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     srv.stop()
 
 
+@pytest.fixture
+def scripted() -> Iterator:
+    """A loopback HTTP server playing back planned answers (tests/support/scripted.py)."""
+    from tests.support.scripted import Scripted
+
+    srv = Scripted()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def portal_login(url: str, token: str, browser: requests.Session | None = None
+                 ) -> tuple[requests.Session, requests.Response]:
+    """Log in to the portal at ``url`` as a browser does: fetch the form (and its CSRF
+    value), then post it. Returns the session holding the cookies and the POST's answer."""
+    import re
+
+    browser = browser or requests.Session()
+    form = browser.get(url + "portal/login/", timeout=30)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    answer = browser.post(url + "portal/login/", timeout=30, allow_redirects=False,
+                          data={"token": token, "csrf": csrf.group(1) if csrf else ""})
+    return browser, answer
+
+
 def wait_for(predicate, timeout: float = 60, interval: float = 0.1, what: str = "condition"):
     """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout``."""
     deadline = time.monotonic() + timeout

@@ -31,7 +31,7 @@ def test_progress_queries_follow_the_jobs(session: Session) -> None:
     summary = batch.await_completion(polling_interval=0.1, timeout=60, progress=False)
     assert [j["id"] for j in summary] == batch.job_ids
     assert batch.get_num_jobs_remaining() == 0
-    statuses = {j["id"]: j["status"] for j in batch.get_batch_summary_data()}
+    statuses = {j["id"]: j["status"] for j in batch.job_summaries()}
     assert list(statuses.values()) == ["succeeded", "succeeded", "failed", "succeeded"]
     assert len(batch.get_completed_jobs()) == 4
     valid = batch.get_valid_completed_jobs()

@@ -10,6 +10,7 @@ import pytest
 
 from infinity_workflows import AuthenticationError, ConfigurationError, Session
 from infinity_workflows.credentials import (
+    SERVER_ENVS,
     TOKEN_ENV,
     credentials_path,
     forget_token,
@@ -24,6 +25,8 @@ SERVER = "http://127.0.0.1:9/"
 def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv(TOKEN_ENV, raising=False)
+    for name in SERVER_ENVS:
+        monkeypatch.delenv(name, raising=False)
     return tmp_path / "config"
 
 
@@ -31,6 +34,7 @@ def test_argument_beats_environment_beats_file(monkeypatch: pytest.MonkeyPatch) 
     save_token(SERVER, "from-file")
     assert resolve_token(None, SERVER) == "from-file"
     monkeypatch.setenv(TOKEN_ENV, "from-env")
+    monkeypatch.setenv("INFINITY_API_SERVER", SERVER)
     assert resolve_token(None, SERVER) == "from-env"
     assert resolve_token("from-arg", SERVER) == "from-arg"
 
@@ -78,6 +82,7 @@ def test_session_uses_each_source_against_the_real_server(
     save_token(server.url, server.token)
     assert Session(server=server.url, generator="tiny-v1").generator == "tiny-v1"
     monkeypatch.setenv(TOKEN_ENV, "not-a-known-token")
+    monkeypatch.setenv("INFINITY_API_SERVER", server.url)
     with pytest.raises(AuthenticationError) as info:  # the environment wins over the file
         Session(server=server.url, generator="tiny-v1")
     assert "not-a-known-token" not in str(info.value)

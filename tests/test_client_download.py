@@ -250,11 +250,11 @@ class _SummaryTakenEarlier(Batch):
 
     early: list[dict] | None = None
 
-    def get_batch_summary_data(self) -> list[dict]:
+    def job_summaries(self) -> list[dict]:
         if self.early is not None:
             early, self.early = self.early, None
             return early
-        return super().get_batch_summary_data()
+        return super().job_summaries()
 
 
 def test_expired_links_are_refreshed(make_server, tmp_path: Path) -> None:
@@ -262,7 +262,7 @@ def test_expired_links_are_refreshed(make_server, tmp_path: Path) -> None:
     sesh = Session(token=srv.token, generator="tiny-v1", server=srv.url)
     submitted = sesh.submit([{}, {"color": "blue"}])
     submitted.await_completion(polling_interval=0.1, timeout=60, progress=False)
-    old = submitted.get_batch_summary_data()
+    old = submitted.job_summaries()
     time.sleep(2.2)
     refused = requests.get(old[0]["result_url"], timeout=10)
     assert refused.status_code == 403 and "expired" in refused.json()["detail"]

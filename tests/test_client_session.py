@@ -115,10 +115,11 @@ def test_default_batch_name_and_previews(session: Session) -> None:
     assert all(j["is_preview"] for j in batch.jobs)
 
 
-def test_estimate_samples_sums_the_servers_counts(session: Session) -> None:
+def test_estimate_samples_per_job_and_in_total(session: Session) -> None:
     jobs = [{"frames": 4}, {"frames": 10}, {}]
-    assert session.estimate_samples(jobs) == 17
-    assert session.estimate_samples(jobs, is_preview=True) == 3
+    assert session.estimate_samples(jobs) == [4, 10, 3]  # one per job, as infinity-core
+    assert session.estimate_total_samples(jobs) == 17
+    assert session.estimate_total_samples(jobs, is_preview=True) == 3
     with pytest.raises(ValidationError):
         session.estimate_samples([{"frames": -1}])
 

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 
 pytest.importorskip("distributed")
 from distributed import Client  # noqa: E402
 
-from tests.conftest import ROOT, free_port, wait_for  # noqa: E402
+from tests.conftest import ROOT, free_port, portal_login, wait_for  # noqa: E402
 from tests.support.jobs import (  # noqa: E402
     archive_entries,
     kill_mid_batch_and_restart,
@@ -160,8 +159,7 @@ def test_a_batch_of_previews_runs_on_both_workers(make_server, cluster: DaskClus
     # The worker is part of the job record: the single job endpoint and the portal show it.
     job = srv.get(f"api/job_previews/{job_id}/").json()
     assert job["worker"] == runs[0]["worker"]
-    portal = requests.Session()
-    portal.post(srv.url + "portal/login/", data={"token": srv.token}, timeout=30)
+    portal, _ = portal_login(srv.url, srv.token)
     page = portal.get(srv.url + f"portal/batch/{batch['id']}/", timeout=30).text
     assert all(address in page for address in workers)
     assert not list((srv.home / "work").iterdir()), "the server keeps no scratch of remote jobs"

@@ -208,7 +208,8 @@ def test_records_command_lists_records_with_live_batch_status(server, tmp_path: 
                              records_dir=records_dir)
     create_workflow_notebook("submit", generator="tiny-v1", server=server.url,
                              records_dir=records_dir)
-    env = {**cli_env(server.home, server.config), "INFINITY_API_TOKEN": server.token}
+    env = {**cli_env(server.home, server.config), "INFINITY_API_TOKEN": server.token,
+           "INFINITY_API_SERVER": server.url}
     batch.await_completion(polling_interval=0.1, timeout=60, progress=False)
 
     out = wait_for(lambda: (r := run_cli("records", "--dir", str(records_dir), "--timeout", "2",
@@ -221,7 +222,8 @@ def test_records_command_lists_records_with_live_batch_status(server, tmp_path: 
     assert len(with_batch) == 2  # the Submit notebook (sidecar) and its Download notebook
     assert all("complete 2/2 (2 succeeded)" in line for line in with_batch)
     assert any("submit" in line for line in with_batch)
-    assert any(BATCH in line and "unreachable" in line for line in lines)
+    # The environment's token is for server.url alone: the other server is never asked.
+    assert any(BATCH in line and "no token" in line for line in lines)
     assert sum("not submitted" in line for line in lines) == 1
     assert server.token not in out
 
@@ -239,17 +241,21 @@ def test_rerun_command_overrides_given_parameters_only(tmp_path: Path) -> None:
     assert probe["LABEL"] == "from cli" and probe["NUM_JOBS"] == 4
 
     bad = run_cli("rerun", str(record), "-p", "NOPE", "1", env=env, check=False)
-    assert bad.returncode == 2 and "has no parameter NOPE" in bad.stderr
+    assert bad.returncode == 1 and "has no parameter NOPE" in bad.stderr
     missing = run_cli("rerun", str(tmp_path / "none.ipynb"), env=env, check=False)
-    assert missing.returncode == 2 and "none.ipynb" in missing.stderr
+    assert missing.returncode == 1 and "none.ipynb" in missing.stderr
+    for result in (bad, missing):
+        assert len(result.stderr.strip().splitlines()) == 1  # one line, no traceback
 
 
-def test_rerun_of_a_failing_record_keeps_it_and_says_where(tmp_path: Path) -> None:
+def test_rerun_of_a_failing_record_keeps_it_unlisted_and_says_where(tmp_path: Path) -> None:
     record = _probe_record(tmp_path)
     nb = nbformat.read(str(record), as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('cell failed on purpose')"))
     nbformat.write(nb, str(record))
-    with pytest.raises(records.RerunError, match="shows the error") as info:
+    with pytest.raises(records.RerunError, match="cell failed on purpose") as info:
         rerun_record(record)
     assert info.value.record is not None and info.value.record.is_file()
+    assert info.value.record.name.startswith(".failed-")
     assert "cell failed on purpose" in info.value.record.read_text()
+    assert [r.notebook for r in list_records(record.parent.parent)] == [record.name]

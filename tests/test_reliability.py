@@ -26,7 +26,7 @@ import psutil
 import pytest
 import requests
 
-from tests.conftest import ROOT, LiveServer, wait_for
+from tests.conftest import ROOT, LiveServer, portal_login, wait_for
 from tests.support.jobs import kill_mid_batch_and_restart, submit, summary, wait_finished
 
 pytestmark = pytest.mark.timeout(300)
@@ -220,9 +220,7 @@ class _User:
         return self.srv.get(path, token=self.token)
 
     def portal(self) -> requests.Session:
-        http = requests.Session()
-        http.post(self.srv.url + "portal/login/", data={"token": self.token}, timeout=30)
-        return http
+        return portal_login(self.srv.url, self.token)[0]
 
 
 def _reveals(text: str, other: _User) -> list[str]:

@@ -143,7 +143,7 @@ def test_given_values_are_kept_and_normalised(vf_schema: Schema) -> None:
     ({"camera_distance": 9.0}, ["camera_distance: 9.0 is above the maximum 5.25",
                                 "float from 1.0 to 5.25"]),
     ({"num_reps": 0}, ["num_reps: 0 is below the minimum 1", "int from 1 to 20"]),
-    ({"num_reps": 2.5}, ["num_reps: 2.5 is a float", "int from 1 to 20"]),
+    ({"num_reps": 2.5}, ["num_reps: 2.5 is not a whole number", "int from 1 to 20"]),
     ({"scene": "KITCHEN"}, ["scene: 'KITCHEN' is not allowed", "'GYM_1'", "'OFFICE_1'"]),
     ({"add_pauses": "yes"}, ["add_pauses: 'yes' is a str"]),
     ({"state": "not-a-uuid"}, ["state: 'not-a-uuid'"]),

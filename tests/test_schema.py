@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 
+import numpy as np
 import pytest
 
 from infinity_workflows.errors import ConfigurationError
@@ -20,7 +21,11 @@ SCHEMA = TinyGenerator.schema
     [
         ({"frames": 0}, "frames", "min", "below the minimum 1"),
         ({"frames": 1001}, "frames", "max", "above the maximum 1000"),
-        ({"frames": 2.5}, "frames", "type", "is a float, expected int from 1 to 1000"),
+        ({"frames": 2.5}, "frames", "type", "is not a whole number, expected int from 1 to 1000"),
+        ({"frames": np.float64(2.5)}, "frames", "type", "is not a whole number"),
+        ({"frames": np.int64(0)}, "frames", "min", "below the minimum 1"),
+        ({"flag": np.int8(1)}, "flag", "type", "is a int8, expected any bool"),
+        ({"color": np.str_("pink")}, "color", "choices", "one of 'red'"),
         ({"frames": True}, "frames", "type", "is a bool"),
         ({"color": "pink"}, "color", "choices", "one of 'red', 'green', 'blue'"),
         ({"scale": math.nan}, "scale", "not_finite", "not a finite number"),
@@ -46,6 +51,20 @@ def test_valid_values_pass_and_every_problem_is_reported():
     message = SCHEMA.validate({"frames": 0, "color": "pink"})
     assert "frames" in message and "color" in message
     assert SCHEMA.violations([1, 2])[0].rule == "type"
+
+
+def test_numpy_scalars_and_whole_floats_are_the_values_they_hold():
+    """infinity-core's casting rule: templates give np.random.choice(...) (np.str_),
+    int(np.random.uniform(...)) or arithmetic results such as 2.0 for an int parameter."""
+    given = {"frames": np.int64(4), "scale": np.float32(0.5), "color": np.str_("blue"),
+             "flag": np.bool_(True)}
+    assert SCHEMA.violations(given) == []
+    assert SCHEMA.violations({"frames": 2.0, "scale": np.int32(2)}) == []
+    cast = SCHEMA.cast({**given, "frames": 4.0})
+    assert cast == {"frames": 4, "scale": 0.5, "color": "blue", "flag": True}
+    assert [type(v) for v in cast.values()] == [int, float, str, bool]
+    done = SCHEMA.complete(given)
+    assert type(done["frames"]) is int and type(done["color"]) is str
 
 
 def test_complete_fills_defaults_and_normalises():

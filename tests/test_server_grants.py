@@ -19,7 +19,7 @@ import requests
 
 from infinity_workflows.home import resolve_home
 from infinity_workflows.server.store import SCHEMA_VERSION, Store, hash_token
-from tests.conftest import LiveServer, run_cli
+from tests.conftest import LiveServer, portal_login, run_cli
 from tests.support.tiny import TinyGenerator
 from tests.test_server_api import assert_error, finished_summary, submit
 from tests.test_server_portal import login
@@ -272,8 +272,7 @@ def test_a_revoked_token_loses_the_api_the_portal_and_its_result_links(
     assert requests.get(run["result_url"], timeout=30).status_code == 404
     page = browser.get(srv.url + "portal/", timeout=30, allow_redirects=False)
     assert page.status_code in (303, 307) and "login" in page.headers["location"]
-    refused = requests.post(srv.url + "portal/login/",
-                            data={"token": token}, timeout=30, allow_redirects=False)
+    _, refused = portal_login(srv.url, token)
     assert refused.status_code == 401
     assert "revoked" in listed(srv, "leaked")[1]
     again = token_cli(srv, "revoke", str(token_id), check=False)

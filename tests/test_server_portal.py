@@ -8,7 +8,8 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import LiveServer, wait_for
+from infinity_workflows.server.portal import COOKIE_NAME
+from tests.conftest import LiveServer, portal_login, wait_for
 from tests.support.tiny import TinyGenerator, _PNG_1x1
 from tests.test_server_api import finished_summary, job, submit
 
@@ -30,9 +31,7 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory):
 
 
 def login(srv: LiveServer, token: str | None = None) -> requests.Session:
-    browser = requests.Session()
-    resp = browser.post(srv.url + "portal/login/", data={"token": token or srv.token},
-                        allow_redirects=False, timeout=30)
+    browser, resp = portal_login(srv.url, token or srv.token)
     assert resp.status_code == 303 and resp.headers["location"] == "/portal/"
     cookie = resp.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
@@ -48,10 +47,9 @@ def test_pages_need_login_and_login_takes_the_token_by_post(portal_server: LiveS
         assert resp.status_code == 303 and resp.headers["location"] == "/portal/login/"
     form = requests.get(portal_server.url + "portal/login/", timeout=30)
     assert 'method="post"' in form.text and 'type="password"' in form.text
-    wrong = requests.post(portal_server.url + "portal/login/", data={"token": "nope"},
-                          allow_redirects=False, timeout=30)
+    _, wrong = portal_login(portal_server.url, "nope")
     assert wrong.status_code == 401 and "not known" in wrong.text
-    assert "set-cookie" not in wrong.headers
+    assert COOKIE_NAME not in wrong.headers.get("set-cookie", "")
     for forged in ("1.deadbeef", "99999999999999999999999.00", "x", ".", "1."):
         resp = requests.get(portal_server.url + "portal/", allow_redirects=False, timeout=30,
                             cookies={"infinity_portal_session": forged})

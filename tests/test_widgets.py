@@ -65,6 +65,7 @@ def make_create_ui(tmp_path: Path, server_url: str) -> CreateWorkflowInterface:
 def test_saved_token_lists_generators_and_creates_a_submit_record(
         server, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
+    monkeypatch.setenv("INFINITY_API_SERVER", server.url)
     ui = make_create_ui(clean_env, server.url)
     assert ui.create_button.disabled
     ui.get_generators_button.click()
@@ -144,6 +145,7 @@ def test_token_without_generators_is_explained(server, clean_env: Path) -> None:
 def test_download_workflow_lists_recent_batches_and_checks_the_id(
         server, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
+    monkeypatch.setenv("INFINITY_API_SERVER", server.url)
     sesh = Session(generator=TINY, server=server.url)
     batch = sesh.submit([{"frames": 1}], is_preview=True, batch_name="listed-batch")
     ui = make_create_ui(clean_env, server.url)
@@ -171,6 +173,7 @@ def test_download_workflow_lists_recent_batches_and_checks_the_id(
 @pytest.fixture
 def tiny_session(server, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Session:
     monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
+    monkeypatch.setenv("INFINITY_API_SERVER", server.url)
     return Session(generator=TINY, server=server.url)
 
 

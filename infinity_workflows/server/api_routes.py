@@ -20,6 +20,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BeforeValidator
 
 from ..generators import GeneratorRegistry
+from .auth import token_id_from_header
 from .context import ServerContext, granted_names
 from .http_errors import ApiError, ErrorBody, error_item
 from .models import (
@@ -64,18 +65,7 @@ def context(request: Request) -> ServerContext:
 def authenticated(request: Request,
                   authorization: Annotated[str | None, Depends(_auth_header)]) -> int:
     """The id of the token in the Authorization header, or 401."""
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "token" or not token:
-        raise ApiError(401, "send your API token as the header 'Authorization: Token <token>' "
-                       "(`infinity-workflows token create` makes one)",
-                       headers={"WWW-Authenticate": "Token"})
-    token_id = context(request).store.token_id(token)
-    if token_id is None:
-        raise ApiError(401, "this server does not know that token; check it, or make one "
-                       "with `infinity-workflows token create`",
-                       headers={"WWW-Authenticate": "Token"})
-    return token_id
+    return token_id_from_header(authorization, context(request).store.token_id)
 
 
 Ctx = Annotated[ServerContext, Depends(context)]
@@ -94,7 +84,7 @@ def _not_found(kind: str, ident: str) -> ApiError:
 
 def result_url_maker(request: Request, ctx: ServerContext):
     """A function job_id -> fresh signed result link, sharing one expiry per response."""
-    base = str(request.base_url)
+    base = ctx.settings.base_url_for(request.headers)
     signer = ctx.signer
     expires = signer.expiry()
 
@@ -112,10 +102,18 @@ def _iso_time(value: Any) -> Any:
     if len(text) < 11 or text[10] not in "Tt ":
         raise ValueError("expected an ISO 8601 date and time, e.g. 2026-11-25T08:00:00+00:00")
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError("expected an ISO 8601 date and time, e.g. "
                          "2026-11-25T08:00:00+00:00") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)  # times without an offset are UTC
+    try:
+        # 0001-01-01T00:00+14:00 is in year 0 in UTC: outside what a datetime can hold.
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("this time is outside years 1 to 9999 once converted to UTC; send "
+                         "a time inside that range") from None
 
 
 WindowStart = Annotated[datetime | None, BeforeValidator(_iso_time), Query(

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from ..generators import GeneratorRegistry
 from .api_routes import results_router
 from .api_routes import router as api_router
+from .auth import AuthenticateFirst
 from .context import ServerContext, Settings
 from .dispatcher import Dispatcher
 from .executor import EXECUTORS, ExecutorConfig
@@ -87,6 +88,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(results_router)
     install_portal(app, Gallery(home.gallery, home.work))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so it runs first: no body is read for a request without a known token.
+    app.add_middleware(AuthenticateFirst, token_id=store.token_id)
     return app
 
 

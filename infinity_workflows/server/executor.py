@@ -148,6 +148,7 @@ def _zip_folder(folder: Path, archive: Path, root_name: str) -> None:
                      compress_type=zipfile.ZIP_DEFLATED if _compresses(path)
                      else zipfile.ZIP_STORED)
     with archive.open("rb+") as fh:
+        os.fchmod(fh.fileno(), 0o600)  # results are private data, whatever the umask
         os.fsync(fh.fileno())
 
 

@@ -1,15 +1,20 @@
 """The portal: server-rendered pages to follow batches and read generator documentation.
 
 The token is asked for once, on ``portal/login/``, in a POSTed form (never in a URL). The
-cookie that follows is not the token but an HMAC-signed session value for it (HttpOnly,
-SameSite=Strict), so a leaked cookie cannot call the API. Pages show only the logged-in
-token's batches and the generators it may use; another token's ids, and generators outside
-the grant, answer 404 as on the API.
+cookie that follows is not the token but a random session id (HttpOnly, SameSite=Strict)
+that the server maps to the token for 12 hours; logging out deletes it on the server, so a
+copied cookie dies with the session, and a leaked one cannot call the API. The login form
+carries a CSRF token (a random value in a SameSite=Strict cookie and in the form, which must
+match) and a cross-origin ``Origin`` is refused, so no other site can log a browser in.
+Pages show only the logged-in token's batches and the generators it may use; another
+token's ids, and generators outside the grant, answer 404 as on the API.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 import uuid
 import zipfile
 from pathlib import Path
@@ -29,6 +34,8 @@ from .store import ACTIVE_STATUSES, JOB_COLUMNS, STATUSES
 __all__ = ["COOKIE_NAME", "install_portal", "router"]
 
 COOKIE_NAME = "infinity_portal_session"
+CSRF_COOKIE = "infinity_portal_csrf"
+SESSION_TTL_SECONDS = 12 * 3600
 REFRESH_SECONDS = 3
 JOBS_PER_PAGE = 500
 TEMPLATES = Environment(
@@ -58,7 +65,7 @@ def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
 
 def portal_user(request: Request, ctx: Ctx) -> int:
     value = request.cookies.get(COOKIE_NAME)
-    token_id = ctx.signer.check_session(value, ctx.store.token_hash) if value else None
+    token_id = ctx.store.session_token_id(value) if value else None
     if token_id is None:
         raise LoginRequired()
     return token_id
@@ -80,33 +87,66 @@ def _user_name(ctx: ServerContext, token_id: int) -> str:
 
 
 # -- login ------------------------------------------------------------------------------------
+def _cookie_options(request: Request) -> dict[str, Any]:
+    return {"httponly": True, "samesite": "strict", "path": "/",
+            "secure": request.url.scheme == "https"}
+
+
+def _login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    """The form with a fresh CSRF value, also set as a cookie the form must match."""
+    csrf = secrets.token_urlsafe(24)
+    response = _page("login.html", status=status, error=error, csrf=csrf)
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=3600, **_cookie_options(request))
+    return response
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether a browser says this POST comes from a page of this server. Browsers send
+    ``Origin`` on every cross-site POST; scripts that send none are not browsers."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin in (f"http://{host}", f"https://{host}")
+
+
 @router.get("/login/")
 def login_form(request: Request):
-    return _page("login.html", error=None)
+    return _login_page(request)
 
 
 @router.post("/login/")
 async def login(request: Request, ctx: Ctx):
     # A plain urlencoded form: parsed here rather than pulling in a multipart library.
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    sent_csrf = (form.get("csrf") or [""])[0]
+    cookie_csrf = request.cookies.get(CSRF_COOKIE) or ""
+    if (not _same_origin(request) or not cookie_csrf
+            or not hmac.compare_digest(sent_csrf.encode(), cookie_csrf.encode())):
+        return _login_page(request, status=403,
+                           error="This login form expired or was sent from another site. "
+                                 "Paste your token into this fresh form.")
     token = (form.get("token") or [""])[0].strip()
     token_id = ctx.store.token_id(token) if token else None
     if token_id is None:
-        return _page("login.html", status=401,
-                     error="That token is not known to this server. Paste the token printed "
-                           "by `infinity-workflows token create` (or saved in your "
-                           "credentials file).")
+        return _login_page(request, status=401,
+                           error="That token is not known to this server. Paste the token "
+                                 "printed by `infinity-workflows token create` (or saved in "
+                                 "your credentials file).")
     response = RedirectResponse("/portal/", status_code=303)
-    response.set_cookie(COOKIE_NAME, ctx.signer.session_value(token_id, ctx.store.token_hash(
-        token_id)), httponly=True, samesite="strict", path="/",
-        secure=request.url.scheme == "https")
+    response.set_cookie(COOKIE_NAME, ctx.store.create_session(token_id, SESSION_TTL_SECONDS),
+                        max_age=SESSION_TTL_SECONDS, **_cookie_options(request))
+    response.delete_cookie(CSRF_COOKIE, **_cookie_options(request))
     return response
 
 
 @router.post("/logout/")
-def logout():
+def logout(request: Request, ctx: Ctx):
+    value = request.cookies.get(COOKIE_NAME)
+    if value and _same_origin(request):
+        ctx.store.end_session(value)  # the cookie is worthless from now on, wherever it is
     response = RedirectResponse("/portal/login/", status_code=303)
-    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(COOKIE_NAME, **_cookie_options(request))
     return response
 
 

@@ -1,4 +1,4 @@
-"""Signed, expiring download links and portal session values, both keyed by one secret.
+"""Signed, expiring download links, keyed by the server's secret.
 
 A result link must work with a plain GET and no auth header (browsers, ``curl``, parallel
 downloaders), so it carries its own proof: ``HMAC-SHA256(secret, "<job_id>:<expires>")``.
@@ -14,7 +14,6 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
@@ -59,13 +58,12 @@ def load_or_create_secret(path: Path) -> bytes:
 
 
 class Signer:
-    """Makes and checks result links and portal session values."""
+    """Makes and checks result links."""
 
     def __init__(self, secret: bytes, ttl_seconds: int) -> None:
         # Keyed once; copy() per message is cheaper than re-deriving the HMAC pads, which
         # matters when a summary signs 10,000 links.
         self._link_mac = hmac.new(secret, b"result:", hashlib.sha256)
-        self._session_mac = hmac.new(secret, b"portal-session:", hashlib.sha256)
         self.ttl_seconds = ttl_seconds
 
     def _link_signature(self, job_id: str, expires: int) -> str:
@@ -91,23 +89,3 @@ class Signer:
             raise LinkInvalid(job_id)
         if (now if now is not None else time.time()) > expires:
             raise LinkExpired(job_id)
-
-    # Portal sessions: "<token_id>.<mac of the token's hash>". The cookie is not the token,
-    # so a leaked cookie cannot call the API, and a copied database cannot forge one.
-    def session_value(self, token_id: int, token_hash: str) -> str:
-        mac = self._session_mac.copy()
-        mac.update(f"{token_id}:{token_hash}".encode())
-        return f"{token_id}.{mac.hexdigest()}"
-
-    def check_session(self, value: str, token_hash_for: Callable[[int], str | None]) -> int | None:
-        """The token id a session value stands for, or None when it is not genuine."""
-        token_part, _, mac_part = value.partition(".")
-        if not token_part.isdigit() or len(token_part) > 18 or not mac_part:  # 18: fits int64
-            return None
-        token_id = int(token_part)
-        token_hash = token_hash_for(token_id)
-        if token_hash is None:
-            return None
-        expected = self.session_value(token_id, token_hash)
-        given = value.encode("utf-8", "replace")
-        return token_id if hmac.compare_digest(expected.encode(), given) else None

@@ -16,15 +16,17 @@ never wait for the writer, with a busy timeout for the rare writer-writer overla
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ __all__ = [
 
 STATUSES = ("queued", "running", "succeeded", "failed")
 ACTIVE_STATUSES = ("queued", "running")
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -90,6 +92,12 @@ CREATE INDEX IF NOT EXISTS jobs_by_token ON jobs(token_id, is_preview, seq);
 CREATE INDEX IF NOT EXISTS jobs_queued ON jobs(seq) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS jobs_running ON jobs(seq) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(token_id, end_time) WHERE status = 'succeeded';
+CREATE TABLE IF NOT EXISTS portal_sessions (
+    id_hash     TEXT PRIMARY KEY,
+    token_id    INTEGER NOT NULL REFERENCES tokens(id),
+    created     TEXT NOT NULL,
+    expires     TEXT NOT NULL
+);
 """
 
 # The columns a job listing needs, in the order the row tuples carry them.
@@ -141,6 +149,7 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        _make_private(path)
         self._local = threading.local()
         # executescript manages its own transaction, so the schema is wrapped in one here.
         self._conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
@@ -243,14 +252,6 @@ class Store:
             (hash_token(token),)).fetchone()
         return row[0] if row else None
 
-    def token_hash(self, token_id: int) -> str | None:
-        """What portal sessions are bound to; None once the token is revoked, which ends
-        them."""
-        row = self._conn.execute(
-            "SELECT token_hash FROM tokens WHERE id = ? AND revoked IS NULL",
-            (token_id,)).fetchone()
-        return row[0] if row else None
-
     def token_generators(self, token_id: int) -> frozenset[str] | None:
         """The generator names this token may use; None when it may use every generator."""
         row = self._conn.execute("SELECT generators FROM tokens WHERE id = ?",
@@ -262,6 +263,35 @@ class Store:
     def token_name(self, token_id: int) -> str | None:
         row = self._conn.execute("SELECT name FROM tokens WHERE id = ?", (token_id,)).fetchone()
         return row[0] if row else None
+
+    # -- portal sessions ----------------------------------------------------------------------
+    def create_session(self, token_id: int, ttl_seconds: float) -> str:
+        """A new random session id for a live token (stored only as a hash); expired
+        sessions are dropped on the way."""
+        session = secrets.token_urlsafe(32)
+        now = utc_now()
+        with self._write() as conn:
+            conn.execute("DELETE FROM portal_sessions WHERE expires < ?", (utc_text(now),))
+            conn.execute(
+                "INSERT INTO portal_sessions (id_hash, token_id, created, expires) "
+                "VALUES (?, ?, ?, ?)",
+                (hash_token(session), token_id, utc_text(now),
+                 utc_text(now + timedelta(seconds=ttl_seconds))))
+        return session
+
+    def session_token_id(self, session: str) -> int | None:
+        """The token a current session stands for; None once it expired, was ended, or its
+        token was revoked."""
+        row = self._conn.execute(
+            "SELECT s.token_id FROM portal_sessions s JOIN tokens t ON t.id = s.token_id "
+            "WHERE s.id_hash = ? AND s.expires > ? AND t.revoked IS NULL",
+            (hash_token(session), utc_text(utc_now()))).fetchone()
+        return row[0] if row else None
+
+    def end_session(self, session: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM portal_sessions WHERE id_hash = ?",
+                         (hash_token(session),))
 
     # -- batches ------------------------------------------------------------------------------
     def batch_for_key(self, token_id: int, key: str) -> tuple[str, str] | None:
@@ -442,6 +472,16 @@ class Store:
             row = conn.execute("UPDATE jobs SET deaths = deaths + 1 WHERE id = ? "
                                "RETURNING deaths", (job_id,)).fetchone()
         return row[0] if row else 0
+
+
+def _make_private(path: Path) -> None:
+    """The database owner-only (0600) whatever the umask, before SQLite opens it: SQLite
+    gives its -wal and -shm files the database's mode. Files an older version made with a
+    wider mode are narrowed too."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(part, 0o600)
 
 
 def _claimed(row: tuple) -> ClaimedJob:

@@ -8,7 +8,6 @@ time since submission and every failed job with its error. Jobs land in
 
 from __future__ import annotations
 
-import re
 import uuid
 import warnings
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from ..batch import Batch
 from ..errors import ConfigurationError, DownloadError, JobTimeout, NotFoundError
 from ..paths import default_downloads_dir
 from ..session import Session
+from ..trust import folder_name
 from ._display import error_html, info_html, success_html
 from .create import explain_error
 
@@ -39,15 +39,11 @@ __all__ = [
     "wait_and_download",
 ]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-
-
 def download_folder(batch: Batch, root: Path | str | None = None) -> Path:
     """``root/<batch name>/batch_ID_<id>``, with the name made safe for any file system;
     ``root`` defaults to :func:`~infinity_workflows.paths.default_downloads_dir`."""
-    root = root or default_downloads_dir()
-    name = _UNSAFE.sub("_", batch.name).strip(" .") or "unnamed"
-    return Path(root) / name[:100] / f"batch_ID_{batch.batch_id}"
+    return Path(root or default_downloads_dir()) / folder_name(batch.name) / \
+        f"batch_ID_{batch.batch_id}"
 
 
 def open_batch(sesh: Session, batch_id: str) -> Batch:
@@ -105,7 +101,7 @@ class DownloadReport:
 def progress_report(batch: Batch, folder: Path | None = None,
                     failed: dict[str, str] | None = None) -> DownloadReport:
     """Counts from the server's summary plus what is on disk in ``folder``."""
-    summary = batch.get_batch_summary_data()
+    summary = batch.job_summaries()
     server_failed = {j["id"]: f"failed on the server: {j.get('error') or 'no reason given'}"
                      for j in summary if j.get("status") == "failed"}
     since = None

@@ -76,7 +76,7 @@ def check_submission(sesh: Session, job_params: Sequence[Mapping[str, Any]],
     check.errors = [(i, e) for i, e in enumerate(sesh.validate_job_params(job_params)) if e]
     if not check.errors:
         try:
-            check.frames = sesh.estimate_samples(list(job_params), is_preview=is_preview)
+            check.frames = sesh.estimate_total_samples(list(job_params), is_preview=is_preview)
         except ValidationError as exc:  # the server's schema is the authority
             check.errors.append((0, str(exc)))
     return check

@@ -42,12 +42,12 @@ from .labels import (
 )
 from .motion import Animation, Timeline, animate, frame_count, make_timeline
 from .raster import (
+    BodyFrames,
     StaticLayer,
     body_coverage,
     first_hit_depth,
     instance_depths,
     person_coverage,
-    render_body,
     render_static,
     shadowed_room,
 )
@@ -114,6 +114,7 @@ class Job:
     avatar_yaw: float
     leave_out: frozenset[str] = field(default_factory=frozenset)
     _static: StaticLayer | None = None
+    _bodies: BodyFrames | None = None
 
     # -- building -------------------------------------------------------------------------
     @classmethod
@@ -161,11 +162,18 @@ class Job:
         return len(self.timeline.times)
 
     # -- rendering ------------------------------------------------------------------------
+    @property
+    def bodies(self) -> BodyFrames:
+        """Every frame's body in camera space, prepared for casting once per job."""
+        if self._bodies is None:
+            cam = self.camera
+            self._bodies = BodyFrames.of(cam, self.animation.prims.transformed(
+                cam.rotation, cam.translation))
+        return self._bodies
+
     def body_layer(self, i: int, shade: bool = True):
-        cam = self.camera
-        prims = self.animation.prims.frame(i).transformed(cam.rotation, cam.translation)
-        return render_body(cam, prims, cam.to_camera(self.room.light),
-                           float(self.params["lighting_power"]), shade=shade)
+        return self.bodies.layer(i, self.camera.to_camera(self.room.light),
+                                 float(self.params["lighting_power"]), shade=shade)
 
     def compose(self, i: int):
         """Frame i's colour (H,W,3), instance ids (H,W), body depth (H,W) and body layer."""

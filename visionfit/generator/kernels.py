@@ -22,8 +22,8 @@ import numba
 import numpy as np
 from platformdirs import user_cache_dir
 
-__all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "darken_floor", "shade_hits",
-           "shadow_grid"]
+__all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "darken_floor", "floor_points",
+           "floor_window", "furniture_fields", "shade_hits", "shadow_casters", "shadow_grid"]
 
 
 def _writable_cache_dir() -> str | None:
@@ -50,59 +50,76 @@ _jit = numba.njit(cache=bool(CACHE_DIR), nogil=True, error_model="numpy")
 # ---------------------------------------------------------------------------------------
 # Body: ray casts (rays (dx, dy, 1) from the camera, so a ray's parameter is the depth z).
 @_jit
-def _capsule_t(dx: float, dy: float, a: np.ndarray, b: np.ndarray, r: float,
-               near: float) -> float:
-    """Nearest front hit of the ray with the capsule a-b of radius r (inf: miss): the
-    nearest of the two end spheres' first roots and the cylinder's lateral hit between
-    the ends."""
-    dd = dx * dx + dy * dy + 1.0
-    da = a[0] * dx + a[1] * dy + a[2]
-    db = b[0] * dx + b[1] * dy + b[2]
-    aa = a[0] * a[0] + a[1] * a[1] + a[2] * a[2]
-    bb = b[0] * b[0] + b[1] * b[1] + b[2] * b[2]
-    t = np.inf
-    ha = da * da - dd * (aa - r * r)
-    if ha >= 0.0:
-        ta = (da - np.sqrt(ha)) / dd
-        if ta > near:
-            t = ta
-    hb = db * db - dd * (bb - r * r)
-    if hb >= 0.0:
-        tb = (db - np.sqrt(hb)) / dd
-        if tb > near and tb < t:
-            t = tb
-    ba0, ba1, ba2 = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+def _cast_capsule(dx: np.ndarray, dy: np.ndarray, x0: int, x1: int, y0: int, y1: int,
+                  a: np.ndarray, b: np.ndarray, r: float, near: float, k: int,
+                  depth: np.ndarray, pid: np.ndarray) -> None:
+    """Nearest front hits of rays (dx, dy, 1) with the capsule a-b of radius r: the nearest
+    of the two end spheres' first roots |t d - c| = r and the cylinder's lateral hit when it
+    falls between the ends; depth-tested into the canvas."""
+    a0, a1, a2, b0, b1, b2 = a[0], a[1], a[2], b[0], b[1], b[2]
+    aa = a0 * a0 + a1 * a1 + a2 * a2
+    ca = aa - r * r
+    cb = b0 * b0 + b1 * b1 + b2 * b2 - r * r
+    ba0, ba1, ba2 = b0 - a0, b1 - a1, b2 - a2
     baba = ba0 * ba0 + ba1 * ba1 + ba2 * ba2
-    if baba > 1e-12:
-        bard = db - da
-        baoa = -(ba0 * a[0] + ba1 * a[1] + ba2 * a[2])
-        qa = baba * dd - bard * bard
-        qb = baba * -da - baoa * bard
-        qc = baba * aa - baoa * baoa - r * r * baba
-        h = qb * qb - qa * qc
-        if h >= 0.0 and qa > 1e-12:
-            tc = (-qb - np.sqrt(h)) / qa
-            y = baoa + tc * bard
-            if y > 0.0 and y < baba and tc > near and tc < t:
-                t = tc
-    return t
+    baoa = -(ba0 * a0 + ba1 * a1 + ba2 * a2)
+    qc = baba * aa - baoa * baoa - r * r * baba
+    for y in range(y0, y1):
+        ry = dy[y]
+        for x in range(x0, x1):
+            rx = dx[x]
+            dd = rx * rx + ry * ry + 1.0
+            da = a0 * rx + a1 * ry + a2
+            db = b0 * rx + b1 * ry + b2
+            t = np.inf
+            ha = da * da - dd * ca
+            if ha >= 0.0:
+                ta = (da - np.sqrt(ha)) / dd
+                if ta > near:
+                    t = ta
+            hb = db * db - dd * cb
+            if hb >= 0.0:
+                tb = (db - np.sqrt(hb)) / dd
+                if tb > near and tb < t:
+                    t = tb
+            if baba > 1e-12:
+                bard = db - da
+                qa = baba * dd - bard * bard
+                qb = baba * -da - baoa * bard
+                h = qb * qb - qa * qc
+                if h >= 0.0 and qa > 1e-12:
+                    tc = (-qb - np.sqrt(h)) / qa
+                    yy = baoa + tc * bard
+                    if yy > 0.0 and yy < baba and tc > near and tc < t:
+                        t = tc
+            if t < depth[y, x]:
+                depth[y, x] = t
+                pid[y, x] = k
 
 
 @_jit
-def _ellipsoid_t(dx: float, dy: float, o: np.ndarray, minv: np.ndarray,
-                 near: float) -> float:
-    """Nearest front hit with the ellipsoid {c + M u : |u| = 1}; minv = M^-1, o = minv(-c)."""
-    d0 = minv[0, 0] * dx + minv[0, 1] * dy + minv[0, 2]
-    d1 = minv[1, 0] * dx + minv[1, 1] * dy + minv[1, 2]
-    d2 = minv[2, 0] * dx + minv[2, 1] * dy + minv[2, 2]
-    qa = d0 * d0 + d1 * d1 + d2 * d2
-    qb = o[0] * d0 + o[1] * d1 + o[2] * d2
-    qc = o[0] * o[0] + o[1] * o[1] + o[2] * o[2] - 1.0
-    h = qb * qb - qa * qc
-    if h < 0.0:
-        return np.inf
-    t = (-qb - np.sqrt(h)) / qa
-    return t if t > near else np.inf
+def _cast_ellipsoid(dx: np.ndarray, dy: np.ndarray, x0: int, x1: int, y0: int, y1: int,
+                    o: np.ndarray, m: np.ndarray, near: float, k: int, depth: np.ndarray,
+                    pid: np.ndarray) -> None:
+    """Nearest front hits with the ellipsoid {c + M u : |u| = 1} (m = M^-1, o = m(-c)):
+    the unit sphere's first root in its own frame; depth-tested into the canvas."""
+    o0, o1, o2 = o[0], o[1], o[2]
+    qc = o0 * o0 + o1 * o1 + o2 * o2 - 1.0
+    for y in range(y0, y1):
+        ry = dy[y]
+        for x in range(x0, x1):
+            rx = dx[x]
+            d0 = m[0, 0] * rx + m[0, 1] * ry + m[0, 2]
+            d1 = m[1, 0] * rx + m[1, 1] * ry + m[1, 2]
+            d2 = m[2, 0] * rx + m[2, 1] * ry + m[2, 2]
+            qa = d0 * d0 + d1 * d1 + d2 * d2
+            qb = o0 * d0 + o1 * d1 + o2 * d2
+            h = qb * qb - qa * qc
+            if h >= 0.0:
+                t = (-qb - np.sqrt(h)) / qa
+                if t > near and t < depth[y, x]:
+                    depth[y, x] = t
+                    pid[y, x] = k
 
 
 @_jit
@@ -119,15 +136,14 @@ def cast_primitives(dx: np.ndarray, dy: np.ndarray, ranges: np.ndarray, cap_a: n
     nc = cap_r.shape[0]
     for k in range(ranges.shape[0]):
         x0, x1, y0, y1 = ranges[k, 0], ranges[k, 1], ranges[k, 2], ranges[k, 3]
-        for y in range(y0, y1):
-            for x in range(x0, x1):
-                if k < nc:
-                    t = _capsule_t(dx[x], dy[y], cap_a[k], cap_b[k], cap_r[k], near)
-                else:
-                    t = _ellipsoid_t(dx[x], dy[y], ell_o[k - nc], ell_minv[k - nc], near)
-                if t < depth[y, x]:
-                    depth[y, x] = t
-                    pid[y, x] = k
+        if x1 <= x0 or y1 <= y0:
+            continue
+        if k < nc:
+            _cast_capsule(dx, dy, x0, x1, y0, y1, cap_a[k], cap_b[k], cap_r[k], near, k,
+                          depth, pid)
+        else:
+            _cast_ellipsoid(dx, dy, x0, x1, y0, y1, ell_o[k - nc], ell_minv[k - nc], near, k,
+                            depth, pid)
 
 
 @_jit
@@ -147,7 +163,6 @@ def shade_hits(dx: np.ndarray, dy: np.ndarray, depth: np.ndarray, pid: np.ndarra
     albedo (the formulas of :func:`raster.irradiance`)."""
     nc = cap_a.shape[0]
     h, w = depth.shape
-    n = np.empty(3)
     for y in range(h):
         for x in range(w):
             k = pid[y, x]
@@ -156,87 +171,143 @@ def shade_hits(dx: np.ndarray, dy: np.ndarray, depth: np.ndarray, pid: np.ndarra
             z = depth[y, x]
             p0, p1, p2 = dx[x] * z, dy[y] * z, z
             if k < nc:
-                a, b = cap_a[k], cap_b[k]
-                ba0, ba1, ba2 = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-                pa0, pa1, pa2 = p0 - a[0], p1 - a[1], p2 - a[2]
+                a0, a1, a2 = cap_a[k, 0], cap_a[k, 1], cap_a[k, 2]
+                ba0, ba1, ba2 = cap_b[k, 0] - a0, cap_b[k, 1] - a1, cap_b[k, 2] - a2
+                pa0, pa1, pa2 = p0 - a0, p1 - a1, p2 - a2
                 baba = max(ba0 * ba0 + ba1 * ba1 + ba2 * ba2, 1e-12)
                 q = min(max((pa0 * ba0 + pa1 * ba1 + pa2 * ba2) / baba, 0.0), 1.0)
-                n[0], n[1], n[2] = pa0 - q * ba0, pa1 - q * ba1, pa2 - q * ba2
+                n0, n1, n2 = pa0 - q * ba0, pa1 - q * ba1, pa2 - q * ba2
             else:
-                m, c = ell_minv[k - nc], ell_c[k - nc]
-                r0, r1, r2 = p0 - c[0], p1 - c[1], p2 - c[2]
-                u0 = m[0, 0] * r0 + m[0, 1] * r1 + m[0, 2] * r2
-                u1 = m[1, 0] * r0 + m[1, 1] * r1 + m[1, 2] * r2
-                u2 = m[2, 0] * r0 + m[2, 1] * r1 + m[2, 2] * r2
-                for i in range(3):
-                    n[i] = m[0, i] * u0 + m[1, i] * u1 + m[2, i] * u2
-            norm = max(np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]), 1e-12)
+                e = k - nc
+                r0, r1, r2 = p0 - ell_c[e, 0], p1 - ell_c[e, 1], p2 - ell_c[e, 2]
+                u0 = ell_minv[e, 0, 0] * r0 + ell_minv[e, 0, 1] * r1 + ell_minv[e, 0, 2] * r2
+                u1 = ell_minv[e, 1, 0] * r0 + ell_minv[e, 1, 1] * r1 + ell_minv[e, 1, 2] * r2
+                u2 = ell_minv[e, 2, 0] * r0 + ell_minv[e, 2, 1] * r1 + ell_minv[e, 2, 2] * r2
+                n0 = ell_minv[e, 0, 0] * u0 + ell_minv[e, 1, 0] * u1 + ell_minv[e, 2, 0] * u2
+                n1 = ell_minv[e, 0, 1] * u0 + ell_minv[e, 1, 1] * u1 + ell_minv[e, 2, 1] * u2
+                n2 = ell_minv[e, 0, 2] * u0 + ell_minv[e, 1, 2] * u1 + ell_minv[e, 2, 2] * u2
+            norm = max(np.sqrt(n0 * n0 + n1 * n1 + n2 * n2), 1e-12)
             t0, t1, t2 = light[0] - p0, light[1] - p1, light[2] - p2
             d2 = t0 * t0 + t1 * t1 + t2 * t2
-            cos = max((n[0] * t0 + n[1] * t1 + n[2] * t2) / norm, 0.0) / np.sqrt(d2)
-            e = ambient + diffuse * cos * min(1.0, falloff_ref2 / d2)
+            cos = max((n0 * t0 + n1 * t1 + n2 * t2) / norm, 0.0) / np.sqrt(d2)
+            light_in = ambient + diffuse * cos * min(1.0, falloff_ref2 / d2)
             for i in range(3):
-                rgb[y, x, i] = _srgb8(albedo[k, i] * e, lut)
+                rgb[y, x, i] = _srgb8(albedo[k, i] * light_in, lut)
 
 
 # ---------------------------------------------------------------------------------------
 # Shadows on the floor (model in :mod:`.shadow`).
 @_jit
-def shadow_grid(p: np.ndarray, pa: np.ndarray, pb: np.ndarray, rho_a: np.ndarray,
-                rho_b: np.ndarray, sig_a: np.ndarray, sig_b: np.ndarray, reach: np.ndarray,
-                a3: np.ndarray, b3: np.ndarray, r3: np.ndarray, far: np.ndarray,
-                direct: np.ndarray, ambient: np.ndarray) -> None:
-    """Per floor point p[i] (x, y): the largest share of the lamp hidden by the projected
-    capsules pa-pb (radii rho, penumbrae sigma, linear along each), and the largest share of
-    the sky hidden by the capsules a3-b3 (radius r3) near the floor.
-
-    A capsule is skipped where it cannot reach: beyond ``reach`` (rho + sigma) of its
-    projected box, or beyond ``far`` (where its sky share is under the faint limit) of its
-    floor box; both shares are exactly 0 or negligible there."""
-    for i in range(p.shape[0]):
-        px, py = p[i, 0], p[i, 1]
-        best = 0.0
-        for k in range(pa.shape[0]):
-            if (px < min(pa[k, 0], pb[k, 0]) - reach[k] or px > max(pa[k, 0], pb[k, 0]) + reach[k]
-                    or py < min(pa[k, 1], pb[k, 1]) - reach[k]
-                    or py > max(pa[k, 1], pb[k, 1]) + reach[k]):
-                continue
-            ab0, ab1 = pb[k, 0] - pa[k, 0], pb[k, 1] - pa[k, 1]
-            abab = max(ab0 * ab0 + ab1 * ab1, 1e-12)
-            rx, ry = px - pa[k, 0], py - pa[k, 1]
-            t = min(max((rx * ab0 + ry * ab1) / abab, 0.0), 1.0)
-            ex, ey = rx - t * ab0, ry - t * ab1
-            d = np.sqrt(ex * ex + ey * ey)
-            rho = rho_a[k] + t * (rho_b[k] - rho_a[k])
-            sig = sig_a[k] + t * (sig_b[k] - sig_a[k])
-            hidden = (min(d + sig, rho) - max(d - sig, -rho)) / (2.0 * sig)
-            if hidden > best:
-                best = min(hidden, 1.0)
-        direct[i] = best
-        best = 0.0
-        for k in range(a3.shape[0]):
-            if (px < min(a3[k, 0], b3[k, 0]) - far[k] or px > max(a3[k, 0], b3[k, 0]) + far[k]
-                    or py < min(a3[k, 1], b3[k, 1]) - far[k]
-                    or py > max(a3[k, 1], b3[k, 1]) + far[k]):
-                continue
-            ab0, ab1, ab2 = b3[k, 0] - a3[k, 0], b3[k, 1] - a3[k, 1], b3[k, 2] - a3[k, 2]
-            l2 = max(ab0 * ab0 + ab1 * ab1 + ab2 * ab2, 1e-12)
-            qx, qy, qz = px - a3[k, 0], py - a3[k, 1], -a3[k, 2]
-            s = min(max((qx * ab0 + qy * ab1 + qz * ab2) / l2, 0.0), 1.0)
-            ex, ey = qx - s * ab0, qy - s * ab1
-            height = max(a3[k, 2] + s * ab2, 1e-3)
-            dist2 = ex * ex + ey * ey + height * height
-            f = min(r3[k] * r3[k] * height / (dist2 * np.sqrt(dist2)), 1.0)
-            if f > best:
-                best = f
-        ambient[i] = best
+def floor_points(rows: np.ndarray, cols: np.ndarray, position: np.ndarray,
+                 rotation: np.ndarray, focal: float, cx: float, cy: float,
+                 out: np.ndarray) -> None:
+    """Where the rays of pixels (rows x cols) meet the floor z = 0: out (rows * cols, 2).
+    Rays that never reach it (level or rising) get a point far away, where nothing
+    occludes."""
+    i = 0
+    for r in rows:
+        dy = (r - cy) / focal
+        for c in cols:
+            dx = (c - cx) / focal
+            d0 = dx * rotation[0, 0] + dy * rotation[1, 0] + rotation[2, 0]
+            d1 = dx * rotation[0, 1] + dy * rotation[1, 1] + rotation[2, 1]
+            d2 = dx * rotation[0, 2] + dy * rotation[1, 2] + rotation[2, 2]
+            if d2 < -1e-9:
+                t = -position[2] / d2
+                out[i, 0] = position[0] + d0 * t
+                out[i, 1] = position[1] + d1 * t
+            else:
+                out[i, 0] = 1e6
+                out[i, 1] = 1e6
+            i += 1
 
 
 @_jit
-def bilinear(grid: np.ndarray, i: np.ndarray, wy: np.ndarray, j: np.ndarray, wx: np.ndarray,
+def shadow_grid(p: np.ndarray, a: np.ndarray, b: np.ndarray, r: np.ndarray,
+                proj: np.ndarray, near: np.ndarray, far: np.ndarray, direct: np.ndarray,
+                ambient: np.ndarray) -> None:
+    """Per floor point p[i] (x, y): the largest share of the lamp hidden by the casters'
+    projections (``proj`` of :func:`shadow_casters`: radii rho and penumbrae sigma linear
+    along each), and the largest share of the sky hidden by the ``near`` casters a-b
+    (radius r).
+
+    A caster is skipped where it cannot reach: beyond ``reach`` (rho + sigma) of its
+    projected box, or beyond ``far`` (where its sky share is under the faint limit) of its
+    floor box; both shares are exactly 0 or negligible there."""
+    n = p.shape[0]
+    direct[:] = 0.0
+    ambient[:] = 0.0
+    for k in range(proj.shape[0]):
+        ax, ay, bx, by = proj[k, 0], proj[k, 1], proj[k, 2], proj[k, 3]
+        rho_a, rho_b, sig_a, sig_b, reach = proj[k, 4], proj[k, 5], proj[k, 6], proj[k, 7], \
+            proj[k, 8]
+        ab0, ab1 = bx - ax, by - ay
+        abab = max(ab0 * ab0 + ab1 * ab1, 1e-12)
+        lo_x, hi_x = min(ax, bx) - reach, max(ax, bx) + reach
+        lo_y, hi_y = min(ay, by) - reach, max(ay, by) + reach
+        for i in range(n):
+            px, py = p[i, 0], p[i, 1]
+            if px < lo_x or px > hi_x or py < lo_y or py > hi_y:
+                continue
+            rx, ry = px - ax, py - ay
+            t = min(max((rx * ab0 + ry * ab1) / abab, 0.0), 1.0)
+            ex, ey = rx - t * ab0, ry - t * ab1
+            d = np.sqrt(ex * ex + ey * ey)
+            rho = rho_a + t * (rho_b - rho_a)
+            sig = sig_a + t * (sig_b - sig_a)
+            hidden = min((min(d + sig, rho) - max(d - sig, -rho)) / (2.0 * sig), 1.0)
+            if hidden > direct[i]:
+                direct[i] = hidden
+    for k in range(a.shape[0]):
+        if not near[k]:
+            continue
+        ax, ay, az = a[k, 0], a[k, 1], a[k, 2]
+        ab0, ab1, ab2 = b[k, 0] - ax, b[k, 1] - ay, b[k, 2] - az
+        l2 = max(ab0 * ab0 + ab1 * ab1 + ab2 * ab2, 1e-12)
+        lo_x, hi_x = min(ax, b[k, 0]) - far[k], max(ax, b[k, 0]) + far[k]
+        lo_y, hi_y = min(ay, b[k, 1]) - far[k], max(ay, b[k, 1]) + far[k]
+        rr = r[k] * r[k]
+        for i in range(n):
+            px, py = p[i, 0], p[i, 1]
+            if px < lo_x or px > hi_x or py < lo_y or py > hi_y:
+                continue
+            qx, qy, qz = px - ax, py - ay, -az
+            s = min(max((qx * ab0 + qy * ab1 + qz * ab2) / l2, 0.0), 1.0)
+            ex, ey = qx - s * ab0, qy - s * ab1
+            height = max(az + s * ab2, 1e-3)
+            dist2 = ex * ex + ey * ey + height * height
+            f = min(rr * height / (dist2 * np.sqrt(dist2)), 1.0)
+            if f > ambient[i]:
+                ambient[i] = f
+
+
+@_jit
+def _interp_axis(samples: np.ndarray, start: int, count: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """For pixels start..start+count-1: the sample before each (index, at most n - 2) and
+    the weight of the next (0..1); a single sample gets weight 0."""
+    n = samples.shape[0]
+    index = np.zeros(count, dtype=np.int64)
+    weight = np.zeros(count)
+    if n == 1:
+        return index, weight
+    i = 0
+    for k in range(count):
+        px = float(start + k)
+        while i < n - 2 and samples[i + 1] <= px:
+            i += 1
+        index[k] = i
+        weight[k] = min(max((px - samples[i]) / (samples[i + 1] - samples[i]), 0.0), 1.0)
+    return index, weight
+
+
+@_jit
+def bilinear(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, y0: int,
              out: np.ndarray) -> None:
-    """out[y, x] = the grid interpolated between samples i[y], i[y]+1 (weight wy[y] on the
-    second) and j[x], j[x]+1 (weight wx[x]); the grid's last row and column repeat."""
+    """out[y, x]: the grid sampled at pixel rows ``rows`` and columns ``cols`` (increasing,
+    floats) interpolated bilinearly to pixel (y0 + y, x0 + x); clamped at the ends."""
+    i, wy = _interp_axis(rows, y0, out.shape[0])
+    j, wx = _interp_axis(cols, x0, out.shape[1])
     gh, gw = grid.shape
     for y in range(out.shape[0]):
         i0 = i[y]
@@ -247,6 +318,89 @@ def bilinear(grid: np.ndarray, i: np.ndarray, wy: np.ndarray, j: np.ndarray, wx:
             top = grid[i0, j0] + (grid[i1, j0] - grid[i0, j0]) * wy[y]
             bottom = grid[i0, j1] + (grid[i1, j1] - grid[i0, j1]) * wy[y]
             out[y, x] = top + (bottom - top) * wx[x]
+
+
+@_jit
+def floor_window(floor: np.ndarray, x0: int, x1: int, y0: int, y1: int
+                 ) -> tuple[int, int, int, int]:
+    """The smallest rectangle inside [x0, x1) x [y0, y1) holding every ``floor`` pixel of
+    it (all 0 if it holds none)."""
+    rx0, rx1, ry0, ry1 = x1, x0, y1, y0
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            if floor[y, x]:
+                rx0, rx1 = min(rx0, x), max(rx1, x + 1)
+                ry0, ry1 = min(ry0, y), max(ry1, y + 1)
+    if rx1 <= rx0:
+        return 0, 0, 0, 0
+    return rx0, rx1, ry0, ry1
+
+
+@_jit
+def shadow_casters(cap_a: np.ndarray, cap_b: np.ndarray, cap_r: np.ndarray,
+                   ell_c: np.ndarray, ell_m: np.ndarray, light: np.ndarray,
+                   lamp_radius: float, min_penumbra: float, clearance: float, faint: float,
+                   a: np.ndarray, b: np.ndarray, r: np.ndarray, proj: np.ndarray,
+                   near: np.ndarray, far: np.ndarray) -> tuple[float, float, float, float]:
+    """One frame's primitives as shadow casters (the model of :mod:`.shadow`).
+
+    Capsules are kept and each ellipsoid becomes the capsule along its longest semi-axis
+    with the mean of the other two as radius: ``a``, ``b``, ``r``. Per caster, ``proj``
+    holds its ends seen from the lamp's centre on the floor (pa x, pa y, pb x, pb y), their
+    shadow radii rho_a, rho_b, penumbrae sigma_a, sigma_b and ``reach`` = max(rho + sigma);
+    ``near`` says whether it is low enough to hide a visible share of the sky and ``far``
+    how far from its floor box that share stays above ``faint``. Returns the floor box
+    (lo x, lo y, hi x, hi y) everything reaches.
+    """
+    nc = cap_r.shape[0]
+    for k in range(nc):
+        for d in range(3):
+            a[k, d], b[k, d] = cap_a[k, d], cap_b[k, d]
+        r[k] = cap_r[k]
+    for e in range(ell_c.shape[0]):
+        lens = np.empty(3)
+        for col in range(3):
+            lens[col] = np.sqrt(ell_m[e, 0, col] ** 2 + ell_m[e, 1, col] ** 2
+                                + ell_m[e, 2, col] ** 2)
+        longest_axis = np.argmax(lens)
+        longest = lens[longest_axis]
+        radius = (lens[0] + lens[1] + lens[2] - longest) / 2.0
+        half = max(longest - radius, 0.0) / max(longest, 1e-12)
+        for d in range(3):
+            step = half * ell_m[e, d, longest_axis]
+            a[nc + e, d] = ell_c[e, d] - step
+            b[nc + e, d] = ell_c[e, d] + step
+        r[nc + e] = radius
+    top = light[2]
+    lo_x, lo_y, hi_x, hi_y = np.inf, np.inf, -np.inf, -np.inf
+    for k in range(r.shape[0]):
+        ha = min(max(a[k, 2], 0.0), top - clearance)
+        hb = min(max(b[k, 2], 0.0), top - clearance)
+        ma, mb = top / (top - ha), top / (top - hb)
+        proj[k, 0] = light[0] + (a[k, 0] - light[0]) * ma
+        proj[k, 1] = light[1] + (a[k, 1] - light[1]) * ma
+        proj[k, 2] = light[0] + (b[k, 0] - light[0]) * mb
+        proj[k, 3] = light[1] + (b[k, 1] - light[1]) * mb
+        proj[k, 4], proj[k, 5] = r[k] * ma, r[k] * mb
+        proj[k, 6] = max(lamp_radius * ha / (top - ha), min_penumbra)
+        proj[k, 7] = max(lamp_radius * hb / (top - hb), min_penumbra)
+        reach = max(proj[k, 4] + proj[k, 6], proj[k, 5] + proj[k, 7])
+        proj[k, 8] = reach
+        lo_x = min(lo_x, min(proj[k, 0], proj[k, 2]) - reach)
+        hi_x = max(hi_x, max(proj[k, 0], proj[k, 2]) + reach)
+        lo_y = min(lo_y, min(proj[k, 1], proj[k, 3]) - reach)
+        hi_y = max(hi_y, max(proj[k, 1], proj[k, 3]) + reach)
+        z_lo = max(min(a[k, 2], b[k, 2]), 1e-3)
+        z_hi = max(max(a[k, 2], b[k, 2]), 1e-3)
+        near[k] = r[k] * r[k] / (z_lo * z_lo) >= faint
+        far[k] = 0.0
+        if near[k]:
+            far[k] = np.cbrt(r[k] ** 2 * z_hi / faint)  # the share < faint beyond this
+            lo_x = min(lo_x, min(a[k, 0], b[k, 0]) - far[k])
+            hi_x = max(hi_x, max(a[k, 0], b[k, 0]) + far[k])
+            lo_y = min(lo_y, min(a[k, 1], b[k, 1]) - far[k])
+            hi_y = max(hi_y, max(a[k, 1], b[k, 1]) + far[k])
+    return lo_x, lo_y, hi_x, hi_y
 
 
 @_jit
@@ -266,3 +420,71 @@ def darken_floor(rgb: np.ndarray, linear: np.ndarray, share: np.ndarray, floor: 
                 keep = max(keep, 0.0)
                 for c in range(3):
                     rgb[y0 + y, x0 + x, c] = _srgb8(linear[y0 + y, x0 + x, c] * keep, lut)
+
+
+# ---------------------------------------------------------------------------------------
+# Furniture's darkening of the floor, once per job (model in :mod:`.shadow`).
+@_jit
+def _corner_factor(x: float, y: float) -> float:
+    """Form factor from a floor point to the rectangle [0, x] x [0, y] one unit above it
+    (signed: odd in x and in y, so rectangles add up from their corners)."""
+    sx, sy = np.sqrt(1.0 + x * x), np.sqrt(1.0 + y * y)
+    return (x / sx * np.arctan(y / sx) + y / sy * np.arctan(x / sy)) / (2.0 * np.pi)
+
+
+@_jit
+def furniture_fields(p: np.ndarray, needed: np.ndarray, standing: np.ndarray,
+                     raised: np.ndarray, slices: np.ndarray, sky: np.ndarray,
+                     lamp: np.ndarray) -> None:
+    """Per floor point p[i] with needed[i] (others get 0): ``sky``, the largest share of the
+    sky hidden by a box standing on the floor (rows of ``standing``: lo x, lo y, hi x, hi y,
+    height) or by the underside of a raised box (rows of ``raised``: lo x, lo y, hi x, hi y,
+    bottom height); ``lamp``, the largest share of the square lamp hidden by a box slice's
+    shadow rectangle (rows of ``slices``: lo x, lo y, hi x, hi y, penumbra sigma)."""
+    for i in range(p.shape[0]):
+        sky[i] = 0.0
+        lamp[i] = 0.0
+        if not needed[i]:
+            continue
+        px, py = p[i, 0], p[i, 1]
+        best = 0.0
+        for b in range(standing.shape[0]):
+            lx, ly, hx, hy, height = (standing[b, 0], standing[b, 1], standing[b, 2],
+                                      standing[b, 3], standing[b, 4])
+            gx = max(max(lx - px, px - hx), 0.0)
+            gy = max(max(ly - py, py - hy), 0.0)
+            d = np.sqrt(gx * gx + gy * gy)
+            wall = 0.5 * (1.0 - d / np.sqrt(d * d + height * height))
+            theta = np.pi
+            if d > 0.0:
+                # The spread of the corners' bearings, measured from the bearing of the
+                # footprint's centre (which lies inside it, so nothing wraps round).
+                cx, cy = (lx + hx) / 2 - px, (ly + hy) / 2 - py
+                lo_b, hi_b = np.inf, -np.inf
+                for corner in range(4):
+                    vx = (hx if corner & 1 else lx) - px
+                    vy = (hy if corner & 2 else ly) - py
+                    bearing = np.arctan2(cx * vy - cy * vx, cx * vx + cy * vy)
+                    lo_b, hi_b = min(lo_b, bearing), max(hi_b, bearing)
+                theta = hi_b - lo_b
+            best = max(best, wall * theta / np.pi)
+        for b in range(raised.shape[0]):
+            c = raised[b, 4]
+            x0, x1 = (raised[b, 0] - px) / c, (raised[b, 2] - px) / c
+            y0, y1 = (raised[b, 1] - py) / c, (raised[b, 3] - py) / c
+            f = (_corner_factor(x1, y1) - _corner_factor(x0, y1) - _corner_factor(x1, y0)
+                 + _corner_factor(x0, y0))
+            best = max(best, f)
+        sky[i] = best
+        best = 0.0
+        for s in range(slices.shape[0]):
+            sig = slices[s, 4]
+            ox = min(px + sig, slices[s, 2]) - max(px - sig, slices[s, 0])
+            if ox <= 0.0:
+                continue
+            oy = min(py + sig, slices[s, 3]) - max(py - sig, slices[s, 1])
+            if oy <= 0.0:
+                continue
+            hidden = min(ox / (2.0 * sig), 1.0) * min(oy / (2.0 * sig), 1.0)
+            best = max(best, hidden)
+        lamp[i] = best

@@ -24,6 +24,7 @@ from .scene import FRONT_Y, Room, art_albedo, floor_albedo, wall_albedo
 from .shadow import body_shadow, furniture_occlusion
 
 __all__ = [
+    "BodyFrames",
     "BodyLayer",
     "StaticLayer",
     "body_coverage",
@@ -129,45 +130,6 @@ def _union(ranges: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
 
 
 @dataclass
-class _BodyPrims:
-    """One frame's primitives in camera space, flattened (and contiguous) for the kernels."""
-
-    cap_a: np.ndarray
-    cap_b: np.ndarray
-    cap_r: np.ndarray
-    ell_c: np.ndarray
-    ell_minv: np.ndarray
-    ell_o: np.ndarray  # ell_minv @ -ell_c: the camera's origin in each ellipsoid's unit frame
-    rgb: np.ndarray  # (P, 3) linear albedo, capsules first
-    lo: np.ndarray  # (P, 3) camera-space bounds
-    hi: np.ndarray
-
-    @classmethod
-    def of(cls, prims: Primitives) -> _BodyPrims:
-        def c64(x: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(x, dtype=np.float64)
-
-        a, b, r = c64(prims.cap_a[0]), c64(prims.cap_b[0]), c64(prims.cap_r)
-        c, m = c64(prims.ell_c[0]), c64(prims.ell_m[0])
-        half = np.linalg.norm(m, axis=2)
-        lo = np.concatenate([np.minimum(a, b) - r[:, None], c - half])
-        hi = np.concatenate([np.maximum(a, b) + r[:, None], c + half])
-        minv = c64(np.linalg.inv(m)) if len(m) else np.zeros((0, 3, 3))
-        return cls(a, b, r, c, minv, c64(np.einsum("eij,ej->ei", minv, -c)),
-                   c64(np.concatenate([prims.cap_rgb, prims.ell_rgb])), lo, hi)
-
-    def cast(self, dx: np.ndarray, dy: np.ndarray, ranges: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
-        """Depth (inf: miss) and primitive index (-1: miss) on the canvas of rays
-        (dx[x], dy[y], 1), each primitive cast only inside its index range."""
-        depth = np.full((len(dy), len(dx)), np.inf)
-        pid = np.full(depth.shape, -1, dtype=np.int16)
-        cast_primitives(dx, dy, np.ascontiguousarray(ranges, dtype=np.int64), self.cap_a,
-                        self.cap_b, self.cap_r, self.ell_o, self.ell_minv, NEAR, depth, pid)
-        return depth, pid
-
-
-@dataclass
 class BodyLayer:
     """The body cast into the rectangle [x0, x1) x [y0, y1) of the image.
 
@@ -191,59 +153,111 @@ class BodyLayer:
         return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
 
+@dataclass
+class BodyFrames:
+    """Every frame's body primitives in camera space, prepared for casting in one batch:
+    flattened, contiguous, ellipsoids inverted, and each primitive's screen rectangle
+    found for all frames at once (so a frame costs its compiled loops, not array calls)."""
+
+    cam: Camera
+    cap_a: np.ndarray  # (N, C, 3)
+    cap_b: np.ndarray
+    cap_r: np.ndarray  # (C,)
+    ell_c: np.ndarray  # (N, E, 3)
+    ell_minv: np.ndarray  # (N, E, 3, 3)
+    ell_o: np.ndarray  # (N, E, 3) ell_minv @ -ell_c: the camera's origin in each unit frame
+    rgb: np.ndarray  # (P, 3) linear albedo, capsules first
+    rects: np.ndarray  # (N, P, 4) screen bounds x0, x1, y0, y1 (floats)
+    ranges: np.ndarray  # (N, P, 4) their pixel ranges inside the image
+
+    @classmethod
+    def of(cls, cam: Camera, prims_cam: Primitives) -> BodyFrames:
+        def c64(x: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(x, dtype=np.float64)
+
+        a, b, r = c64(prims_cam.cap_a), c64(prims_cam.cap_b), c64(prims_cam.cap_r)
+        c, m = c64(prims_cam.ell_c), c64(prims_cam.ell_m)
+        n = len(a)
+        half = np.linalg.norm(m, axis=-1)
+        lo = np.concatenate([np.minimum(a, b) - r[:, None], c - half], axis=1)
+        hi = np.concatenate([np.maximum(a, b) + r[:, None], c + half], axis=1)
+        minv = c64(np.linalg.inv(m)) if m.shape[1] else np.zeros(m.shape)
+        rects = _project_rects(cam, lo.reshape(-1, 3), hi.reshape(-1, 3)).reshape(n, -1, 4)
+        ranges = _pixel_ranges(rects.reshape(-1, 4), (0, cam.width, 0, cam.height))
+        return cls(cam, a, b, r, c, minv, c64(np.einsum("neij,nej->nei", minv, -c)),
+                   c64(np.concatenate([prims_cam.cap_rgb, prims_cam.ell_rgb])), rects,
+                   ranges.reshape(n, -1, 4))
+
+    def cast(self, i: int, dx: np.ndarray, dy: np.ndarray, ranges: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Frame i's depth (inf: miss) and primitive index (-1: miss) on the canvas of rays
+        (dx[x], dy[y], 1), each primitive cast only inside its index range."""
+        depth = np.full((len(dy), len(dx)), np.inf)
+        pid = np.full(depth.shape, -1, dtype=np.int16)
+        cast_primitives(dx, dy, np.ascontiguousarray(ranges, dtype=np.int64), self.cap_a[i],
+                        self.cap_b[i], self.cap_r, self.ell_o[i], self.ell_minv[i], NEAR,
+                        depth, pid)
+        return depth, pid
+
+    def layer(self, i: int, light_cam: np.ndarray, power: float, shade: bool = True,
+              fov: bool = True) -> BodyLayer:
+        """Frame i cast into its screen rectangle: each primitive only inside its own
+        rectangle (:func:`kernels.cast_primitives`), shading once per pixel the body wins
+        (:func:`kernels.shade_hits`, the formulas of :func:`irradiance`)."""
+        cam = self.cam
+        ranges = self.ranges[i]
+        live, (ux0, ux1, uy0, uy1) = _union(ranges)
+        local = np.where(live[:, None], ranges - np.array([ux0, ux0, uy0, uy0]), 0)
+        dx, dy = cam.ray_steps(ux0, ux1, uy0, uy1)
+        depth, pid = self.cast(i, dx, dy, local)
+        rgb = None
+        if shade:
+            rgb = np.zeros((*depth.shape, 3), dtype=np.uint8)
+            scale = power / 100.0
+            shade_hits(dx, dy, depth, pid, self.cap_a[i], self.cap_b[i], self.ell_c[i],
+                       self.ell_minv[i], self.rgb,
+                       np.ascontiguousarray(light_cam, dtype=np.float64), scale * _AMBIENT,
+                       scale * _DIFFUSE, _FALLOFF_REF2, _LUT, rgb)
+        in_fov = 100.0
+        if fov:
+            inside = int(np.count_nonzero(pid >= 0))
+            outside = self._outside_coverage(i)
+            in_fov = 100.0 * inside / (inside + outside) if inside + outside > 0 else 0.0
+        return BodyLayer(ux0, ux1, uy0, uy1, depth, pid, rgb, in_fov)
+
+    def _outside_coverage(self, i: int) -> float:
+        """Estimated silhouette pixels outside the image (strided cast on an extended
+        canvas). Only a body that reaches past the image edge pays for this; the canvas is
+        limited to two image sizes beyond each edge."""
+        W, H = self.cam.width, self.cam.height
+        rects = self.rects[i]
+        if (rects[:, 0].min() >= -0.5 and rects[:, 2].min() >= -0.5
+                and rects[:, 1].max() < W - 0.5 and rects[:, 3].max() < H - 0.5):
+            return 0.0  # every rectangle's pixels lie inside the image
+        ranges = _pixel_ranges(rects, (-2 * W, 3 * W, -2 * H, 3 * H))
+        live, (ux0, ux1, uy0, uy1) = _union(ranges)
+        if not live.any() or (ux0 >= 0 and uy0 >= 0 and ux1 <= W and uy1 <= H):
+            return 0.0
+        area = (ux1 - ux0) * (uy1 - uy0)
+        stride = max(1, int(np.ceil(np.sqrt(area / (W * H / 4.0)))))
+        dx, dy = self.cam.ray_steps(ux0, ux1, uy0, uy1, stride)
+        cols = np.arange(ux0, ux1, stride)
+        rows = np.arange(uy0, uy1, stride)
+        local = np.stack([np.searchsorted(cols, ranges[:, 0]),
+                          np.searchsorted(cols, ranges[:, 1]),
+                          np.searchsorted(rows, ranges[:, 2]),
+                          np.searchsorted(rows, ranges[:, 3])], axis=1)
+        local[~live] = 0
+        depth, _ = self.cast(i, dx, dy, local)
+        out = ~(((rows >= 0) & (rows < H))[:, None] & ((cols >= 0) & (cols < W))[None, :])
+        return float(np.count_nonzero(np.isfinite(depth) & out)) * stride * stride
+
+
 def render_body(cam: Camera, prims_cam: Primitives, light_cam: np.ndarray, power: float,
                 shade: bool = True, fov: bool = True) -> BodyLayer:
-    """Cast one frame's body (primitives in camera coordinates) into its screen rectangle.
-
-    Each primitive is cast only inside its own screen rectangle
-    (:func:`kernels.cast_primitives`); shading runs once per pixel the body wins
-    (:func:`kernels.shade_hits`, the formulas of :func:`irradiance`).
-    """
-    bp = _BodyPrims.of(prims_cam)
-    rects = _project_rects(cam, bp.lo, bp.hi)
-    ranges = _pixel_ranges(rects, (0, cam.width, 0, cam.height))
-    live, (ux0, ux1, uy0, uy1) = _union(ranges)
-    local = np.where(live[:, None], ranges - np.array([ux0, ux0, uy0, uy0]), 0)
-    dx, dy = cam.ray_steps(ux0, ux1, uy0, uy1)
-    depth, pid = bp.cast(dx, dy, local)
-    rgb = None
-    if shade:
-        rgb = np.zeros((*depth.shape, 3), dtype=np.uint8)
-        scale = power / 100.0
-        shade_hits(dx, dy, depth, pid, bp.cap_a, bp.cap_b, bp.ell_c, bp.ell_minv, bp.rgb,
-                   np.ascontiguousarray(light_cam, dtype=np.float64), scale * _AMBIENT,
-                   scale * _DIFFUSE, _FALLOFF_REF2, _LUT, rgb)
-    in_fov = 100.0
-    if fov:
-        inside = int(np.count_nonzero(pid >= 0))
-        outside = _outside_coverage(cam, bp, rects)
-        in_fov = 100.0 * inside / (inside + outside) if inside + outside > 0 else 0.0
-    return BodyLayer(ux0, ux1, uy0, uy1, depth, pid, rgb, in_fov)
-
-
-def _outside_coverage(cam: Camera, bp: _BodyPrims, rects: np.ndarray) -> float:
-    """Estimated silhouette pixels outside the image (strided cast on an extended canvas).
-
-    Only a body that reaches past the image edge pays for this; the canvas is limited to two
-    image sizes beyond each edge.
-    """
-    W, H = cam.width, cam.height
-    ranges = _pixel_ranges(rects, (-2 * W, 3 * W, -2 * H, 3 * H))
-    live, (ux0, ux1, uy0, uy1) = _union(ranges)
-    if not live.any() or (ux0 >= 0 and uy0 >= 0 and ux1 <= W and uy1 <= H):
-        return 0.0
-    area = (ux1 - ux0) * (uy1 - uy0)
-    stride = max(1, int(np.ceil(np.sqrt(area / (W * H / 4.0)))))
-    dx, dy = cam.ray_steps(ux0, ux1, uy0, uy1, stride)
-    cols = np.arange(ux0, ux1, stride)
-    rows = np.arange(uy0, uy1, stride)
-    local = np.stack([np.searchsorted(cols, ranges[:, 0]), np.searchsorted(cols, ranges[:, 1]),
-                      np.searchsorted(rows, ranges[:, 2]), np.searchsorted(rows, ranges[:, 3])],
-                     axis=1)
-    local[~live] = 0
-    depth, _ = bp.cast(dx, dy, local)
-    out = ~(((rows >= 0) & (rows < H))[:, None] & ((cols >= 0) & (cols < W))[None, :])
-    return float(np.count_nonzero(np.isfinite(depth) & out)) * stride * stride
+    """Cast one frame's body (primitives in camera coordinates) into its screen rectangle
+    (:meth:`BodyFrames.layer`; a job prepares all its frames at once instead)."""
+    return BodyFrames.of(cam, prims_cam).layer(0, light_cam, power, shade, fov)
 
 
 def body_coverage(cam: Camera, prims_cam: Primitives) -> np.ndarray:
@@ -385,7 +399,7 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
                                         power)
     floor = surface == 0
     # Furniture hides part of the sky and of the lamp from the floor around it.
-    sky_hidden, lamp_hidden = furniture_occlusion(cam, room.boxes, room.light)
+    sky_hidden, lamp_hidden = furniture_occlusion(cam, room.boxes, room.light, floor)
     direct = direct * np.where(floor, 1.0 - lamp_hidden, 1.0).reshape(-1)
     flat = ambient * np.where(floor, 1.0 - sky_hidden, 1.0).reshape(-1) + direct
     linear = srgb_to_linear(albedo) * flat.reshape(H, W)[..., None]

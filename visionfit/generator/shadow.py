@@ -39,7 +39,14 @@ import numpy as np
 
 from .body import Primitives
 from .camera import NEAR, Camera
-from .kernels import bilinear, shadow_grid
+from .kernels import (
+    bilinear,
+    floor_points,
+    floor_window,
+    furniture_fields,
+    shadow_casters,
+    shadow_grid,
+)
 from .scene import Box
 
 __all__ = ["LAMP_RADIUS", "BodyShadow", "body_shadow", "furniture_occlusion"]
@@ -86,57 +93,24 @@ def _floor_xy(cam: Camera, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
     Rays that never reach it (level or rising) get a point far away, where nothing occludes.
     """
-    dx = (cols - cam.cx) / cam.focal
-    dy = (rows - cam.cy) / cam.focal
-    r = cam.rotation
-    d = dx[None, :, None] * r[0] + dy[:, None, None] * r[1] + r[2]
-    down = d[..., 2] < -1e-9
-    t = np.where(down, -cam.position[2] / np.where(down, d[..., 2], -1.0), 0.0)
-    xy = cam.position[:2] + d[..., :2] * t[..., None]
-    xy[~down] = 1e6
-    return xy
-
-
-def _interp_weights(samples: np.ndarray, start: int, stop: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """For pixels start..stop-1: the sample before each (index) and the weight of the next."""
-    n = len(samples)
-    px = np.arange(start, stop, dtype=np.float64)
-    if n == 1:
-        return np.zeros(len(px), dtype=np.intp), np.zeros(len(px))
-    i = np.clip(np.searchsorted(samples, px, side="right") - 1, 0, n - 2)
-    return i, np.clip((px - samples[i]) / (samples[i + 1] - samples[i]), 0.0, 1.0)
+    out = np.empty((len(rows), len(cols), 2))
+    floor_points(np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64),
+                 np.ascontiguousarray(cam.position, dtype=np.float64),
+                 np.ascontiguousarray(cam.rotation, dtype=np.float64), float(cam.focal),
+                 float(cam.cx), float(cam.cy), out.reshape(-1, 2))
+    return out
 
 
 def _upsample(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, x1: int, y0: int,
               y1: int) -> np.ndarray:
     """Bilinear interpolation of a coarse grid to every pixel of [x0, x1) x [y0, y1)."""
-    i, wy = _interp_weights(rows, y0, y1)
-    j, wx = _interp_weights(cols, x0, x1)
     out = np.empty((y1 - y0, x1 - x0))
-    bilinear(np.ascontiguousarray(grid, dtype=np.float64), i, wy, j, wx, out)
+    bilinear(np.ascontiguousarray(grid, dtype=np.float64), rows, cols, x0, y0, out)
     return out
 
 
 # ---------------------------------------------------------------------------------------
 # The person.
-def _capsules(prims: Primitives) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One frame's primitives as capsules (a, b, r); an ellipsoid becomes the capsule along
-    its longest semi-axis with the mean of the other two as radius."""
-    m = prims.ell_m[0]  # (E, 3, 3), columns are the semi-axes
-    lens = np.linalg.norm(m, axis=1)  # (E, 3)
-    k = np.argmax(lens, axis=1)
-    e = np.arange(len(k))
-    longest = lens[e, k]
-    radius = (lens.sum(axis=1) - longest) / 2.0
-    unit = m[e, :, k] / np.maximum(longest, 1e-12)[:, None]
-    half = np.maximum(longest - radius, 0.0)[:, None] * unit
-    c = prims.ell_c[0]
-    return (np.concatenate([prims.cap_a[0], c - half]),
-            np.concatenate([prims.cap_b[0], c + half]),
-            np.concatenate([prims.cap_r, radius]))
-
-
 def _screen_rect(cam: Camera, lo: np.ndarray, hi: np.ndarray) -> tuple[int, int, int, int]:
     """Pixel rectangle [x0, x1) x [y0, y1) of the floor rectangle lo..hi (x, y), clipped."""
     corners = np.array([[lo[0], lo[1], 0.0], [hi[0], lo[1], 0.0], [lo[0], hi[1], 0.0],
@@ -164,47 +138,29 @@ def body_shadow(cam: Camera, prims: Primitives, light: np.ndarray,
     (H, W) pixels that show the floor, to which the work is cropped. None when the shadow
     misses the image's floor.
     """
-    a, b, r = _capsules(prims)
-    top = float(light[2])
-    ha = np.clip(a[:, 2], 0.0, top - _LAMP_CLEARANCE)
-    hb = np.clip(b[:, 2], 0.0, top - _LAMP_CLEARANCE)
-    # Direct: capsules projected from the lamp's centre onto the floor.
-    ma, mb = top / (top - ha), top / (top - hb)
-    pa = light[:2] + (a[:, :2] - light[:2]) * ma[:, None]
-    pb = light[:2] + (b[:, :2] - light[:2]) * mb[:, None]
-    rho_a, rho_b = r * ma, r * mb
-    sig_a = np.maximum(LAMP_RADIUS * ha / (top - ha), _MIN_PENUMBRA)
-    sig_b = np.maximum(LAMP_RADIUS * hb / (top - hb), _MIN_PENUMBRA)
-    reach = np.maximum(rho_a + sig_a, rho_b + sig_b)
-    lo = np.minimum(pa, pb) - reach[:, None]
-    hi = np.maximum(pa, pb) + reach[:, None]
-    # Ambient: only primitives low enough to hide a visible share of the sky.
-    z_lo = np.maximum(np.minimum(a[:, 2], b[:, 2]), 1e-3)
-    z_hi = np.maximum(np.maximum(a[:, 2], b[:, 2]), 1e-3)
-    near = r * r / (z_lo * z_lo) >= _FAINT
-    far = np.cbrt(r[near] ** 2 * z_hi[near] / _FAINT)  # F < faint beyond this distance
-    if near.any():
-        amb_lo = np.minimum(a[near, :2], b[near, :2]) - far[:, None]
-        amb_hi = np.maximum(a[near, :2], b[near, :2]) + far[:, None]
-        lo = np.concatenate([lo, amb_lo])
-        hi = np.concatenate([hi, amb_hi])
-    x0, x1, y0, y1 = _screen_rect(cam, lo.min(axis=0), hi.max(axis=0))
+    nc, ne = prims.cap_r.shape[0], prims.ell_c.shape[1]
+    a, b = np.empty((nc + ne, 3)), np.empty((nc + ne, 3))
+    r, far = np.empty(nc + ne), np.empty(nc + ne)
+    proj, near = np.empty((nc + ne, 9)), np.empty(nc + ne, dtype=np.bool_)
+
+    def c64(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=np.float64)
+
+    bounds = shadow_casters(c64(prims.cap_a[0]), c64(prims.cap_b[0]), c64(prims.cap_r),
+                            c64(prims.ell_c[0]), c64(prims.ell_m[0]), c64(light), LAMP_RADIUS,
+                            _MIN_PENUMBRA, _LAMP_CLEARANCE, _FAINT, a, b, r, proj, near, far)
+    x0, x1, y0, y1 = _screen_rect(cam, bounds[:2], bounds[2:])
     if x1 <= x0 or y1 <= y0:
         return None
     if floor is not None:  # crop to the floor pixels' extent inside the rectangle
-        sub = floor[y0:y1, x0:x1]
-        rows_on = np.flatnonzero(sub.any(axis=1))
-        if len(rows_on) == 0:
+        x0, x1, y0, y1 = floor_window(floor, x0, x1, y0, y1)
+        if x1 <= x0:
             return None
-        cols_on = np.flatnonzero(sub[rows_on[0]:rows_on[-1] + 1].any(axis=0))
-        x0, x1 = x0 + int(cols_on[0]), x0 + int(cols_on[-1]) + 1
-        y0, y1 = y0 + int(rows_on[0]), y0 + int(rows_on[-1]) + 1
     rows, cols = _grid_axes(x0, x1, y0, y1, _BODY_POINTS)
     p = _floor_xy(cam, rows, cols).reshape(-1, 2)
     direct = np.empty(len(p))
     ambient = np.empty(len(p))
-    shadow_grid(p, pa, pb, rho_a, rho_b, sig_a, sig_b, reach,
-                *(np.ascontiguousarray(x[near]) for x in (a, b, r)), far, direct, ambient)
+    shadow_grid(p, a, b, r, proj, near, far, direct, ambient)
     shape = (len(rows), len(cols))
     return BodyShadow(x0, x1, y0, y1,
                       _upsample(direct.reshape(shape), rows, cols, x0, x1, y0, y1),
@@ -213,51 +169,59 @@ def body_shadow(cam: Camera, prims: Primitives, light: np.ndarray,
 
 # ---------------------------------------------------------------------------------------
 # The furniture.
-def _corner_factor(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Form factor from a floor point to the rectangle [0, x] x [0, y] one unit above it
-    (signed: odd in x and in y, so rectangles add up from their corners)."""
-    sx, sy = np.sqrt(1.0 + x * x), np.sqrt(1.0 + y * y)
-    return (x / sx * np.arctan(y / sx) + y / sy * np.arctan(x / sy)) / (2.0 * np.pi)
-
-
-def _underside_occlusion(p: np.ndarray, raised: list[Box]) -> np.ndarray:
-    """Largest form factor (points,) of the undersides of raised boxes seen from floor points."""
-    lo = np.array([bx.lo for bx in raised])
-    hi = np.array([bx.hi for bx in raised])
-    c = lo[:, 2]
-    x0, x1 = (lo[:, 0] - p[:, 0:1]) / c, (hi[:, 0] - p[:, 0:1]) / c  # (points, B)
-    y0, y1 = (lo[:, 1] - p[:, 1:2]) / c, (hi[:, 1] - p[:, 1:2]) / c
-    f = (_corner_factor(x1, y1) - _corner_factor(x0, y1) - _corner_factor(x1, y0)
-         + _corner_factor(x0, y0))
-    return f.max(axis=1)
-
-
-def furniture_occlusion(cam: Camera, boxes: list[Box], light: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def furniture_occlusion(cam: Camera, boxes: list[Box], light: np.ndarray,
+                        floor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Shares of the sky (ambient) and of the lamp (direct) that furniture hides from the
     floor, each (H, W).
 
-    Defined for every pixel through its ray's floor point; only floor pixels use them.
+    Defined through each pixel's ray's floor point; evaluated on a coarse grid, only at
+    the grid points whose interpolation reaches a pixel of ``floor`` (all if None), the
+    only pixels that use them.
     """
     W, H = cam.width, cam.height
     furniture = [bx for bx in boxes if bx.art is None]
-    standing = [bx for bx in furniture if bx.lo[2] <= _ON_FLOOR]
-    raised = [bx for bx in furniture if bx.lo[2] > _ON_FLOOR]
     if not furniture:
         return np.zeros((H, W)), np.zeros((H, W))
     rows, cols = _grid_axes(0, W, 0, H, _ROOM_POINTS)
-    p = _floor_xy(cam, rows, cols).reshape(-1, 1, 2)
-    sky = _underside_occlusion(p[:, 0], raised) if raised else np.zeros(len(p))
-    if standing:
-        sky = np.maximum(sky, _standing_occlusion(p, standing))
-    lamp = _lamp_occlusion(p[:, 0], furniture, light)
+    p = _floor_xy(cam, rows, cols).reshape(-1, 2)
+    needed = (np.ones(len(p), dtype=bool) if floor is None
+              else _samples_reaching(floor, rows, cols).reshape(-1))
+
+    def table(bxs: list[Box], last) -> np.ndarray:
+        return np.array([[bx.lo[0], bx.lo[1], bx.hi[0], bx.hi[1], last(bx)] for bx in bxs],
+                        dtype=np.float64).reshape(-1, 5)
+
+    standing = table([bx for bx in furniture if bx.lo[2] <= _ON_FLOOR], lambda bx: bx.hi[2])
+    raised = table([bx for bx in furniture if bx.lo[2] > _ON_FLOOR], lambda bx: bx.lo[2])
+    sky, lamp = np.empty(len(p)), np.empty(len(p))
+    furniture_fields(p, needed, standing, raised, _lamp_slices(furniture, light), sky, lamp)
     shape = (len(rows), len(cols))
     return (_upsample(sky.reshape(shape), rows, cols, 0, W, 0, H),
             _upsample(lamp.reshape(shape), rows, cols, 0, W, 0, H))
 
 
-def _lamp_occlusion(p: np.ndarray, boxes: list[Box], light: np.ndarray) -> np.ndarray:
-    """Largest share of the lamp (points,) hidden by horizontal slices of the boxes."""
+def _samples_reaching(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """For a grid of samples (rows x cols, both ends kept), which ones bilinear
+    interpolation uses at some pixel of ``mask``: those with a mask pixel between their
+    neighbouring samples."""
+    s = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), dtype=np.int64)
+    s[1:, 1:] = mask.cumsum(axis=0).cumsum(axis=1)
+
+    def bounds(samples: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.concatenate([samples[:1], samples[:-1]])
+        hi = np.concatenate([samples[1:], samples[-1:]])
+        return np.ceil(lo).astype(np.int64), np.minimum(np.floor(hi).astype(np.int64) + 1,
+                                                        size)
+
+    r0, r1 = bounds(rows, mask.shape[0])
+    c0, c1 = bounds(cols, mask.shape[1])
+    count = (s[r1][:, c1] - s[r0][:, c1] - s[r1][:, c0] + s[r0][:, c0])
+    return count > 0
+
+
+def _lamp_slices(boxes: list[Box], light: np.ndarray) -> np.ndarray:
+    """Horizontal slices of the boxes as seen from the lamp's centre on the floor: rows of
+    shadow rectangle (lo x, lo y, hi x, hi y) and penumbra sigma."""
     top = float(light[2])
     lo_s, hi_s, z_s = [], [], []
     for bx in boxes:
@@ -274,34 +238,7 @@ def _lamp_occlusion(p: np.ndarray, boxes: list[Box], light: np.ndarray) -> np.nd
             z_s.append(z)
     z = np.array(z_s)
     m = (top / (top - z))[:, None]
-    lo = light[:2] + (np.array(lo_s) - light[:2]) * m  # (S, 2) shadow rectangles
+    lo = light[:2] + (np.array(lo_s) - light[:2]) * m
     hi = light[:2] + (np.array(hi_s) - light[:2]) * m
     sig = np.maximum(LAMP_RADIUS * z / (top - z), _MIN_PENUMBRA)
-    hidden = np.ones((len(p), len(z)))
-    for axis in (0, 1):
-        q = p[:, axis:axis + 1]
-        overlap = np.minimum(q + sig, hi[:, axis]) - np.maximum(q - sig, lo[:, axis])
-        hidden *= np.clip(overlap / (2.0 * sig), 0.0, 1.0)
-    return hidden.max(axis=1)
-
-
-def _standing_occlusion(p: np.ndarray, standing: list[Box]) -> np.ndarray:
-    """Largest share of the sky (points,) hidden by boxes resting on the floor."""
-    lo = np.array([bx.lo[:2] for bx in standing])[None]  # (1, B, 2)
-    hi = np.array([bx.hi[:2] for bx in standing])[None]
-    height = np.array([bx.hi[2] for bx in standing])[None]
-    gap = np.maximum(np.maximum(lo - p, p - hi), 0.0)
-    d = np.hypot(gap[..., 0], gap[..., 1])  # (points, B)
-    wall = 0.5 * (1.0 - d / np.sqrt(d * d + height * height))
-    # Angle the footprint subtends: the spread of its corners' bearings, measured from the
-    # bearing of its centre (which lies inside that spread, so nothing wraps round).
-    cx, cy = (lo[..., 0] + hi[..., 0]) / 2 - p[..., 0], (lo[..., 1] + hi[..., 1]) / 2 - p[..., 1]
-    lo_b, hi_b = np.full(d.shape, np.inf), np.full(d.shape, -np.inf)
-    for x, y in ((lo[..., 0], lo[..., 1]), (hi[..., 0], lo[..., 1]), (lo[..., 0], hi[..., 1]),
-                 (hi[..., 0], hi[..., 1])):
-        vx, vy = x - p[..., 0], y - p[..., 1]
-        bearing = np.arctan2(cx * vy - cy * vx, cx * vx + cy * vy)
-        np.minimum(lo_b, bearing, out=lo_b)
-        np.maximum(hi_b, bearing, out=hi_b)
-    theta = np.where(d > 0.0, hi_b - lo_b, np.pi)
-    return (wall * theta / np.pi).max(axis=1)
+    return np.ascontiguousarray(np.column_stack([lo, hi, sig]), dtype=np.float64)

@@ -1,0 +1,144 @@
+"""infinity-core's names and semantics over our client, against a real server (tiny generator).
+
+Coming from Infinity's toolkit, code calls ``estimate_samples`` for a list per job,
+``get_usage_stats_last_n_days(n_days=)``, ``Batch.from_api(token, batch_id, server)``,
+``batch.job_type == JobType.PREVIEW``, ``get_usage_datetime_range(...).json()`` and passes
+NumPy scalars as parameter values; infinity-core's own objects reach our widgets and helpers
+(:mod:`infinity_workflows.interop`). ``tests/support/core_client.py`` plays infinity-core.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from infinity_workflows import JobType, NotFoundError, Session, ValidationError
+from infinity_workflows.api import get_batch_summary_data, get_usage_datetime_range
+from infinity_workflows.batch import Batch
+from infinity_workflows.interop import as_batch, as_session, schema_of
+from tests.support import core_client
+
+from .conftest import LiveServer
+
+
+@pytest.fixture(scope="module")
+def session(server: LiveServer) -> Session:
+    return Session(token=server.token, generator="tiny-v1", server=server.url)
+
+
+@pytest.fixture(scope="module")
+def done(session: Session) -> Batch:
+    batch = session.submit([{"frames": 2}, {"frames": 3, "color": "blue"}], batch_name="done")
+    batch.await_completion(polling_interval=0.1, timeout=60, progress=False)
+    return batch
+
+
+def test_session_names_take_infinity_cores_keywords(session: Session, done: Batch) -> None:
+    assert session.estimate_samples([{"frames": 4}, {}], is_preview=False,
+                                    batch_name="named") == [4, 3]
+    assert session.estimate_total_samples([{"frames": 4}, {}]) == 7
+    listed = session.get_batches_last_n_days(n_days=1)
+    mine = next(b for b in listed if b["id"] == done.batch_id)
+    assert mine["batch_id"] == done.batch_id and isinstance(mine["created"], datetime)
+    stats = session.get_usage_stats_last_n_days(n_days=1)
+    assert isinstance(stats["start_time"], datetime)
+    with pytest.raises(ValueError, match="n_days"):
+        session.get_batches_last_n_days(n_days=-1)
+    again = session.batch_from_api(batch_id=done.batch_id)
+    assert again.job_ids == done.job_ids
+    filled = session.randomize_unspecified_params({"color": "green"}, rng=3)
+    assert filled["color"] == "green" and set(filled) == set(session.schema.names)
+
+
+def test_batch_names_and_job_type(server: LiveServer, session: Session, done: Batch) -> None:
+    assert done.job_type == JobType.STANDARD == "video" and f"{done.job_type}" == "video"
+    previews = session.submit([{}], is_preview=True)
+    assert previews.job_type == JobType.PREVIEW == "preview"
+    summary = done.get_batch_summary_data()
+    assert summary["id"] == done.batch_id and len(summary["job_runs"]) == 2
+    one = done.get_job_summary_data(done.job_ids[1])
+    assert one["id"] == done.job_ids[1] and one["status"] == "succeeded"
+    with pytest.raises(NotFoundError, match="not part of batch"):
+        done.get_job_summary_data(previews.job_ids[0])
+    seeded = done.get_job_params_seeded_for_rerun()
+    assert [j["state"] for j in seeded] == done.job_ids
+    assert [j["frames"] for j in seeded] == [2, 3]
+    assert done.get_batch_data()["id"] == done.batch_id
+    rebuilt = Batch.from_api(token=server.token, batch_id=done.batch_id, server=server.url)
+    assert rebuilt.job_ids == done.job_ids and rebuilt.session.generator == "tiny-v1"
+    with pytest.raises(ValidationError, match="not a UUID"):
+        Batch.from_api(server.token, "../etc", server.url)
+
+
+def test_download_takes_quiet(done: Batch, tmp_path, capsys) -> None:
+    folders = done.download(tmp_path / "d", False, True)  # infinity-core's positional form
+    assert [f.name for f in folders] == done.job_ids
+    assert capsys.readouterr().err == ""  # quiet: no progress bar
+
+
+def test_module_functions_answer_like_infinity_core(server: LiveServer, done: Batch) -> None:
+    naive_start = datetime.now() - timedelta(days=1)  # infinity-core reads naive as local
+    r = get_usage_datetime_range(token=server.token, server=server.url,
+                                 start_time=naive_start, end_time=datetime.now())
+    assert r.status_code == 200 and "counts_by_generator" in r.json()
+    r = get_batch_summary_data(server.token, done.batch_id, server.url)
+    assert r.ok and [j["id"] for j in r.json()["job_runs"]] == done.job_ids
+    wrong = get_batch_summary_data(server.token, str(uuid.uuid4()), server.url)
+    assert wrong.status_code == 404  # a response, as infinity-core returns, not an exception
+    with pytest.raises(ValueError, match="before start time"):
+        get_usage_datetime_range(server.token, datetime.now(), naive_start, server.url)
+
+
+def test_numpy_scalars_and_whole_floats_pass_client_and_server(server: LiveServer,
+                                                               session: Session) -> None:
+    jobs = [{"frames": np.int64(2), "scale": np.float32(0.5), "color": np.str_("blue"),
+             "flag": np.bool_(True)}, {"frames": 2.0}]
+    batch = session.submit(jobs)
+    stored = batch.job_params
+    assert [j["frames"] for j in stored] == [2, 2] and type(stored[1]["frames"]) is int
+    assert stored[0]["scale"] == 0.5 and stored[0]["color"] == "blue" and stored[0]["flag"]
+    # The server applies the same rule to JSON: 3.0 is the int 3, 2.5 is refused by name.
+    body = {"name": "raw", "job_runs": [{"name": "tiny-v1", "is_preview": False,
+                                         "param_values": {"frames": 3.0}}]}
+    ok = server.post("api/batch/", body)
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["job_runs"][0]["param_values"]["frames"] == 3
+    body["job_runs"][0]["param_values"]["frames"] = 2.5
+    refused = server.post("api/batch/", body)
+    assert refused.status_code == 400 and "whole number" in refused.text
+    with pytest.raises(ValidationError, match="whole number"):
+        session.submit([{"frames": np.float64(2.5)}])
+
+
+def test_infinity_core_objects_become_ours(server: LiveServer, done: Batch) -> None:
+    theirs = core_client.Session(token=server.token, generator="tiny-v1", server=server.url)
+    ours = as_session(theirs)
+    assert isinstance(ours, Session) and ours.generator == "tiny-v1"
+    assert ours.parameter_info["frames"]["options"] == theirs.parameter_info["frames"]["options"]
+    their_batch = theirs.batch_from_api(done.batch_id)
+    assert their_batch.job_type == core_client.JobType.STANDARD
+    assert as_batch(their_batch).job_ids == done.job_ids
+    assert as_session(ours) is ours and as_batch(done) is done
+    def rules(schema):  # parameter_info carries no descriptions; every rule is kept
+        return [{k: v for k, v in p.items() if k != "description"} for p in schema.to_api()]
+
+    for source in (theirs, theirs.parameter_info, ours.generator_info["params"]):
+        assert rules(schema_of(source)) == rules(ours.schema)
+    assert schema_of(theirs) is schema_of(theirs)  # rebuilt once, so the sampler binds once
+    with pytest.raises(TypeError, match="infinity-core"):
+        as_session(object())
+
+
+def test_infinity_core_client_reads_what_we_submit(server: LiveServer, session: Session,
+                                                   done: Batch) -> None:
+    """The other direction: their client speaks to our server (the compatibility tests'
+    stand-in for infinity-core is itself checked against the server)."""
+    theirs = core_client.Session(token=server.token, generator="tiny-v1", server=server.url)
+    batch = theirs.batch_from_api(done.batch_id)
+    assert batch.job_ids == done.job_ids and batch.num_jobs == 2
+    assert len(batch.get_valid_completed_jobs()) == 2
+    assert theirs.estimate_samples([{"frames": 5}]) == [5]
+    assert any(b["batch_id"] == done.batch_id for b in theirs.get_batches_last_n_days(1))

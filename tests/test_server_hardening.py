@@ -1,0 +1,172 @@
+"""The server as an attacker meets it: no body read before authentication, no secret in a
+log line, no link built from a Host header, portal sessions that end, private files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import stat
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from infinity_workflows.server.portal import COOKIE_NAME, CSRF_COOKIE
+from tests.conftest import LiveServer, portal_login, wait_for
+from tests.support.jobs import submit, wait_finished
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    """The process's peak resident memory (VmHWM), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def _post_head(srv: LiveServer, path: str, length: int, headers: str = "") -> socket.socket:
+    """A POST whose headers promise ``length`` bytes of body, and only 64 KiB of it sent."""
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    sock.sendall((f"POST /{path} HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+                  f"Content-Type: application/json\r\nContent-Length: {length}\r\n{headers}"
+                  "\r\n").encode() + b"[" * 65536)
+    return sock
+
+
+def test_an_unauthenticated_body_is_never_read(server: LiveServer) -> None:
+    before = _vm_hwm_kb(server.proc.pid)
+    for path in ("api/batch/", "api/batch/estimate/"):
+        for auth in ("", "Authorization: Token not-a-real-token\r\n"):
+            sock = _post_head(server, path, 20 * 1024 * 1024, auth)
+            try:
+                # Answered from the headers alone: the other 20 MB are never waited for.
+                answer = sock.recv(65536).decode("latin-1")
+            finally:
+                sock.close()
+            assert answer.startswith("HTTP/1.1 401"), answer[:200]
+            assert "token" in answer.lower()
+    # And a full 20 MB body sent anyway costs nothing to speak of.
+    blob = b'{"name": "x", "job_runs": [' + b" " * (20 * 1024 * 1024) + b"]}"
+    # The server may close the connection once it has answered 401.
+    with contextlib.suppress(requests.ConnectionError):
+        requests.post(server.url + "api/batch/", data=blob, timeout=30,
+                      headers={"Content-Type": "application/json"})
+    assert _vm_hwm_kb(server.proc.pid) - before < 10 * 1024
+    # A known token still gets its body read and checked (the limit still holds).
+    ok = server.post("api/batch/estimate/", {"name": "x", "job_runs": [
+        {"name": "tiny-v1", "is_preview": True, "param_values": {}}]})
+    assert ok.status_code == 200, ok.text
+
+
+def test_no_signature_or_token_reaches_the_log(server: LiveServer) -> None:
+    created = submit(server, [{}])
+    (run,) = wait_finished(server, created["id"])
+    signature = dict(p.split("=") for p in urlsplit(run["result_url"]).query.split("&"))[
+        "signature"]
+    assert requests.get(run["result_url"], timeout=30).status_code == 200
+    requests.get(server.url + f"api/batch/?token={server.token}", timeout=30,
+                 headers={"Authorization": f"Token {server.token}"})
+    log = wait_for(lambda: (text := server.log_path.read_text()) and "api/results/" in text
+                   and text, timeout=10, what="the access log line of the download")
+    assert signature not in log and server.token not in log
+    assert "signature=<redacted>" in log
+
+
+def test_result_links_ignore_the_host_header(make_server) -> None:
+    srv = make_server("--workers", "1")
+    created = submit(srv, [{}])
+    wait_finished(srv, created["id"])
+    evil = requests.get(srv.url + f"api/batch/{created['id']}/summary/", timeout=30,
+                        headers={**srv.headers(), "Host": "evil.example",
+                                 "X-Forwarded-Host": "evil.example",
+                                 "X-Forwarded-Proto": "https"})
+    url = evil.json()["job_runs"][0]["result_url"]
+    assert url.startswith(srv.url + "api/results/"), url
+
+    public = make_server("--workers", "1", "--public-url", "https://data.example.org/iw")
+    created = submit(public, [{}])
+    (run,) = wait_finished(public, created["id"])
+    assert run["result_url"].startswith("https://data.example.org/iw/api/results/")
+    proxied = make_server("--workers", "1", "--proxy-headers")
+    created = submit(proxied, [{}])
+    wait_finished(proxied, created["id"])
+    behind = requests.get(proxied.url + f"api/batch/{created['id']}/summary/", timeout=30,
+                          headers={
+        **proxied.headers(), "Host": "ignored.example", "X-Forwarded-Host": "gw.example:8443",
+        "X-Forwarded-Proto": "https", "X-Forwarded-Prefix": "/infinity"})
+    assert behind.json()["job_runs"][0]["result_url"].startswith(
+        "https://gw.example:8443/infinity/api/results/")
+    junk = requests.get(proxied.url + f"api/batch/{created['id']}/summary/", timeout=30,
+                        headers={
+        **proxied.headers(), "X-Forwarded-Host": "a b/@evil", "X-Forwarded-Proto": "https"})
+    assert junk.json()["job_runs"][0]["result_url"].startswith(proxied.url)
+
+
+def test_portal_sessions_are_random_expire_and_end_at_logout(server: LiveServer) -> None:
+    first, answer = portal_login(server.url, server.token)
+    assert answer.status_code == 303
+    cookie = first.cookies[COOKIE_NAME]
+    assert "Max-Age=43200" in answer.headers["set-cookie"]  # 12 hours
+    second, _ = portal_login(server.url, server.token)
+    assert second.cookies[COOKIE_NAME] != cookie  # a fresh id at each login
+    assert first.get(server.url + "portal/", timeout=30).status_code == 200
+
+    stolen = requests.Session()
+    stolen.cookies.set(COOKIE_NAME, cookie)
+    assert stolen.get(server.url + "portal/", timeout=30, allow_redirects=False
+                      ).status_code == 200
+    first.post(server.url + "portal/logout/", timeout=30)
+    # Logged out on the server: the copied cookie is worthless too.
+    assert stolen.get(server.url + "portal/", timeout=30, allow_redirects=False
+                      ).status_code == 303
+    assert second.get(server.url + "portal/", timeout=30).status_code == 200
+
+
+def test_login_refuses_forged_forms(server: LiveServer) -> None:
+    """Another site cannot log a browser in: no CSRF value, a wrong one, or a foreign
+    Origin are all refused, and no session is made."""
+    plain = requests.post(server.url + "portal/login/", data={"token": server.token},
+                          timeout=30, allow_redirects=False)
+    browser = requests.Session()
+    form = browser.get(server.url + "portal/login/", timeout=30)
+    assert browser.cookies.get(CSRF_COOKIE) and 'name="csrf"' in form.text
+    wrong = browser.post(server.url + "portal/login/", timeout=30, allow_redirects=False,
+                         data={"token": server.token, "csrf": "guessed"})
+    foreign = browser.post(server.url + "portal/login/", timeout=30, allow_redirects=False,
+                           data={"token": server.token,
+                                 "csrf": browser.cookies.get(CSRF_COOKIE)},
+                           headers={"Origin": "https://evil.example"})
+    for refused in (plain, wrong, foreign):
+        assert refused.status_code == 403, refused.text[:200]
+        assert COOKIE_NAME not in refused.headers.get("set-cookie", "")
+
+
+def test_database_results_and_secret_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        home = tmp_path / "home"
+        home.mkdir(mode=0o755)
+        os.chmod(home, 0o755)  # a home that already exists, open to others
+        srv = LiveServer(home=home, config=tmp_path / "config")
+        srv.token = srv.new_token("owner")
+        srv.start()
+    finally:
+        os.umask(old)
+    try:
+        created = submit(srv, [{}])
+        wait_finished(srv, created["id"])
+        mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+        db = home / "infinity.sqlite3"
+        files = [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"),
+                 home / "secret.key", *(home / "results").iterdir()]
+        assert len(files) == 5
+        assert {str(p): mode(p) for p in files} == {str(p): 0o600 for p in files}
+        for folder in ("results", "work", "gallery"):
+            assert mode(home / folder) == 0o700, folder
+        log = srv.log_path.read_text()
+        assert "can be read by others" in log and "chmod 700" in log
+    finally:
+        srv.stop()
+    assert time.monotonic()  # the server stopped cleanly above
