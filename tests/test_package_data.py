@@ -112,7 +112,7 @@ def test_every_parameters_line_parses_and_renders_without_warnings(
 # -- no half states -----------------------------------------------------------------------------
 def test_a_missing_template_leaves_no_record_folder(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(records, "TEMPLATES_FOLDER", "no-such-folder")
+    monkeypatch.setattr(records.render, "TEMPLATES_FOLDER", "no-such-folder")
     with pytest.raises(ConfigurationError, match="missing from this installation"):
         create_workflow_notebook("submit", generator=VISIONFIT, server=SERVER,
                                  records_dir=tmp_path / "records")
@@ -130,7 +130,7 @@ def test_a_submission_is_recorded_before_its_download_notebook(
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(records, "render_record", broken)
+    monkeypatch.setattr(records.render, "render_record", broken)
     with pytest.raises(OSError, match="disk full"):
         render_download_notebook(batch_id=BATCH, batch_name="b", generator=VISIONFIT,
                                  server=SERVER, folder=submit.parent, parent=submit)
