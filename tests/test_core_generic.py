@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infinity_workflows import generators
 from infinity_workflows.sampling import distribution_table, sample_input, sample_inputs
 from infinity_workflows.schema import Schema
-from tests.conftest import ROOT, TINY
+from tests.conftest import ROOT, clear_generator_caches
 from tests.support.tiny import TinyGenerator
 
 
@@ -22,20 +21,6 @@ class Named:
     def __init__(self, schema: Schema, generator: str) -> None:
         self.schema = Schema.from_api(schema.to_api())
         self.generator = generator
-
-
-@pytest.fixture
-def tiny_installed(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(generators.EXTRA_GENERATORS_ENV, TINY)
-    clear_caches()
-    yield
-    monkeypatch.delenv(generators.EXTRA_GENERATORS_ENV)
-    clear_caches()
-
-
-def clear_caches() -> None:
-    generators.installed_generators.cache_clear()
-    generators.installed_generator.cache_clear()
 
 
 def test_a_session_is_sampled_with_its_generators_declarations(tiny_installed) -> None:
@@ -56,7 +41,7 @@ def test_a_session_is_sampled_with_its_generators_declarations(tiny_installed) -
 
 
 def test_an_unknown_generator_is_sampled_from_its_schema_alone() -> None:
-    clear_caches()
+    clear_generator_caches()
     sesh = Named(TinyGenerator.schema, "tiny-v1")  # the server's, not installed here
     frames = {j["frames"] for j in sample_inputs(sesh, 3000, rng=2)}
     assert min(frames) < 50 and max(frames) > 950

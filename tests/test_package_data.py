@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from papermill.translators import PythonTranslator
 
-from infinity_workflows import generators, records
+from infinity_workflows import records
 from infinity_workflows.errors import ConfigurationError, RecordError
 from infinity_workflows.files import atomic_write, write_text_atomic
 from infinity_workflows.getting_started import CREATE_NOTEBOOK, init_folder
@@ -27,25 +27,11 @@ from infinity_workflows.records import (
     template_notebook,
 )
 from infinity_workflows.snippets import SNIPPET_TAG, parse_cells
-from tests.conftest import ROOT, TINY
+from tests.conftest import ROOT
 
 SERVER = "http://127.0.0.1:9/"
 VISIONFIT = "visionfit-flagship-v0.1.0"
 BATCH = "0b0c3f5e-8d3a-4c61-9a53-2f1d6f7f2a10"
-
-
-@pytest.fixture
-def tiny_installed(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(generators.EXTRA_GENERATORS_ENV, TINY)
-    clear_caches()
-    yield
-    monkeypatch.delenv(generators.EXTRA_GENERATORS_ENV)
-    clear_caches()
-
-
-def clear_caches() -> None:
-    generators.installed_generators.cache_clear()
-    generators.installed_generator.cache_clear()
 
 
 def code(nb: nbformat.NotebookNode) -> str:

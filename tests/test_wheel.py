@@ -173,5 +173,8 @@ def _create_submit_download_export(venv_bin: Path, work: Path, env: dict[str, st
     dataset = json.loads((folder.parent / f"batch_ID_{batch_id}_coco" / "annotations.json")
                          .read_text())
     assert len(dataset["jobs"]) == 2 and dataset["images"]
-    listing = run(cli, "records", env=env, cwd=work).stdout
-    assert batch_id in listing and "not submitted" not in listing
+    rows = [line.split() for line in run(cli, "records", env=env, cwd=work).stdout.splitlines()]
+    by_notebook = {row[1]: row for row in rows[1:]}
+    assert batch_id in by_notebook[Path(rerun).name]  # the Submit record that submitted
+    assert batch_id in by_notebook[download.name]
+    assert by_notebook[submit.name][5] == "-"  # the record create made, never run
