@@ -254,6 +254,16 @@ class Batch:
         return [j for j in self.job_summaries()
                 if j.get("status") == "succeeded" and j.get("result_url")]
 
+    def cancel(self) -> int:
+        """Cancel every job still queued and stop every job running (within seconds); jobs
+        that finished keep their results. Returns how many jobs were cancelled: 0 for a
+        batch that had finished, which is not an error."""
+        return int(api.cancel_batch(self._t, self.batch_id)["cancelled"])
+
+    def get_cancelled_jobs(self) -> list[dict[str, Any]]:
+        """Jobs that were cancelled (by their owner, or by revoking their token)."""
+        return [j for j in self.job_summaries() if j.get("status") == "cancelled"]
+
     def get_failed_jobs(self) -> list[dict[str, Any]]:
         """Jobs that ended ``failed``; each has a human-readable ``error``."""
         return [j for j in self.job_summaries() if j.get("status") == "failed"]
@@ -351,6 +361,7 @@ class Batch:
         attempts: dict[str, int] = {}
         deadline = None if timeout is None else time.monotonic() + timeout
         in_progress = 0
+        cancelled: set[str] = set()
 
         pool = ThreadPoolExecutor(max_workers=max_workers)
         bar = tqdm(total=self.num_jobs, initial=len(done), unit="job",
@@ -364,6 +375,8 @@ class Batch:
                     job = summary.get(job_id)
                     if job is None:
                         failed[job_id] = "missing from the server's summary of the batch"
+                    elif job.get("status") == "cancelled":
+                        cancelled.add(job_id)  # not a failure: nothing to fetch, by request
                     elif job.get("status") == "failed":
                         reason = job.get("error") or "no reason given"
                         failed[job_id] = f"failed on the server: {reason}"
@@ -374,7 +387,8 @@ class Batch:
                     else:
                         failed[job_id] = "finished without a result to download"
                 retry = self._download_round(pool, ready, root, done, failed, attempts, bar)
-                pending = [j for j in pending if j not in done and j not in failed]
+                pending = [j for j in pending
+                           if j not in done and j not in failed and j not in cancelled]
                 bar.set_postfix(failed=len(failed), waiting=in_progress, refresh=True)
                 if retry:
                     continue  # fresh links for refused ones, straight away
@@ -405,6 +419,9 @@ class Batch:
             raise DownloadError(
                 f"{len(failed)} of {self.num_jobs} jobs of batch {self.batch_id} were not "
                 f"downloaded ({len(done)} are in {root}):\n{listed}{more}", failed)
+        if cancelled:
+            warnings.warn(f"{len(cancelled)} of {self.num_jobs} jobs of batch {self.batch_id} "
+                          "were cancelled and have nothing to download", stacklevel=2)
         if in_progress and not wait:
             warnings.warn(
                 f"{in_progress} of {self.num_jobs} jobs of batch {self.batch_id} are still in "

@@ -55,6 +55,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _user_error(command: str, error: object) -> int:
+    """A user's mistake (or a failed run) in one line on stderr, no traceback; exit 1."""
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    print(f"infinity-workflows {command}: {first}", file=sys.stderr)
+    return 1
+
+
 def _add_home(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", default=None,
                         help="folder for the database and results (default: "
@@ -63,7 +70,7 @@ def _add_home(parser: argparse.ArgumentParser) -> None:
 
 # -- serve --------------------------------------------------------------------------------------
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    from .server.executor import EXECUTORS
+    from .server.backends import EXECUTORS
 
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: loopback only)")
@@ -235,9 +242,9 @@ def _token_create(store: Store, args: argparse.Namespace, grant: list[str] | Non
 
 def _token_list(store: Store, args: argparse.Namespace, grant: list[str] | None) -> int:
     for t in store.tokens():
-        state = f"revoked {t['revoked']}" if t["revoked"] else "live"
-        print(f"{t['id']:>4}  {t['name']!r}  created {t['created']}  {state}  "
-              f"may use {_scope(t['generators'])}")
+        state = f"revoked {t.revoked}" if t.revoked else "live"
+        print(f"{t.id:>4}  {t.name!r}  created {t.created}  {state}  "
+              f"may use {_scope(t.generators)}")
     return 0
 
 
@@ -352,10 +359,7 @@ def _rerun(args: argparse.Namespace) -> int:
         path = rerun_record(args.record, overrides, records_dir=args.dir,
                             kernel_name=args.kernel)
     except (InfinityError, RerunError, ValueError, OSError) as exc:
-        # A user's mistake (or a failed run) in one line; the record holds the details.
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(f"infinity-workflows rerun: {first}", file=sys.stderr)
-        return 1
+        return _user_error("rerun", exc)  # the failed run's notebook holds the details
     print(path)
     return 0
 
@@ -408,6 +412,46 @@ register(Command("init", "write the create notebook and the examples into a fold
                  _init_arguments, _init))
 register(Command("lab", "init a folder, make sure a server answers, open JupyterLab there",
                  _lab_arguments, _lab, passes_on=True))
+
+
+# -- batch ------------------------------------------------------------------------------------
+def _batch_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="batch_action", required=True, metavar="ACTION")
+    cancel = actions.add_parser(
+        "cancel", help="cancel a batch: its queued jobs never run, its running ones stop "
+                       "within seconds; finished jobs keep their results")
+    cancel.add_argument("batch_id", metavar="ID", help="the batch's id")
+    cancel.add_argument("--server", default=None,
+                        help="the server's URL (default: $INFINITY_API_SERVER, else "
+                             "$INFINITY_SERVER_URL, else the local server)")
+
+
+def _batch(args: argparse.Namespace) -> int:
+    import uuid
+
+    from . import api
+    from .credentials import environment_server, resolve_token
+    from .errors import InfinityError
+
+    batch_id = args.batch_id.strip()
+    try:
+        uuid.UUID(batch_id)
+    except ValueError:
+        return _user_error(f"batch {args.batch_action}",
+                           f"{batch_id!r} is not a batch id (a UUID); copy it from the Submit "
+                           "notebook, `infinity-workflows records` or the portal")
+    try:
+        server = args.server or environment_server()
+        with api.Transport(server, resolve_token(None, server)) as transport:
+            cancelled = api.cancel_batch(transport, batch_id)["cancelled"]
+    except InfinityError as exc:
+        return _user_error(f"batch {args.batch_action}", exc)
+    print(f"Cancelled {cancelled} job(s) of batch {batch_id}; finished jobs keep their results."
+          if cancelled else f"Nothing to cancel: every job of batch {batch_id} had finished.")
+    return 0
+
+
+register(Command("batch", "act on a submitted batch (cancel)", _batch_arguments, _batch))
 
 
 # -- entry point --------------------------------------------------------------------------------

@@ -99,7 +99,10 @@ class Generator(ABC):
         }
 
     def detail(self) -> dict[str, Any]:
-        return {**self.summary(), "params": self.schema.to_api()}
+        # Categories are published so any client's sampler and validator use the same ones.
+        return {**self.summary(), "params": self.schema.to_api(),
+                "categories": {name: {cat: list(variants) for cat, variants in cats.items()}
+                               for name, cats in self.categories.items()}}
 
 
 def seed_for_job(job_id: str) -> int:

@@ -18,7 +18,8 @@ import pytest
 from infinity_workflows import JobType, NotFoundError, Session, ValidationError
 from infinity_workflows.api import get_batch_summary_data, get_usage_datetime_range
 from infinity_workflows.batch import Batch
-from infinity_workflows.interop import as_batch, as_session, schema_of
+from infinity_workflows.interop import as_batch, as_session
+from infinity_workflows.sampling import schema_of
 from tests.support import core_client
 
 from .conftest import LiveServer
@@ -142,3 +143,65 @@ def test_infinity_core_client_reads_what_we_submit(server: LiveServer, session: 
     assert len(batch.get_valid_completed_jobs()) == 2
     assert theirs.estimate_samples([{"frames": 5}]) == [5]
     assert any(b["batch_id"] == done.batch_id for b in theirs.get_batches_last_n_days(1))
+
+
+def test_sample_input_takes_any_session(server: LiveServer) -> None:
+    """Infinity's templates call sample_input(sesh, ...) with infinity-core's Session and
+    NumPy draws; a plain parameter_info dict or the API's params list work the same."""
+    from visionfit.utils.sampling import sample_input
+
+    vf = "visionfit-flagship-v0.1.0"
+    ours = Session(token=server.token, generator=vf, server=server.url)
+    theirs = core_client.Session(token=server.token, generator=vf, server=server.url)
+    scenes = theirs.parameter_info["scene"]["options"]["choices"]
+    sources = (ours, theirs, theirs.parameter_info, ours.generator_info["params"])
+    rng = np.random.default_rng(5)
+    for source in sources:
+        job = sample_input(source, exercise=rng.choice(["UPPERCUT-LEFT", "UPPERCUT-RIGHT"]),
+                           num_reps=int(rng.uniform(1, 3, 1)[0]), scene=rng.choice(scenes),
+                           camera_height=float(np.clip(rng.normal(1.2, 0.2), 0.1, 2.75)),
+                           frame_rate=6, image_width=256, image_height=256,
+                           relative_avatar_angle_deg=0.0)
+        assert ours.validate_job_params([job]) == [None]
+        assert theirs.validate_job_params([job]) == [None]
+        assert type(job["scene"]) is str and type(job["exercise"]) is str  # not np.str_
+    # One table for all of them: the same seed draws the same job from each.
+    assert all(sample_input(s, rng=3) == sample_input(ours, rng=3) for s in sources)
+    with pytest.raises(ValidationError, match="num_reps: 0 is below the minimum"):
+        sample_input(theirs, num_reps=0)
+    batch = theirs.submit([sample_input(theirs, rng=1, num_reps=1)], is_preview=True)
+    assert batch.job_type == core_client.JobType.PREVIEW
+    with pytest.raises(TypeError, match="parameter_info"):
+        sample_input(42)
+
+
+def test_exercise_categories_by_movement_sampler_and_validators_agree(server: LiveServer
+                                                                      ) -> None:
+    """exercise="UPPERCUT" stands for UPPERCUT-LEFT/-RIGHT, "SQUAT" for its variants, as in
+    Infinity's sampler; the categories are declared once by the generator, published by the
+    API, expanded by the sampler and named by both validators when a job sends one."""
+    from visionfit.generator import VisionFitGenerator
+    from visionfit.utils.sampling import sample_input, sample_inputs
+
+    vf = "visionfit-flagship-v0.1.0"
+    ours = Session(token=server.token, generator=vf, server=server.url)
+    published = ours.generator_info["categories"]["exercise"]
+    declared = VisionFitGenerator.categories["exercise"]
+    assert published == {k: list(v) for k, v in declared.items()}
+    assert published["UPPERCUT"] == ["UPPERCUT-LEFT", "UPPERCUT-RIGHT"]
+    assert published["SQUAT"] == ["SQUAT-BODYWEIGHT", "SQUAT-GOBLET-DUMBBELL"]
+    assert {"SIDE_BEND", "LATERAL_RAISE", "BURPEE", "TOE_TOUCH"} <= set(published)
+    assert "PUSHUP" not in published  # a choice of its own, not a category
+    for category, variants in published.items():
+        drawn = {sample_input(ours, rng=i, exercise=category)["exercise"] for i in range(40)}
+        drawn |= {j["exercise"] for j in sample_inputs(ours, 40, rng=1, exercise=category)}
+        assert drawn == set(variants), category
+    with pytest.raises(ValidationError, match="is a category standing for UPPERCUT-LEFT, "
+                                              "UPPERCUT-RIGHT: sample_input picks one"):
+        ours.submit([{"exercise": "UPPERCUT"}])
+    body = {"name": "c", "job_runs": [{"name": vf, "is_preview": True,
+                                       "param_values": {"exercise": "SQUAT"}}]}
+    refused = server.post("api/batch/", body)
+    assert refused.status_code == 400
+    assert "'SQUAT' is a category standing for SQUAT-BODYWEIGHT, SQUAT-GOBLET-DUMBBELL" \
+        in refused.json()["errors"][0]["message"]

@@ -179,12 +179,17 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
     for job in seen["downloaded"]:
         assert (Path(job) / "video.mp4").is_file() and (Path(job) / "labels.json").is_file()
     assert seen["summary_shape"][0] == 2
-    assert {"num_frames", "mean_percent_in_fov", "mean_percent_occlusion", "scene"} <= set(
-        seen["summary_columns"])
+    assert {"num_frames", "job_path", "avg_percent_in_fov", "avg_percent_occlusion",
+            "scene"} <= set(seen["summary_columns"])
     assert outputs_of(nb, "text/html") >= 2  # DataFrames and the inline video
     assert outputs_of(nb, "image/png") >= 3  # previews, labels, histograms
-    assert any("<video" in o.get("data", {}).get("text/html", "")
-               for c in nb.cells for o in c.get("outputs", []))
+    players = [o["data"]["text/html"] for c in nb.cells for o in c.get("outputs", [])
+               if "<video" in o.get("data", {}).get("text/html", "")]
+    assert len(players) == 3  # the job's video, its label video, the batch mosaic
+    assert (folder / "label_mosaic.mp4").is_file()
+    assert all((Path(job) / "label_video.mp4").is_file() for job in seen["downloaded"])
+    assert any("Label coverage of" in o.get("text", "") or o.get("data", {}).get("image/png")
+               for c in nb.cells if "label_coverage(" in c.source for o in c.get("outputs", []))
 
     # 4. Re-run the Download record headless into a new record, overriding one parameter.
     again = rerun_record(download_path, {"DOWNLOAD_ROOT": str(tmp_path / "downloads2"),

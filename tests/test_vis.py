@@ -30,8 +30,8 @@ from visionfit.utils.vis import (
     read_frame,
     summarize_batch_results_as_dataframe,
     view_previews,
-    visualize_all_labels,
     visualize_batch_results,
+    visualize_frame,
     visualize_job_params,
 )
 
@@ -102,6 +102,7 @@ def test_summary_has_one_row_per_job_with_params_and_label_statistics(batch_fold
     df = summarize_batch_results_as_dataframe(batch_folder)
     folders = job_folders(batch_folder)
     assert [p.name for p in folders] == df["job_id"].tolist()
+    assert df["job_path"].tolist() == [str(p) for p in folders]
     assert len(df) == len(JOBS)  # .partial, .extract-* and batch_id.txt are skipped
     assert set(generator.schema.names) <= set(df.columns)
     assert Counter_of(df["kind"]) == {"video": 2, "preview": 2}
@@ -112,11 +113,23 @@ def test_summary_has_one_row_per_job_with_params_and_label_statistics(batch_fold
             assert row[name] == value or (value is None and pd.isna(row[name]))
         assert row["num_frames"] == len(labels["images"])
         person = [a for a in labels["annotations"] if a["category_id"] == 1]
-        assert row["mean_percent_in_fov"] == pytest.approx(
+        # Infinity's column names for the per-job averages.
+        assert row["avg_percent_in_fov"] == pytest.approx(
             sum(a["percent_in_fov"] for a in person) / len(person))
-        assert row["mean_percent_occlusion"] == pytest.approx(
+        assert row["avg_percent_occlusion"] == pytest.approx(
             sum(a["percent_occlusion"] for a in person) / len(person))
-        assert 0 <= row["mean_percent_occlusion"] <= 100
+        assert row["max_percent_occlusion"] == pytest.approx(
+            max(a["percent_occlusion"] for a in person))
+        assert 0 <= row["avg_percent_occlusion"] <= 100
+        area = [a["bbox"][2] * a["bbox"][3] / (job["params"]["image_width"]
+                                                * job["params"]["image_height"]) for a in person]
+        assert row["avg_bbox_area_fraction"] == pytest.approx(sum(area) / len(area))
+        assert row["min_bbox_area_fraction"] == pytest.approx(min(area))
+        visible = [sum(v == 2 for v in a["keypoints"][2::3]) / 17 for a in person]
+        assert row["avg_visible_keypoint_fraction"] == pytest.approx(sum(visible) / len(visible))
+        assert row["final_rep_count"] == labels["images"][-1]["rep_count_from_start"]
+        brightness = [img["metrics"]["mean_image_brightness"] for img in labels["images"]]
+        assert row["avg_image_brightness"] == pytest.approx(sum(brightness) / len(brightness))
     assert (df.loc[df["kind"] == "preview", "num_frames"] == 1).all()
     assert (df.loc[df["kind"] == "video", "num_frames"] > 1).all()
 
@@ -129,7 +142,7 @@ def test_summary_of_a_missing_or_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         summarize_batch_results_as_dataframe(tmp_path / "nowhere")
     empty = summarize_batch_results_as_dataframe(tmp_path)
-    assert empty.empty and list(empty.columns) == ["job_id", "kind", *LABEL_STATS]
+    assert empty.empty and list(empty.columns) == ["job_path", "job_id", "kind", *LABEL_STATS]
     with pytest.raises(ValueError, match="no downloaded jobs to plot"):
         visualize_batch_results(tmp_path)
 
@@ -259,7 +272,7 @@ def test_label_overlays_of_a_video_frame(batch_folder: Path) -> None:
     job_dir = jobs_of_kind(batch_folder, video=True)[0]
     labels = load(job_dir / "labels.json")
     frame = len(labels["images"]) // 2
-    fig = visualize_all_labels(job_dir, frame=frame)
+    fig = visualize_frame(job_dir, frame=frame)
     save(fig, "labels_video")
     check_overlays(fig, job_dir, frame)
     assert f"frame {frame + 1} of {len(labels['images'])}" in fig._suptitle.get_text()
@@ -267,7 +280,7 @@ def test_label_overlays_of_a_video_frame(batch_folder: Path) -> None:
     shown = fig.axes[0].images[0].get_array()
     assert np.array_equal(shown, read_frame(job_dir, frame))
     with pytest.raises(IndexError, match=f"{job_dir.name} has {len(labels['images'])} frame"):
-        visualize_all_labels(job_dir, frame=len(labels["images"]))
+        visualize_frame(job_dir, frame=len(labels["images"]))
 
 
 def test_first_video_frame_matches_the_preview(batch_folder: Path) -> None:
@@ -281,13 +294,13 @@ def test_first_video_frame_matches_the_preview(batch_folder: Path) -> None:
 
 def test_label_overlays_of_a_preview(batch_folder: Path) -> None:
     job_dir = jobs_of_kind(batch_folder, video=False)[0]
-    fig = visualize_all_labels(job_dir)
+    fig = visualize_frame(job_dir)
     save(fig, "labels_preview")
     check_overlays(fig, job_dir, 0)
     with Image.open(job_dir / "video_preview.png") as im:
         assert np.array_equal(fig.axes[0].images[0].get_array(), np.asarray(im.convert("RGB")))
     with pytest.raises(IndexError, match="out of range"):
-        visualize_all_labels(job_dir, frame=1)
+        visualize_frame(job_dir, frame=1)
 
 
 def test_display_video_embeds_a_looping_muted_player(batch_folder: Path) -> None:
@@ -301,3 +314,26 @@ def test_display_video_embeds_a_looping_muted_player(batch_folder: Path) -> None
     assert str(job_dir) not in html
     with pytest.raises(FileNotFoundError, match="preview job"):
         display_video(jobs_of_kind(batch_folder, video=False)[0])
+
+
+def test_batch_results_stratified_by_a_parameter(batch_folder: Path) -> None:
+    df = summarize_batch_results_as_dataframe(batch_folder)
+    fig = visualize_batch_results(df, stratify_var="kind")
+    save(fig, "batch_results_by_kind")
+    names = titles(fig)
+    frames_ax = fig.axes[names.index("num_frames")]
+    # One bar series per kind, stacked: the bars of each kind sum to its number of jobs.
+    colours = {}
+    for patch in frames_ax.patches:
+        colours.setdefault(patch.get_facecolor(), 0)
+        colours[patch.get_facecolor()] += patch.get_height()
+    assert sorted(colours.values()) == [2, 2]
+    legend = fig.legends[0]
+    assert legend.get_title().get_text() == "kind"
+    assert [t.get_text() for t in legend.get_texts()] == ["preview", "video"]
+    with pytest.raises(ValueError, match="stratify_var 'nope' is not a column"):
+        visualize_batch_results(df, stratify_var="nope")
+    with pytest.raises(ValueError, match="at most 10"):
+        visualize_batch_results(df, stratify_var="job_id") if len(df) > 10 else \
+            visualize_batch_results(pd.concat([df] * 3, ignore_index=True).assign(
+                job_id=[str(i) for i in range(3 * len(df))]), stratify_var="job_id")

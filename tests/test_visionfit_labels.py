@@ -497,3 +497,16 @@ def test_depth_maps_are_off_by_default_and_plain_files_in_a_preview(jobs, tmp_pa
     with zipfile.ZipFile(folder / "depth.zip") as z:
         first = np.array(Image.open(io.BytesIO(z.read("image.000000.depth.png"))))
     assert preview.dtype == np.uint16 and np.array_equal(preview, first)
+
+
+def test_depth_png_is_lossless_millimetres() -> None:
+    from visionfit.generator.encode import DEPTH_MAX_MM, depth_png
+
+    rng = np.random.default_rng(1)
+    metres = rng.uniform(0.05, 12.0, (37, 53))
+    metres[0, 0], metres[1, 1], metres[2, 2] = np.inf, 70.0, 0.0005
+    decoded = np.array(Image.open(io.BytesIO(depth_png(metres))))
+    assert decoded.dtype == np.uint16 and decoded.shape == (37, 53)
+    expected = np.rint(np.minimum(metres, DEPTH_MAX_MM / 1000) * 1000)
+    assert np.array_equal(decoded, expected)
+    assert decoded[0, 0] == decoded[1, 1] == DEPTH_MAX_MM and decoded[2, 2] == 0

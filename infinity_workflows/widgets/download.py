@@ -158,12 +158,29 @@ class DownloadInterface:
         self.download_button = widgets.Button(description="Download", button_style="info")
         self.wait_button = widgets.Button(description="Wait and Download",
                                           button_style="success")
+        self.cancel_button = widgets.Button(
+            description="Cancel", button_style="danger",
+            tooltip="Cancel the batch's queued jobs and stop its running ones")
         self.message = widgets.HTML()
         self.output = widgets.Output()
         self.download_button.on_click(lambda _b: self._run(wait=False))
         self.wait_button.on_click(lambda _b: self._run(wait=True))
-        self.widget = widgets.VBox([widgets.HBox([self.download_button, self.wait_button]),
-                                    self.message, self.output])
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.widget = widgets.VBox([
+            widgets.HBox([self.download_button, self.wait_button, self.cancel_button]),
+            self.message, self.output])
+
+    def cancel(self) -> int | None:
+        """Cancel the batch on the server; the number of jobs cancelled (None on error)."""
+        try:
+            cancelled = self.batch.cancel()
+        except Exception as exc:  # noqa: BLE001 - shown, not raised, in a button handler
+            self.message.value = error_html(explain_error(exc, self.batch.session.server))
+            return None
+        self.message.value = success_html(
+            f"Cancelled {cancelled} queued or running job(s); finished jobs keep their "
+            "results." if cancelled else "Nothing to cancel: every job had finished.")
+        return cancelled
 
     def _run(self, wait: bool) -> DownloadReport | None:
         self.download_button.disabled = self.wait_button.disabled = True

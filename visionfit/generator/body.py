@@ -21,6 +21,7 @@ __all__ = [
     "COCO_KEYPOINTS",
     "COCO_SKELETON",
     "JOINT_NAMES",
+    "JOINT_PARENTS",
     "BodyModel",
     "BodyShape",
     "Looks",
@@ -66,6 +67,8 @@ _SKELETON: tuple[tuple[str, str | None, str, int, tuple[float, float, float], fl
     ("right_foot", "right_ankle", "fixed", -1, (0.0, 0.105, -0.03), 0.03),
 )
 JOINT_NAMES: tuple[str, ...] = tuple(j[0] for j in _SKELETON)
+# Each joint's parent in the armature (None for the root), the bones a skeleton is drawn with.
+JOINT_PARENTS: dict[str, str | None] = {j[0]: j[1] for j in _SKELETON}
 _J = {name: i for i, name in enumerate(JOINT_NAMES)}
 COCO_KEYPOINTS: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",

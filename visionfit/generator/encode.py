@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ __all__ = [
     "FramePngs",
     "VideoEncoder",
     "depth_png",
+    "mask_png",
     "palette_png",
     "write_bytes_atomic",
     "write_json_atomic",
@@ -37,12 +40,17 @@ DEPTH_MAX_MM = 65535  # the largest depth a 16-bit PNG holds; farther (or no hit
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    write_bytes_atomic(path, json.dumps(obj, separators=(",", ":")).encode("utf-8"))
+    """Compact JSON; our label trees hold no cycles, so the encoder's cycle check (a quarter
+    of the time of a job's 2 MB labels.json) is skipped; the bytes are the same."""
+    write_bytes_atomic(path, json.dumps(obj, separators=(",", ":"), check_circular=False
+                                        ).encode("utf-8"))
 
 
 def write_png_atomic(path: Path, rgb: np.ndarray) -> None:
+    """An RGB PNG at compress level 1, like the masks: a preview is waited for, and level 6
+    takes four times as long for a file about a quarter smaller."""
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
+    Image.fromarray(rgb).save(buf, format="PNG", compress_level=1)
     write_bytes_atomic(path, buf.getvalue())
 
 
@@ -56,12 +64,47 @@ def palette_png(index: np.ndarray, palette: bytes) -> bytes:
     return buf.getvalue()
 
 
+def _png(width: int, height: int, bit_depth: int, colour_type: int, scanlines: np.ndarray,
+         palette: bytes | None = None) -> bytes:
+    """A PNG from its rows, each already prefixed by its filter-type byte (H, 1 + row bytes)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + (chunk(b"PLTE", palette) if palette is not None else b"")
+            + chunk(b"IDAT", zlib.compress(np.ascontiguousarray(scanlines).tobytes(), 1))
+            + chunk(b"IEND", b""))
+
+
 def depth_png(depth_m: np.ndarray) -> bytes:
-    """A 16-bit greyscale PNG of ``depth_m`` (H, W) metres as whole millimetres."""
-    mm = np.rint(np.minimum(depth_m, DEPTH_MAX_MM / 1000.0) * 1000.0).astype(np.uint16)
-    buf = io.BytesIO()
-    Image.fromarray(mm).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    """A 16-bit greyscale PNG of ``depth_m`` (H, W) metres as whole millimetres (clipped to
+    :data:`DEPTH_MAX_MM`).
+
+    Written here rather than by Pillow, which tries every PNG filter on every row of a
+    16-bit image (about 1 ms at 256x256): depth is smooth, so one fixed filter ("Up": each row
+    minus the row above), computed in NumPy, compresses as well at a fifth of the time.
+    """
+    mm = np.rint(np.minimum(depth_m, DEPTH_MAX_MM / 1000.0) * 1000.0).astype(">u2")
+    h, w = mm.shape
+    rows = mm.view(np.uint8).reshape(h, 2 * w)
+    scanlines = np.empty((h, 2 * w + 1), dtype=np.uint8)
+    scanlines[:, 0] = 2  # filter type Up
+    scanlines[0, 0] = 0  # the first row has no row above: unfiltered
+    scanlines[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=scanlines[1:, 1:])  # bytes wrap mod 256, as PNG does
+    return _png(w, h, 16, 0, scanlines)
+
+
+def mask_png(mask: np.ndarray, colour: tuple[int, int, int]) -> bytes:
+    """A 1-bit palette PNG of a boolean mask (H, W): index 1 (``colour``) where set, 0 (black)
+    elsewhere; it reads back as 0/1 like an instance mask's indices, at an eighth of the data
+    (a fifth of the time of an 8-bit palette PNG)."""
+    h, _w = mask.shape
+    scanlines = np.zeros((h, 1 + (mask.shape[1] + 7) // 8), dtype=np.uint8)  # filter None
+    scanlines[:, 1:] = np.packbits(mask, axis=1)
+    return _png(mask.shape[1], h, 1, 3, scanlines, bytes((0, 0, 0, *colour)))
 
 
 class FramePngs:
@@ -100,14 +143,16 @@ class VideoEncoder:
 
     H.264 in yuv420p can only show even sizes (its crop unit is two pixels), so an odd
     width or height gets one black column or row at the right or bottom; pixel coordinates
-    of the labels are unchanged and ``padding`` says what was added.
+    of the labels are unchanged and ``padding`` says what was added. ``crf`` is x264's
+    quality (18: near lossless, for training data; higher: smaller files, for viewing).
     """
 
-    def __init__(self, path: Path, width: int, height: int, fps: int) -> None:
+    def __init__(self, path: Path, width: int, height: int, fps: float, crf: int = 18
+                 ) -> None:
         self.path = Path(path)
         self._pending = PendingFile(self.path, suffix=f".partial{self.path.suffix}")
         self.frames = 0
-        params = ["-preset", "ultrafast", "-crf", "18", "-threads", "1",
+        params = ["-preset", "ultrafast", "-crf", str(int(crf)), "-threads", "1",
                   "-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact",
                   "-flags:v", "+bitexact"]
         pad_w, pad_h = width % 2, height % 2
@@ -120,7 +165,7 @@ class VideoEncoder:
             ffmpeg_log_level="error")
         self._gen.send(None)
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray | bytes) -> None:
         self._gen.send(frame)
         self.frames += 1
 

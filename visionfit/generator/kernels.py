@@ -22,8 +22,10 @@ import numba
 import numpy as np
 from platformdirs import user_cache_dir
 
-__all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "darken_floor", "floor_points",
-           "floor_window", "furniture_fields", "shade_hits", "shadow_casters", "shadow_grid"]
+__all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "cast_room", "channel_sums", "darken_floor",
+           "draw_body",
+           "floor_points", "floor_window", "furniture_fields", "shade_hits",
+           "shade_room", "shadow_casters", "shadow_grid"]
 
 
 def _writable_cache_dir() -> str | None:
@@ -154,13 +156,25 @@ def _srgb8(lin: float, lut: np.ndarray) -> np.uint8:
 
 
 @_jit
+def _lamp_light(p0: float, p1: float, p2: float, n0: float, n1: float, n2: float,
+               light: np.ndarray, diffuse: float, falloff_ref2: float) -> float:
+    """The lamp's direct light at point p with unit normal n: Lambert's cosine, no fall-off
+    within ``falloff_ref2`` (squared metres) of the lamp and inverse-square beyond; the
+    scene's light is ``ambient`` (a constant) plus this, both scaled by lighting_power/100."""
+    t0, t1, t2 = light[0] - p0, light[1] - p1, light[2] - p2
+    d2 = t0 * t0 + t1 * t1 + t2 * t2
+    cos = max(n0 * t0 + n1 * t1 + n2 * t2, 0.0) / np.sqrt(d2)
+    return diffuse * cos * min(1.0, falloff_ref2 / d2)
+
+
+@_jit
 def shade_hits(dx: np.ndarray, dy: np.ndarray, depth: np.ndarray, pid: np.ndarray,
                cap_a: np.ndarray, cap_b: np.ndarray, ell_c: np.ndarray, ell_minv: np.ndarray,
                albedo: np.ndarray, light: np.ndarray, ambient: float, diffuse: float,
                falloff_ref2: float, lut: np.ndarray, rgb: np.ndarray) -> None:
     """8-bit sRGB of every hit pixel (pid >= 0): the unit normal of primitive pid at the hit
-    point, diffuse light from the point lamp ``light`` plus ambient, times the linear
-    albedo (the formulas of :func:`raster.irradiance`)."""
+    point, diffuse light from the point lamp ``light`` (:func:`_lamp_light`) plus ambient,
+    times the linear albedo."""
     nc = cap_a.shape[0]
     h, w = depth.shape
     for y in range(h):
@@ -187,10 +201,8 @@ def shade_hits(dx: np.ndarray, dy: np.ndarray, depth: np.ndarray, pid: np.ndarra
                 n1 = ell_minv[e, 0, 1] * u0 + ell_minv[e, 1, 1] * u1 + ell_minv[e, 2, 1] * u2
                 n2 = ell_minv[e, 0, 2] * u0 + ell_minv[e, 1, 2] * u1 + ell_minv[e, 2, 2] * u2
             norm = max(np.sqrt(n0 * n0 + n1 * n1 + n2 * n2), 1e-12)
-            t0, t1, t2 = light[0] - p0, light[1] - p1, light[2] - p2
-            d2 = t0 * t0 + t1 * t1 + t2 * t2
-            cos = max((n0 * t0 + n1 * t1 + n2 * t2) / norm, 0.0) / np.sqrt(d2)
-            light_in = ambient + diffuse * cos * min(1.0, falloff_ref2 / d2)
+            light_in = ambient + _lamp_light(p0, p1, p2, n0 / norm, n1 / norm, n2 / norm, light,
+                                            diffuse, falloff_ref2)
             for i in range(3):
                 rgb[y, x, i] = _srgb8(albedo[k, i] * light_in, lut)
 
@@ -455,6 +467,8 @@ def furniture_fields(p: np.ndarray, needed: np.ndarray, standing: np.ndarray,
             gy = max(max(ly - py, py - hy), 0.0)
             d = np.sqrt(gx * gx + gy * gy)
             wall = 0.5 * (1.0 - d / np.sqrt(d * d + height * height))
+            if wall <= best:  # theta <= pi: this box cannot raise the maximum
+                continue
             theta = np.pi
             if d > 0.0:
                 # The spread of the corners' bearings, measured from the bearing of the
@@ -470,6 +484,13 @@ def furniture_fields(p: np.ndarray, needed: np.ndarray, standing: np.ndarray,
             best = max(best, wall * theta / np.pi)
         for b in range(raised.shape[0]):
             c = raised[b, 4]
+            # Bound: every point of the underside is at least the footprint's distance g
+            # away, so the form factor (1/pi) int c^2 / (c^2 + rho^2)^2 dA is at most this.
+            gx = max(max(raised[b, 0] - px, px - raised[b, 2]), 0.0)
+            gy = max(max(raised[b, 1] - py, py - raised[b, 3]), 0.0)
+            area = (raised[b, 2] - raised[b, 0]) * (raised[b, 3] - raised[b, 1])
+            if area * c * c / (np.pi * (c * c + gx * gx + gy * gy) ** 2) <= best:
+                continue
             x0, x1 = (raised[b, 0] - px) / c, (raised[b, 2] - px) / c
             y0, y1 = (raised[b, 1] - py) / c, (raised[b, 3] - py) / c
             f = (_corner_factor(x1, y1) - _corner_factor(x0, y1) - _corner_factor(x1, y0)
@@ -488,3 +509,126 @@ def furniture_fields(p: np.ndarray, needed: np.ndarray, standing: np.ndarray,
             hidden = min(ox / (2.0 * sig), 1.0) * min(oy / (2.0 * sig), 1.0)
             best = max(best, hidden)
         lamp[i] = best
+
+
+# ---------------------------------------------------------------------------------------
+# The room, once per job.
+@_jit
+def cast_room(dirs: np.ndarray, origin: np.ndarray, planes: np.ndarray, box_lo: np.ndarray,
+              box_hi: np.ndarray, box_instance: np.ndarray, box_ranges: np.ndarray,
+              near: float, depth: np.ndarray, surface: np.ndarray, box_axis: np.ndarray,
+              inst: np.ndarray, alone: np.ndarray) -> None:
+    """Rays origin + t dirs[y, x] (t is the depth) against the room's shell and its boxes.
+
+    Shell: rows of ``planes`` are (axis, position, the direction sign that reaches it); a ray
+    leaves the convex room through the nearest plane ahead of it (surface = plane index).
+    Boxes (slab test, each only inside its pixel range ``box_ranges``): a nearer entry wins
+    (surface = number of planes + box index, ``box_axis`` = entry axis, ``inst`` = the box's
+    instance); ``alone[k]`` counts the pixels instance k covers drawn on its own (its boxes
+    must be consecutive).
+    """
+    h, w = depth.shape
+    n_planes = planes.shape[0]
+    for y in range(h):
+        for x in range(w):
+            best, best_s = np.inf, 0
+            for s in range(n_planes):
+                axis = int(planes[s, 0])
+                comp = dirs[y, x, axis]
+                if comp * planes[s, 2] > 0.0:
+                    t = (planes[s, 1] - origin[axis]) / comp
+                    if t < best:
+                        best, best_s = t, s
+            depth[y, x] = best
+            surface[y, x] = best_s
+    stamp = np.full((h, w), -1, dtype=np.int64)
+    for b in range(box_lo.shape[0]):
+        x0, x1, y0, y1 = box_ranges[b, 0], box_ranges[b, 1], box_ranges[b, 2], box_ranges[b, 3]
+        k = box_instance[b]
+        for y in range(y0, y1):
+            for x in range(x0, x1):
+                t_near, t_far, entry = -np.inf, np.inf, 0
+                for axis in range(3):
+                    inv = 1.0 / dirs[y, x, axis]
+                    t1 = (box_lo[b, axis] - origin[axis]) * inv
+                    t2 = (box_hi[b, axis] - origin[axis]) * inv
+                    lo_t = t2 if np.isnan(t1) else (t1 if np.isnan(t2) else min(t1, t2))
+                    hi_t = t2 if np.isnan(t1) else (t1 if np.isnan(t2) else max(t1, t2))
+                    if lo_t > t_near or axis == 0:
+                        t_near, entry = lo_t, axis
+                    t_far = min(t_far, hi_t)
+                if not (t_near <= t_far and t_near > near):
+                    continue
+                if stamp[y, x] != k:
+                    stamp[y, x] = k
+                    alone[k] += 1
+                if t_near < depth[y, x]:
+                    depth[y, x] = t_near
+                    surface[y, x] = n_planes + b
+                    box_axis[y, x] = entry
+                    inst[y, x] = k
+
+
+@_jit
+def shade_room(albedo: np.ndarray, normal: np.ndarray, points: np.ndarray,
+               floor: np.ndarray, sky_hidden: np.ndarray, lamp_hidden: np.ndarray,
+               light: np.ndarray, ambient: float, diffuse: float, falloff_ref2: float,
+               lut: np.ndarray, rgb: np.ndarray, linear: np.ndarray,
+               direct_share: np.ndarray) -> None:
+    """The room's pixels (flattened): linear ``albedo`` lit by ambient plus the
+    lamp (:func:`_lamp_light`; unit ``normal``), quantised to 8-bit sRGB in ``rgb``. Floor
+    pixels lose the shares of the sky and of the lamp that furniture hides, and keep their
+    linear radiance (``linear``) and the lamp's share of their light (``direct_share``) for
+    the person's shadow; elsewhere those two are 0."""
+    for i in range(albedo.shape[0]):
+        direct = _lamp_light(points[i, 0], points[i, 1], points[i, 2], normal[i, 0],
+                            normal[i, 1], normal[i, 2], light, diffuse, falloff_ref2)
+        sky = ambient
+        if floor[i]:
+            direct *= 1.0 - lamp_hidden[i]
+            sky *= 1.0 - sky_hidden[i]
+        total = sky + direct
+        for c in range(3):
+            lin = albedo[i, c] * total
+            rgb[i, c] = _srgb8(lin, lut)
+            linear[i, c] = lin if floor[i] else 0.0
+        direct_share[i] = direct / total if floor[i] and total > 0.0 else 0.0
+
+
+@_jit
+def draw_body(body_depth: np.ndarray, body_rgb: np.ndarray, room_depth: np.ndarray,
+              x0: int, y0: int, rgb: np.ndarray, inst: np.ndarray, person: int,
+              visible: np.ndarray) -> None:
+    """The per-pixel depth test of the body (its rectangle at (x0, y0)) against the room:
+    where the body is nearer, ``visible`` is set and the frame's ``rgb`` and ``inst``
+    (whole images) take the body's colour and the ``person`` index."""
+    for y in range(body_depth.shape[0]):
+        for x in range(body_depth.shape[1]):
+            seen = body_depth[y, x] < room_depth[y0 + y, x0 + x]
+            visible[y, x] = seen
+            if seen:
+                for c in range(3):
+                    rgb[y0 + y, x0 + x, c] = body_rgb[y, x, c]
+                inst[y0 + y, x0 + x] = person
+
+
+@_jit
+def channel_sums(rgb: np.ndarray, x0: int, y0: int, visible: np.ndarray, frame: np.ndarray,
+                 body: np.ndarray) -> int:
+    """Per-channel sums of the whole frame (``frame``) and of its visible body pixels
+    (``body``; ``visible`` over the rectangle at (x0, y0)); returns the body pixel count."""
+    h, w = rgb.shape[0], rgb.shape[1]
+    frame[:] = 0
+    body[:] = 0
+    for y in range(h):
+        for x in range(w):
+            for c in range(3):
+                frame[c] += rgb[y, x, c]
+    count = 0
+    for y in range(visible.shape[0]):
+        for x in range(visible.shape[1]):
+            if visible[y, x]:
+                count += 1
+                for c in range(3):
+                    body[c] += rgb[y0 + y, x0 + x, c]
+    return count

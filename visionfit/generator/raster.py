@@ -19,7 +19,15 @@ import numpy as np
 
 from .body import Primitives
 from .camera import NEAR, Camera
-from .kernels import cast_primitives, darken_floor, shade_hits
+from .kernels import (
+    cast_primitives,
+    cast_room,
+    channel_sums,
+    darken_floor,
+    draw_body,
+    shade_hits,
+    shade_room,
+)
 from .scene import FRONT_Y, Room, art_albedo, floor_albedo, wall_albedo
 from .shadow import body_shadow, furniture_occlusion
 
@@ -28,52 +36,23 @@ __all__ = [
     "BodyLayer",
     "StaticLayer",
     "body_coverage",
+    "composite",
     "first_hit_depth",
     "instance_depths",
-    "irradiance",
-    "linear_to_srgb8",
+    "mean_colours",
     "person_coverage",
     "render_body",
     "render_static",
     "shadowed_room",
-    "srgb_to_linear",
 ]
 
 _AMBIENT = 0.28
 _DIFFUSE = 0.85
 _FALLOFF_REF2 = 6.0  # squared distance (m^2) inside which the light does not fall off
+# Linear radiance (0..1 in 4096 steps) to 8-bit sRGB, for the kernels.
 _LUT = np.round(255.0 * np.where(
     np.linspace(0, 1, 4096) <= 0.0031308, 12.92 * np.linspace(0, 1, 4096),
     1.055 * np.linspace(0, 1, 4096) ** (1 / 2.4) - 0.055)).clip(0, 255).astype(np.uint8)
-
-
-def srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    c = np.asarray(c, dtype=np.float64)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb8(lin: np.ndarray) -> np.ndarray:
-    """Linear radiance (clipped to 0..1) to 8-bit sRGB through a lookup table."""
-    idx = np.clip(lin * 4095.0 + 0.5, 0, 4095).astype(np.int32)
-    return _LUT[idx]
-
-
-def _irradiance_parts(normal: np.ndarray, points: np.ndarray, light: np.ndarray, power: float
-                      ) -> tuple[float, np.ndarray]:
-    """:func:`irradiance` split into its ambient (scalar) and direct (per point) terms; the
-    floor needs them apart, since a shadow hides a different share of each."""
-    to = light - points
-    d2 = np.einsum("ij,ij->i", to, to)
-    cos = np.maximum(np.einsum("ij,ij->i", normal, to), 0.0) / np.sqrt(d2)
-    scale = power / 100.0
-    return scale * _AMBIENT, scale * _DIFFUSE * cos * np.minimum(1.0, _FALLOFF_REF2 / d2)
-
-
-def irradiance(normal: np.ndarray, points: np.ndarray, light: np.ndarray, power: float
-               ) -> np.ndarray:
-    """Diffuse light from a point source plus ambient, scaled by ``lighting_power``/100."""
-    ambient, direct = _irradiance_parts(normal, points, light, power)
-    return ambient + direct
 
 
 # ---------------------------------------------------------------------------------------
@@ -101,15 +80,9 @@ def _project_rects(cam: Camera, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pixel_range(rect: np.ndarray, limit: tuple[int, int, int, int]) -> tuple[int, int, int,
-                                                                             int]:
-    """Integer pixel range [x0, x1) x [y0, y1) of pixel centres inside ``rect``, clipped."""
-    x0, x1, y0, y1 = _pixel_ranges(rect[None], limit)[0]
-    return int(x0), int(x1), int(y0), int(y1)
-
-
 def _pixel_ranges(rects: np.ndarray, limit: tuple[int, int, int, int]) -> np.ndarray:
-    """:func:`_pixel_range` of every rectangle at once: (P, 4) int64 x0, x1, y0, y1."""
+    """Integer pixel ranges [x0, x1) x [y0, y1) of the pixel centres inside each rectangle,
+    clipped to ``limit``: (P, 4) int64 x0, x1, y0, y1."""
     lx0, lx1, ly0, ly1 = limit
     out = np.empty((len(rects), 4), dtype=np.int64)
     out[:, 0] = np.maximum(lx0, np.ceil(np.maximum(rects[:, 0], -1e9)))
@@ -203,7 +176,7 @@ class BodyFrames:
               fov: bool = True) -> BodyLayer:
         """Frame i cast into its screen rectangle: each primitive only inside its own
         rectangle (:func:`kernels.cast_primitives`), shading once per pixel the body wins
-        (:func:`kernels.shade_hits`, the formulas of :func:`irradiance`)."""
+        (:func:`kernels.shade_hits`)."""
         cam = self.cam
         ranges = self.ranges[i]
         live, (ux0, ux1, uy0, uy1) = _union(ranges)
@@ -306,22 +279,6 @@ def _world_dirs(cam: Camera, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     return dx[None, :, None] * r[0] + dy[:, None, None] * r[1] + r[2]
 
 
-def _cast_box(o: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Slab test: entry depth (inf = miss) and entry axis of rays o + t d with a box."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = 1.0 / d
-        t1 = (lo - o) * inv
-        t2 = (hi - o) * inv
-    tmin = np.fmin(t1, t2)
-    tmax = np.fmax(t1, t2)
-    axis = np.argmax(tmin, axis=-1)
-    tnear = np.take_along_axis(tmin, axis[..., None], axis=-1)[..., 0]
-    tfar = tmax.min(axis=-1)
-    hit = (tnear <= tfar) & (tnear > NEAR)
-    return np.where(hit, tnear, np.inf), axis
-
-
 def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
     W, H = cam.width, cam.height
     scene = room.scene
@@ -332,43 +289,29 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
     # Room shell: the ray leaves the (convex) room through the nearest plane ahead of it.
     planes = [(2, 0.0, -1), (2, scene.height, 1), (1, scene.depth, 1), (1, FRONT_Y, -1),
               (0, -hw, -1), (0, hw, 1)]  # (axis, position, direction sign that reaches it)
-    ts = []
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for axis, pos, sign in planes:
-            comp = d[..., axis]
-            t = (pos - o[axis]) / comp
-            ts.append(np.where(comp * sign > 0, t, np.inf))
-    ts = np.stack(ts)
-    surface = np.argmin(ts, axis=0).astype(np.int32)
-    depth = np.take_along_axis(ts, surface[None], axis=0)[0]
+    depth = np.empty((H, W))
+    surface = np.empty((H, W), dtype=np.int32)
     box_axis = np.zeros((H, W), dtype=np.int8)
     inst = np.zeros((H, W), dtype=np.uint8)
-    alone: dict[int, np.ndarray] = {}
+    alone = np.zeros(256, dtype=np.int64)
+    lo = np.array([b.lo for b in room.boxes], dtype=np.float64).reshape(-1, 3)
+    hi = np.array([b.hi for b in room.boxes], dtype=np.float64).reshape(-1, 3)
+    instance = np.array([b.instance for b in room.boxes], dtype=np.int64)
+    cast_room(d, np.ascontiguousarray(o, dtype=np.float64), np.array(planes, dtype=np.float64),
+              lo, hi, instance, _pixel_ranges(_box_rects(cam, lo, hi), (0, W, 0, H)), NEAR,
+              depth, surface, box_axis, inst, alone)
+    alone_pixels = {int(k): int(alone[k]) for k in np.unique(instance)}
 
-    lo = np.array([b.lo for b in room.boxes]).reshape(-1, 3)
-    hi = np.array([b.hi for b in room.boxes]).reshape(-1, 3)
-    rects = _box_rects(cam, lo, hi)
-    for i, box in enumerate(room.boxes):
-        x0, x1, y0, y1 = _pixel_range(rects[i], (0, W, 0, H))
-        if x1 <= x0 or y1 <= y0:
-            alone.setdefault(box.instance, np.zeros((H, W), dtype=bool))
-            continue
-        t, axis = _cast_box(o, d[y0:y1, x0:x1], box.lo, box.hi)
-        cover = alone.setdefault(box.instance, np.zeros((H, W), dtype=bool))
-        cover[y0:y1, x0:x1] |= np.isfinite(t)
-        sub = depth[y0:y1, x0:x1]
-        closer = t < sub
-        sub[closer] = t[closer]
-        surface[y0:y1, x0:x1][closer] = len(planes) + i
-        box_axis[y0:y1, x0:x1][closer] = axis[closer]
-        inst[y0:y1, x0:x1][closer] = box.instance
-
-    # Shading: albedo per surface, diffuse light from the room's lamp.
-    p = o + d * depth[..., None]
-    normal = np.zeros((H, W, 3))
-    albedo = np.zeros((H, W, 3))
-    for s in np.unique(surface):
-        m = surface == s
+    # Shading: albedo per surface, diffuse light from the room's lamp. Pixels are grouped
+    # by surface with one stable sort (radix, on 16 bits) rather than a mask per surface.
+    p = (o + d * depth[..., None]).reshape(-1, 3)
+    dirs = d.reshape(-1, 3)
+    normal = np.zeros((H * W, 3))
+    albedo = np.zeros((H * W, 3))
+    order = np.argsort(surface.reshape(-1).astype(np.int16), kind="stable")
+    ids, starts = np.unique(surface.reshape(-1)[order], return_index=True)
+    for s, start, stop in zip(ids.tolist(), starts, [*starts[1:], H * W], strict=True):
+        m = order[start:stop]
         pts = p[m]
         if s < len(planes):
             axis, _pos, sign = planes[s]
@@ -380,11 +323,8 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
                 albedo[m] = wall_albedo(scene, pts, along, back=(s == 2))
         else:
             box = room.boxes[s - len(planes)]
-            ax = box_axis[m]
-            dsign = np.take_along_axis(d[m], ax[:, None].astype(np.intp), axis=1)[:, 0]
-            nrm = np.zeros_like(pts)
-            nrm[np.arange(len(pts)), ax] = -np.sign(dsign)
-            normal[m] = nrm
+            ax = box_axis.reshape(-1)[m].astype(np.intp)
+            normal[m, ax] = -np.sign(dirs[m, ax])
             albedo[m] = box.rgb
             if box.art is not None:
                 a = box.art.facing  # wall normal axis: 1 back wall, 0 side wall
@@ -392,25 +332,46 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
                 across = 0 if a == 1 else 1
                 u = (pts[:, across] - box.lo[across]) / (box.hi[across] - box.lo[across])
                 v = (pts[:, 2] - box.lo[2]) / (box.hi[2] - box.lo[2])
-                col = albedo[m]
-                col[front] = art_albedo(box.art, u[front], v[front])
-                albedo[m] = col
-    ambient, direct = _irradiance_parts(normal.reshape(-1, 3), p.reshape(-1, 3), room.light,
-                                        power)
+                albedo[m[front]] = art_albedo(box.art, u[front], v[front])
     floor = surface == 0
     # Furniture hides part of the sky and of the lamp from the floor around it.
     sky_hidden, lamp_hidden = furniture_occlusion(cam, room.boxes, room.light, floor)
-    direct = direct * np.where(floor, 1.0 - lamp_hidden, 1.0).reshape(-1)
-    flat = ambient * np.where(floor, 1.0 - sky_hidden, 1.0).reshape(-1) + direct
-    linear = srgb_to_linear(albedo) * flat.reshape(H, W)[..., None]
-    rgb = linear_to_srgb8(linear)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(flat > 0.0, direct / flat, 0.0).reshape(H, W)
-    fov = {k: _box_fov(cam, room, k, int(v.sum())) for k, v in alone.items()}
-    return StaticLayer(rgb, depth.astype(np.float32), inst,
-                       {k: int(v.sum()) for k, v in alone.items()}, fov, floor,
-                       np.where(floor[..., None], linear, 0.0).astype(np.float32),
-                       np.where(floor, share, 0.0).astype(np.float32))
+    rgb = np.empty((H, W, 3), dtype=np.uint8)
+    linear = np.empty((H, W, 3), dtype=np.float32)
+    share = np.empty((H, W), dtype=np.float32)
+    scale = power / 100.0
+    linear_albedo = np.where(albedo <= 0.04045, albedo / 12.92,
+                             ((albedo + 0.055) / 1.055) ** 2.4)
+    shade_room(linear_albedo, normal, p, floor.reshape(-1), sky_hidden.reshape(-1),
+               lamp_hidden.reshape(-1), np.ascontiguousarray(room.light, dtype=np.float64),
+               scale * _AMBIENT, scale * _DIFFUSE, _FALLOFF_REF2, _LUT, rgb.reshape(-1, 3),
+               linear.reshape(-1, 3), share.reshape(-1))
+    fov = {k: _box_fov(cam, room, k, v) for k, v in alone_pixels.items()}
+    return StaticLayer(rgb, depth.astype(np.float32), inst, alone_pixels, fov, floor, linear,
+                       share)
+
+
+def composite(st: StaticLayer, layer: BodyLayer, rgb: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The body drawn over the room: ``rgb`` (the room's colour for this frame) takes the
+    body's colour where the body is nearer. Returns the instance ids (H, W; 1 = person),
+    the full-image body depth (H, W; inf where missed) and the visible body pixels (h, w,
+    over the layer's rectangle)."""
+    inst = st.inst.copy()
+    visible = np.empty(layer.depth.shape, dtype=bool)
+    draw_body(layer.depth, layer.rgb, st.depth, layer.x0, layer.y0, rgb, inst, 1, visible)
+    body_depth = np.full(inst.shape, np.inf)
+    body_depth[layer.slices] = layer.depth
+    return inst, body_depth, visible
+
+
+def mean_colours(rgb: np.ndarray, layer: BodyLayer, visible: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mean colour (3,) of the whole frame and of its visible body pixels (None if none are
+    visible), from exact integer sums in one pass."""
+    frame, body = np.empty(3, dtype=np.int64), np.empty(3, dtype=np.int64)
+    count = channel_sums(np.ascontiguousarray(rgb), layer.x0, layer.y0, visible, frame, body)
+    return frame / (rgb.shape[0] * rgb.shape[1]), (body / count if count else None)
 
 
 def shadowed_room(st: StaticLayer, cam: Camera, prims_world: Primitives, light: np.ndarray
@@ -439,27 +400,40 @@ def _box_rects(cam: Camera, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return _project_rects(cam, c.min(axis=1), c.max(axis=1))
 
 
+def _cast_boxes(cam: Camera, boxes: list, x0: int, x1: int, y0: int, y1: int,
+                stride: int = 1) -> np.ndarray:
+    """Depth (inf: miss) of ``boxes`` alone on the canvas of every ``stride``-th pixel of
+    [x0, x1) x [y0, y1): :func:`kernels.cast_room` without the room's shell."""
+    dx, dy = cam.ray_steps(x0, x1, y0, y1, stride)
+    d = _world_dirs(cam, dx, dy)
+    lo = np.array([b.lo for b in boxes], dtype=np.float64).reshape(-1, 3)
+    hi = np.array([b.hi for b in boxes], dtype=np.float64).reshape(-1, 3)
+    ranges = _pixel_ranges(_box_rects(cam, lo, hi), (x0, x1, y0, y1))
+    cols, rows = np.arange(x0, x1, stride), np.arange(y0, y1, stride)
+    local = np.stack([np.searchsorted(cols, ranges[:, 0]), np.searchsorted(cols, ranges[:, 1]),
+                      np.searchsorted(rows, ranges[:, 2]), np.searchsorted(rows, ranges[:, 3])],
+                     axis=1)
+    h, w = d.shape[:2]
+    depth = np.empty((h, w))
+    cast_room(d, np.ascontiguousarray(cam.position, dtype=np.float64), np.zeros((0, 3)), lo, hi,
+              np.zeros(len(boxes), dtype=np.int64), local, NEAR, depth,
+              np.empty((h, w), dtype=np.int32), np.empty((h, w), dtype=np.int8),
+              np.empty((h, w), dtype=np.uint8), np.zeros(1, dtype=np.int64))
+    return depth
+
+
 def _box_fov(cam: Camera, room: Room, instance: int, inside: int) -> float:
     """Share of an instance's silhouette inside the image, from a strided extended cast."""
     boxes = [b for b in room.boxes if b.instance == instance]
     lo = np.array([b.lo for b in boxes])
     hi = np.array([b.hi for b in boxes])
     W, H = cam.width, cam.height
-    limit = (-W, 2 * W, -H, 2 * H)
-    ranges = [_pixel_range(r, limit) for r in _box_rects(cam, lo, hi)]
-    ranges = [r for r in ranges if r[1] > r[0] and r[3] > r[2]]
-    if not ranges:
-        return 100.0 if inside else 0.0
-    x0, x1 = min(r[0] for r in ranges), max(r[1] for r in ranges)
-    y0, y1 = min(r[2] for r in ranges), max(r[3] for r in ranges)
-    if x0 >= 0 and y0 >= 0 and x1 <= W and y1 <= H:
+    ranges = _pixel_ranges(_box_rects(cam, lo, hi), (-W, 2 * W, -H, 2 * H))
+    live, (x0, x1, y0, y1) = _union(ranges)
+    if not live.any() or (x0 >= 0 and y0 >= 0 and x1 <= W and y1 <= H):
         return 100.0 if inside else 0.0
     stride = max(1, int(np.ceil(np.sqrt((x1 - x0) * (y1 - y0) / (W * H / 16.0)))))
-    dx, dy = cam.ray_steps(x0, x1, y0, y1, stride)
-    d = _world_dirs(cam, dx, dy)
-    covered = np.zeros(d.shape[:2], dtype=bool)
-    for b in boxes:
-        covered |= np.isfinite(_cast_box(cam.position, d, b.lo, b.hi)[0])
+    covered = np.isfinite(_cast_boxes(cam, boxes, x0, x1, y0, y1, stride))
     cols = np.arange(x0, x1, stride)
     rows = np.arange(y0, y1, stride)
     out = ~(((rows >= 0) & (rows < H))[:, None] & ((cols >= 0) & (cols < W))[None, :])
@@ -470,19 +444,6 @@ def _box_fov(cam: Camera, room: Room, instance: int, inside: int) -> float:
 def instance_depths(cam: Camera, room: Room, category: str = "furniture"
                     ) -> dict[int, np.ndarray]:
     """Depth (H, W) of each instance of ``category`` drawn on its own (inf: not covered)."""
-    W, H = cam.width, cam.height
-    dx, dy = cam.ray_steps(0, W, 0, H)
-    d = _world_dirs(cam, dx, dy)
-    wanted = {i.index for i in room.instances if i.category == category}
-    out = {k: np.full((H, W), np.inf) for k in wanted}
-    boxes = [b for b in room.boxes if b.instance in wanted]
-    if not boxes:
-        return out
-    rects = _box_rects(cam, np.array([b.lo for b in boxes]), np.array([b.hi for b in boxes]))
-    for box, rect in zip(boxes, rects, strict=True):
-        x0, x1, y0, y1 = _pixel_range(rect, (0, W, 0, H))
-        if x1 > x0 and y1 > y0:
-            t, _ = _cast_box(cam.position, d[y0:y1, x0:x1], box.lo, box.hi)
-            sub = out[box.instance][y0:y1, x0:x1]
-            np.minimum(sub, t, out=sub)
-    return out
+    return {i.index: _cast_boxes(cam, [b for b in room.boxes if b.instance == i.index], 0,
+                                 cam.width, 0, cam.height)
+            for i in room.instances if i.category == category}

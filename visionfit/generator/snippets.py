@@ -50,6 +50,8 @@ visualize_job_params(job_params)
 ''')
 
 DOWNLOAD = NotebookSnippet(parameters="""\
+MOSAIC_JOBS = 6          # how many jobs the mosaic shows side by side
+STRATIFY_BY = ""         # a parameter to split the histograms by, e.g. scene (empty: none)
 EXPORT_COCO = False      # True: also write the downloaded jobs as one COCO dataset
 """, cells='''\
 # %% [markdown]
@@ -58,7 +60,9 @@ EXPORT_COCO = False      # True: also write the downloaded jobs as one COCO data
 # %%
 from visionfit.utils.export import export_coco
 from visionfit.utils.vis import (
+    display_batch_results,
     display_video,
+    label_coverage,
     summarize_batch_results_as_dataframe,
     view_previews,
     visualize_all_labels,
@@ -84,7 +88,11 @@ if job_folders:
 # %% [markdown]
 # ## One job: video and labels
 #
-# Set `JOB` in the parameters cell to look at another job.
+# Set `JOB` in the parameters cell to look at another job. The label video shows every label
+# frame by frame: boxes with instance names, the skeleton, keypoints by visibility, 3D cuboids,
+# instance and semantic masks, the 3D skeleton in world coordinates and the rep count (for a
+# preview, the same panels as one picture). `visualize_frame(chosen, frame)` draws one frame as
+# a figure for a closer look.
 
 # %%
 chosen = None
@@ -104,11 +112,39 @@ if chosen is not None:
     display(visualize_all_labels(chosen))
 
 # %% [markdown]
+# ## Several jobs side by side
+#
+# The label videos (or, for previews, the label pictures) of `MOSAIC_JOBS` jobs spread over the
+# batch, playing in step.
+
+# %%
+if job_folders:
+    display(display_batch_results(folder, n=MOSAIC_JOBS))
+
+# %% [markdown]
 # ## Parameters and label statistics
 
 # %%
 if job_folders:
-    display(visualize_batch_results(folder))
+    display(visualize_batch_results(folder, stratify_var=STRATIFY_BY or None))
+
+# %% [markdown]
+# ## What the batch covers
+#
+# Per-joint visibility, the occlusion distribution, where the person's box sits and how big it
+# is, the camera against the avatar's angle, and exercise x scene counts. For a previews batch
+# this is what the matching video batch will cover: pick the previews you want and rerun them as
+# videos with the line printed below (same seeds, so the same people, rooms and cameras).
+
+# %%
+if job_folders:
+    display(label_coverage(folder))
+if job_folders and batch.job_type == "preview":
+    picked = [job_dir.name for job_dir in job_folders][:3]
+    print("Rerun chosen previews as videos (edit job_ids; one override dict per variant):\\n"
+          "from visionfit.utils.sampling import submit_rerun_batch_with_overrides_videos\\n"
+          f"videos = submit_rerun_batch_with_overrides_videos(sesh, batch, {{}}, "
+          f"job_ids={picked!r})")
 
 # %% [markdown]
 # ## Export for training

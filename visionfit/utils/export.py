@@ -30,7 +30,7 @@ from PIL import Image
 
 from infinity_workflows.batch import replace_folder
 
-from .vis import job_folders, video_frames
+from .jobdata import job_folders, video_frames
 
 __all__ = ["ANNOTATIONS_FILE", "export_coco"]
 

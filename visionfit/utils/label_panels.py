@@ -1,0 +1,375 @@
+"""The panels of a label video, drawn per frame with raster primitives (no Matplotlib).
+
+:class:`LabelPainter` is built once per job (colours, bones, the 3D view's floor grid and the
+rep-count plot are prepared then) and paints any panel of any frame as an RGB array of the
+panel size. Panels over the picture are the frame enlarged by a whole ``scale`` (so small
+jobs stay legible), with the labels drawn at ``scale`` times their pixel coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from visionfit.generator.body import JOINT_PARENTS
+
+from .draw import Colour, dots, font, hex_colour, legend, overlay, segments, tag, upscale
+from .jobdata import CUBOID_EDGES, JobLabels, MaskReader
+
+__all__ = ["PANELS", "LabelPainter", "panel_scale"]
+
+# Panel names, in their order in the grid, with their titles.
+PANELS: dict[str, str] = {
+    "boxes": "boxes + instance names",
+    "skeleton": "skeleton (armature)",
+    "keypoints": "2D keypoints",
+    "cuboids": "3D cuboids",
+    "instances": "instance segmentation",
+    "semantic": "semantic segmentation",
+    "skeleton_3d": "3D skeleton (world)",
+    "rep_count": "rep count",
+}
+PERSON: Colour = hex_colour("#39FF14")
+VISIBLE: Colour = hex_colour("#FFD700")
+OCCLUDED: Colour = hex_colour("#FF3B3B")
+OUT_OF_FRAME: Colour = hex_colour("#00B7FF")
+_LEFT, _RIGHT, _CENTRE = hex_colour("#00E5FF"), hex_colour("#FF9F1C"), (245, 245, 245)
+_BACKDROP = (28, 32, 40)
+_GRID = (78, 86, 102)
+_CURSOR = hex_colour("#FF3B3B")
+_AMODAL = (255, 255, 255)
+_MASK_ALPHA = 0.55
+_MAX_INSTANCE_LEGEND = 6
+
+
+def panel_scale(width: int, height: int) -> int:
+    """Whole enlargement that brings a small job's panels near 256 pixels."""
+    return max(1, round(256 / max(width, height)))
+
+
+def _side_colour(name: str) -> Colour:
+    return _LEFT if name.startswith("left") else _RIGHT if name.startswith("right") else _CENTRE
+
+
+class LabelPainter:
+    """Paints the panels of one job; ``masks`` supplies its segmentation PNGs."""
+
+    def __init__(self, labels: JobLabels, masks: MaskReader, scale: int | None = None
+                 ) -> None:
+        self.labels, self.masks = labels, masks
+        self.scale = scale or panel_scale(labels.width, labels.height)
+        self.width, self.height = labels.width * self.scale, labels.height * self.scale
+        self.text = max(10, round(min(self.width, self.height) / 21))
+        self.line = max(2, round(self.width / 170))
+        cats = labels.categories
+        self.colours = {cid: tuple(c.get("color", (255, 255, 255))[:3]) for cid, c in cats.items()}
+        self.colours[labels.person_id] = PERSON
+        names = labels.joint_names
+        # The job's own armature (labels.json info.armature), else this body model's.
+        parents = labels.info.get("armature", {}).get("parents") or JOINT_PARENTS
+        self.bones = [(names.index(child), names.index(parent))
+                      for child, parent in parents.items()
+                      if parent and child in names and parent in names]
+        self.joint_colours = [_side_colour(n) for n in names]
+        self._painters: dict[str, Callable[[int, Image.Image], Image.Image]] = {
+            "boxes": self._boxes, "skeleton": self._skeleton, "keypoints": self._keypoints,
+            "cuboids": self._cuboids, "instances": self._instances,
+            "semantic": self._semantic, "skeleton_3d": self._skeleton_3d,
+            "rep_count": self._rep_count,
+        }
+        self._world_view: tuple[Image.Image, np.ndarray, np.ndarray] | None = None
+        self._rep_plot: tuple[Image.Image, Callable[[float], float],
+                              Callable[[float], float]] | None = None
+
+    # -- shared --------------------------------------------------------------------------
+    def paint(self, name: str, i: int, frame: Image.Image) -> Image.Image:
+        """Panel ``name`` of frame index ``i``; ``frame`` is the picture already enlarged
+        (left unchanged)."""
+        return self._painters[name](i, frame)
+
+    def enlarge(self, rgb: np.ndarray) -> Image.Image:
+        """The decoded frame as the panels' picture."""
+        im = Image.fromarray(rgb)
+        if self.scale == 1:
+            return im
+        return im.resize((self.width, self.height), Image.Resampling.NEAREST)
+
+    def _px(self, xy: np.ndarray) -> np.ndarray:
+        """Label pixel coordinates (centres at integers) to panel coordinates."""
+        return (np.asarray(xy, float) + 0.5) * self.scale - 0.5
+
+    @staticmethod
+    def _canvas(frame: Image.Image) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+        im = frame.copy()
+        return im, ImageDraw.Draw(im)
+
+    def _legend(self, im: Image.Image, i: int, entries: list[tuple[Colour, str, str]]
+                ) -> None:
+        """A legend in frame i's bottom corner away from the person, so that it does not
+        hide the labels that matter most."""
+        x, _, w, _ = self.labels.person_bbox[i]
+        if np.isfinite(x) and (x + w / 2) * self.scale < self.width / 2:
+            legend(im, entries, (self.width - 3, self.height - 3), self.text - 2, "rd")
+        else:
+            legend(im, entries, (3, self.height - 3), self.text - 2, "ld")
+
+    def _finish(self, im: Image.Image, name: str) -> Image.Image:
+        tag(im, (3, 2), PANELS[name], self.text)
+        return im
+
+    # -- over the picture ----------------------------------------------------------------
+    def _boxes(self, i: int, rgb: Image.Image) -> Image.Image:
+        im, draw = self._canvas(rgb)
+        lab = self.labels
+        anns = sorted(lab.annotations[i], key=lambda a: a.get("category_id") == lab.person_id)
+        for ann in anns:
+            if not ann.get("area", 1) or "bbox" not in ann:
+                continue
+            x, y, w, h = ann["bbox"]
+            (x0, y0), (x1, y1) = self._px([[x - 0.5, y - 0.5], [x + w - 0.5, y + h - 0.5]])
+            colour = self.colours.get(ann["category_id"], (255, 255, 255))
+            draw.rectangle((x0, y0, x1, y1), outline=colour, width=self.line)
+            name = ann.get("instance_name") or lab.categories[ann["category_id"]]["name"]
+            tag(im, (x0 + 1, max(y0 - 1, 0)), name, self.text - 2, fill=colour,
+                anchor="lb" if y0 > self.text else "la")
+        return self._finish(im, "boxes")
+
+    def _skeleton(self, i: int, rgb: Image.Image) -> Image.Image:
+        im, draw = self._canvas(rgb)
+        joints = self.labels.joints_2d[i]
+        front = joints[:, 2] > 0  # behind the camera a joint has no place in the picture
+        xy = self._px(joints[:, :2])
+        for child, parent in self.bones:
+            if front[child] and front[parent]:
+                draw.line((*xy[child], *xy[parent]), fill=self.joint_colours[child],
+                          width=self.line)
+        for j in np.nonzero(front)[0]:
+            dots(draw, xy[j], self.line + 0.5, self.joint_colours[j])
+        self._legend(im, i, [(_LEFT, "left", "line"), (_RIGHT, "right", "line"),
+                             (_CENTRE, "centre", "line")])
+        return self._finish(im, "skeleton")
+
+    def _keypoints(self, i: int, rgb: Image.Image) -> Image.Image:
+        im, draw = self._canvas(rgb)
+        kps = self.labels.keypoints[i]
+        xy, v = self._px(kps[:, :2]), kps[:, 2]
+        radius = self.marker_radius
+        # Out of frame: a square at the nearest edge, where the joint would have been.
+        edge = np.clip(xy[v == 0], radius, [self.width - 1 - radius, self.height - 1 - radius])
+        for x, y in edge.tolist():
+            draw.rectangle((x - radius, y - radius, x + radius, y + radius), fill=OUT_OF_FRAME)
+        dots(draw, xy[v == 1], radius, None, OCCLUDED, width=max(2, radius // 2))
+        dots(draw, xy[v == 2], radius, VISIBLE, (0, 0, 0))
+        counts = [int((v == k).sum()) for k in (2, 1, 0)]
+        self._legend(im, i, [(VISIBLE, f"visible {counts[0]}", "dot"),
+                             (OCCLUDED, f"occluded {counts[1]}", "ring"),
+                             (OUT_OF_FRAME, f"out of frame {counts[2]}", "square")])
+        return self._finish(im, "keypoints")
+
+    @property
+    def marker_radius(self) -> int:
+        """Radius of a keypoint marker (wide enough to keep its colour through H.264)."""
+        return max(3, round(1.6 * self.scale))
+
+    def _cuboids(self, i: int, rgb: Image.Image) -> Image.Image:
+        im, draw = self._canvas(rgb)
+        edges = np.array(CUBOID_EDGES)
+        for ann in self.labels.annotations[i]:
+            corners = ann.get("cuboid_coordinates") or []
+            if len(corners) != 8 or not ann.get("area", 1):
+                continue
+            pts = np.array([(c["x"], c["y"], c.get("z", 1.0)) for c in corners])
+            if (pts[:, 2] <= 0).any():
+                continue
+            xy = self._px(pts[:, :2])
+            segments(draw, xy[edges], self.colours.get(ann["category_id"], (255, 255, 255)),
+                     max(1, self.line - 1))
+        return self._finish(im, "cuboids")
+
+    def _mask(self, i: int, kind: str) -> tuple[np.ndarray, np.ndarray] | None:
+        found = self.masks.read(int(self.labels.frame_numbers[i]), kind)
+        if found is None:
+            return None
+        index, palette = found
+        return upscale(index, self.scale), palette
+
+    def _instances(self, i: int, rgb: Image.Image) -> Image.Image:
+        lab = self.labels
+        found = self._mask(i, "iseg")
+        im = overlay(rgb, *found, _MASK_ALPHA) if found is not None else rgb.copy()
+        shown = sorted((a for a in lab.annotations[i] if a.get("area", 0) > 0 and "color" in a),
+                       key=lambda a: (a["category_id"] != lab.person_id, -a["area"]))
+        entries = [(tuple(a["color"][:3]), str(a.get("instance_name") or
+                                               lab.categories[a["category_id"]]["name"]),
+                    "square") for a in shown[:_MAX_INSTANCE_LEGEND]]
+        if len(shown) > _MAX_INSTANCE_LEGEND:
+            entries.append(((0, 0, 0), f"+{len(shown) - _MAX_INSTANCE_LEGEND} more", "square"))
+        if found is None:
+            entries = [((0, 0, 0), "no instance mask in this job", "square")]
+        if self._amodal_outline(im, i):
+            entries.insert(1, (_AMODAL, "person unoccluded", "line"))
+        self._legend(im, i, entries)
+        return self._finish(im, "instances")
+
+    def _amodal_outline(self, im: Image.Image, i: int) -> bool:
+        """Outline the person's amodal mask (every body pixel, hidden or not), when the job
+        has one (``image.NNNNNN.iseg.<person annotation id>.png``): what the furniture hides
+        shows as outline without colour inside."""
+        lab = self.labels
+        person = next((a for a in lab.annotations[i] if a.get("category_id") == lab.person_id),
+                      None)
+        found = None if person is None else self._mask(i, f"iseg.{person['id']}")
+        if found is None:
+            return False
+        body = found[0] > 0
+        rows, cols = np.nonzero(body.any(axis=1))[0], np.nonzero(body.any(axis=0))[0]
+        if not len(rows):
+            return True
+        # Only the person's box (plus a pixel of margin) is eroded: a few thousand pixels.
+        r0, r1 = max(rows[0] - 1, 0), min(rows[-1] + 2, body.shape[0])
+        c0, c1 = max(cols[0] - 1, 0), min(cols[-1] + 2, body.shape[1])
+        part = body[r0:r1, c0:c1]
+        inner = part.copy()
+        inner[1:-1, 1:-1] &= part[:-2, 1:-1] & part[2:, 1:-1] & part[1:-1, :-2] & part[1:-1, 2:]
+        edge = np.ascontiguousarray((part & ~inner).view(np.uint8) * np.uint8(255))
+        im.paste(_AMODAL, (int(c0), int(r0)), Image.frombuffer(
+            "L", (c1 - c0, r1 - r0), edge, "raw", "L", 0, 1))
+        return True
+
+    def _semantic(self, i: int, rgb: Image.Image) -> Image.Image:
+        lab = self.labels
+        found = self._mask(i, "cseg")
+        im = rgb.copy()
+        if found is not None:
+            index, palette = found
+            im = overlay(rgb, index, palette, _MASK_ALPHA)
+            present = np.bincount(index.ravel(), minlength=256) > 0
+            entries = [(tuple(int(c) for c in palette[cid]), c["name"], "square")
+                       for cid, c in lab.categories.items() if present[cid]]
+        else:
+            entries = [((0, 0, 0), "no semantic mask in this job", "square")]
+        self._legend(im, i, entries)
+        return self._finish(im, "semantic")
+
+    # -- drawn from the labels alone -------------------------------------------------------
+    def _world_setup(self) -> tuple[Image.Image, np.ndarray, np.ndarray]:
+        """The fixed oblique camera: joints of every frame projected once, plus the floor
+        grid drawn once as the background."""
+        world = self.labels.joints_world
+        ok = np.isfinite(world).all(axis=2)
+        centre = np.nanmean(world[..., :2][ok], axis=0) if ok.any() else np.zeros(2)
+        yaw = math.radians(float(self.labels.info.get("avatar_yaw", 0.0)) + 40.0)
+        facing = np.array([-math.sin(yaw), math.cos(yaw), 0.0])
+        target = np.array([*centre, 0.8])
+        eye = target + 3.6 * facing + np.array([0.0, 0.0, 1.4])
+        forward = (target - eye) / np.linalg.norm(target - eye)
+        right = np.cross(forward, [0.0, 0.0, 1.0])
+        right /= np.linalg.norm(right)
+        up = np.cross(right, forward)
+
+        def project(p: np.ndarray) -> np.ndarray:
+            rel = p - eye
+            depth = rel @ forward
+            return np.stack([rel @ right / depth, -(rel @ up) / depth, depth], axis=-1)
+
+        half, step = 1.0, 0.5
+        ticks = np.arange(-half, half + 1e-9, step)
+        lines = [[(centre[0] + t, centre[1] - half, 0), (centre[0] + t, centre[1] + half, 0)]
+                 for t in ticks] + \
+                [[(centre[0] - half, centre[1] + t, 0), (centre[0] + half, centre[1] + t, 0)]
+                 for t in ticks]
+        grid = project(np.array(lines, float))[..., :2]
+        joints = project(np.where(ok[..., None], world, [*centre, 0.0]))
+        shadow = project(np.where(ok[..., None], world * [1, 1, 0], [*centre, 0.0]))[..., :2]
+        extent = np.concatenate([grid.reshape(-1, 2), joints[..., :2][ok]])
+        lo, hi = extent.min(axis=0), extent.max(axis=0)
+        margin = self.text * 1.6
+        fit = min((self.width - 2 * margin) / max(hi[0] - lo[0], 1e-6),
+                  (self.height - 2 * margin) / max(hi[1] - lo[1], 1e-6))
+        offset = np.array([self.width, self.height]) / 2 - fit * (lo + hi) / 2
+
+        def to_px(uv: np.ndarray) -> np.ndarray:
+            return uv * fit + offset
+
+        background = Image.new("RGB", (self.width, self.height), _BACKDROP)
+        segments(ImageDraw.Draw(background), to_px(grid), _GRID, 1)
+        view = np.concatenate([to_px(joints[..., :2]), joints[..., 2:]], axis=-1)
+        view[~ok] = np.nan
+        return background, view, to_px(shadow)
+
+    def _skeleton_3d(self, i: int, rgb: Image.Image) -> Image.Image:
+        if self._world_view is None:
+            self._world_view = self._world_setup()
+        background, view, shadow = self._world_view
+        im, draw = self._canvas(background)
+        pts = view[i]
+        bones = [(c, p) for c, p in self.bones if np.isfinite(pts[[c, p]]).all()]
+        for c, p in bones:
+            draw.line((*shadow[i, c], *shadow[i, p]), fill=(12, 14, 18), width=self.line)
+        # Far bones first, so the near limbs are drawn over them.
+        for c, p in sorted(bones, key=lambda b: -(pts[b[0], 2] + pts[b[1], 2])):
+            draw.line((*pts[c, :2], *pts[p, :2]), fill=self.joint_colours[c],
+                      width=self.line + 1)
+        if not bones:
+            tag(im, (self.width / 2, self.height / 2), "no 3D joints in the labels",
+                self.text, anchor="mm")
+        tag(im, (3, self.height - 3), "floor grid 0.5 m", self.text - 2, anchor="ld")
+        return self._finish(im, "skeleton_3d")
+
+    def _rep_setup(self) -> tuple[Image.Image, Callable[[float], float],
+                                  Callable[[float], float]]:
+        lab = self.labels
+        n, fs = lab.frames, self.text - 1
+        times = np.arange(n) / lab.fps
+        reps = np.nan_to_num(lab.rep_count)
+        top = max(1.0, math.ceil(float(reps.max()) if n else 1.0))
+        left, right = 3.2 * fs, self.width - 10
+        upper, lower = 2.2 * self.text, self.height - 2.2 * fs
+        span = max(float(times[-1]) if n > 1 else 1.0, 1e-6)
+
+        def x_of(t: float) -> float:
+            return left + (right - left) * t / span
+
+        def y_of(r: float) -> float:
+            return lower - (lower - upper) * r / top
+
+        background = Image.new("RGB", (self.width, self.height), _BACKDROP)
+        draw = ImageDraw.Draw(background)
+        f = font(fs)
+        rep_step = max(1, math.ceil(top / 6))
+        for r in range(0, int(top) + 1, rep_step):
+            draw.line((left, y_of(r), right, y_of(r)), fill=_GRID, width=1)
+            draw.text((left - 4, y_of(r)), str(r), font=f, fill=(220, 220, 220), anchor="rm")
+        t_step = next(s for s in (0.5, 1, 2, 5, 10, 20, 30, 60, 120) if span / s <= 6)
+        for t in np.arange(0.0, span + 1e-9, t_step):
+            draw.line((x_of(t), lower, x_of(t), lower + 4), fill=(220, 220, 220), width=1)
+            draw.text((x_of(t), lower + 5), f"{t:g}", font=f, fill=(220, 220, 220),
+                      anchor="ma")
+        draw.text((right, lower - 3), "time (s)", font=f, fill=(170, 170, 170), anchor="rd")
+        draw.line((left, upper, left, lower, right, lower), fill=(200, 200, 200), width=1)
+        if n > 1:
+            draw.line([(x_of(t), y_of(r)) for t, r in zip(times, reps, strict=True)],
+                      fill=PERSON, width=self.line, joint="curve")
+        return background, x_of, y_of
+
+    def _rep_count(self, i: int, rgb: Image.Image) -> Image.Image:
+        if self._rep_plot is None:
+            self._rep_plot = self._rep_setup()
+        background, x_of, y_of = self._rep_plot
+        im, draw = self._canvas(background)
+        lab = self.labels
+        t, r = i / lab.fps, float(np.nan_to_num(lab.rep_count[i]))
+        x = x_of(t)
+        draw.line((x, 2.2 * self.text, x, y_of(0)), fill=_CURSOR, width=self.line)
+        dots(draw, np.array([x, y_of(r)]), self.line + 2, _CURSOR)
+        # New text every frame: drawn directly (a cached stamp would never be reused).
+        f = font(self.text - 1)
+        reading = f"{r:5.2f} reps at {t:6.2f} s"
+        right = self.width - 3
+        draw.rectangle((right - f.getlength(reading) - 4, 1, right + 1, self.text + 2),
+                       fill=(0, 0, 0))
+        draw.text((right - 1, 2), reading, font=f, fill=(255, 255, 255), anchor="ra")
+        return self._finish(im, "rep_count")
