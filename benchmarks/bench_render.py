@@ -8,7 +8,8 @@ Prints, in one run, at 256x256 and 512x512:
 * the encode-only ceiling for the same frames and masks: the job's own frames (decoded from
   its video.mp4) and its own masks (decoded from its segmentation.zip) encoded again with
   the job's own writers and settings (``encode.VideoEncoder``: libx264 ultrafast, crf 18,
-  one thread; ``encode.palette_png``: 8-bit palette, compress level 1; ``encode.FramePngs``),
+  one thread; ``encode.palette_png``: 8-bit palette, compress level 1, and ``encode.mask_png``
+  for the 1-bit amodal masks; ``encode.FramePngs``),
   in frames per CPU-second; no renderer can beat it, since a job must write these files;
 * their ratio (whole job / ceiling), the figure the targets are set on;
 * rendering alone (body cast, shadow, depth test, composition per frame; frames/CPU-s);
@@ -41,7 +42,7 @@ import numpy as np
 from PIL import Image
 
 from visionfit.generator import VisionFitGenerator
-from visionfit.generator.encode import FramePngs, VideoEncoder, palette_png
+from visionfit.generator.encode import FramePngs, VideoEncoder, mask_png, palette_png
 from visionfit.generator.job import Job
 from visionfit.utils.vis import video_frames
 
@@ -84,16 +85,26 @@ def bench_whole_job(size: int, reps: int, keep: Path | None = None
     return GEN.estimate(params, False), cpu, wall
 
 
-def load_outputs(folder: Path) -> tuple[list[np.ndarray], list[tuple[str, np.ndarray, bytes]]]:
-    """A job's frames and its masks (name, indices, palette) as arrays."""
+def load_outputs(folder: Path) -> tuple[list[np.ndarray], list[tuple[str, np.ndarray, bytes,
+                                                                       int]]]:
+    """A job's frames and its masks (name, indices, palette, bit depth) as arrays."""
     frames = [f.copy() for f in video_frames(folder / "video.mp4")]
     masks = []
     with zipfile.ZipFile(folder / "segmentation.zip") as z:
         for name in z.namelist():
-            im = Image.open(io.BytesIO(z.read(name)))
+            data = z.read(name)
+            im = Image.open(io.BytesIO(data))
             palette = bytes(im.getpalette() or b"")
-            masks.append((name, np.array(im), palette))
+            masks.append((name, np.array(im), palette, data[24]))  # IHDR bit depth
     return frames, masks
+
+
+def encode_like_the_job(index: np.ndarray, palette: bytes, bit_depth: int) -> bytes:
+    """A mask PNG again, with the writer the job used for it: ``mask_png`` for the 1-bit
+    amodal masks, ``palette_png`` for the 8-bit instance and category masks."""
+    if bit_depth == 1:
+        return mask_png(index.astype(bool), tuple(palette[3:6]))
+    return palette_png(index, palette)
 
 
 def bench_encode_only(folder: Path, size: int, fps: int) -> float:
@@ -105,8 +116,8 @@ def bench_encode_only(folder: Path, size: int, fps: int) -> float:
         zipped = FramePngs(Path(tmp) / "segmentation.zip")
         per_frame = len(masks) // len(frames)
         for i, frame in enumerate(frames):
-            for name, index, palette in masks[i * per_frame:(i + 1) * per_frame]:
-                zipped.add(name, palette_png(index, palette))
+            for name, index, palette, depth in masks[i * per_frame:(i + 1) * per_frame]:
+                zipped.add(name, encode_like_the_job(index, palette, depth))
             video.write(frame)
         video.close()
         zipped.close()
