@@ -154,11 +154,10 @@ class VideoEncoder:
     width or height gets one black column or row at the right or bottom; pixel coordinates
     of the labels are unchanged and ``padding`` says what was added. ``crf`` is x264's
     quality (18: near lossless, for training data; higher: smaller files, for viewing).
-    ``pix_fmt_in`` "rgb0" takes 4-byte pixels (Pillow's own layout, no repacking).
     """
 
-    def __init__(self, path: Path, width: int, height: int, fps: float, crf: int = 18,
-                 pix_fmt_in: str = "rgb24") -> None:
+    def __init__(self, path: Path, width: int, height: int, fps: float, crf: int = 18
+                 ) -> None:
         self.path = Path(path)
         self._tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
         self.frames = 0
@@ -171,7 +170,7 @@ class VideoEncoder:
             params += ["-vf", f"pad={width + pad_w}:{height + pad_h}:0:0"]
         self._gen = imageio_ffmpeg.write_frames(
             str(self._tmp), (width, height), fps=fps, codec="libx264", quality=None,
-            macro_block_size=1, pix_fmt_in=pix_fmt_in, pix_fmt_out="yuv420p", output_params=params,
+            macro_block_size=1, pix_fmt_out="yuv420p", output_params=params,
             ffmpeg_log_level="error")
         self._gen.send(None)
 

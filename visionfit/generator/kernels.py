@@ -22,7 +22,8 @@ import numba
 import numpy as np
 from platformdirs import user_cache_dir
 
-__all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "cast_room", "darken_floor", "draw_body",
+__all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "cast_room", "channel_sums", "darken_floor",
+           "draw_body",
            "floor_points", "floor_window", "furniture_fields", "shade_hits",
            "shade_room", "shadow_casters", "shadow_grid"]
 
@@ -609,3 +610,25 @@ def draw_body(body_depth: np.ndarray, body_rgb: np.ndarray, room_depth: np.ndarr
                 for c in range(3):
                     rgb[y0 + y, x0 + x, c] = body_rgb[y, x, c]
                 inst[y0 + y, x0 + x] = person
+
+
+@_jit
+def channel_sums(rgb: np.ndarray, x0: int, y0: int, visible: np.ndarray, frame: np.ndarray,
+                 body: np.ndarray) -> int:
+    """Per-channel sums of the whole frame (``frame``) and of its visible body pixels
+    (``body``; ``visible`` over the rectangle at (x0, y0)); returns the body pixel count."""
+    h, w = rgb.shape[0], rgb.shape[1]
+    frame[:] = 0
+    body[:] = 0
+    for y in range(h):
+        for x in range(w):
+            for c in range(3):
+                frame[c] += rgb[y, x, c]
+    count = 0
+    for y in range(visible.shape[0]):
+        for x in range(visible.shape[1]):
+            if visible[y, x]:
+                count += 1
+                for c in range(3):
+                    body[c] += rgb[y0 + y, x0 + x, c]
+    return count

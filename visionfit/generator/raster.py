@@ -22,6 +22,7 @@ from .camera import NEAR, Camera
 from .kernels import (
     cast_primitives,
     cast_room,
+    channel_sums,
     darken_floor,
     draw_body,
     shade_hits,
@@ -38,6 +39,7 @@ __all__ = [
     "composite",
     "first_hit_depth",
     "instance_depths",
+    "mean_colours",
     "person_coverage",
     "render_body",
     "render_static",
@@ -361,6 +363,15 @@ def composite(st: StaticLayer, layer: BodyLayer, rgb: np.ndarray
     body_depth = np.full(inst.shape, np.inf)
     body_depth[layer.slices] = layer.depth
     return inst, body_depth, visible
+
+
+def mean_colours(rgb: np.ndarray, layer: BodyLayer, visible: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mean colour (3,) of the whole frame and of its visible body pixels (None if none are
+    visible), from exact integer sums in one pass."""
+    frame, body = np.empty(3, dtype=np.int64), np.empty(3, dtype=np.int64)
+    count = channel_sums(np.ascontiguousarray(rgb), layer.x0, layer.y0, visible, frame, body)
+    return frame / (rgb.shape[0] * rgb.shape[1]), (body / count if count else None)
 
 
 def shadowed_room(st: StaticLayer, cam: Camera, prims_world: Primitives, light: np.ndarray

@@ -55,8 +55,8 @@ def overlay(base: Image.Image, index: np.ndarray, palette: np.ndarray, alpha: fl
     index = np.ascontiguousarray(index, np.uint8)
     colours = Image.frombuffer("P", (w, h), index, "raw", "P", 0, 1)
     colours.putpalette(np.ascontiguousarray(palette, np.uint8).tobytes())
-    mask = Image.frombuffer("L", (w, h), index, "raw", "L", 0, 1).point(
-        [0] + [round(alpha * 255)] * 255)
+    opacity = np.where(index > 0, np.uint8(round(alpha * 255)), np.uint8(0))
+    mask = Image.frombuffer("L", (w, h), opacity, "raw", "L", 0, 1)
     return Image.composite(colours.convert("RGB"), base, mask)
 
 

@@ -126,11 +126,10 @@ def visualize_all_labels(job_folder: str | Path, frames: Any = None,
         path = Path(out) if out is not None else job_dir / LABEL_VIDEO
         cols, rows = _layout(painter, len(names))
         encoder = VideoEncoder(path, cols * painter.width, rows * painter.height, labels.fps,
-                               crf=_CRF, pix_fmt_in="rgb0")
+                               crf=_CRF)
         try:
             for i, rgb in _decoded(job_dir, wanted, labels.frames):
-                # Pillow keeps RGB as 4-byte pixels: handed over as they are, no repacking.
-                encoder.write(label_grid(painter, names, i, rgb).tobytes("raw", "RGBX"))
+                encoder.write(label_grid(painter, names, i, rgb).tobytes())
         except BaseException:
             encoder.abort()
             raise
