@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from visionfit.generator.body import JOINT_PARENTS
+from visionfit.generator.encode import DEPTH_MAX_MM
 
 from .draw import Colour, dots, font, hex_colour, legend, overlay, segments, tag, upscale
 from .jobdata import CUBOID_EDGES, JobLabels, MaskReader
 
-__all__ = ["PANELS", "LabelPainter", "panel_scale"]
+__all__ = ["DEFAULT_PANELS", "DEPTH_RANGE_MM", "PANELS", "LabelPainter", "depth_colours",
+           "panel_scale"]
 
 # Panel names, in their order in the grid, with their titles.
 PANELS: dict[str, str] = {
@@ -31,7 +34,12 @@ PANELS: dict[str, str] = {
     "semantic": "semantic segmentation",
     "skeleton_3d": "3D skeleton (world)",
     "rep_count": "rep count",
+    "depth": "depth",
 }
+# The grid drawn when no panels are named: depth only on request (most jobs have none).
+DEFAULT_PANELS = tuple(name for name in PANELS if name != "depth")
+# Depth colours: a fixed scale for every job and frame, so colours compare across a batch.
+DEPTH_RANGE_MM = (500, 8000)
 PERSON: Colour = hex_colour("#39FF14")
 VISIBLE: Colour = hex_colour("#FFD700")
 OCCLUDED: Colour = hex_colour("#FF3B3B")
@@ -48,6 +56,24 @@ _MAX_INSTANCE_LEGEND = 6
 def panel_scale(width: int, height: int) -> int:
     """Whole enlargement that brings a small job's panels near 256 pixels."""
     return max(1, round(256 / max(width, height)))
+
+
+@lru_cache(maxsize=1)
+def _depth_lut() -> np.ndarray:
+    """256 colours from near (red) to far (blue): Matplotlib's 'turbo', reversed."""
+    from matplotlib import colormaps
+
+    return np.round(colormaps["turbo"](np.linspace(1, 0, 256))[:, :3] * 255).astype(np.uint8)
+
+
+def depth_colours(depth_mm: np.ndarray) -> np.ndarray:
+    """Depth (H, W) in millimetres as colours (H, W, 3) on :data:`DEPTH_RANGE_MM`; pixels at
+    the PNG's ceiling (nothing hit) are black."""
+    near, far = DEPTH_RANGE_MM
+    level = np.clip((depth_mm.astype(np.int64) - near) * 255 // (far - near), 0, 255)
+    colours = _depth_lut()[level]
+    colours[depth_mm >= DEPTH_MAX_MM] = 0
+    return colours
 
 
 def _side_colour(name: str) -> Colour:
@@ -78,7 +104,7 @@ class LabelPainter:
             "boxes": self._boxes, "skeleton": self._skeleton, "keypoints": self._keypoints,
             "cuboids": self._cuboids, "instances": self._instances,
             "semantic": self._semantic, "skeleton_3d": self._skeleton_3d,
-            "rep_count": self._rep_count,
+            "rep_count": self._rep_count, "depth": self._depth,
         }
         self._world_view: tuple[Image.Image, np.ndarray, np.ndarray] | None = None
         self._rep_plot: tuple[Image.Image, Callable[[float], float],
@@ -253,6 +279,24 @@ class LabelPainter:
             entries = [((0, 0, 0), "no semantic mask in this job", "square")]
         self._legend(im, i, entries)
         return self._finish(im, "semantic")
+
+    def _depth(self, i: int, rgb: Image.Image) -> Image.Image:
+        depth = self.masks.depth_mm(int(self.labels.frame_numbers[i]))
+        if depth is None:
+            im, _ = self._canvas(Image.new("RGB", (self.width, self.height), _BACKDROP))
+            tag(im, (self.width / 2, self.height / 2), "no depth maps in this job",
+                self.text, anchor="mm")
+            tag(im, (self.width / 2, self.height / 2 + 1.5 * self.text),
+                "(enable_depth_maps=True)", self.text - 2, anchor="mm")
+            return self._finish(im, "depth")
+        im = Image.fromarray(depth_colours(upscale(depth, self.scale)))
+        near, far = DEPTH_RANGE_MM
+        lut = _depth_lut()
+        legend(im, [(tuple(int(c) for c in lut[0]), f"{near / 1000:g} m or nearer", "square"),
+                    (tuple(int(c) for c in lut[128]), f"{(near + far) / 2000:g} m", "square"),
+                    (tuple(int(c) for c in lut[255]), f"{far / 1000:g} m or farther",
+                     "square")], (3, self.height - 3), self.text - 2)
+        return self._finish(im, "depth")
 
     # -- drawn from the labels alone -------------------------------------------------------
     def _world_setup(self) -> tuple[Image.Image, np.ndarray, np.ndarray]:
