@@ -13,7 +13,7 @@ import pytest
 
 from infinity_workflows import Session
 from infinity_workflows.widgets.download import DownloadInterface
-from tests.conftest import LiveServer, run_cli, wait_for
+from tests.conftest import LiveServer, portal_login, run_cli, wait_for
 from tests.support.jobs import (
     cancel_stops_running_and_queued,
     submit,
@@ -94,6 +94,10 @@ def test_the_client_cli_and_widget_cancel(srv: LiveServer, tmp_path: Path,
     assert "Cancelled 4 job(s)" in out.stdout
     queued.await_completion(polling_interval=0.1, timeout=15, progress=False)
     assert {j["status"] for j in queued.job_summaries()} == {"cancelled"}
+    portal, _ = portal_login(srv.url, srv.token)
+    page = portal.get(srv.url + f"portal/batch/{queued.batch_id}/", timeout=30).text
+    assert page.count(">cancelled<") >= 4, page  # each job's status, as the portal shows it
+
     bad = run_cli("batch", "cancel", "not-an-id", env=env, check=False)
     assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
     elsewhere = run_cli("batch", "cancel", queued.batch_id, "--server",

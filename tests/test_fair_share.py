@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from infinity_workflows.server.store import NewJob, Store, utc_now, utc_text
+from infinity_workflows.server.rows import NewJob, utc_now, utc_text
+from infinity_workflows.server.store import Store
 
 
 def _batch(store: Store, token_id: int, n: int, *, preview: bool) -> str:

@@ -36,8 +36,8 @@ from .models import (
     GeneratorSummary,
     JobRunDetail,
 )
+from .rows import BatchRow, JobRow, utc_now, utc_text
 from .signing import LinkExpired, LinkInvalid
-from .store import BatchRow, JobRow, utc_now, utc_text
 from .submission import prepare_batch, request_fingerprint
 
 __all__ = ["Ctx", "Granted", "TokenId", "context", "granted_generators", "result_url_maker",

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from .cancellation import JobCancelled
 from .executor import Executor, JobFailed, JobOutcome, JobTask, WorkerLost, store_archive_bytes
-from .store import ClaimedJob, Store
+from .rows import ClaimedJob
+from .store import Store
 
 __all__ = ["Dispatcher"]
 

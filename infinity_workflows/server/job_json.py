@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .store import ACTIVE_STATUSES
+from .rows import ACTIVE_STATUSES
 
 __all__ = ["VIEWS", "Link", "job_json", "jobs_json", "with_jobs"]
 

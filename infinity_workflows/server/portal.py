@@ -29,7 +29,7 @@ from ..generators import GeneratorRegistry
 from .api_routes import Ctx, result_url_maker
 from .context import ServerContext
 from .gallery import Gallery
-from .store import ACTIVE_STATUSES, STATUSES
+from .rows import ACTIVE_STATUSES, STATUSES
 
 __all__ = ["COOKIE_NAME", "install_portal", "router"]
 

@@ -28,11 +28,8 @@ from pathlib import Path
 
 from .job_queue import JobQueue
 from .rows import (
-    ACTIVE_STATUSES,
     JOB_COLUMNS,
-    STATUSES,
     BatchRow,
-    ClaimedJob,
     JobRow,
     JobStatusRow,
     NewJob,
@@ -42,21 +39,7 @@ from .rows import (
     utc_text,
 )
 
-__all__ = [  # the row types and time helpers are re-exported for the store's users
-    "ACTIVE_STATUSES",
-    "JOB_COLUMNS",
-    "STATUSES",
-    "BatchRow",
-    "ClaimedJob",
-    "JobRow",
-    "JobStatusRow",
-    "NewJob",
-    "Store",
-    "TokenRow",
-    "hash_token",
-    "utc_now",
-    "utc_text",
-]
+__all__ = ["SCHEMA_VERSION", "Store"]
 
 _JOB_SELECT = ", ".join(JOB_COLUMNS)
 _BATCH_SELECT = ", ".join(BatchRow._fields)

@@ -17,7 +17,8 @@ from ..sampling.categories import category_note
 from .context import granted_names
 from .http_errors import ApiError, error_item
 from .models import BatchIn
-from .store import NewJob, Store
+from .rows import NewJob
+from .store import Store
 
 __all__ = ["PreparedBatch", "PreparedJob", "prepare_batch", "request_fingerprint"]
 

@@ -24,7 +24,7 @@ from platformdirs import user_cache_dir
 
 __all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "cast_room", "channel_sums", "darken_floor",
            "draw_body",
-           "floor_points", "floor_window", "furniture_fields", "shade_hits",
+           "floor_points", "floor_rect_pixels", "floor_window", "furniture_fields", "shade_hits",
            "shade_room", "shadow_casters", "shadow_grid"]
 
 
@@ -314,22 +314,53 @@ def _interp_axis(samples: np.ndarray, start: int, count: int
 
 
 @_jit
-def bilinear(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, y0: int,
+def bilinear(grids: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, y0: int,
              out: np.ndarray) -> None:
-    """out[y, x]: the grid sampled at pixel rows ``rows`` and columns ``cols`` (increasing,
+    """out[k, y, x]: grid k sampled at pixel rows ``rows`` and columns ``cols`` (increasing,
     floats) interpolated bilinearly to pixel (y0 + y, x0 + x); clamped at the ends."""
-    i, wy = _interp_axis(rows, y0, out.shape[0])
-    j, wx = _interp_axis(cols, x0, out.shape[1])
-    gh, gw = grid.shape
-    for y in range(out.shape[0]):
-        i0 = i[y]
-        i1 = min(i0 + 1, gh - 1)
-        for x in range(out.shape[1]):
-            j0 = j[x]
-            j1 = min(j0 + 1, gw - 1)
-            top = grid[i0, j0] + (grid[i1, j0] - grid[i0, j0]) * wy[y]
-            bottom = grid[i0, j1] + (grid[i1, j1] - grid[i0, j1]) * wy[y]
-            out[y, x] = top + (bottom - top) * wx[x]
+    i, wy = _interp_axis(rows, y0, out.shape[1])
+    j, wx = _interp_axis(cols, x0, out.shape[2])
+    gh, gw = grids.shape[1], grids.shape[2]
+    for k in range(grids.shape[0]):
+        for y in range(out.shape[1]):
+            i0 = i[y]
+            i1 = min(i0 + 1, gh - 1)
+            for x in range(out.shape[2]):
+                j0 = j[x]
+                j1 = min(j0 + 1, gw - 1)
+                top = grids[k, i0, j0] + (grids[k, i1, j0] - grids[k, i0, j0]) * wy[y]
+                bottom = grids[k, i0, j1] + (grids[k, i1, j1] - grids[k, i0, j1]) * wy[y]
+                out[k, y, x] = top + (bottom - top) * wx[x]
+
+
+@_jit
+def floor_rect_pixels(lo_x: float, lo_y: float, hi_x: float, hi_y: float,
+                      position: np.ndarray, rotation: np.ndarray, focal: float, cx: float,
+                      cy: float, width: int, height: int, near: float
+                      ) -> tuple[int, int, int, int]:
+    """Pixel rectangle [x0, x1) x [y0, y1) of the floor rectangle lo..hi (x, y at z = 0),
+    clipped to the image; the whole image if it reaches behind the camera, nothing if it
+    lies wholly behind it."""
+    u_lo, u_hi, v_lo, v_hi = np.inf, -np.inf, np.inf, -np.inf
+    behind = 0
+    for corner in range(4):
+        px = (hi_x if corner & 1 else lo_x) - position[0]
+        py = (hi_y if corner & 2 else lo_y) - position[1]
+        pz = -position[2]
+        c0 = rotation[0, 0] * px + rotation[0, 1] * py + rotation[0, 2] * pz
+        c1 = rotation[1, 0] * px + rotation[1, 1] * py + rotation[1, 2] * pz
+        c2 = rotation[2, 0] * px + rotation[2, 1] * py + rotation[2, 2] * pz
+        if c2 <= near:
+            behind += 1
+            continue
+        u, v = focal * c0 / c2 + cx, focal * c1 / c2 + cy
+        u_lo, u_hi, v_lo, v_hi = min(u_lo, u), max(u_hi, u), min(v_lo, v), max(v_hi, v)
+    if behind == 4:
+        return 0, 0, 0, 0
+    if behind:
+        return 0, width, 0, height
+    return (max(0, int(np.floor(u_lo))), min(width, int(np.ceil(u_hi)) + 1),
+            max(0, int(np.floor(v_lo))), min(height, int(np.ceil(v_hi)) + 1))
 
 
 @_jit

@@ -20,7 +20,7 @@ from visionfit.generator.encode import VideoEncoder, write_png_atomic
 
 from .draw import tag
 from .jobdata import JobLabels, MaskReader, caption, job_folders, job_params, video_frames
-from .label_panels import PANELS, LabelPainter, panel_scale
+from .label_panels import DEFAULT_PANELS, PANELS, LabelPainter, panel_scale
 
 __all__ = ["LABEL_STILL", "LABEL_VIDEO", "display_batch_results", "label_grid",
            "visualize_all_labels"]
@@ -35,7 +35,7 @@ _CAPTION = 16  # pixels under each tile of a mosaic for its job id, scene and ex
 
 
 def _panel_names(panels: Iterable[str] | None) -> list[str]:
-    names = list(PANELS) if panels is None else list(panels)
+    names = list(DEFAULT_PANELS) if panels is None else list(panels)
     unknown = [p for p in names if p not in PANELS]
     if unknown or not names:
         raise ValueError(f"unknown panel(s) {unknown or '(none given)'}; choose among "
@@ -159,7 +159,7 @@ def _complete(job_dir: Path, video: bool) -> bool:
         return False
     labels = JobLabels.load(job_dir)
     s = panel_scale(labels.width, labels.height)
-    cols, rows = min(_COLUMNS, len(PANELS)), math.ceil(len(PANELS) / _COLUMNS)
+    cols, rows = min(_COLUMNS, len(DEFAULT_PANELS)), math.ceil(len(DEFAULT_PANELS) / _COLUMNS)
     size = (cols * labels.width * s, rows * labels.height * s)
     size = (size[0] + size[0] % 2, size[1] + size[1] % 2) if video else size
     if not video:
