@@ -316,6 +316,7 @@ def test_quaternions_rebuild_every_global_joint(jobs, case: str) -> None:
     armature = labels["info"]["armature"]
     joints, parents = armature["joints"], armature["parents"]
     assert len(joints) == 26 and set(parents) == set(joints)
+    assert "SMPL-X" in armature["joints_note"]
     assert [j for j in joints if parents[j] is None] == ["pelvis"]
     assert all(joints.index(parents[j]) < joints.index(j) for j in joints if parents[j])
     worst, turned = 0.0, set()
