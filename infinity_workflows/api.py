@@ -36,6 +36,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "TokenAuth",
     "Transport",
+    "cancel_batch",
+    "cancel_job",
     "download_result",
     "estimate_batch",
     "get_api_schema",
@@ -97,6 +99,17 @@ def get_batch(t: Transport, batch_id: str) -> dict[str, Any]:
 def get_batch_summary(t: Transport, batch_id: str) -> dict[str, Any]:
     """GET api/batch/{id}/summary/: status and a fresh signed ``result_url`` per job."""
     return t.request("GET", f"api/batch/{_segment(batch_id)}/summary/")
+
+
+def cancel_batch(t: Transport, batch_id: str) -> dict[str, Any]:
+    """POST api/batch/{id}/cancel/: ``{id, cancelled}``; a finished batch cancels 0 jobs."""
+    return t.request("POST", f"api/batch/{_segment(batch_id)}/cancel/")
+
+
+def cancel_job(t: Transport, job_id: str, is_preview: bool = False) -> dict[str, Any]:
+    """POST api/job_runs/{id}/cancel/ (or api/job_previews/...): ``{id, cancelled}``."""
+    kind = "job_previews" if is_preview else "job_runs"
+    return t.request("POST", f"api/{kind}/{_segment(job_id)}/cancel/")
 
 
 def list_job_runs(t: Transport, limit: int | None = None,

@@ -40,6 +40,7 @@ from .errors import (
     ProtocolError,
     ServerUnreachable,
 )
+from .files import write_text_atomic
 from .trust import checked_id
 
 __all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "JobType", "parse_time", "replace_folder"]
@@ -133,17 +134,6 @@ def _extract(archive_path: Path, job_id: str, root: Path) -> Path:
             return final
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-
-
-def _replace_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class BatchSession(Protocol):
@@ -264,6 +254,16 @@ class Batch:
         return [j for j in self.job_summaries()
                 if j.get("status") == "succeeded" and j.get("result_url")]
 
+    def cancel(self) -> int:
+        """Cancel every job still queued and stop every job running (within seconds); jobs
+        that finished keep their results. Returns how many jobs were cancelled: 0 for a
+        batch that had finished, which is not an error."""
+        return int(api.cancel_batch(self._t, self.batch_id)["cancelled"])
+
+    def get_cancelled_jobs(self) -> list[dict[str, Any]]:
+        """Jobs that were cancelled (by their owner, or by revoking their token)."""
+        return [j for j in self.job_summaries() if j.get("status") == "cancelled"]
+
     def get_failed_jobs(self) -> list[dict[str, Any]]:
         """Jobs that ended ``failed``; each has a human-readable ``error``."""
         return [j for j in self.job_summaries() if j.get("status") == "failed"]
@@ -309,7 +309,7 @@ class Batch:
                     f"{root} already holds batch {other} (see {marker}); download batch "
                     f"{self.batch_id} into another folder so the two are not mixed")
             return
-        _replace_text(marker, self.batch_id + "\n")
+        write_text_atomic(marker, self.batch_id + "\n")
 
     def _fetch(self, url: str, job_id: str, root: Path) -> Path:
         partial = root / PARTIAL_DIR / f"{job_id}.zip"
@@ -361,6 +361,7 @@ class Batch:
         attempts: dict[str, int] = {}
         deadline = None if timeout is None else time.monotonic() + timeout
         in_progress = 0
+        cancelled: set[str] = set()
 
         pool = ThreadPoolExecutor(max_workers=max_workers)
         bar = tqdm(total=self.num_jobs, initial=len(done), unit="job",
@@ -374,6 +375,8 @@ class Batch:
                     job = summary.get(job_id)
                     if job is None:
                         failed[job_id] = "missing from the server's summary of the batch"
+                    elif job.get("status") == "cancelled":
+                        cancelled.add(job_id)  # not a failure: nothing to fetch, by request
                     elif job.get("status") == "failed":
                         reason = job.get("error") or "no reason given"
                         failed[job_id] = f"failed on the server: {reason}"
@@ -384,7 +387,8 @@ class Batch:
                     else:
                         failed[job_id] = "finished without a result to download"
                 retry = self._download_round(pool, ready, root, done, failed, attempts, bar)
-                pending = [j for j in pending if j not in done and j not in failed]
+                pending = [j for j in pending
+                           if j not in done and j not in failed and j not in cancelled]
                 bar.set_postfix(failed=len(failed), waiting=in_progress, refresh=True)
                 if retry:
                     continue  # fresh links for refused ones, straight away
@@ -415,6 +419,9 @@ class Batch:
             raise DownloadError(
                 f"{len(failed)} of {self.num_jobs} jobs of batch {self.batch_id} were not "
                 f"downloaded ({len(done)} are in {root}):\n{listed}{more}", failed)
+        if cancelled:
+            warnings.warn(f"{len(cancelled)} of {self.num_jobs} jobs of batch {self.batch_id} "
+                          "were cancelled and have nothing to download", stacklevel=2)
         if in_progress and not wait:
             warnings.warn(
                 f"{in_progress} of {self.num_jobs} jobs of batch {self.batch_id} are still in "

@@ -280,3 +280,13 @@ class Schema:
     @classmethod
     def from_api(cls, params: Iterable[Mapping[str, Any]]) -> Schema:
         return cls(Param.from_api(p) for p in params)
+
+    @classmethod
+    def from_parameter_info(cls, parameter_info: Mapping[str, Mapping[str, Any]]) -> Schema:
+        """From infinity-core's ``Session.parameter_info``: ``{name: {type, default_value,
+        options}}``, the API's parameter documents keyed by name."""
+        if not isinstance(parameter_info, Mapping) or not all(
+                isinstance(v, Mapping) for v in parameter_info.values()):
+            raise TypeError("parameter_info must map each parameter name to a dict with "
+                            "type, default_value and options")
+        return cls.from_api({**info, "name": name} for name, info in parameter_info.items())

@@ -17,6 +17,7 @@ from . import api
 from .batch import Batch, parse_time
 from .credentials import LOCAL_SERVER, normalise_server, resolve_token
 from .errors import ConfigurationError, NotFoundError, ValidationError
+from .sampling.categories import category_note
 from .sampling.source import cached_sampler
 from .schema import Schema
 
@@ -96,7 +97,9 @@ class Session:
         if isinstance(job_params, Mapping) or not isinstance(job_params, Sequence):
             raise TypeError("job_params must be a list of dicts, one per job "
                             f"(got {type(job_params).__name__})")
-        return [self.schema.validate(job) for job in job_params]
+        categories = self.generator_info.get("categories") or {}
+        return ["; ".join(v.message + category_note(v, job, categories) for v in found) or None
+                for job in job_params for found in [self.schema.violations(job)]]
 
     def _check(self, job_params: Sequence[Mapping[str, Any]], is_preview: bool
                ) -> list[dict[str, Any]]:

@@ -15,13 +15,18 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 import requests
 
-from .conftest import ARTIFACTS, ROOT, LiveServer, cli_env, free_port, wait_for
+from infinity_workflows.getting_started import init_folder
+
+from .conftest import ARTIFACTS, LiveServer, cli_env, free_port, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -73,7 +78,7 @@ def lab(tmp_path: Path):
 
     root = tmp_path / "lab"
     (root / "visionfit").mkdir(parents=True)
-    shutil.copy(ROOT / "visionfit" / "create_a_workflow.ipynb", root / "visionfit")
+    init_folder(root / "visionfit")  # the create notebook, as `infinity-workflows init` writes it
     port, lab_token = free_port(), "browser-test-lab-token"
     env = {**cli_env(server.home, tmp_path / "config"),
            "INFINITY_SERVER_URL": server.url,
@@ -110,8 +115,25 @@ def lab(tmp_path: Path):
         server.stop()
 
 
-def test_create_submit_and_download_in_jupyterlab(lab) -> None:
+@contextmanager
+def chromium_page(lab) -> Iterator[Any]:
+    """A page of a headless Chromium (the machine's own), closed afterwards."""
     from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=lab["chromium"], headless=True,
+                                    args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(WAIT_MS)
+            expect.set_options(timeout=WAIT_MS)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_create_submit_and_download_in_jupyterlab(lab) -> None:
+    from playwright.sync_api import expect
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("*.png"):
@@ -119,12 +141,7 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
     token: str = lab["server"].token
     step = iter(range(1, 100))
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=lab["chromium"], headless=True,
-                                    args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.set_default_timeout(WAIT_MS)
-        expect.set_options(timeout=WAIT_MS)
+    with chromium_page(lab) as page:
 
         def shot(name: str) -> None:
             page.screenshot(path=str(SHOTS / f"{next(step):02d}_{name}.png"))
@@ -214,8 +231,6 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
         except Exception:
             shot("failure")
             raise
-        finally:
-            browser.close()
 
     records_dir = lab["root"] / "visionfit" / "workflow_records"
     (folder,) = list(records_dir.iterdir())
@@ -229,3 +244,57 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
     for path in lab["root"].rglob("*"):
         if path.is_file():
             assert token.encode() not in path.read_bytes(), f"token found in {path}"
+
+
+LABEL_VIDEO_CELLS = [
+    """from pathlib import Path
+from visionfit.generator import VisionFitGenerator
+from visionfit.utils.vis import visualize_all_labels
+
+gen = VisionFitGenerator()
+params = gen.schema.complete({"exercise": "SQUAT-BODYWEIGHT", "scene": "GYM_1", "num_reps": 1,
+                              "frame_rate": 8, "image_width": 128, "image_height": 128})
+job = Path("label-video-job")
+job.mkdir(exist_ok=True)
+gen.run(params, False, job, 5)""",
+    "visualize_all_labels(job)",
+]
+VIDEO_PLAYING = """() => {
+    const video = document.querySelector(".jp-OutputArea-output video");
+    return !!video && video.readyState >= 2 && video.duration > 0 && video.currentTime > 0;
+}"""
+
+
+def test_label_video_plays_inline_in_jupyterlab(lab) -> None:
+    """The label video's player, embedded in the notebook output, loads and plays in
+    Chromium: the browser decodes the H.264 (yuv420p) file, not just shows a box."""
+    from playwright.sync_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in LABEL_VIDEO_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, str(lab["root"] / "label_video.ipynb"))
+    with chromium_page(lab) as page:
+        try:
+            page.goto(f"{lab['url']}lab/tree/label_video.ipynb?token={lab['lab_token']}")
+            cells = page.locator(".jp-NotebookPanel:visible .jp-Cell")
+            expect(cells.first).to_be_visible()
+            page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            video = page.locator(".jp-OutputArea-output video")
+            expect(video).to_have_count(1)
+            page.wait_for_function(VIDEO_PLAYING, timeout=WAIT_MS)
+            state = video.evaluate("v => ({ready: v.readyState, duration: v.duration, "
+                                   "width: v.videoWidth, height: v.videoHeight, "
+                                   "loop: v.loop, muted: v.muted})")
+            video.scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "label_video_playing.png"))
+        except Exception:
+            page.screenshot(path=str(SHOTS / "label_video_failure.png"))
+            raise
+    assert state["ready"] >= 2 and state["duration"] > 0
+    assert (state["width"], state["height"]) == (4 * 256, 2 * 256)  # 128 px jobs shown 2x
+    assert state["loop"] and state["muted"]

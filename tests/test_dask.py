@@ -21,6 +21,7 @@ from distributed import Client  # noqa: E402
 from tests.conftest import ROOT, free_port, portal_login, wait_for  # noqa: E402
 from tests.support.jobs import (  # noqa: E402
     archive_entries,
+    cancel_stops_running_and_queued,
     kill_mid_batch_and_restart,
     submit,
     summary,
@@ -270,3 +271,11 @@ def test_a_lost_scheduler_loses_no_job(make_server, tmp_path: Path) -> None:
     finally:
         own.stop()
 
+
+
+def test_cancel_stops_jobs_running_on_dask_workers(make_server, cluster: DaskCluster) -> None:
+    """The same scenario as on the local pool: two jobs running on the two workers are
+    stopped within seconds (the workers take the next batch at once)."""
+    srv = _dask_server(make_server, cluster)
+    cluster.wait_workers(2)
+    cancel_stops_running_and_queued(srv, timeout=15.0)

@@ -19,7 +19,7 @@ from PIL import Image
 
 from tests.conftest import ARTIFACTS
 from visionfit.utils.jobdata import JobLabels, MaskReader, job_folders, video_frames
-from visionfit.utils.label_panels import OCCLUDED, PANELS, VISIBLE, panel_scale
+from visionfit.utils.label_panels import DEFAULT_PANELS, OCCLUDED, VISIBLE, panel_scale
 from visionfit.utils.label_video import (
     LABEL_STILL,
     LABEL_VIDEO,
@@ -98,7 +98,7 @@ def check_keypoint_markers(grid: np.ndarray, labels: JobLabels, i: int, toleranc
     boxes panel (no markers) has that colour too."""
     s = panel_scale(labels.width, labels.height)
     h, w = labels.height * s, labels.width * s
-    names = list(PANELS)
+    names = list(DEFAULT_PANELS)
     keypoints_panel = panel(grid, names.index("keypoints"), h, w)
     boxes_panel = panel(grid, names.index("boxes"), h, w)
     kps = labels.keypoints[i]
@@ -108,7 +108,8 @@ def check_keypoint_markers(grid: np.ndarray, labels: JobLabels, i: int, toleranc
         if v != 2 or not isolated(kps, k, 2.5 * radius / s):
             continue
         col, row = round((x + 0.5) * s - 0.5), round((y + 0.5) * s - 0.5)
-        under_legend = row > h - 60 and col < 130
+        legend_left = (labels.person_bbox[i][0] + labels.person_bbox[i][2] / 2) * s >= w / 2
+        under_legend = row > h - 60 and (col < 130 if legend_left else col > w - 130)
         if under_legend or not (radius <= col < w - radius and 20 <= row < h - radius):
             continue
         centre = keypoints_panel[row, col]
@@ -150,15 +151,24 @@ def test_segmentation_panels_tint_the_masked_pixels(batch_folder: Path) -> None:
     _, (grid,) = decode(job_dir / LABEL_VIDEO)
     s = panel_scale(labels.width, labels.height)
     h, w = labels.height * s, labels.width * s
-    names = list(PANELS)
+    names = list(DEFAULT_PANELS)
     with MaskReader(job_dir) as masks:
         index, palette = masks.read(int(labels.frame_numbers[3]), "iseg")
     person = np.repeat(np.repeat(index == 1, s, axis=0), s, axis=1)
-    person[: 2 * labels.height // 10] = False  # under the panel's title
+    for _ in range(2):  # away from the edge (the amodal outline, H.264's blur)
+        person[1:-1, 1:-1] &= (person[:-2, 1:-1] & person[2:, 1:-1] & person[1:-1, :-2]
+                               & person[1:-1, 2:])
+    person[:24] = False  # under the panel's title
+    x, _, bw, _ = labels.person_bbox[3]
+    legend_left = (x + bw / 2) * s >= w / 2  # the legend sits in the corner away from them
+    person[h - 100:, :150] = person[h - 100:, :150] & ~legend_left
+    person[h - 100:, w - 150:] = person[h - 100:, w - 150:] & legend_left
+    assert person.sum() > 200
     plain = panel(grid, names.index("boxes"), h, w)[person].mean(axis=0)
     tinted = panel(grid, names.index("instances"), h, w)[person].mean(axis=0)
     crimson = palette[1].astype(float)
-    assert np.linalg.norm(tinted - crimson) < np.linalg.norm(plain - crimson) - 40
+    # The person's mask colour laid over the picture at 55% opacity.
+    assert np.abs(tinted - (0.45 * plain + 0.55 * crimson)).max() < 15, (plain, tinted)
 
 
 def test_rep_count_cursor_and_3d_skeleton_move(batch_folder: Path) -> None:
@@ -203,7 +213,7 @@ def test_frames_panels_and_bad_requests(batch_folder: Path, tmp_path: Path) -> N
     extra = dict(labels_json["images"][-1], id=10_000, frame_number=labels.frames)
     labels_json["images"].append(extra)
     (broken / "labels.json").write_text(json.dumps(labels_json))
-    (broken / LABEL_VIDEO).unlink()
+    (broken / LABEL_VIDEO).unlink(missing_ok=True)
     with pytest.raises(ValueError, match="download the job again"):
         visualize_all_labels(broken)
     assert not (broken / LABEL_VIDEO).exists() and not list(broken.glob(".*partial*"))
@@ -220,7 +230,7 @@ def test_preview_gives_a_still_of_the_same_panels(batch_folder: Path) -> None:
     assert grid.shape == (2 * labels.height * s, 4 * labels.width * s, 3)
     assert check_keypoint_markers(grid, labels, 0, tolerance=0)[0] >= 3  # lossless: exact
     # Occluded keypoints are rings in the occluded colour, at their labelled pixels.
-    kp_panel = panel(grid, list(PANELS).index("keypoints"), labels.height * s,
+    kp_panel = panel(grid, list(DEFAULT_PANELS).index("keypoints"), labels.height * s,
                      labels.width * s)
     radius = max(3, round(1.6 * s))
     for x, y, v in labels.keypoints[0]:
@@ -229,6 +239,19 @@ def test_preview_gives_a_still_of_the_same_panels(batch_folder: Path) -> None:
             ring = kp_panel[row - radius - 1:row + radius + 2,
                             col - radius - 1:col + radius + 2]
             assert (ring.reshape(-1, 3) == OCCLUDED).all(axis=1).any()
+    # The person's amodal mask is outlined in white on the instance panel.
+    person = next(a for a in labels.annotations[0] if a["category_id"] == labels.person_id)
+    with MaskReader(job_dir) as masks:
+        body = masks.read(0, f"iseg.{person['id']}")[0] > 0
+    body = np.repeat(np.repeat(body, s, axis=0), s, axis=1)
+    inner = body.copy()
+    inner[1:-1, 1:-1] &= body[:-2, 1:-1] & body[2:, 1:-1] & body[1:-1, :-2] & body[1:-1, 2:]
+    edge = body & ~inner
+    edge[:24] = False
+    instances = panel(grid, list(DEFAULT_PANELS).index("instances"), labels.height * s,
+                      labels.width * s)
+    assert edge.sum() > 20
+    assert ((instances[edge] == 255).all(axis=1).mean()) > 0.9  # all but under the legend
     Image.fromarray(grid).save(OUT / "preview_still.png")
     with pytest.raises(IndexError, match=r"has 1 frame\(s\), 0 to 0"):
         visualize_all_labels(job_dir, frames=[0, 1])
@@ -295,3 +318,53 @@ def test_coverage_report_of_videos_and_of_previews(batch_folder: Path, tmp_path:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no downloaded job"):
         label_coverage(tmp_path / "empty")
+
+
+def test_depth_panel_colours_each_pixel_by_its_depth(tmp_path: Path) -> None:
+    from visionfit.generator import VisionFitGenerator
+    from visionfit.utils.label_panels import depth_colours
+
+    generator = VisionFitGenerator()
+    params = generator.schema.complete({"exercise": "SQUAT-BODYWEIGHT", "scene": "GYM_1",
+                                        "image_width": 128, "image_height": 128,
+                                        "frame_rate": 6, "num_reps": 1,
+                                        "enable_depth_maps": True})
+    preview, video = tmp_path / "preview", tmp_path / "video"
+    for folder, is_preview in ((preview, True), (video, False)):
+        folder.mkdir()
+        generator.run(params, is_preview, folder, 21)
+
+    visualize_all_labels(preview, panels=["depth", "boxes"])
+    with Image.open(preview / LABEL_STILL) as im:
+        grid = np.asarray(im.convert("RGB"))
+    with Image.open(preview / "image.000000.depth.png") as im:
+        depth_mm = np.asarray(im).astype(np.int64)
+    s = panel_scale(128, 128)
+    shown = grid[:, :128 * s][::s, ::s]  # one pixel per depth pixel (enlarged s times)
+    expected = depth_colours(depth_mm)
+    below_title = np.zeros(depth_mm.shape, bool)
+    below_title[16:100] = True  # clear of the title and the near/far legend
+    assert (shown[below_title] == expected[below_title]).all(axis=1).mean() > 0.99
+    # Nearer is another colour than farther: the map is not flat.
+    assert len(np.unique(expected[below_title].reshape(-1, 3), axis=0)) > 20
+
+    visualize_all_labels(video, panels=["depth"])
+    _, frames = decode(video / LABEL_VIDEO)
+    assert len(frames) == JobLabels.load(video).frames
+    with pytest.raises(ValueError, match="unknown panel"):
+        visualize_all_labels(video, panels=["depths"])
+    # A job without depth maps says so in the panel rather than failing.
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    generator.run({**params, "enable_depth_maps": False}, True, plain, 21)
+    visualize_all_labels(plain, panels=["depth"])
+    assert (plain / LABEL_STILL).is_file()
+
+
+def test_an_empty_frame_selection_is_refused(batch_folder: Path, tmp_path: Path) -> None:
+    job_dir = video_jobs(batch_folder)[0]
+    with pytest.raises(IndexError, match=r"frames \(none\) out of range"):
+        visualize_all_labels(job_dir, frames=slice(5, 5), out=tmp_path / "none.mp4")
+    with pytest.raises(IndexError, match=r"frames \(none\) out of range"):
+        visualize_all_labels(job_dir, frames=[], out=tmp_path / "none.mp4")
+    assert not list(tmp_path.iterdir())

@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from infinity_workflows.home import resolve_home
-from infinity_workflows.server.store import SCHEMA_VERSION, Store, hash_token
+from infinity_workflows.server.rows import hash_token
+from infinity_workflows.server.store import SCHEMA_VERSION, Store
 from tests.conftest import LiveServer, portal_login, run_cli
 from tests.support.tiny import TinyGenerator
 from tests.test_server_api import assert_error, finished_summary, submit

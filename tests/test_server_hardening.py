@@ -54,6 +54,12 @@ def test_an_unauthenticated_body_is_never_read(server: LiveServer) -> None:
         requests.post(server.url + "api/batch/", data=blob, timeout=30,
                       headers={"Content-Type": "application/json"})
     assert _vm_hwm_kb(server.proc.pid) - before < 10 * 1024
+    # The portal's login cannot be authenticated first: its body is held to 16 KiB.
+    sock = _post_head(server, "portal/login/", 20 * 1024 * 1024)
+    try:
+        assert sock.recv(65536).decode("latin-1").startswith("HTTP/1.1 413")
+    finally:
+        sock.close()
     # A known token still gets its body read and checked (the limit still holds).
     ok = server.post("api/batch/estimate/", {"name": "x", "job_runs": [
         {"name": "tiny-v1", "is_preview": True, "param_values": {}}]})

@@ -16,7 +16,12 @@ from visionfit.generator import VisionFitGenerator, kernels
 from visionfit.generator.body import Primitives
 from visionfit.generator.camera import Camera
 from visionfit.generator.job import Job
-from visionfit.generator.raster import first_hit_depth, person_coverage, render_body
+from visionfit.generator.raster import (
+    first_hit_depth,
+    mean_colours,
+    person_coverage,
+    render_body,
+)
 
 GEN = VisionFitGenerator()
 CAM = Camera(65, 49, 60.0, np.zeros(3), np.eye(3), 0.0, 0.0)  # camera space = world space
@@ -107,6 +112,18 @@ def test_amodal_mask_and_first_hit_depth_are_by_products_of_the_depth_test() -> 
         assert np.array_equal(depth[inst == 1], body_depth[inst == 1])
         assert np.isfinite(depth).all()  # every ray meets the room or the person
     assert hidden_somewhere  # furniture hides part of the person in this job
+
+
+def test_mean_colours_are_the_means_of_the_frame_and_of_the_visible_body() -> None:
+    job = occluded_job()
+    for i in (0, job.frames // 2):
+        rgb, inst, _depth, layer, vis = job.compose(i)
+        frame, body = mean_colours(rgb, layer, vis)
+        assert np.array_equal(frame, rgb.reshape(-1, 3).mean(axis=0))
+        assert np.array_equal(body, rgb[inst == 1].mean(axis=0))
+    _rgb, _inst, _depth, layer, _vis = job.compose(0)
+    nobody = np.zeros_like(layer.depth, dtype=bool)
+    assert mean_colours(_rgb, layer, nobody)[1] is None
 
 
 def test_cache_falls_back_to_the_temporary_folder(tmp_path: Path,

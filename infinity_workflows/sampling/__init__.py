@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .categories import Categories, numbered_categories
+from .categories import Categories, category_note, movement_categories, numbered_categories
 from .distributions import (
     Choice,
     ClippedNormal,
@@ -46,7 +46,9 @@ __all__ = [
     "Sampler",
     "Tied",
     "Uniform",
+    "category_note",
     "distribution_table",
+    "movement_categories",
     "numbered_categories",
     "sample_input",
     "sample_inputs",

@@ -10,13 +10,21 @@ offers the variants it allows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ..schema import Param, Schema
+from ..schema import Param, Schema, Violation
 from .distributions import Choice, Distribution
 
-__all__ = ["Categories", "bind_categories", "category_hint", "expand", "numbered_categories"]
+__all__ = [
+    "Categories",
+    "bind_categories",
+    "category_hint",
+    "category_note",
+    "expand",
+    "movement_categories",
+    "numbered_categories",
+]
 
 # parameter name -> category name -> the choices it stands for
 Categories = Mapping[str, Mapping[str, Sequence[Any]]]
@@ -24,18 +32,45 @@ Categories = Mapping[str, Mapping[str, Sequence[Any]]]
 _VARIANT_SUFFIX = re.compile(r"_\d+$")
 
 
-def numbered_categories(choices: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Categories of numbered choices: ``BURPEE`` -> ``(BURPEE_01, BURPEE_02, ...)``.
-
-    A name that is itself one of ``choices`` is a value, not a category.
-    """
+def _grouped(choices: Iterable[str], category_of: Callable[[str], str]
+             ) -> dict[str, tuple[str, ...]]:
+    """Choices grouped by ``category_of``; a name that is itself a choice is a value, not
+    a category."""
     choices = tuple(choices)
     found: dict[str, list[str]] = {}
     for choice in choices:
-        if isinstance(choice, str) and _VARIANT_SUFFIX.search(choice):
-            found.setdefault(_VARIANT_SUFFIX.sub("", choice), []).append(choice)
+        if isinstance(choice, str) and (name := category_of(choice)) != choice:
+            found.setdefault(name, []).append(choice)
     return {name: tuple(variants) for name, variants in sorted(found.items())
             if name not in choices}
+
+
+def numbered_categories(choices: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Categories of numbered choices: ``BURPEE`` -> ``(BURPEE_01, BURPEE_02, ...)``."""
+    return _grouped(choices, lambda c: _VARIANT_SUFFIX.sub("", c))
+
+
+def movement_categories(choices: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Categories by movement, the naming convention of Infinity's exercises: the name
+    before the first ``-`` or a numbered suffix. ``UPPERCUT`` -> ``(UPPERCUT-LEFT,
+    UPPERCUT-RIGHT)``, ``SQUAT`` -> its variants, ``BURPEE`` -> ``BURPEE_01``...; a name
+    that is itself a choice (``PUSHUP``) is a value."""
+    return _grouped(choices, lambda c: _VARIANT_SUFFIX.sub("", c.split("-", 1)[0]))
+
+
+def category_note(violation: Violation, values: Any, categories: Categories) -> str:
+    """The tail of a validator's refusal of a value that is one of the parameter's
+    categories: a job names one value, the sampler is what picks one of a category's
+    variants. The server and the client both add it, so they say what the sampler takes."""
+    if violation.rule != "choices" or not isinstance(values, Mapping):
+        return ""
+    value = values.get(violation.param)
+    mine = categories.get(violation.param) or {}
+    if not isinstance(value, str) or value not in mine:
+        return ""
+    variants = ", ".join(map(str, mine[value]))
+    return (f" ({value!r} is a category standing for {variants}: sample_input picks one "
+            f"per job; a submitted job names one)")
 
 
 def bind_categories(schema: Schema, declared: Categories

@@ -1,4 +1,5 @@
-"""What the sampler is given: a Session, a Schema, or anything that carries a schema.
+"""What the sampler is given: a Session (ours or infinity-core's), a Schema, or plain schema
+data (infinity-core's ``parameter_info`` dict, the API's ``params`` list).
 
 :func:`schema_of` turns the thing a user passes into a
 :class:`~infinity_workflows.schema.Schema` (the one shape the engine works on), and
@@ -10,11 +11,14 @@ table once.
 
 from __future__ import annotations
 
+import json
 import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from ..generators import installed_generators
+from ..generators import installed_generator, installed_generators
 from ..schema import Schema
 from .categories import Categories
 from .sampler import Sampler
@@ -37,25 +41,50 @@ _SAMPLERS: weakref.WeakKeyDictionary[Schema, dict[tuple[int, int], tuple[Any, An
     = weakref.WeakKeyDictionary()
 
 
+# Schemas rebuilt from plain data, by content: a loop of sample_input(core_session) binds
+# the table once, as it does for our Session, instead of once per call.
+_REBUILT: OrderedDict[str, Schema] = OrderedDict()
+_MAX_REBUILT = 32
+
+
+def _rebuilt(key_data: Any, build: Callable[[], Schema]) -> Schema:
+    key = json.dumps(key_data, sort_keys=True, default=str)
+    schema = _REBUILT.get(key)
+    if schema is None:
+        schema = _REBUILT[key] = build()
+        if len(_REBUILT) > _MAX_REBUILT:
+            _REBUILT.popitem(last=False)
+    _REBUILT.move_to_end(key)
+    return schema
+
+
 def schema_of(source: Any) -> Schema:
-    """The schema of ``source``: a Schema itself, or the ``.schema`` of a Session (or of a
-    Sampler)."""
+    """The schema of ``source``: a Schema; the ``.schema`` of a Session (or of a Sampler);
+    infinity-core's Session (its ``parameter_info``) or that dict itself; or the API's
+    ``params`` list."""
     if isinstance(source, Schema):
         return source
     schema = getattr(source, "schema", None)
-    if not isinstance(schema, Schema):
-        raise TypeError(f"expected a Session (or anything with a .schema Schema), got "
-                        f"{type(source).__name__}")
-    return schema
+    if isinstance(schema, Schema):
+        return schema
+    info = source if isinstance(source, Mapping) else getattr(source, "parameter_info", None)
+    if isinstance(info, Mapping):
+        return _rebuilt(info, lambda: Schema.from_parameter_info(info))
+    if isinstance(source, (list, tuple)) and source and all(
+            isinstance(p, Mapping) for p in source):
+        return _rebuilt(source, lambda: Schema.from_api(source))
+    raise TypeError(f"expected a Session (ours or infinity-core's), a Schema, a "
+                    f"parameter_info dict or the API's params list, got "
+                    f"{type(source).__name__}")
 
 
 def _declarations(source: Any, schema: Schema, fallback: Declarations | None
                   ) -> Declarations | None:
-    registry = installed_generators()
     name = getattr(source, "generator", None)
-    if isinstance(name, str) and (found := registry.get(name)) is not None:
-        return found
-    owner = next((g for g in registry if g.schema is schema), None)
+    if isinstance(name, str):
+        found = installed_generator(name)
+        return found if found is not None else fallback
+    owner = next((g for g in installed_generators() if g.schema is schema), None)
     return owner if owner is not None else fallback
 
 

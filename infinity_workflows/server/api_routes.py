@@ -23,19 +23,21 @@ from ..generators import GeneratorRegistry
 from .auth import token_id_from_header
 from .context import ServerContext, granted_names
 from .http_errors import ApiError, ErrorBody, error_item
+from .job_json import job_json, jobs_json, with_jobs
 from .models import (
     BatchCreated,
     BatchDetail,
     BatchIn,
     BatchListItem,
     BatchSummary,
+    Cancelled,
     CountsOut,
     GeneratorDetail,
     GeneratorSummary,
     JobRunDetail,
 )
+from .rows import BatchRow, JobRow, utc_now, utc_text
 from .signing import LinkExpired, LinkInvalid
-from .store import ACTIVE_STATUSES, JOB_COLUMNS, utc_now, utc_text
 from .submission import prepare_batch, request_fingerprint
 
 __all__ = ["Ctx", "Granted", "TokenId", "context", "granted_generators", "result_url_maker",
@@ -156,17 +158,12 @@ def generator_detail(name: str, generators: Granted):
 
 
 # -- batches ----------------------------------------------------------------------------------
-def _created_body(ctx: ServerContext, token_id: int, batch_id: str) -> dict[str, Any]:
-    """A stored batch as POST api/batch/ answers it (for an idempotent repeat)."""
-    batch = ctx.store.batch(token_id, batch_id)
-    assert batch is not None
-    rows = ctx.store.batch_jobs(batch_id)
-    return {
-        "id": batch["id"], "name": batch["name"], "created": batch["created"],
-        "job_runs": [{"id": r[0], "name": r[2], "is_preview": bool(r[3]),
-                      "param_values": json.loads(r[4]), "in_progress": r[5] in ACTIVE_STATUSES,
-                      "result_url": None} for r in rows],
-    }
+def _json_text(text: str, status: int = 200) -> Response:
+    return Response(text, status_code=status, media_type="application/json")
+
+
+def _batch_head(batch: BatchRow) -> dict[str, Any]:
+    return {"id": batch.id, "name": batch.name, "created": batch.created}
 
 
 @router.post("/batch/", status_code=201, response_model=BatchCreated, tags=["batches"],
@@ -201,14 +198,11 @@ def submit_batch(body: BatchIn, ctx: Ctx,
             raise
         return _repeat(ctx, token_id, idempotency_key, earlier, fingerprint)
     ctx.dispatcher.wake()
-    # Spliced from the parameters' stored JSON: a 10,000-job answer is encoded only once.
-    common = (f'"name":{json.dumps(prepared.generator.name)},'
-              f'"is_preview":{json.dumps(prepared.is_preview)},')
-    runs = ",".join(f'{{"id":"{j.id}",{common}"param_values":{j.params_json},'
-                    '"in_progress":true,"result_url":null}' for j in prepared.jobs)
-    head = json.dumps({"id": batch_id, "name": body.name, "created": created})[:-1]
-    return Response(f'{head},"job_runs":[{runs}]}}', status_code=201,
-                    media_type="application/json")
+    rows = (JobRow(j.id, batch_id, prepared.generator.name, prepared.is_preview,
+                   j.params_json, "queued", None, None, created, None, None)
+            for j in prepared.jobs)
+    return _json_text(with_jobs({"id": batch_id, "name": body.name, "created": created},
+                                jobs_json(rows, "created")), status=201)
 
 
 def _repeat(ctx: ServerContext, token_id: int, key: str, earlier: tuple[str, str],
@@ -219,7 +213,11 @@ def _repeat(ctx: ServerContext, token_id: int, key: str, earlier: tuple[str, str
                        f"batch ({batch_id}); use a new key for a new batch",
                        [error_item("idempotency_key_reused", "different body, same key",
                                    None, "Idempotency-Key")])
-    return _json(_created_body(ctx, token_id, batch_id), status=201)
+    batch = ctx.store.batch(token_id, batch_id)
+    assert batch is not None
+    # Answered as the first time, except that its jobs' progress is today's.
+    return _json_text(with_jobs(_batch_head(batch),
+                                jobs_json(ctx.store.batch_jobs(batch_id), "created")), 201)
 
 
 @router.post("/batch/estimate/", response_model=list[int], tags=["batches"])
@@ -238,7 +236,7 @@ def list_batches(ctx: Ctx, token_id: TokenId, start_time: WindowStart = None,
     start, end = _utc(start_time), _utc(end_time)
     rows = ctx.store.batches(token_id, utc_text(start) if start else None,
                              utc_text(end) if end else None)
-    return _json([{k: b[k] for k in ("id", "name", "created", "num_jobs")} for b in rows])
+    return _json([{**_batch_head(b), "num_jobs": b.num_jobs} for b in rows])
 
 
 @router.get("/batch/{batch_id}/", response_model=BatchDetail, responses=_ERRORS_404,
@@ -249,13 +247,21 @@ def batch_detail(batch_id: uuid.UUID, ctx: Ctx,
     batch = ctx.store.batch(token_id, str(batch_id))
     if batch is None:
         raise _not_found("batch", str(batch_id))
-    dumps = json.dumps
-    # Parameters are stored as JSON text: splice it in rather than parse and re-encode it.
-    jobs = ",".join(
-        f'{{"id":{dumps(r[0])},"name":{dumps(r[2])},"is_preview":{dumps(bool(r[3]))},'
-        f'"param_values":{r[4]}}}' for r in ctx.store.batch_jobs(batch["id"]))
-    head = dumps({k: batch[k] for k in ("id", "name", "created")})[:-1]
-    return Response(f'{head},"job_runs":[{jobs}]}}', media_type="application/json")
+    return _json_text(with_jobs(_batch_head(batch),
+                                jobs_json(ctx.store.batch_jobs(batch.id), "detail")))
+
+
+@router.post("/batch/{batch_id}/cancel/", response_model=Cancelled, responses=_ERRORS_404,
+             tags=["batches"])
+def cancel_batch(batch_id: uuid.UUID, ctx: Ctx, token_id: TokenId):
+    """Cancel the batch's queued jobs and stop its running ones (within seconds); finished
+    jobs keep their results. Cancelling a finished batch changes nothing."""
+    batch = ctx.store.batch(token_id, str(batch_id))
+    if batch is None:
+        raise _not_found("batch", str(batch_id))
+    cancelled = ctx.store.cancel(token_id, batch_id=batch.id)
+    ctx.dispatcher.wake()
+    return _json({"id": batch.id, "cancelled": cancelled})
 
 
 @router.get("/batch/{batch_id}/summary/", response_model=BatchSummary, responses=_ERRORS_404,
@@ -266,26 +272,11 @@ def batch_summary(batch_id: uuid.UUID, request: Request, ctx: Ctx,
     batch = ctx.store.batch(token_id, str(batch_id))
     if batch is None:
         raise _not_found("batch", str(batch_id))
-    link = result_url_maker(request, ctx)
-    runs = [{"id": job_id, "name": generator, "in_progress": status in ACTIVE_STATUSES,
-             "status": status, "result_url": link(job_id) if status == "succeeded" else None,
-             "error": error, "worker": worker}
-            for job_id, generator, status, error, worker in ctx.store.batch_statuses(batch["id"])]
-    return _json({"id": batch["id"], "job_runs": runs})
+    return _json_text(with_jobs({"id": batch.id}, jobs_json(
+        ctx.store.batch_statuses(batch.id), "summary", result_url_maker(request, ctx))))
 
 
 # -- jobs -------------------------------------------------------------------------------------
-def _job_dict(row: tuple, link) -> dict[str, Any]:
-    job = dict(zip(JOB_COLUMNS, row, strict=True))
-    status = job["status"]
-    return {
-        "id": job["id"], "name": job["generator"], "batch_id": job["batch_id"],
-        "is_preview": bool(job["is_preview"]), "param_values": json.loads(job["params"]),
-        "in_progress": status in ACTIVE_STATUSES, "status": status,
-        "result_url": link(job["id"]) if status == "succeeded" else None,
-        "error": job["error"], "worker": job["worker"], "created": job["created"],
-        "start_time": job["start_time"], "end_time": job["end_time"],
-    }
 
 
 Limit = Annotated[int | None, Query(
@@ -295,17 +286,39 @@ Offset = Annotated[int, Query(ge=0, le=2**53, description="Skip this many jobs f
 
 def _list_jobs(request: Request, ctx: ServerContext, token_id: int, is_preview: bool,
                limit: int | None, offset: int):
-    link = result_url_maker(request, ctx)
     rows = ctx.store.token_jobs(token_id, is_preview, limit=limit, offset=offset)
-    return _json([_job_dict(r, link) for r in rows])
+    return _json_text(jobs_json(rows, "full", result_url_maker(request, ctx)))
 
 
 def _one_job(request: Request, ctx: ServerContext, token_id: int, job_id: uuid.UUID,
              is_preview: bool):
     row = ctx.store.job(token_id, str(job_id))
-    if row is None or bool(row[JOB_COLUMNS.index("is_preview")]) != is_preview:
+    if row is None or bool(row.is_preview) != is_preview:
         raise _not_found("preview job" if is_preview else "job", str(job_id))
-    return _json(_job_dict(row, result_url_maker(request, ctx)))
+    return _json_text(job_json(row, "full", result_url_maker(request, ctx)))
+
+
+def _cancel_job(ctx: ServerContext, token_id: int, job_id: uuid.UUID, is_preview: bool):
+    row = ctx.store.job(token_id, str(job_id))
+    if row is None or bool(row.is_preview) != is_preview:
+        raise _not_found("preview job" if is_preview else "job", str(job_id))
+    cancelled = ctx.store.cancel(token_id, job_id=row.id)
+    ctx.dispatcher.wake()
+    return _json({"id": row.id, "cancelled": cancelled})
+
+
+@router.post("/job_runs/{job_id}/cancel/", response_model=Cancelled, responses=_ERRORS_404,
+             tags=["jobs"])
+def cancel_job_run(job_id: uuid.UUID, ctx: Ctx, token_id: TokenId):
+    """Cancel one standard (video) job if it is queued or running."""
+    return _cancel_job(ctx, token_id, job_id, is_preview=False)
+
+
+@router.post("/job_previews/{job_id}/cancel/", response_model=Cancelled,
+             responses=_ERRORS_404, tags=["jobs"])
+def cancel_job_preview(job_id: uuid.UUID, ctx: Ctx, token_id: TokenId):
+    """Cancel one preview job if it is queued or running."""
+    return _cancel_job(ctx, token_id, job_id, is_preview=True)
 
 
 @router.get("/job_runs/counts/", response_model=CountsOut, tags=["jobs"])

@@ -13,9 +13,10 @@ from ..generators import GeneratorRegistry
 from .api_routes import results_router
 from .api_routes import router as api_router
 from .auth import AuthenticateFirst
+from .backends import EXECUTORS, build_executor
 from .context import ServerContext, Settings
 from .dispatcher import Dispatcher
-from .executor import EXECUTORS, ExecutorConfig
+from .executor import ExecutorConfig
 from .gallery import Gallery
 from .http_errors import BodySizeLimit, install_error_handlers
 from .portal import install_portal
@@ -56,7 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _clear_scratch(settings)
         # Built here, not above, so that merely creating the app starts no processes.
-        executor = EXECUTORS[settings.executor](config)
+        executor = build_executor(settings.executor, config)
         dispatcher = Dispatcher(store, executor, generator_specs=settings.generator_specs,
                                 results_dir=home.results, work_dir=home.work,
                                 max_attempts=settings.max_attempts)

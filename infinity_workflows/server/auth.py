@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .http_errors import ApiError, error_response
+from .http_errors import ApiError, BodySizeLimit, error_response
 
 __all__ = ["AuthenticateFirst", "token_id_from_header"]
 
@@ -34,19 +34,31 @@ def token_id_from_header(authorization: str | None,
     return found
 
 
+# The portal's forms (a token, a CSRF value) are tiny; nothing unauthenticated gets more.
+UNAUTHENTICATED_BODY_BYTES = 16 * 1024
+
+
 class AuthenticateFirst:
     """ASGI middleware: an API request that carries a body is answered 401 from its headers
     when its token is missing or unknown; its body is never read.
 
-    Result links (``/api/results/``) carry their own credential and have no body; the
-    portal's login form is small and is the place a token is typed in, so it passes.
+    Result links (``/api/results/``) carry their own credential and have no body. The
+    portal's login form is where a token is typed in, so it cannot be authenticated first:
+    bodies outside the API are held to :data:`UNAUTHENTICATED_BODY_BYTES` instead.
     """
 
     def __init__(self, app: ASGIApp, token_id: Callable[[str], int | None]) -> None:
         self.app = app
         self.token_id = token_id
+        self.small_bodies_only = BodySizeLimit(
+            app, UNAUTHENTICATED_BODY_BYTES, hint="the portal's forms are small; send only "
+            "the form's fields")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+                and not scope["path"].startswith("/api/")):
+            await self.small_bodies_only(scope, receive, send)
+            return
         if (scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS")
                 and scope["path"].startswith("/api/")):
             header = next((value for name, value in scope.get("headers", ())

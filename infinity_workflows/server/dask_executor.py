@@ -37,6 +37,7 @@ from distributed import Client, get_worker
 from distributed import Future as DaskFuture
 from distributed.scheduler import KilledWorker
 
+from .cancellation import Interrupted, JobCancelled, watch
 from .executor import (
     Executor,
     ExecutorConfig,
@@ -72,6 +73,19 @@ RECONNECT_EVERY_S = 10.0
 """After the client has given up on the scheduler, how often a new connection is tried."""
 
 
+_RUNNING = frozenset({"executing", "long-running"})
+
+CANCEL_GRACE_S = 2.0
+"""How long a cancelled task may take to notice before its worker process is restarted."""
+
+
+def _still_running(key: str, dask_worker=None) -> bool:
+    """On a worker: whether the task ``key`` still holds a thread ("cancelled" is Dask's
+    name for a task no longer wanted whose thread has not returned yet)."""
+    task_state = dask_worker.state.tasks.get(key) if dask_worker is not None else None
+    return task_state is not None and task_state.state in (*_RUNNING, "cancelled")
+
+
 class DaskUnavailable(RuntimeError):
     """The scheduler could not be reached (wrong address, not started, or a firewall)."""
 
@@ -91,13 +105,26 @@ def run_job_on_dask_worker(task: JobTask) -> JobOutcome:
     except OSError as exc:
         raise JobFailed(f"the Dask worker {worker.address} could not make a scratch folder: "
                         f"{_describe(exc)}") from None
+    key = worker.get_current_task()
+
+    def still_wanted() -> bool:  # a cancelled future makes the worker drop the task
+        task_state = worker.state.tasks.get(key)
+        return task_state is not None and task_state.state in _RUNNING
+
+    stop_watching = watch(still_wanted, threading.get_ident())
     try:
-        archive = render_archive(task, scratch)
         try:
-            data = archive.read_bytes()
-        except OSError as exc:
-            raise JobFailed(f"the Dask worker {worker.address} could not read back the "
-                            f"job's archive: {_describe(exc)}") from None
+            archive = render_archive(task, scratch)
+            try:
+                data = archive.read_bytes()
+            except OSError as exc:
+                raise JobFailed(f"the Dask worker {worker.address} could not read back the "
+                                f"job's archive: {_describe(exc)}") from None
+        finally:
+            stop_watching()
+    except Interrupted:
+        raise JobCancelled(f"job {task.job_id} was stopped on {worker.address}: it was "
+                           "cancelled") from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return JobOutcome(job_id=task.job_id, worker=worker.address, archive=data)
@@ -117,6 +144,8 @@ class DaskExecutor(Executor):
         self.connect_timeout = float(config.options.get("connect_timeout", CONNECT_TIMEOUT_S))
         self._lock = threading.Lock()
         self._futures: dict[str, DaskFuture] = {}  # key -> future, until collected
+        self._keys: dict[str, str] = {}  # job id -> its key, until collected
+        self._cancelled: set[str] = set()  # job ids being cancelled
         self._capacity = 0
         self._capacity_at = 0.0
         self._reconnect_at = 0.0
@@ -187,8 +216,40 @@ class DaskExecutor(Executor):
         outer.set_running_or_notify_cancel()
         with self._lock:
             self._futures[key] = dask_future
+            self._keys[task.job_id] = key
         dask_future.add_done_callback(lambda f: self._on_done(key, f, outer))
         return outer
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel the job's future (its watcher on the worker then interrupts it); a task
+        still running after :data:`CANCEL_GRACE_S` (held in native code, which no
+        interruption reaches) has its worker process restarted by its nanny."""
+        with self._lock:
+            key = self._keys.get(job_id, "")
+            future = self._futures.get(key)
+            if future is None:
+                return
+            self._cancelled.add(job_id)
+        threading.Thread(target=self._stop, args=(job_id, key, future), daemon=True,
+                         name=f"cancel-{job_id}").start()
+
+    def _stop(self, job_id: str, key: str, future: DaskFuture) -> None:
+        try:
+            where = [w for w, keys in self._client.processing().items() if key in keys]
+            self._client.cancel([future], force=True)
+            deadline = time.monotonic() + CANCEL_GRACE_S
+            while where and time.monotonic() < deadline:
+                time.sleep(0.25)
+                busy = self._client.run(_still_running, key, workers=where,
+                                        on_error="ignore")
+                where = [w for w, running in busy.items() if running]
+            if where:
+                log.warning("job %s did not stop when cancelled; restarting its worker %s",
+                            job_id, ", ".join(where))
+                self._client.restart_workers(where, timeout=60, raise_for_error=False)
+        except Exception as exc:  # noqa: BLE001 - best effort; it may finish on its own
+            log.warning("could not stop cancelled job %s on Dask: %s", job_id,
+                        _describe(exc))
 
     def _on_done(self, key: str, dask_future: DaskFuture, outer: Future[JobOutcome]) -> None:
         try:
@@ -198,14 +259,19 @@ class DaskExecutor(Executor):
                                            "was collected"))
 
     def _collect(self, key: str, dask_future: DaskFuture, outer: Future[JobOutcome]) -> None:
+        job_id = key.removeprefix("infinity-job-")[:-13]  # the key's random suffix cut
         try:
+            if job_id in self._cancelled and dask_future.status == "cancelled":
+                raise JobCancelled(f"job {job_id} was cancelled")
             outer.set_result(self._outcome(dask_future))
-        except (JobFailed, WorkerLost) as exc:
+        except (JobFailed, WorkerLost, JobCancelled) as exc:
             outer.set_exception(exc)
         finally:
             dask_future.release()  # the worker may drop the archive now
             with self._lock:
                 self._futures.pop(key, None)
+                self._keys.pop(job_id, None)
+                self._cancelled.discard(job_id)
 
     def _outcome(self, dask_future: DaskFuture) -> JobOutcome:
         """Reduce a finished Dask future to an outcome, or JobFailed / WorkerLost."""
@@ -228,7 +294,7 @@ class DaskExecutor(Executor):
             exc = dask_future.exception(timeout=RESULT_TIMEOUT_S)
         except Exception as err:  # noqa: BLE001 - cancelled or disconnected meanwhile
             raise WorkerLost(f"lost the job's Dask task: {_describe(err)}") from None
-        if isinstance(exc, JobFailed):
+        if isinstance(exc, (JobFailed, JobCancelled)):
             raise exc
         if isinstance(exc, KilledWorker):
             raise JobFailed(

@@ -3,6 +3,9 @@
 It claims queued jobs in submission order only as workers free up (so the queue stays in
 the database, where a restart finds it), and records each outcome.
 
+A cancelled job (its status set by the API or a token revocation) that is running is
+stopped through the executor; whatever it still reports is dropped, archive included.
+
 When a worker process dies, every job in flight on the pool is lost and nobody can tell which
 one killed it. Those jobs go back to the queue uncharged and are then run one at a time,
 alone: a death while a job runs alone is that job's fault. A job blamed ``max_attempts``
@@ -18,8 +21,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cancellation import JobCancelled
 from .executor import Executor, JobFailed, JobOutcome, JobTask, WorkerLost, store_archive_bytes
-from .store import ClaimedJob, Store
+from .rows import ClaimedJob
+from .store import Store
 
 __all__ = ["Dispatcher"]
 
@@ -54,6 +59,7 @@ class Dispatcher:
         # a later pass, so a finished job never stays "running" until the next restart.
         self._unrecorded: list[tuple[str, str, str | None, str | None]] = []
         self._unqueued: list[str] = []
+        self._stopping_jobs: set[str] = set()  # cancelled while running: asked to stop
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
 
@@ -89,6 +95,7 @@ class Dispatcher:
         while not self._stopping.is_set():
             try:
                 self._fill()
+                self._stop_cancelled()
                 self._drain(block=True)
             except Exception:  # noqa: BLE001 - the dispatcher must outlive any one failure
                 log.exception("dispatcher error; retrying in a second")
@@ -113,6 +120,15 @@ class Dispatcher:
             return
         for job in self.store.claim(free):
             self._submit(job, alone=False)
+
+    def _stop_cancelled(self) -> None:
+        """Ask the executor to stop running jobs that were cancelled meanwhile."""
+        if not self._in_flight:
+            return
+        for job_id in self.store.cancelled_among(self._in_flight) - self._stopping_jobs:
+            self._stopping_jobs.add(job_id)
+            log.info("job %s was cancelled while running: stopping it", job_id)
+            self.executor.cancel(job_id)
 
     def _submit(self, job: ClaimedJob, alone: bool) -> None:
         task = JobTask(job_id=job.id, generator=job.generator, params=job.params,
@@ -145,11 +161,19 @@ class Dispatcher:
         finished: list[tuple[str, str, str | None, str | None]] = []
         lost: list[str] = []
         lost_reason = ""
+        # Jobs that finished after a cancel, before it could stop them.
+        cancelled = self.store.cancelled_among(
+            job_id for job_id, future in events if not future.exception())
         for job_id, future in events:
             flight = self._in_flight.pop(job_id, None)
             if flight is None:
                 continue
             exc = future.exception()
+            self._stopping_jobs.discard(job_id)
+            if isinstance(exc, JobCancelled) or (exc is None and job_id in cancelled):
+                self._drop_result(job_id)  # nothing of a cancelled job is kept
+                self._forget_suspect(job_id)
+                continue
             if isinstance(exc, WorkerLost) and self._stopping.is_set():
                 # Workers are being stopped on purpose: not the job's fault, and stop()
                 # puts it back in the queue.
@@ -197,6 +221,12 @@ class Dispatcher:
         self._unrecorded.clear()
         self.store.requeue(self._unqueued, refund_attempt=False)
         self._unqueued.clear()
+
+    def _drop_result(self, job_id: str) -> None:
+        try:
+            (self.results_dir / f"{job_id}.zip").unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not remove the result of cancelled job %s: %s", job_id, exc)
 
     def _place(self, outcome: JobOutcome) -> str | None:
         """Store a remote worker's archive; the error text when that fails."""

@@ -2,12 +2,15 @@
 
 The server hands a picklable :class:`JobTask` to an :class:`Executor` and gets back a
 future of a :class:`JobOutcome`. The future fails with :class:`JobFailed` (the job's own
-error, final) or :class:`WorkerLost` (the process running it died; the dispatcher decides
-whether to try again). Executors are looked up by name in :data:`EXECUTORS`, so another
-backend (a Dask cluster, say) plugs in beside the local process pool.
+error, final), :class:`WorkerLost` (the process running it died; the dispatcher decides
+whether to try again) or :class:`~.cancellation.JobCancelled` (stopped by a cancel).
+Executors are looked up by name in :data:`~.backends.EXECUTORS`, so another backend (a Dask
+cluster, say) plugs in beside the local process pool without this module knowing it.
 
 A job is rendered into a fresh scratch folder and zipped there; only the finished archive is
-moved into ``results/`` by an atomic rename, so a result is never half-visible. The two steps
+moved into ``results/`` by an atomic rename, so a result is never half-visible, and it is
+durable before the job counts as succeeded: the file is synced, renamed, the folder synced,
+and only then does the dispatcher commit the outcome. The two steps
 are separate (:func:`render_archive`, :func:`place_archive`) because a remote worker returns
 the archive's bytes and the server places them (:func:`store_archive_bytes`).
 """
@@ -26,7 +29,7 @@ import time
 import zipfile
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -34,9 +37,15 @@ from pathlib import Path
 from typing import Any
 
 from ..generators import GeneratorRegistry
+from .cancellation import (
+    JobCancelled,
+    forget_local_cancel,
+    install_worker_handler,
+    local_job,
+    request_local_cancel,
+)
 
 __all__ = [
-    "EXECUTORS",
     "Executor",
     "ExecutorConfig",
     "JobFailed",
@@ -44,6 +53,7 @@ __all__ = [
     "JobTask",
     "LocalProcessExecutor",
     "WorkerLost",
+    "fsync_folder",
     "place_archive",
     "render_archive",
     "run_job_locally",
@@ -190,14 +200,26 @@ def render_archive(task: JobTask, scratch: Path) -> Path:
 
 
 def place_archive(archive: Path, results_dir: Path, job_id: str) -> Path:
-    """Move a finished archive to ``results/<job_id>.zip`` in one atomic rename."""
+    """Move a finished (and already synced) archive to ``results/<job_id>.zip`` in one
+    atomic rename, then sync the folder so the rename itself survives a power cut: only
+    then may the job be recorded as succeeded."""
     target = results_dir / f"{job_id}.zip"
     try:
         os.replace(archive, target)
+        fsync_folder(results_dir)
     except OSError as exc:
         raise JobFailed(f"could not store the result in {results_dir}: {_describe(exc)}"
                         ) from None
     return target
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make the entries of ``folder`` (a rename into it) durable."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def store_archive_bytes(data: bytes, results_dir: Path, work_dir: Path, job_id: str) -> Path:
@@ -225,8 +247,9 @@ def run_job_locally(task: JobTask, results_dir: str, work_dir: str) -> JobOutcom
         raise JobFailed(f"could not make a scratch folder in {work_dir}: {_describe(exc)}"
                         ) from None
     try:
-        archive = render_archive(task, scratch)
-        place_archive(archive, Path(results_dir), task.job_id)
+        with local_job(task.job_id, work_dir):
+            archive = render_archive(task, scratch)
+            place_archive(archive, Path(results_dir), task.job_id)
     except JobFailed as exc:
         raise JobFailed(exc.message, worker) from None
     finally:
@@ -252,6 +275,7 @@ def _init_local_worker(specs: tuple[str, ...]) -> None:
     # workers stop (so it can first stop handing out jobs), and then kills them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    install_worker_handler()
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True,
                      name="exit-when-orphaned").start()
     _registry(specs)
@@ -283,6 +307,10 @@ class Executor(ABC):
     @abstractmethod
     def shutdown(self) -> None:
         """Stop at once: running jobs are abandoned (the dispatcher puts them back)."""
+
+    def cancel(self, job_id: str) -> None:  # noqa: B027 - a backend may not stop jobs
+        """Stop ``job_id`` if it runs (its future then fails with JobCancelled, or ends as
+        it would have when it finished first); best effort, returns at once."""
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -326,8 +354,17 @@ class LocalProcessExecutor(Executor):
                                       str(self.config.work_dir))
         outer: Future[JobOutcome] = Future()
         outer.set_running_or_notify_cancel()
-        inner.add_done_callback(lambda f: _translate(f, outer))
+        work_dir = self.config.work_dir
+
+        def done(f: Future) -> None:
+            forget_local_cancel(task.job_id, work_dir)
+            _translate(f, outer)
+        inner.add_done_callback(done)
         return outer
+
+    def cancel(self, job_id: str) -> None:
+        pids = {p.pid for p in (getattr(self._pool, "_processes", None) or {}).values()}
+        request_local_cancel(job_id, self.config.work_dir, pids)
 
     def shutdown(self) -> None:
         pool = self._pool
@@ -350,25 +387,9 @@ def _translate(inner: Future, outer: Future[JobOutcome]) -> None:
     exc = inner.exception()
     if exc is None:
         outer.set_result(inner.result())
-    elif isinstance(exc, JobFailed):
+    elif isinstance(exc, (JobFailed, JobCancelled)):
         outer.set_exception(exc)
     elif isinstance(exc, BrokenProcessPool):
         outer.set_exception(WorkerLost(str(exc)))
     else:  # e.g. parameters that would not pickle: the job's own problem, so final
         outer.set_exception(JobFailed(f"the worker could not run the job: {_describe(exc)}"))
-
-
-def _dask_executor(config: ExecutorConfig) -> Executor:
-    # Imported on use, so the server runs without the optional ``distributed`` installed.
-    try:
-        from .dask_executor import DaskExecutor
-    except ImportError as exc:
-        raise RuntimeError("--executor dask needs Dask distributed: pip install "
-                           f"'infinity-workflows[dask]' ({exc})") from None
-    return DaskExecutor(config)
-
-
-EXECUTORS: dict[str, Callable[[ExecutorConfig], Executor]] = {
-    "local": LocalProcessExecutor,
-    "dask": _dask_executor,
-}

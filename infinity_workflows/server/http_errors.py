@@ -133,16 +133,18 @@ class BodySizeLimit:
     buffered (FastAPI reads the whole body anyway), then replayed to the application.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 hint: str = "split the batch into smaller ones, or start the server with a "
+                             "larger --max-body-mb") -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.hint = hint
 
     def _too_large(self) -> Response:
         mb = self.max_bytes / (1024 * 1024)
         return error_response(
-            413, f"the request body is larger than this server accepts ({mb:g} MB); split "
-            "the batch into smaller ones, or start the server with a larger --max-body-mb",
-            [error_item("body_too_large", f"body over {self.max_bytes} bytes")])
+            413, f"the request body is larger than this server accepts ({mb:g} MB); "
+            + self.hint, [error_item("body_too_large", f"body over {self.max_bytes} bytes")])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):

@@ -33,7 +33,7 @@ __all__ = [
     "ParamInfo",
 ]
 
-Status = Literal["queued", "running", "succeeded", "failed"]
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
 class _Request(BaseModel):
@@ -76,6 +76,11 @@ class ParamInfo(BaseModel):
 
 class GeneratorDetail(GeneratorSummary):
     params: list[ParamInfo]
+    categories: dict[str, dict[str, list[Any]]] = Field(
+        default_factory=dict,
+        description="parameter -> category -> the choices it stands for (exercise: UPPERCUT "
+                    "-> [UPPERCUT-LEFT, UPPERCUT-RIGHT]); a sampler picks one per job, a "
+                    "submitted job names one")
 
 
 class JobRunCreated(BaseModel):
@@ -144,6 +149,11 @@ class JobRunDetail(BaseModel):
     created: str
     start_time: str | None
     end_time: str | None
+
+
+class Cancelled(BaseModel):
+    id: str
+    cancelled: int  # jobs that were queued or running and are cancelled now
 
 
 class GeneratorCount(BaseModel):

@@ -29,7 +29,7 @@ from ..generators import GeneratorRegistry
 from .api_routes import Ctx, result_url_maker
 from .context import ServerContext
 from .gallery import Gallery
-from .store import ACTIVE_STATUSES, JOB_COLUMNS, STATUSES
+from .rows import ACTIVE_STATUSES, STATUSES
 
 __all__ = ["COOKIE_NAME", "install_portal", "router"]
 
@@ -154,9 +154,8 @@ def logout(request: Request, ctx: Ctx):
 @router.get("/")
 def batches_page(ctx: Ctx, token_id: PortalUser):
     counts = ctx.store.status_counts(token_id)
-    batches = list(reversed(ctx.store.batches(token_id)))  # newest first
-    for batch in batches:
-        batch["counts"] = {s: counts.get(batch["id"], {}).get(s, 0) for s in STATUSES}
+    batches = [{**b._asdict(), "counts": {s: counts.get(b.id, {}).get(s, 0) for s in STATUSES}}
+               for b in reversed(ctx.store.batches(token_id))]  # newest first
     return _page("batches.html", user=_user_name(ctx, token_id), batches=batches,
                  statuses=STATUSES)
 
@@ -167,20 +166,20 @@ def batch_page(batch_id: str, request: Request, ctx: Ctx, token_id: PortalUser,
     batch = ctx.store.batch(token_id, _uuid_or_404(batch_id))
     if batch is None:
         raise PortalNotFound(f"batch {batch_id}")
-    generator = generators.get(batch["generator"])
+    generator = generators.get(batch.generator)
     defaults = generator.schema.defaults() if generator else {}
-    stored = ctx.store.batch_counts(batch["id"])
+    stored = ctx.store.batch_counts(batch.id)
     counts = {s: stored.get(s, 0) for s in STATUSES}
     # Big batches are shown a page at a time, so a page that refreshes itself stays cheap.
-    pages = max(1, -(-batch["num_jobs"] // JOBS_PER_PAGE))
+    pages = max(1, -(-batch.num_jobs // JOBS_PER_PAGE))
     page = min(max(page, 1), pages)
     first = (page - 1) * JOBS_PER_PAGE
     link = result_url_maker(request, ctx)
     jobs = []
-    for index, row in enumerate(ctx.store.batch_jobs(batch["id"], JOBS_PER_PAGE, first),
+    for index, row in enumerate(ctx.store.batch_jobs(batch.id, JOBS_PER_PAGE, first),
                                 start=first):
-        job = dict(zip(JOB_COLUMNS, row, strict=True))
-        params = json.loads(job["params"])
+        job = row._asdict()
+        params = json.loads(row.params)
         jobs.append({
             **job, "index": index,
             "changed": {k: v for k, v in params.items() if defaults.get(k, object()) != v},
@@ -199,7 +198,7 @@ def thumbnail(job_id: str, ctx: Ctx,
     """The job's ``video_preview.png``, read from its result archive."""
     job_id = _uuid_or_404(job_id)
     row = ctx.store.job(token_id, job_id)
-    if row is None or row[JOB_COLUMNS.index("status")] != "succeeded":
+    if row is None or row.status != "succeeded":
         raise PortalNotFound(f"thumbnail of job {job_id}")
     try:
         with zipfile.ZipFile(ctx.settings.home.results / f"{job_id}.zip") as zf:

@@ -1,9 +1,8 @@
 """The server's state in one SQLite database: tokens, batches, and jobs (which are the queue).
 
-A job's ``status`` moves ``queued -> running -> succeeded | failed``. The dispatcher claims
-queued jobs in submission order (``seq``) only when a worker is free, so the database, not a
-process's memory, is the queue: a server killed mid-batch finds every unfinished job still
-here when it starts again.
+A job's ``status`` moves ``queued -> running -> succeeded | failed``, or to ``cancelled``
+from ``queued`` or ``running`` (its owner cancelled it, or its token was revoked). The queue
+operations (fair claiming, outcomes, cancelling) are in :mod:`.job_queue`.
 
 Tokens are stored as SHA-256 hashes, so a copied database reveals none. A token's
 ``generators`` column is its grant: NULL for every generator the server runs (including ones
@@ -17,7 +16,6 @@ never wait for the writer, with a busy timeout for the rare writer-writer overla
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -25,24 +23,27 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-__all__ = [
-    "ACTIVE_STATUSES",
-    "STATUSES",
-    "ClaimedJob",
-    "NewJob",
-    "Store",
-    "hash_token",
-    "utc_now",
-    "utc_text",
-]
+from .job_queue import JobQueue
+from .rows import (
+    JOB_COLUMNS,
+    BatchRow,
+    JobRow,
+    JobStatusRow,
+    NewJob,
+    TokenRow,
+    hash_token,
+    utc_now,
+    utc_text,
+)
 
-STATUSES = ("queued", "running", "succeeded", "failed")
-ACTIVE_STATUSES = ("queued", "running")
+__all__ = ["SCHEMA_VERSION", "Store"]
+
+_JOB_SELECT = ", ".join(JOB_COLUMNS)
+_BATCH_SELECT = ", ".join(BatchRow._fields)
+
 SCHEMA_VERSION = 4
 
 _SCHEMA = """
@@ -52,7 +53,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     token_hash  TEXT NOT NULL UNIQUE,
     created     TEXT NOT NULL,
     generators  TEXT,
-    revoked     TEXT
+    revoked     TEXT,
+    last_claimed TEXT
 );
 CREATE TABLE IF NOT EXISTS batches (
     id              TEXT PRIMARY KEY,
@@ -63,7 +65,8 @@ CREATE TABLE IF NOT EXISTS batches (
     num_jobs        INTEGER NOT NULL,
     created         TEXT NOT NULL,
     idempotency_key TEXT,
-    request_hash    TEXT
+    request_hash    TEXT,
+    last_claimed    TEXT
 );
 CREATE INDEX IF NOT EXISTS batches_by_token ON batches(token_id, created);
 CREATE UNIQUE INDEX IF NOT EXISTS batches_by_key ON batches(token_id, idempotency_key)
@@ -100,51 +103,9 @@ CREATE TABLE IF NOT EXISTS portal_sessions (
 );
 """
 
-# The columns a job listing needs, in the order the row tuples carry them.
-JOB_COLUMNS = ("id", "batch_id", "generator", "is_preview", "params", "status", "error",
-               "worker", "created", "start_time", "end_time")
-_JOB_SELECT = ", ".join(JOB_COLUMNS)
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def utc_text(moment: datetime) -> str:
-    """One fixed ISO 8601 form (microseconds, ``+00:00``), so text order is time order."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class NewJob:
-    """A validated job, ready to be stored."""
-
-    id: str
-    params_json: str
-    seed: int
-    frames: int
-
-
-@dataclass(frozen=True)
-class ClaimedJob:
-    """A job the dispatcher has marked running and will hand to a worker."""
-
-    id: str
-    generator: str
-    is_preview: bool
-    params: dict[str, Any]
-    seed: int
-    attempts: int
-    deaths: int
-
-
-class Store:
+class Store(JobQueue):
     """All reads and writes of the database; safe to use from many threads."""
 
     def __init__(self, path: Path) -> None:
@@ -168,6 +129,12 @@ class Store:
                 conn.execute("ALTER TABLE tokens ADD COLUMN generators TEXT")
             if "revoked" not in token_columns:  # version 2 could not revoke
                 conn.execute("ALTER TABLE tokens ADD COLUMN revoked TEXT")
+            # Version 3 claimed in submission order; fair claiming remembers who was served.
+            if "last_claimed" not in token_columns:
+                conn.execute("ALTER TABLE tokens ADD COLUMN last_claimed TEXT")
+            batch_columns = {row[1] for row in conn.execute("PRAGMA table_info(batches)")}
+            if "last_claimed" not in batch_columns:
+                conn.execute("ALTER TABLE batches ADD COLUMN last_claimed TEXT")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- connections ------------------------------------------------------------------------
@@ -178,7 +145,9 @@ class Store:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            # FULL: a commit (a batch accepted, a job recorded succeeded) survives a power
+            # cut, not only a crash of the process.
+            conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
         return conn
@@ -219,21 +188,24 @@ class Store:
     def count_tokens(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM tokens").fetchone()[0]
 
-    def tokens(self) -> list[dict[str, Any]]:
-        """Every token, revoked ones too: ``{id, name, created, generators, revoked}``
-        (``generators`` None for all; never the token or its hash)."""
+    def tokens(self) -> list[TokenRow]:
+        """Every token, revoked ones too."""
         rows = self._conn.execute(
             "SELECT id, name, created, generators, revoked FROM tokens ORDER BY id").fetchall()
-        return [{"id": i, "name": name, "created": created,
-                 "generators": None if grant is None else json.loads(grant),
-                 "revoked": revoked} for i, name, created, grant, revoked in rows]
+        return [TokenRow(i, name, created, None if grant is None else json.loads(grant),
+                         revoked) for i, name, created, grant, revoked in rows]
 
     def revoke_token(self, token_id: int) -> bool:
-        """Revoke a live token; False when there is no such live token."""
+        """Revoke a live token and cancel its unfinished jobs (a leaked token's work must
+        not go on); False when there is no such live token."""
+        now = utc_text(utc_now())
         with self._write() as conn:
             changed = conn.execute(
                 "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
-                (utc_text(utc_now()), token_id)).rowcount
+                (now, token_id)).rowcount
+            if changed:
+                self._cancel_in(conn, "token_id = ?", (token_id,),
+                                "cancelled: its token was revoked")
         return changed == 1
 
     def set_token_generators(self, token_id: int, generators: Iterable[str] | None) -> bool:
@@ -320,24 +292,20 @@ class Store:
                 [(j.id, batch_id, token_id, generator, int(is_preview), j.params_json, j.seed,
                   j.frames, created) for j in jobs])
 
-    def batch(self, token_id: int, batch_id: str) -> dict[str, Any] | None:
+    def batch(self, token_id: int, batch_id: str) -> BatchRow | None:
         row = self._conn.execute(
-            "SELECT id, name, created, num_jobs, generator, is_preview FROM batches "
-            "WHERE id = ? AND token_id = ?", (batch_id, token_id)).fetchone()
-        if row is None:
-            return None
-        return {"id": row[0], "name": row[1], "created": row[2], "num_jobs": row[3],
-                "generator": row[4], "is_preview": bool(row[5])}
+            f"SELECT {_BATCH_SELECT} FROM batches WHERE id = ? AND token_id = ?",
+            (batch_id, token_id)).fetchone()
+        return BatchRow._make(row) if row else None
 
     def batches(self, token_id: int, start: str | None = None, end: str | None = None
-                ) -> list[dict[str, Any]]:
+                ) -> list[BatchRow]:
         """This token's batches created in ``[start, end]``, oldest first."""
         rows = self._conn.execute(
-            "SELECT id, name, created, num_jobs, generator, is_preview FROM batches "
+            f"SELECT {_BATCH_SELECT} FROM batches "
             "WHERE token_id = ? AND created >= ? AND created <= ? ORDER BY created, id",
             (token_id, start or "", end or "9999")).fetchall()
-        return [{"id": r[0], "name": r[1], "created": r[2], "num_jobs": r[3],
-                 "generator": r[4], "is_preview": bool(r[5])} for r in rows]
+        return [BatchRow._make(r) for r in rows]
 
     def status_counts(self, token_id: int) -> dict[str, dict[str, int]]:
         """``{batch_id: {status: n}}`` for every batch of this token."""
@@ -349,11 +317,11 @@ class Store:
         return counts
 
     # -- jobs ---------------------------------------------------------------------------------
-    def batch_jobs(self, batch_id: str, limit: int = -1, offset: int = 0) -> list[tuple]:
-        """Rows with :data:`JOB_COLUMNS` for the jobs of a batch, in submission order."""
-        return self._conn.execute(
+    def batch_jobs(self, batch_id: str, limit: int = -1, offset: int = 0) -> list[JobRow]:
+        """The jobs of a batch, in submission order."""
+        return [JobRow._make(r) for r in self._conn.execute(
             f"SELECT {_JOB_SELECT} FROM jobs WHERE batch_id = ? ORDER BY seq LIMIT ? OFFSET ?",
-            (batch_id, limit, offset)).fetchall()
+            (batch_id, limit, offset))]
 
     def batch_counts(self, batch_id: str) -> dict[str, int]:
         """``{status: n}`` for one batch."""
@@ -361,24 +329,25 @@ class Store:
             "SELECT status, COUNT(*) FROM jobs WHERE batch_id = ? GROUP BY status",
             (batch_id,)).fetchall())
 
-    def batch_statuses(self, batch_id: str) -> list[tuple[str, str, str, str | None, str | None]]:
-        """``(id, generator, status, error, worker)`` per job of a batch, in submission order."""
-        return self._conn.execute(
-            "SELECT id, generator, status, error, worker FROM jobs WHERE batch_id = ? "
-            "ORDER BY seq", (batch_id,)).fetchall()
+    def batch_statuses(self, batch_id: str) -> list[JobStatusRow]:
+        """Each job's status of a batch, in submission order."""
+        return [JobStatusRow._make(r) for r in self._conn.execute(
+            f"SELECT {', '.join(JobStatusRow._fields)} FROM jobs WHERE batch_id = ? "
+            "ORDER BY seq", (batch_id,))]
 
     def token_jobs(self, token_id: int, is_preview: bool, limit: int | None = None,
-                   offset: int = 0) -> list[tuple]:
+                   offset: int = 0) -> list[JobRow]:
         """This token's jobs of one kind in submission order; ``limit`` None means all."""
-        return self._conn.execute(
+        return [JobRow._make(r) for r in self._conn.execute(
             f"SELECT {_JOB_SELECT} FROM jobs WHERE token_id = ? AND is_preview = ? ORDER BY seq"
             " LIMIT ? OFFSET ?",
-            (token_id, int(is_preview), -1 if limit is None else limit, offset)).fetchall()
+            (token_id, int(is_preview), -1 if limit is None else limit, offset))]
 
-    def job(self, token_id: int, job_id: str) -> tuple | None:
-        return self._conn.execute(
+    def job(self, token_id: int, job_id: str) -> JobRow | None:
+        row = self._conn.execute(
             f"SELECT {_JOB_SELECT} FROM jobs WHERE id = ? AND token_id = ?",
             (job_id, token_id)).fetchone()
+        return JobRow._make(row) if row else None
 
     def job_status(self, job_id: str) -> str | None:
         """Status of a job of a live token (for signed links, which carry no token)."""
@@ -409,71 +378,6 @@ class Store:
             "GROUP BY generator, is_preview ORDER BY generator", (token_id, start, end))
         return [(g, bool(p), int(n)) for g, p, n in rows]
 
-    # -- the queue ----------------------------------------------------------------------------
-    def requeue_running(self) -> int:
-        """At startup: jobs left running by a previous process go back to the queue."""
-        with self._write() as conn:
-            return conn.execute(
-                "UPDATE jobs SET status = 'queued', worker = NULL, start_time = NULL "
-                "WHERE status = 'running'").rowcount
-
-    def has_queued(self) -> bool:
-        return self._conn.execute(
-            "SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1").fetchone() is not None
-
-    def claim(self, limit: int) -> list[ClaimedJob]:
-        """Mark up to ``limit`` of the oldest queued jobs running and return them."""
-        if limit <= 0:
-            return []
-        with self._write() as conn:
-            rows = conn.execute(
-                "UPDATE jobs SET status = 'running', attempts = attempts + 1, start_time = ?, "
-                "worker = NULL WHERE seq IN (SELECT seq FROM jobs WHERE status = 'queued' "
-                "ORDER BY seq LIMIT ?) "
-                "RETURNING seq, id, generator, is_preview, params, seed, attempts, deaths",
-                (utc_text(utc_now()), limit)).fetchall()
-        return [_claimed(r) for r in sorted(rows)]
-
-    def claim_job(self, job_id: str) -> ClaimedJob | None:
-        """Mark one particular queued job running (for a job being run on its own)."""
-        with self._write() as conn:
-            row = conn.execute(
-                "UPDATE jobs SET status = 'running', attempts = attempts + 1, start_time = ?, "
-                "worker = NULL WHERE id = ? AND status = 'queued' "
-                "RETURNING seq, id, generator, is_preview, params, seed, attempts, deaths",
-                (utc_text(utc_now()), job_id)).fetchone()
-        return _claimed(row) if row else None
-
-    def record(self, finished: Sequence[tuple[str, str, str | None, str | None]]) -> None:
-        """Store outcomes ``(job_id, status, error, worker)`` of running jobs, in one go."""
-        if not finished:
-            return
-        now = utc_text(utc_now())
-        with self._write() as conn:
-            conn.executemany(
-                "UPDATE jobs SET status = ?, error = ?, worker = ?, end_time = ? "
-                "WHERE id = ? AND status = 'running'",
-                [(status, error, worker, now, job_id)
-                 for job_id, status, error, worker in finished])
-
-    def requeue(self, job_ids: Sequence[str], *, refund_attempt: bool) -> None:
-        """Put running jobs back in the queue (their run was lost, not their fault)."""
-        if not job_ids:
-            return
-        refund = ", attempts = MAX(attempts - 1, 0)" if refund_attempt else ""
-        with self._write() as conn:
-            conn.executemany(
-                f"UPDATE jobs SET status = 'queued', worker = NULL, start_time = NULL{refund} "
-                "WHERE id = ? AND status = 'running'", [(j,) for j in job_ids])
-
-    def add_death(self, job_id: str) -> int:
-        """Count one worker death blamed on this job; returns the new count."""
-        with self._write() as conn:
-            row = conn.execute("UPDATE jobs SET deaths = deaths + 1 WHERE id = ? "
-                               "RETURNING deaths", (job_id,)).fetchone()
-        return row[0] if row else 0
-
-
 def _make_private(path: Path) -> None:
     """The database owner-only (0600) whatever the umask, before SQLite opens it: SQLite
     gives its -wal and -shm files the database's mode. Files an older version made with a
@@ -484,7 +388,3 @@ def _make_private(path: Path) -> None:
             os.chmod(part, 0o600)
 
 
-def _claimed(row: tuple) -> ClaimedJob:
-    _seq, job_id, generator, is_preview, params, seed, attempts, deaths = row
-    return ClaimedJob(id=job_id, generator=generator, is_preview=bool(is_preview),
-                      params=json.loads(params), seed=seed, attempts=attempts, deaths=deaths)

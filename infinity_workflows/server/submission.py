@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..generators import Generator, GeneratorRegistry, seed_for_job
+from ..sampling.categories import category_note
 from .context import granted_names
 from .http_errors import ApiError, error_item
 from .models import BatchIn
-from .store import NewJob, Store
+from .rows import NewJob
+from .store import Store
 
 __all__ = ["PreparedBatch", "PreparedJob", "prepare_batch", "request_fingerprint"]
 
@@ -114,7 +116,9 @@ def prepare_batch(body: BatchIn, *, token_id: int, registry: GeneratorRegistry, 
     errors: list[dict[str, Any]] = []
     for i, run in enumerate(runs):
         for v in schema.violations(run.param_values):
-            errors.append(error_item(v.rule, f"job {i}: {v.message}", i, v.param or None))
+            note = category_note(v, run.param_values, generator.categories)
+            errors.append(error_item(v.rule, f"job {i}: {v.message}{note}", i,
+                                     v.param or None))
 
     # A uuid parameter names an earlier job of this token, whose seed the new job reuses.
     uuid_params = [p.name for p in schema if p.type == "uuid"]

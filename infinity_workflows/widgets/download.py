@@ -8,7 +8,6 @@ time since submission and every failed job with its error. Jobs land in
 
 from __future__ import annotations
 
-import os
 import uuid
 import warnings
 from collections.abc import Callable
@@ -22,15 +21,13 @@ import pandas as pd
 
 from ..batch import Batch
 from ..errors import ConfigurationError, DownloadError, JobTimeout, NotFoundError
-from ..records import ROOT
+from ..paths import default_downloads_dir
 from ..session import Session
 from ..trust import folder_name
 from ._display import error_html, info_html, success_html
 from .create import explain_error
 
 __all__ = [
-    "DOWNLOADS_DIR",
-    "DOWNLOADS_ENV",
     "DownloadInterface",
     "DownloadReport",
     "batch_metadata_frame",
@@ -42,15 +39,11 @@ __all__ = [
     "wait_and_download",
 ]
 
-DOWNLOADS_ENV = "INFINITY_WORKFLOWS_DOWNLOADS"
-# Where Download notebooks put batches unless told otherwise; the variable lets a test (or a
-# user with a bigger disk elsewhere) move every download without editing notebooks.
-DOWNLOADS_DIR = Path(os.environ.get(DOWNLOADS_ENV) or ROOT / "visionfit" / "downloads")
-
-
-def download_folder(batch: Batch, root: Path | str = DOWNLOADS_DIR) -> Path:
-    """``root/<batch name>/batch_ID_<id>``, with the name made safe for any file system."""
-    return Path(root) / folder_name(batch.name) / f"batch_ID_{batch.batch_id}"
+def download_folder(batch: Batch, root: Path | str | None = None) -> Path:
+    """``root/<batch name>/batch_ID_<id>``, with the name made safe for any file system;
+    ``root`` defaults to :func:`~infinity_workflows.paths.default_downloads_dir`."""
+    return Path(root or default_downloads_dir()) / folder_name(batch.name) / \
+        f"batch_ID_{batch.batch_id}"
 
 
 def open_batch(sesh: Session, batch_id: str) -> Batch:
@@ -165,12 +158,29 @@ class DownloadInterface:
         self.download_button = widgets.Button(description="Download", button_style="info")
         self.wait_button = widgets.Button(description="Wait and Download",
                                           button_style="success")
+        self.cancel_button = widgets.Button(
+            description="Cancel", button_style="danger",
+            tooltip="Cancel the batch's queued jobs and stop its running ones")
         self.message = widgets.HTML()
         self.output = widgets.Output()
         self.download_button.on_click(lambda _b: self._run(wait=False))
         self.wait_button.on_click(lambda _b: self._run(wait=True))
-        self.widget = widgets.VBox([widgets.HBox([self.download_button, self.wait_button]),
-                                    self.message, self.output])
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.widget = widgets.VBox([
+            widgets.HBox([self.download_button, self.wait_button, self.cancel_button]),
+            self.message, self.output])
+
+    def cancel(self) -> int | None:
+        """Cancel the batch on the server; the number of jobs cancelled (None on error)."""
+        try:
+            cancelled = self.batch.cancel()
+        except Exception as exc:  # noqa: BLE001 - shown, not raised, in a button handler
+            self.message.value = error_html(explain_error(exc, self.batch.session.server))
+            return None
+        self.message.value = success_html(
+            f"Cancelled {cancelled} queued or running job(s); finished jobs keep their "
+            "results." if cancelled else "Nothing to cancel: every job had finished.")
+        return cancelled
 
     def _run(self, wait: bool) -> DownloadReport | None:
         self.download_button.disabled = self.wait_button.disabled = True

@@ -93,3 +93,31 @@ def kill_mid_batch_and_restart(srv, jobs: int, sleep_s: float) -> None:
         assert (results / f"{job_id}.zip").stat().st_mtime_ns == stamps[job_id], \
             "a finished result was stored twice"
     assert not list((srv.home / "work").iterdir()), "scratch of killed jobs was cleared"
+
+
+def cancel_stops_running_and_queued(srv, timeout: float = 10.0) -> None:
+    """Two long jobs running (one per worker) and three queued: a cancel ends all five
+    within ``timeout`` seconds, as cancelled (never failed, no result), and the workers are
+    free at once for the next batch. A second cancel is a no-op."""
+    batch = submit(srv, [{"sleep_s": 60.0}] * 5, preview=True)
+
+    def running() -> int:
+        return sum(r["status"] == "running" for r in summary(srv, batch["id"]))
+    deadline = time.monotonic() + 120
+    while running() < 2:
+        assert time.monotonic() < deadline, summary(srv, batch["id"])
+        time.sleep(0.1)
+    time.sleep(1.0)  # claimed is not yet started on a remote worker: let both begin
+    asked = time.monotonic()
+    answer = srv.post(f"api/batch/{batch['id']}/cancel/")
+    assert answer.status_code == 200 and answer.json() == {"id": batch["id"], "cancelled": 5}
+    runs = wait_finished(srv, batch["id"], timeout=timeout)
+    assert [r["status"] for r in runs] == ["cancelled"] * 5, runs
+    assert all(r["result_url"] is None and not r["in_progress"] for r in runs)
+    # The running jobs were stopped, not left to sleep: the workers take new work now.
+    after = submit(srv, [{}, {}], preview=True)
+    assert [r["status"] for r in wait_finished(srv, after["id"], timeout=timeout)] == \
+        ["succeeded"] * 2
+    assert time.monotonic() - asked < 2 * timeout
+    again = srv.post(f"api/batch/{batch['id']}/cancel/")
+    assert again.status_code == 200 and again.json()["cancelled"] == 0

@@ -19,7 +19,7 @@ from infinity_workflows.sampling import (
     LogUniform,
     Tied,
     Uniform,
-    numbered_categories,
+    movement_categories,
 )
 
 from .params import SCHEMA
@@ -57,5 +57,6 @@ DISTRIBUTIONS: Distributions = {
     "state": Constant(None),  # a fresh seed; reruns set it (infinity_workflows.reruns)
 }
 
-# Numbered movements are variants of one category: exercise="BURPEE" picks BURPEE_01..03.
-CATEGORIES: Categories = {"exercise": numbered_categories(SCHEMA["exercise"].choices)}
+# Exercises by movement, as Infinity's toolkit grouped them: exercise="UPPERCUT" picks
+# UPPERCUT-LEFT or -RIGHT, "SQUAT" one of its variants, "BURPEE" one of BURPEE_01..03.
+CATEGORIES: Categories = {"exercise": movement_categories(SCHEMA["exercise"].choices)}

@@ -47,8 +47,10 @@ from .raster import (
     BodyFrames,
     StaticLayer,
     body_coverage,
+    composite,
     first_hit_depth,
     instance_depths,
+    mean_colours,
     person_coverage,
     render_static,
     shadowed_room,
@@ -181,14 +183,8 @@ class Job:
         """Frame i's colour (H,W,3), instance ids (H,W), body depth (H,W) and body layer."""
         st = self.static
         layer = self.body_layer(i)
-        ys, xs = layer.slices
-        vis = layer.depth < st.depth[ys, xs]
         rgb = shadowed_room(st, self.camera, self.animation.prims.frame(i), self.room.light)
-        inst = st.inst.copy()
-        rgb[ys, xs][vis] = layer.rgb[vis]
-        inst[ys, xs][vis] = 1
-        body_depth = np.full(inst.shape, np.inf)
-        body_depth[ys, xs] = layer.depth
+        inst, body_depth, vis = composite(st, layer, rgb)
         return rgb, inst, body_depth, layer, vis
 
     def render(self, out_dir: Path, watch: Stopwatch | None = None) -> JobFiles:
@@ -217,6 +213,7 @@ class Job:
             if st.alone_pixels.get(ins.index, 0) > 0:
                 static_ann[ins.index] = (ins, *encode_mask(st.inst == ins.index),
                                          cuboid(cam, box_corners(ins.lo, ins.hi)))
+        room_cats = cat_of_index[st.inst]
         inst_pal = INSTANCE_PALETTE.tobytes()
         person_rgb = tuple(INSTANCE_PALETTE[1].tolist())
         cat_pal = _CATEGORY_PALETTE.tobytes()
@@ -288,11 +285,7 @@ class Job:
                         "percent_occlusion": round(100.0 * (alone - area_i) / alone, 3),
                         "cuboid_coordinates": cub,
                     })
-                # Sum rows first (contiguous), then fold columns: far faster than a strided
-                # mean over the channel axis.
-                mean_rgb = rgb.reshape(H, W * 3).sum(axis=0, dtype=np.uint64).reshape(
-                    W, 3).sum(axis=0) / (H * W)
-                avatar = rgb[ys, xs][vis]
+                mean_rgb, avatar_rgb = mean_colours(rgb, layer, vis)
                 images.append({
                     "id": image_id,
                     "file_name": "video_preview.png" if self.is_preview else "video.mp4",
@@ -300,13 +293,14 @@ class Job:
                     "rep_count_from_start": round(float(self.timeline.rep_count[i]), 4),
                     "metrics": {
                         "mean_image_brightness": round(float(mean_rgb @ _LUMA), 3),
-                        "mean_avatar_brightness": round(
-                            float(avatar.reshape(-1, 3).mean(axis=0) @ _LUMA), 3)
-                        if len(avatar) else 0.0,
+                        "mean_avatar_brightness": round(float(avatar_rgb @ _LUMA), 3)
+                        if avatar_rgb is not None else 0.0,
                     },
                 })
                 watch.mark("labels")
-                cseg = palette_png(cat_of_index[inst], cat_pal)
+                cats = room_cats.copy()  # the room's categories, then the person's
+                cats[ys, xs][vis] = CATEGORY_IDS["person"]
+                cseg = palette_png(cats, cat_pal)
                 iseg = palette_png(inst, inst_pal)
                 stem = f"image.{i:06d}"
                 if i == 0:

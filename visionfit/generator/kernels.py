@@ -22,8 +22,9 @@ import numba
 import numpy as np
 from platformdirs import user_cache_dir
 
-__all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "cast_room", "darken_floor",
-           "floor_points", "floor_window", "furniture_fields", "shade_hits",
+__all__ = ["CACHE_DIR", "bilinear", "cast_primitives", "cast_room", "channel_sums", "darken_floor",
+           "draw_body",
+           "floor_points", "floor_rect_pixels", "floor_window", "furniture_fields", "shade_hits",
            "shade_room", "shadow_casters", "shadow_grid"]
 
 
@@ -313,22 +314,53 @@ def _interp_axis(samples: np.ndarray, start: int, count: int
 
 
 @_jit
-def bilinear(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, y0: int,
+def bilinear(grids: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, y0: int,
              out: np.ndarray) -> None:
-    """out[y, x]: the grid sampled at pixel rows ``rows`` and columns ``cols`` (increasing,
+    """out[k, y, x]: grid k sampled at pixel rows ``rows`` and columns ``cols`` (increasing,
     floats) interpolated bilinearly to pixel (y0 + y, x0 + x); clamped at the ends."""
-    i, wy = _interp_axis(rows, y0, out.shape[0])
-    j, wx = _interp_axis(cols, x0, out.shape[1])
-    gh, gw = grid.shape
-    for y in range(out.shape[0]):
-        i0 = i[y]
-        i1 = min(i0 + 1, gh - 1)
-        for x in range(out.shape[1]):
-            j0 = j[x]
-            j1 = min(j0 + 1, gw - 1)
-            top = grid[i0, j0] + (grid[i1, j0] - grid[i0, j0]) * wy[y]
-            bottom = grid[i0, j1] + (grid[i1, j1] - grid[i0, j1]) * wy[y]
-            out[y, x] = top + (bottom - top) * wx[x]
+    i, wy = _interp_axis(rows, y0, out.shape[1])
+    j, wx = _interp_axis(cols, x0, out.shape[2])
+    gh, gw = grids.shape[1], grids.shape[2]
+    for k in range(grids.shape[0]):
+        for y in range(out.shape[1]):
+            i0 = i[y]
+            i1 = min(i0 + 1, gh - 1)
+            for x in range(out.shape[2]):
+                j0 = j[x]
+                j1 = min(j0 + 1, gw - 1)
+                top = grids[k, i0, j0] + (grids[k, i1, j0] - grids[k, i0, j0]) * wy[y]
+                bottom = grids[k, i0, j1] + (grids[k, i1, j1] - grids[k, i0, j1]) * wy[y]
+                out[k, y, x] = top + (bottom - top) * wx[x]
+
+
+@_jit
+def floor_rect_pixels(lo_x: float, lo_y: float, hi_x: float, hi_y: float,
+                      position: np.ndarray, rotation: np.ndarray, focal: float, cx: float,
+                      cy: float, width: int, height: int, near: float
+                      ) -> tuple[int, int, int, int]:
+    """Pixel rectangle [x0, x1) x [y0, y1) of the floor rectangle lo..hi (x, y at z = 0),
+    clipped to the image; the whole image if it reaches behind the camera, nothing if it
+    lies wholly behind it."""
+    u_lo, u_hi, v_lo, v_hi = np.inf, -np.inf, np.inf, -np.inf
+    behind = 0
+    for corner in range(4):
+        px = (hi_x if corner & 1 else lo_x) - position[0]
+        py = (hi_y if corner & 2 else lo_y) - position[1]
+        pz = -position[2]
+        c0 = rotation[0, 0] * px + rotation[0, 1] * py + rotation[0, 2] * pz
+        c1 = rotation[1, 0] * px + rotation[1, 1] * py + rotation[1, 2] * pz
+        c2 = rotation[2, 0] * px + rotation[2, 1] * py + rotation[2, 2] * pz
+        if c2 <= near:
+            behind += 1
+            continue
+        u, v = focal * c0 / c2 + cx, focal * c1 / c2 + cy
+        u_lo, u_hi, v_lo, v_hi = min(u_lo, u), max(u_hi, u), min(v_lo, v), max(v_hi, v)
+    if behind == 4:
+        return 0, 0, 0, 0
+    if behind:
+        return 0, width, 0, height
+    return (max(0, int(np.floor(u_lo))), min(width, int(np.ceil(u_hi)) + 1),
+            max(0, int(np.floor(v_lo))), min(height, int(np.ceil(v_hi)) + 1))
 
 
 @_jit
@@ -592,3 +624,42 @@ def shade_room(albedo: np.ndarray, normal: np.ndarray, points: np.ndarray,
             rgb[i, c] = _srgb8(lin, lut)
             linear[i, c] = lin if floor[i] else 0.0
         direct_share[i] = direct / total if floor[i] and total > 0.0 else 0.0
+
+
+@_jit
+def draw_body(body_depth: np.ndarray, body_rgb: np.ndarray, room_depth: np.ndarray,
+              x0: int, y0: int, rgb: np.ndarray, inst: np.ndarray, person: int,
+              visible: np.ndarray) -> None:
+    """The per-pixel depth test of the body (its rectangle at (x0, y0)) against the room:
+    where the body is nearer, ``visible`` is set and the frame's ``rgb`` and ``inst``
+    (whole images) take the body's colour and the ``person`` index."""
+    for y in range(body_depth.shape[0]):
+        for x in range(body_depth.shape[1]):
+            seen = body_depth[y, x] < room_depth[y0 + y, x0 + x]
+            visible[y, x] = seen
+            if seen:
+                for c in range(3):
+                    rgb[y0 + y, x0 + x, c] = body_rgb[y, x, c]
+                inst[y0 + y, x0 + x] = person
+
+
+@_jit
+def channel_sums(rgb: np.ndarray, x0: int, y0: int, visible: np.ndarray, frame: np.ndarray,
+                 body: np.ndarray) -> int:
+    """Per-channel sums of the whole frame (``frame``) and of its visible body pixels
+    (``body``; ``visible`` over the rectangle at (x0, y0)); returns the body pixel count."""
+    h, w = rgb.shape[0], rgb.shape[1]
+    frame[:] = 0
+    body[:] = 0
+    for y in range(h):
+        for x in range(w):
+            for c in range(3):
+                frame[c] += rgb[y, x, c]
+    count = 0
+    for y in range(visible.shape[0]):
+        for x in range(visible.shape[1]):
+            if visible[y, x]:
+                count += 1
+                for c in range(3):
+                    body[c] += rgb[y0 + y, x0 + x, c]
+    return count

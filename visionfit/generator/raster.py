@@ -19,7 +19,15 @@ import numpy as np
 
 from .body import Primitives
 from .camera import NEAR, Camera
-from .kernels import cast_primitives, cast_room, darken_floor, shade_hits, shade_room
+from .kernels import (
+    cast_primitives,
+    cast_room,
+    channel_sums,
+    darken_floor,
+    draw_body,
+    shade_hits,
+    shade_room,
+)
 from .scene import FRONT_Y, Room, art_albedo, floor_albedo, wall_albedo
 from .shadow import body_shadow, furniture_occlusion
 
@@ -28,8 +36,10 @@ __all__ = [
     "BodyLayer",
     "StaticLayer",
     "body_coverage",
+    "composite",
     "first_hit_depth",
     "instance_depths",
+    "mean_colours",
     "person_coverage",
     "render_body",
     "render_static",
@@ -132,6 +142,9 @@ class BodyFrames:
     rgb: np.ndarray  # (P, 3) linear albedo, capsules first
     rects: np.ndarray  # (N, P, 4) screen bounds x0, x1, y0, y1 (floats)
     ranges: np.ndarray  # (N, P, 4) their pixel ranges inside the image
+    windows: np.ndarray  # (N, 4) x0, x1, y0, y1: the rectangle around a frame's ranges
+    local: np.ndarray  # (N, P, 4) the ranges relative to the window (empty ones all 0)
+    inside: np.ndarray  # (N,) every rectangle of the frame lies within the image
 
     @classmethod
     def of(cls, cam: Camera, prims_cam: Primitives) -> BodyFrames:
@@ -146,10 +159,23 @@ class BodyFrames:
         hi = np.concatenate([np.maximum(a, b) + r[:, None], c + half], axis=1)
         minv = c64(np.linalg.inv(m)) if m.shape[1] else np.zeros(m.shape)
         rects = _project_rects(cam, lo.reshape(-1, 3), hi.reshape(-1, 3)).reshape(n, -1, 4)
-        ranges = _pixel_ranges(rects.reshape(-1, 4), (0, cam.width, 0, cam.height))
+        ranges = _pixel_ranges(rects.reshape(-1, 4), (0, cam.width, 0, cam.height)
+                               ).reshape(n, -1, 4)
+        live = (ranges[..., 1] > ranges[..., 0]) & (ranges[..., 3] > ranges[..., 2])
+        big = np.iinfo(np.int64).max
+        windows = np.stack([np.where(live, ranges[..., 0], big).min(axis=1),
+                            np.where(live, ranges[..., 1], -big).max(axis=1),
+                            np.where(live, ranges[..., 2], big).min(axis=1),
+                            np.where(live, ranges[..., 3], -big).max(axis=1)], axis=1)
+        windows[~live.any(axis=1)] = 0
+        offset = windows[:, [0, 0, 2, 2]][:, None, :]
+        local = np.ascontiguousarray(np.where(live[..., None], ranges - offset, 0))
+        inside = ((rects[..., 0].min(axis=1) >= -0.5) & (rects[..., 2].min(axis=1) >= -0.5)
+                  & (rects[..., 1].max(axis=1) < cam.width - 0.5)
+                  & (rects[..., 3].max(axis=1) < cam.height - 0.5))
         return cls(cam, a, b, r, c, minv, c64(np.einsum("neij,nej->nei", minv, -c)),
                    c64(np.concatenate([prims_cam.cap_rgb, prims_cam.ell_rgb])), rects,
-                   ranges.reshape(n, -1, 4))
+                   ranges, windows, local, inside)
 
     def cast(self, i: int, dx: np.ndarray, dy: np.ndarray, ranges: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
@@ -157,9 +183,8 @@ class BodyFrames:
         (dx[x], dy[y], 1), each primitive cast only inside its index range."""
         depth = np.full((len(dy), len(dx)), np.inf)
         pid = np.full(depth.shape, -1, dtype=np.int16)
-        cast_primitives(dx, dy, np.ascontiguousarray(ranges, dtype=np.int64), self.cap_a[i],
-                        self.cap_b[i], self.cap_r, self.ell_o[i], self.ell_minv[i], NEAR,
-                        depth, pid)
+        cast_primitives(dx, dy, ranges, self.cap_a[i], self.cap_b[i], self.cap_r, self.ell_o[i],
+                        self.ell_minv[i], NEAR, depth, pid)
         return depth, pid
 
     def layer(self, i: int, light_cam: np.ndarray, power: float, shade: bool = True,
@@ -168,11 +193,9 @@ class BodyFrames:
         rectangle (:func:`kernels.cast_primitives`), shading once per pixel the body wins
         (:func:`kernels.shade_hits`)."""
         cam = self.cam
-        ranges = self.ranges[i]
-        live, (ux0, ux1, uy0, uy1) = _union(ranges)
-        local = np.where(live[:, None], ranges - np.array([ux0, ux0, uy0, uy0]), 0)
+        ux0, ux1, uy0, uy1 = (int(v) for v in self.windows[i])
         dx, dy = cam.ray_steps(ux0, ux1, uy0, uy1)
-        depth, pid = self.cast(i, dx, dy, local)
+        depth, pid = self.cast(i, dx, dy, self.local[i])
         rgb = None
         if shade:
             rgb = np.zeros((*depth.shape, 3), dtype=np.uint8)
@@ -192,11 +215,10 @@ class BodyFrames:
         """Estimated silhouette pixels outside the image (strided cast on an extended
         canvas). Only a body that reaches past the image edge pays for this; the canvas is
         limited to two image sizes beyond each edge."""
+        if self.inside[i]:
+            return 0.0  # every rectangle's pixels lie inside the image
         W, H = self.cam.width, self.cam.height
         rects = self.rects[i]
-        if (rects[:, 0].min() >= -0.5 and rects[:, 2].min() >= -0.5
-                and rects[:, 1].max() < W - 0.5 and rects[:, 3].max() < H - 0.5):
-            return 0.0  # every rectangle's pixels lie inside the image
         ranges = _pixel_ranges(rects, (-2 * W, 3 * W, -2 * H, 3 * H))
         live, (ux0, ux1, uy0, uy1) = _union(ranges)
         if not live.any() or (ux0 >= 0 and uy0 >= 0 and ux1 <= W and uy1 <= H):
@@ -330,8 +352,11 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
     linear = np.empty((H, W, 3), dtype=np.float32)
     share = np.empty((H, W), dtype=np.float32)
     scale = power / 100.0
-    linear_albedo = np.where(albedo <= 0.04045, albedo / 12.92,
-                             ((albedo + 0.055) / 1.055) ** 2.4)
+    linear_albedo = albedo + 0.055  # sRGB to linear, in place: ((c + 0.055) / 1.055)^2.4 ...
+    linear_albedo /= 1.055
+    np.power(linear_albedo, 2.4, out=linear_albedo)
+    dark = albedo <= 0.04045  # ... and c / 12.92 near black
+    linear_albedo[dark] = albedo[dark] / 12.92
     shade_room(linear_albedo, normal, p, floor.reshape(-1), sky_hidden.reshape(-1),
                lamp_hidden.reshape(-1), np.ascontiguousarray(room.light, dtype=np.float64),
                scale * _AMBIENT, scale * _DIFFUSE, _FALLOFF_REF2, _LUT, rgb.reshape(-1, 3),
@@ -339,6 +364,29 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
     fov = {k: _box_fov(cam, room, k, v) for k, v in alone_pixels.items()}
     return StaticLayer(rgb, depth.astype(np.float32), inst, alone_pixels, fov, floor, linear,
                        share)
+
+
+def composite(st: StaticLayer, layer: BodyLayer, rgb: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The body drawn over the room: ``rgb`` (the room's colour for this frame) takes the
+    body's colour where the body is nearer. Returns the instance ids (H, W; 1 = person),
+    the full-image body depth (H, W; inf where missed) and the visible body pixels (h, w,
+    over the layer's rectangle)."""
+    inst = st.inst.copy()
+    visible = np.empty(layer.depth.shape, dtype=bool)
+    draw_body(layer.depth, layer.rgb, st.depth, layer.x0, layer.y0, rgb, inst, 1, visible)
+    body_depth = np.full(inst.shape, np.inf)
+    body_depth[layer.slices] = layer.depth
+    return inst, body_depth, visible
+
+
+def mean_colours(rgb: np.ndarray, layer: BodyLayer, visible: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mean colour (3,) of the whole frame and of its visible body pixels (None if none are
+    visible), from exact integer sums in one pass."""
+    frame, body = np.empty(3, dtype=np.int64), np.empty(3, dtype=np.int64)
+    count = channel_sums(np.ascontiguousarray(rgb), layer.x0, layer.y0, visible, frame, body)
+    return frame / (rgb.shape[0] * rgb.shape[1]), (body / count if count else None)
 
 
 def shadowed_room(st: StaticLayer, cam: Camera, prims_world: Primitives, light: np.ndarray

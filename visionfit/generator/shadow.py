@@ -42,6 +42,7 @@ from .camera import NEAR, Camera
 from .kernels import (
     bilinear,
     floor_points,
+    floor_rect_pixels,
     floor_window,
     furniture_fields,
     shadow_casters,
@@ -101,33 +102,23 @@ def _floor_xy(cam: Camera, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return out
 
 
-def _upsample(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, x1: int, y0: int,
-              y1: int) -> np.ndarray:
-    """Bilinear interpolation of a coarse grid to every pixel of [x0, x1) x [y0, y1)."""
-    out = np.empty((y1 - y0, x1 - x0))
-    bilinear(np.ascontiguousarray(grid, dtype=np.float64), rows, cols, x0, y0, out)
+def _upsample(grids: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, x1: int,
+              y0: int, y1: int) -> np.ndarray:
+    """Bilinear interpolation of coarse grids (k, gh, gw) to every pixel of
+    [x0, x1) x [y0, y1): (k, y1 - y0, x1 - x0)."""
+    out = np.empty((len(grids), y1 - y0, x1 - x0))
+    bilinear(np.ascontiguousarray(grids, dtype=np.float64), rows, cols, x0, y0, out)
     return out
 
 
-# ---------------------------------------------------------------------------------------
-# The person.
-def _screen_rect(cam: Camera, lo: np.ndarray, hi: np.ndarray) -> tuple[int, int, int, int]:
+def _screen_rect(cam: Camera, lo: tuple[float, float], hi: tuple[float, float]
+                 ) -> tuple[int, int, int, int]:
     """Pixel rectangle [x0, x1) x [y0, y1) of the floor rectangle lo..hi (x, y), clipped."""
-    corners = np.array([[lo[0], lo[1], 0.0], [hi[0], lo[1], 0.0], [lo[0], hi[1], 0.0],
-                        [hi[0], hi[1], 0.0]])
-    c = cam.to_camera(corners)
-    if (c[:, 2] <= NEAR).any():  # the footprint reaches behind the camera: clip to the image
-        front = c[c[:, 2] > NEAR]
-        if len(front) == 0:
-            return 0, 0, 0, 0
-        return 0, cam.width, 0, cam.height
-    u = cam.focal * c[:, 0] / c[:, 2] + cam.cx
-    v = cam.focal * c[:, 1] / c[:, 2] + cam.cy
-    x0 = max(0, int(np.floor(u.min())))
-    x1 = min(cam.width, int(np.ceil(u.max())) + 1)
-    y0 = max(0, int(np.floor(v.min())))
-    y1 = min(cam.height, int(np.ceil(v.max())) + 1)
-    return x0, x1, y0, y1
+    return floor_rect_pixels(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]),
+                             np.ascontiguousarray(cam.position, dtype=np.float64),
+                             np.ascontiguousarray(cam.rotation, dtype=np.float64),
+                             float(cam.focal), float(cam.cx), float(cam.cy), cam.width,
+                             cam.height, NEAR)
 
 
 def body_shadow(cam: Camera, prims: Primitives, light: np.ndarray,
@@ -158,13 +149,10 @@ def body_shadow(cam: Camera, prims: Primitives, light: np.ndarray,
             return None
     rows, cols = _grid_axes(x0, x1, y0, y1, _BODY_POINTS)
     p = _floor_xy(cam, rows, cols).reshape(-1, 2)
-    direct = np.empty(len(p))
-    ambient = np.empty(len(p))
-    shadow_grid(p, a, b, r, proj, near, far, direct, ambient)
-    shape = (len(rows), len(cols))
-    return BodyShadow(x0, x1, y0, y1,
-                      _upsample(direct.reshape(shape), rows, cols, x0, x1, y0, y1),
-                      _upsample(ambient.reshape(shape), rows, cols, x0, x1, y0, y1))
+    grids = np.empty((2, len(p)))  # the lamp's and the sky's hidden shares
+    shadow_grid(p, a, b, r, proj, near, far, grids[0], grids[1])
+    fields = _upsample(grids.reshape(2, len(rows), len(cols)), rows, cols, x0, x1, y0, y1)
+    return BodyShadow(x0, x1, y0, y1, fields[0], fields[1])
 
 
 # ---------------------------------------------------------------------------------------
@@ -193,11 +181,11 @@ def furniture_occlusion(cam: Camera, boxes: list[Box], light: np.ndarray,
 
     standing = table([bx for bx in furniture if bx.lo[2] <= _ON_FLOOR], lambda bx: bx.hi[2])
     raised = table([bx for bx in furniture if bx.lo[2] > _ON_FLOOR], lambda bx: bx.lo[2])
-    sky, lamp = np.empty(len(p)), np.empty(len(p))
-    furniture_fields(p, needed, standing, raised, _lamp_slices(furniture, light), sky, lamp)
-    shape = (len(rows), len(cols))
-    return (_upsample(sky.reshape(shape), rows, cols, 0, W, 0, H),
-            _upsample(lamp.reshape(shape), rows, cols, 0, W, 0, H))
+    grids = np.empty((2, len(p)))  # the sky's and the lamp's hidden shares
+    furniture_fields(p, needed, standing, raised, _lamp_slices(furniture, light), grids[0],
+                     grids[1])
+    fields = _upsample(grids.reshape(2, len(rows), len(cols)), rows, cols, 0, W, 0, H)
+    return fields[0], fields[1]
 
 
 def _samples_reaching(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -55,8 +55,8 @@ def overlay(base: Image.Image, index: np.ndarray, palette: np.ndarray, alpha: fl
     index = np.ascontiguousarray(index, np.uint8)
     colours = Image.frombuffer("P", (w, h), index, "raw", "P", 0, 1)
     colours.putpalette(np.ascontiguousarray(palette, np.uint8).tobytes())
-    mask = Image.frombuffer("L", (w, h), index, "raw", "L", 0, 1).point(
-        [0] + [round(alpha * 255)] * 255)
+    opacity = np.where(index > 0, np.uint8(round(alpha * 255)), np.uint8(0))
+    mask = Image.frombuffer("L", (w, h), opacity, "raw", "L", 0, 1)
     return Image.composite(colours.convert("RGB"), base, mask)
 
 
@@ -126,10 +126,10 @@ def _legend_stamp(entries: tuple[tuple[Colour, str, str], ...], size: int) -> Im
 
 
 def legend(image: Image.Image, entries: Sequence[tuple[Colour, str, str]],
-           origin: tuple[float, float], size: int) -> None:
-    """Entries (colour, text, mark) stacked upwards from ``origin`` (bottom-left); mark is
-    'dot', 'ring', 'line' or 'square'."""
+           origin: tuple[float, float], size: int, anchor: str = "ld") -> None:
+    """Entries (colour, text, mark) in a box whose ``anchor`` corner (Pillow's letters,
+    default bottom-left) sits at ``origin``; mark is 'dot', 'ring', 'line' or 'square'."""
     if not entries:
         return
     stamp = _legend_stamp(tuple((tuple(c), t, m) for c, t, m in entries), size)
-    image.paste(stamp, _placed(origin, stamp.size, "ld"), stamp)
+    image.paste(stamp, _placed(origin, stamp.size, anchor), stamp)

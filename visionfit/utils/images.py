@@ -7,6 +7,7 @@ functions show the figure (as Infinity's did) and also return it.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,11 +40,13 @@ def get_all_preview_images(base_folder: str | Path) -> list[str]:
 
 
 def _show(fig: Figure) -> Figure:
-    try:
-        from IPython.display import display
-    except ImportError:  # outside IPython there is nowhere to show it
-        return fig
-    display(fig)
+    """Show ``fig`` as a PNG (whether or not matplotlib's inline backend is set up)."""
+    from IPython.display import Image as IPythonImage
+    from IPython.display import display
+
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    display(IPythonImage(data=png.getvalue(), format="png"))
     return fig
 
 

@@ -129,19 +129,21 @@ def mask_from_rle(anns: Sequence[Mapping[str, Any]], height: int, width: int) ->
 
 
 class MaskReader:
-    """A job's per-frame masks (``kind`` 'iseg' or 'cseg') from segmentation.zip or loose
-    PNGs, as (index (H, W) uint8, palette (256, 3) uint8); the zip is opened once."""
+    """A job's per-frame PNGs from its zips (segmentation.zip, depth.zip) or, for a preview,
+    loose files; each zip is opened once. Masks (``kind`` 'iseg', 'cseg' or
+    'iseg.<annotation id>') come as (index (H, W) uint8, palette (256, 3) uint8)."""
+
+    ARCHIVES = ("segmentation.zip", "depth.zip")
 
     def __init__(self, job_dir: str | Path) -> None:
         self.job_dir = Path(job_dir)
-        archive = self.job_dir / "segmentation.zip"
-        self._zip = zipfile.ZipFile(archive) if archive.is_file() else None
-        self._names = {n.rsplit("/", 1)[-1]: n for n in self._zip.namelist()} \
-            if self._zip else {}
+        self._zips = [zipfile.ZipFile(self.job_dir / a) for a in self.ARCHIVES
+                      if (self.job_dir / a).is_file()]
+        self._names = {n.rsplit("/", 1)[-1]: (z, n) for z in self._zips for n in z.namelist()}
 
     def close(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
+        for z in self._zips:
+            z.close()
 
     def __enter__(self) -> MaskReader:
         return self
@@ -149,14 +151,26 @@ class MaskReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def read(self, frame_number: int, kind: str) -> tuple[np.ndarray, np.ndarray] | None:
+    def _open(self, frame_number: int, kind: str) -> Any:
         name = f"image.{frame_number:06d}.{kind}.png"
         if name in self._names:
-            data: Any = io.BytesIO(self._zip.read(self._names[name]))  # type: ignore[union-attr]
-        elif (self.job_dir / name).is_file():
-            data = self.job_dir / name
-        else:
+            archive, member = self._names[name]
+            return io.BytesIO(archive.read(member))
+        return self.job_dir / name if (self.job_dir / name).is_file() else None
+
+    def depth_mm(self, frame_number: int) -> np.ndarray | None:
+        """The frame's depth map (H, W) in whole millimetres, or None without depth maps."""
+        data = self._open(frame_number, "depth")
+        if data is None:
             return None
+        with Image.open(data) as im:
+            return np.asarray(im).astype(np.int32)
+
+    def read(self, frame_number: int, kind: str) -> tuple[np.ndarray, np.ndarray] | None:
+        data = self._open(frame_number, kind)
+        if data is None:
+            return None
+        name = f"image.{frame_number:06d}.{kind}.png"
         with Image.open(data) as im:
             if im.mode == "P":
                 palette = np.zeros((256, 3), np.uint8)

@@ -8,18 +8,21 @@ jobs stay legible), with the labels drawn at ``scale`` times their pixel coordin
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from visionfit.generator.body import JOINT_PARENTS
+from visionfit.generator.encode import DEPTH_MAX_MM
 
 from .draw import Colour, dots, font, hex_colour, legend, overlay, segments, tag, upscale
 from .jobdata import CUBOID_EDGES, JobLabels, MaskReader
+from .label_plots import BACKDROP, rep_plot, world_view
 
-__all__ = ["PANELS", "LabelPainter", "panel_scale"]
+__all__ = ["DEFAULT_PANELS", "DEPTH_RANGE_MM", "PANELS", "LabelPainter", "depth_colours",
+           "panel_scale"]
 
 # Panel names, in their order in the grid, with their titles.
 PANELS: dict[str, str] = {
@@ -31,15 +34,19 @@ PANELS: dict[str, str] = {
     "semantic": "semantic segmentation",
     "skeleton_3d": "3D skeleton (world)",
     "rep_count": "rep count",
+    "depth": "depth",
 }
+# The grid drawn when no panels are named: depth only on request (most jobs have none).
+DEFAULT_PANELS = tuple(name for name in PANELS if name != "depth")
+# Depth colours: a fixed scale for every job and frame, so colours compare across a batch.
+DEPTH_RANGE_MM = (500, 8000)
 PERSON: Colour = hex_colour("#39FF14")
 VISIBLE: Colour = hex_colour("#FFD700")
 OCCLUDED: Colour = hex_colour("#FF3B3B")
 OUT_OF_FRAME: Colour = hex_colour("#00B7FF")
 _LEFT, _RIGHT, _CENTRE = hex_colour("#00E5FF"), hex_colour("#FF9F1C"), (245, 245, 245)
-_BACKDROP = (28, 32, 40)
-_GRID = (78, 86, 102)
 _CURSOR = hex_colour("#FF3B3B")
+_AMODAL = (255, 255, 255)
 _MASK_ALPHA = 0.55
 _MAX_INSTANCE_LEGEND = 6
 
@@ -47,6 +54,24 @@ _MAX_INSTANCE_LEGEND = 6
 def panel_scale(width: int, height: int) -> int:
     """Whole enlargement that brings a small job's panels near 256 pixels."""
     return max(1, round(256 / max(width, height)))
+
+
+@lru_cache(maxsize=1)
+def _depth_lut() -> np.ndarray:
+    """256 colours from near (red) to far (blue): Matplotlib's 'turbo', reversed."""
+    from matplotlib import colormaps
+
+    return np.round(colormaps["turbo"](np.linspace(1, 0, 256))[:, :3] * 255).astype(np.uint8)
+
+
+def depth_colours(depth_mm: np.ndarray) -> np.ndarray:
+    """Depth (H, W) in millimetres as colours (H, W, 3) on :data:`DEPTH_RANGE_MM`; pixels at
+    the PNG's ceiling (nothing hit) are black."""
+    near, far = DEPTH_RANGE_MM
+    level = np.clip((depth_mm.astype(np.int64) - near) * 255 // (far - near), 0, 255)
+    colours = _depth_lut()[level]
+    colours[depth_mm >= DEPTH_MAX_MM] = 0
+    return colours
 
 
 def _side_colour(name: str) -> Colour:
@@ -77,7 +102,7 @@ class LabelPainter:
             "boxes": self._boxes, "skeleton": self._skeleton, "keypoints": self._keypoints,
             "cuboids": self._cuboids, "instances": self._instances,
             "semantic": self._semantic, "skeleton_3d": self._skeleton_3d,
-            "rep_count": self._rep_count,
+            "rep_count": self._rep_count, "depth": self._depth,
         }
         self._world_view: tuple[Image.Image, np.ndarray, np.ndarray] | None = None
         self._rep_plot: tuple[Image.Image, Callable[[float], float],
@@ -104,6 +129,16 @@ class LabelPainter:
     def _canvas(frame: Image.Image) -> tuple[Image.Image, ImageDraw.ImageDraw]:
         im = frame.copy()
         return im, ImageDraw.Draw(im)
+
+    def _legend(self, im: Image.Image, i: int, entries: list[tuple[Colour, str, str]]
+                ) -> None:
+        """A legend in frame i's bottom corner away from the person, so that it does not
+        hide the labels that matter most."""
+        x, _, w, _ = self.labels.person_bbox[i]
+        if np.isfinite(x) and (x + w / 2) * self.scale < self.width / 2:
+            legend(im, entries, (self.width - 3, self.height - 3), self.text - 2, "rd")
+        else:
+            legend(im, entries, (3, self.height - 3), self.text - 2, "ld")
 
     def _finish(self, im: Image.Image, name: str) -> Image.Image:
         tag(im, (3, 2), PANELS[name], self.text)
@@ -137,8 +172,8 @@ class LabelPainter:
                           width=self.line)
         for j in np.nonzero(front)[0]:
             dots(draw, xy[j], self.line + 0.5, self.joint_colours[j])
-        legend(im, [(_LEFT, "left", "line"), (_RIGHT, "right", "line"),
-                      (_CENTRE, "centre", "line")], (3, self.height - 3), self.text - 2)
+        self._legend(im, i, [(_LEFT, "left", "line"), (_RIGHT, "right", "line"),
+                             (_CENTRE, "centre", "line")])
         return self._finish(im, "skeleton")
 
     def _keypoints(self, i: int, rgb: Image.Image) -> Image.Image:
@@ -153,10 +188,9 @@ class LabelPainter:
         dots(draw, xy[v == 1], radius, None, OCCLUDED, width=max(2, radius // 2))
         dots(draw, xy[v == 2], radius, VISIBLE, (0, 0, 0))
         counts = [int((v == k).sum()) for k in (2, 1, 0)]
-        legend(im, [(VISIBLE, f"visible {counts[0]}", "dot"),
-                      (OCCLUDED, f"occluded {counts[1]}", "ring"),
-                      (OUT_OF_FRAME, f"out of frame {counts[2]}", "square")],
-               (3, self.height - 3), self.text - 2)
+        self._legend(im, i, [(VISIBLE, f"visible {counts[0]}", "dot"),
+                             (OCCLUDED, f"occluded {counts[1]}", "ring"),
+                             (OUT_OF_FRAME, f"out of frame {counts[2]}", "square")])
         return self._finish(im, "keypoints")
 
     @property
@@ -199,8 +233,35 @@ class LabelPainter:
             entries.append(((0, 0, 0), f"+{len(shown) - _MAX_INSTANCE_LEGEND} more", "square"))
         if found is None:
             entries = [((0, 0, 0), "no instance mask in this job", "square")]
-        legend(im, entries, (3, self.height - 3), self.text - 2)
+        if self._amodal_outline(im, i):
+            entries.insert(1, (_AMODAL, "person unoccluded", "line"))
+        self._legend(im, i, entries)
         return self._finish(im, "instances")
+
+    def _amodal_outline(self, im: Image.Image, i: int) -> bool:
+        """Outline the person's amodal mask (every body pixel, hidden or not), when the job
+        has one (``image.NNNNNN.iseg.<person annotation id>.png``): what the furniture hides
+        shows as outline without colour inside."""
+        lab = self.labels
+        person = next((a for a in lab.annotations[i] if a.get("category_id") == lab.person_id),
+                      None)
+        found = None if person is None else self._mask(i, f"iseg.{person['id']}")
+        if found is None:
+            return False
+        body = found[0] > 0
+        rows, cols = np.nonzero(body.any(axis=1))[0], np.nonzero(body.any(axis=0))[0]
+        if not len(rows):
+            return True
+        # Only the person's box (plus a pixel of margin) is eroded: a few thousand pixels.
+        r0, r1 = max(rows[0] - 1, 0), min(rows[-1] + 2, body.shape[0])
+        c0, c1 = max(cols[0] - 1, 0), min(cols[-1] + 2, body.shape[1])
+        part = body[r0:r1, c0:c1]
+        inner = part.copy()
+        inner[1:-1, 1:-1] &= part[:-2, 1:-1] & part[2:, 1:-1] & part[1:-1, :-2] & part[1:-1, 2:]
+        edge = np.ascontiguousarray((part & ~inner).view(np.uint8) * np.uint8(255))
+        im.paste(_AMODAL, (int(c0), int(r0)), Image.frombuffer(
+            "L", (c1 - c0, r1 - r0), edge, "raw", "L", 0, 1))
+        return True
 
     def _semantic(self, i: int, rgb: Image.Image) -> Image.Image:
         lab = self.labels
@@ -214,58 +275,31 @@ class LabelPainter:
                        for cid, c in lab.categories.items() if present[cid]]
         else:
             entries = [((0, 0, 0), "no semantic mask in this job", "square")]
-        legend(im, entries, (3, self.height - 3), self.text - 2)
+        self._legend(im, i, entries)
         return self._finish(im, "semantic")
 
+    def _depth(self, i: int, rgb: Image.Image) -> Image.Image:
+        depth = self.masks.depth_mm(int(self.labels.frame_numbers[i]))
+        if depth is None:
+            im, _ = self._canvas(Image.new("RGB", (self.width, self.height), BACKDROP))
+            tag(im, (self.width / 2, self.height / 2), "no depth maps in this job",
+                self.text, anchor="mm")
+            tag(im, (self.width / 2, self.height / 2 + 1.5 * self.text),
+                "(enable_depth_maps=True)", self.text - 2, anchor="mm")
+            return self._finish(im, "depth")
+        im = Image.fromarray(depth_colours(upscale(depth, self.scale)))
+        near, far = DEPTH_RANGE_MM
+        lut = _depth_lut()
+        legend(im, [(tuple(int(c) for c in lut[0]), f"{near / 1000:g} m or nearer", "square"),
+                    (tuple(int(c) for c in lut[128]), f"{(near + far) / 2000:g} m", "square"),
+                    (tuple(int(c) for c in lut[255]), f"{far / 1000:g} m or farther",
+                     "square")], (3, self.height - 3), self.text - 2)
+        return self._finish(im, "depth")
+
     # -- drawn from the labels alone -------------------------------------------------------
-    def _world_setup(self) -> tuple[Image.Image, np.ndarray, np.ndarray]:
-        """The fixed oblique camera: joints of every frame projected once, plus the floor
-        grid drawn once as the background."""
-        world = self.labels.joints_world
-        ok = np.isfinite(world).all(axis=2)
-        centre = np.nanmean(world[..., :2][ok], axis=0) if ok.any() else np.zeros(2)
-        yaw = math.radians(float(self.labels.info.get("avatar_yaw", 0.0)) + 40.0)
-        facing = np.array([-math.sin(yaw), math.cos(yaw), 0.0])
-        target = np.array([*centre, 0.8])
-        eye = target + 3.6 * facing + np.array([0.0, 0.0, 1.4])
-        forward = (target - eye) / np.linalg.norm(target - eye)
-        right = np.cross(forward, [0.0, 0.0, 1.0])
-        right /= np.linalg.norm(right)
-        up = np.cross(right, forward)
-
-        def project(p: np.ndarray) -> np.ndarray:
-            rel = p - eye
-            depth = rel @ forward
-            return np.stack([rel @ right / depth, -(rel @ up) / depth, depth], axis=-1)
-
-        half, step = 1.0, 0.5
-        ticks = np.arange(-half, half + 1e-9, step)
-        lines = [[(centre[0] + t, centre[1] - half, 0), (centre[0] + t, centre[1] + half, 0)]
-                 for t in ticks] + \
-                [[(centre[0] - half, centre[1] + t, 0), (centre[0] + half, centre[1] + t, 0)]
-                 for t in ticks]
-        grid = project(np.array(lines, float))[..., :2]
-        joints = project(np.where(ok[..., None], world, [*centre, 0.0]))
-        shadow = project(np.where(ok[..., None], world * [1, 1, 0], [*centre, 0.0]))[..., :2]
-        extent = np.concatenate([grid.reshape(-1, 2), joints[..., :2][ok]])
-        lo, hi = extent.min(axis=0), extent.max(axis=0)
-        margin = self.text * 1.6
-        fit = min((self.width - 2 * margin) / max(hi[0] - lo[0], 1e-6),
-                  (self.height - 2 * margin) / max(hi[1] - lo[1], 1e-6))
-        offset = np.array([self.width, self.height]) / 2 - fit * (lo + hi) / 2
-
-        def to_px(uv: np.ndarray) -> np.ndarray:
-            return uv * fit + offset
-
-        background = Image.new("RGB", (self.width, self.height), _BACKDROP)
-        segments(ImageDraw.Draw(background), to_px(grid), _GRID, 1)
-        view = np.concatenate([to_px(joints[..., :2]), joints[..., 2:]], axis=-1)
-        view[~ok] = np.nan
-        return background, view, to_px(shadow)
-
     def _skeleton_3d(self, i: int, rgb: Image.Image) -> Image.Image:
         if self._world_view is None:
-            self._world_view = self._world_setup()
+            self._world_view = world_view(self.labels, self.width, self.height, self.text)
         background, view, shadow = self._world_view
         im, draw = self._canvas(background)
         pts = view[i]
@@ -282,45 +316,10 @@ class LabelPainter:
         tag(im, (3, self.height - 3), "floor grid 0.5 m", self.text - 2, anchor="ld")
         return self._finish(im, "skeleton_3d")
 
-    def _rep_setup(self) -> tuple[Image.Image, Callable[[float], float],
-                                  Callable[[float], float]]:
-        lab = self.labels
-        n, fs = lab.frames, self.text - 1
-        times = np.arange(n) / lab.fps
-        reps = np.nan_to_num(lab.rep_count)
-        top = max(1.0, math.ceil(float(reps.max()) if n else 1.0))
-        left, right = 3.2 * fs, self.width - 10
-        upper, lower = 2.2 * self.text, self.height - 2.2 * fs
-        span = max(float(times[-1]) if n > 1 else 1.0, 1e-6)
-
-        def x_of(t: float) -> float:
-            return left + (right - left) * t / span
-
-        def y_of(r: float) -> float:
-            return lower - (lower - upper) * r / top
-
-        background = Image.new("RGB", (self.width, self.height), _BACKDROP)
-        draw = ImageDraw.Draw(background)
-        f = font(fs)
-        rep_step = max(1, math.ceil(top / 6))
-        for r in range(0, int(top) + 1, rep_step):
-            draw.line((left, y_of(r), right, y_of(r)), fill=_GRID, width=1)
-            draw.text((left - 4, y_of(r)), str(r), font=f, fill=(220, 220, 220), anchor="rm")
-        t_step = next(s for s in (0.5, 1, 2, 5, 10, 20, 30, 60, 120) if span / s <= 6)
-        for t in np.arange(0.0, span + 1e-9, t_step):
-            draw.line((x_of(t), lower, x_of(t), lower + 4), fill=(220, 220, 220), width=1)
-            draw.text((x_of(t), lower + 5), f"{t:g}", font=f, fill=(220, 220, 220),
-                      anchor="ma")
-        draw.text((right, lower - 3), "time (s)", font=f, fill=(170, 170, 170), anchor="rd")
-        draw.line((left, upper, left, lower, right, lower), fill=(200, 200, 200), width=1)
-        if n > 1:
-            draw.line([(x_of(t), y_of(r)) for t, r in zip(times, reps, strict=True)],
-                      fill=PERSON, width=self.line, joint="curve")
-        return background, x_of, y_of
-
     def _rep_count(self, i: int, rgb: Image.Image) -> Image.Image:
         if self._rep_plot is None:
-            self._rep_plot = self._rep_setup()
+            self._rep_plot = rep_plot(self.labels, self.width, self.height, self.text,
+                                      self.line, PERSON)
         background, x_of, y_of = self._rep_plot
         im, draw = self._canvas(background)
         lab = self.labels

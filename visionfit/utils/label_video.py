@@ -20,7 +20,7 @@ from visionfit.generator.encode import VideoEncoder, write_png_atomic
 
 from .draw import tag
 from .jobdata import JobLabels, MaskReader, caption, job_folders, job_params, video_frames
-from .label_panels import PANELS, LabelPainter, panel_scale
+from .label_panels import DEFAULT_PANELS, PANELS, LabelPainter, panel_scale
 
 __all__ = ["LABEL_STILL", "LABEL_VIDEO", "display_batch_results", "label_grid",
            "visualize_all_labels"]
@@ -30,12 +30,12 @@ LABEL_STILL = "label_still.png"
 MOSAIC = "label_mosaic"
 _COLUMNS = 4
 _CRF = 23  # for looking at, not for training: a third of the bytes of crf 18
-_PLAYER = "controls loop muted playsinline autoplay"
+_PLAYER = 'controls loop muted playsinline autoplay style="max-width: 100%; height: auto"'
 _CAPTION = 16  # pixels under each tile of a mosaic for its job id, scene and exercise
 
 
 def _panel_names(panels: Iterable[str] | None) -> list[str]:
-    names = list(PANELS) if panels is None else list(panels)
+    names = list(DEFAULT_PANELS) if panels is None else list(panels)
     unknown = [p for p in names if p not in PANELS]
     if unknown or not names:
         raise ValueError(f"unknown panel(s) {unknown or '(none given)'}; choose among "
@@ -47,8 +47,9 @@ def _frame_indices(frames: Any, count: int, job: str) -> list[int]:
     if frames is None:
         return list(range(count))
     if isinstance(frames, slice):
-        return list(range(count))[frames]
-    wanted = sorted({int(f) for f in ([frames] if isinstance(frames, int) else frames)})
+        wanted = list(range(count))[frames]
+    else:
+        wanted = sorted({int(f) for f in ([frames] if isinstance(frames, int) else frames)})
     bad = [f for f in wanted if not 0 <= f < count]
     if bad or not wanted:
         raise IndexError(f"frames {bad or '(none)'} out of range: {job} has {count} frame(s), "
@@ -56,7 +57,7 @@ def _frame_indices(frames: Any, count: int, job: str) -> list[int]:
     return wanted
 
 
-def _layout(painter: LabelPainter, count: int) -> tuple[int, int]:
+def _layout(count: int) -> tuple[int, int]:
     """(columns, rows) of the grid of ``count`` panels."""
     cols = min(_COLUMNS, count)
     return cols, math.ceil(count / cols)
@@ -65,7 +66,7 @@ def _layout(painter: LabelPainter, count: int) -> tuple[int, int]:
 def label_grid(painter: LabelPainter, names: Sequence[str], i: int, rgb: np.ndarray
                ) -> Image.Image:
     """Frame ``i``'s panels laid out row by row, ``_COLUMNS`` to a row."""
-    cols, rows = _layout(painter, len(names))
+    cols, rows = _layout(len(names))
     h, w = painter.height, painter.width
     grid = Image.new("RGB", (cols * w, rows * h))
     frame = painter.enlarge(rgb)
@@ -100,12 +101,14 @@ def visualize_all_labels(job_folder: str | Path, frames: Any = None,
                          width: int | None = None) -> Any:
     """Every label of a job, frame-synchronised, as one inline video.
 
-    Panels (``panels`` picks and orders them; default all): boxes with instance names,
-    skeleton, 2D keypoints by visibility, 3D cuboids, instance and semantic segmentation
-    over the picture, the 3D skeleton from a fixed oblique camera over a floor grid, and
-    the rep count with a moving cursor. ``frames``: None (all), an index, a slice or
-    indices. Writes ``label_video.mp4`` in the job folder (or ``out``) and returns an
-    embedded player; for a preview job it writes and returns ``label_still.png`` instead.
+    Panels (``panels`` picks and orders them, names in :data:`~.label_panels.PANELS`;
+    default all but ``depth``): boxes with instance names, skeleton, 2D keypoints by
+    visibility, 3D cuboids, instance (with the person's amodal outline) and semantic
+    segmentation over the picture, the 3D skeleton from a fixed oblique camera over a floor
+    grid, the rep count with a moving cursor, and the depth map if the job has one.
+    ``frames``: None (all), an index, a slice or indices. Writes ``label_video.mp4`` in the
+    job folder (or ``out``) and returns an embedded player; for a preview job it writes and
+    returns ``label_still.png`` instead.
     """
     from IPython.display import Image as ImageDisplay
 
@@ -124,13 +127,12 @@ def visualize_all_labels(job_folder: str | Path, frames: Any = None,
             write_png_atomic(path, np.asarray(label_grid(painter, names, 0, rgb)))
             return ImageDisplay(filename=str(path), width=width)
         path = Path(out) if out is not None else job_dir / LABEL_VIDEO
-        cols, rows = _layout(painter, len(names))
+        cols, rows = _layout(len(names))
         encoder = VideoEncoder(path, cols * painter.width, rows * painter.height, labels.fps,
-                               crf=_CRF, pix_fmt_in="rgb0")
+                               crf=_CRF)
         try:
             for i, rgb in _decoded(job_dir, wanted, labels.frames):
-                # Pillow keeps RGB as 4-byte pixels: handed over as they are, no repacking.
-                encoder.write(label_grid(painter, names, i, rgb).tobytes("raw", "RGBX"))
+                encoder.write(label_grid(painter, names, i, rgb).tobytes())
         except BaseException:
             encoder.abort()
             raise
@@ -160,7 +162,7 @@ def _complete(job_dir: Path, video: bool) -> bool:
         return False
     labels = JobLabels.load(job_dir)
     s = panel_scale(labels.width, labels.height)
-    cols, rows = min(_COLUMNS, len(PANELS)), math.ceil(len(PANELS) / _COLUMNS)
+    cols, rows = min(_COLUMNS, len(DEFAULT_PANELS)), math.ceil(len(DEFAULT_PANELS) / _COLUMNS)
     size = (cols * labels.width * s, rows * labels.height * s)
     size = (size[0] + size[0] % 2, size[1] + size[1] % 2) if video else size
     if not video:

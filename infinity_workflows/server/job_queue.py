@@ -1,0 +1,169 @@
+"""The job queue, kept in the jobs table: claiming fairly, recording outcomes, cancelling.
+
+Jobs are claimed only when a worker is free, so the database, not a process's memory, is the
+queue, and a server killed mid-batch finds every unfinished job here when it starts again.
+:class:`JobQueue` holds these operations for :class:`~.store.Store`, which provides the
+connection (``_conn``) and the write transaction (``_write``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+
+from .rows import ClaimedJob, utc_now, utc_text
+
+__all__ = ["FAIR_ORDER", "JobQueue"]
+
+
+# Which queued jobs run next. Previews go before videos (a preview is a person waiting to
+# look at it). Within a kind, workers are shared round-robin: first across tokens, then
+# across each token's batches, then in submission order within a batch. A job's *turn* is
+# its place in its batch plus what that batch already runs, and its token's turns
+# interleave its batches; the token's running jobs are added before tokens are compared.
+# Ties go to the batch, then the token, served least recently (``last_claimed``). So a
+# token with 10,000 queued jobs and two running waits behind a token with five and none:
+# one tenant's big batch cannot hold everyone else's small one for its whole length.
+FAIR_ORDER = """
+WITH busy_batch AS (
+    SELECT batch_id, COUNT(*) AS n FROM jobs WHERE status = 'running' GROUP BY batch_id),
+busy_token AS (
+    SELECT token_id, COUNT(*) AS n FROM jobs WHERE status = 'running' GROUP BY token_id),
+queued AS (
+    SELECT seq, token_id, batch_id, is_preview,
+           ROW_NUMBER() OVER (PARTITION BY batch_id ORDER BY seq) AS nth
+    FROM jobs WHERE status = 'queued'),
+turns AS (
+    SELECT q.seq, q.token_id, q.is_preview,
+           ROW_NUMBER() OVER (PARTITION BY q.token_id, q.is_preview
+                              ORDER BY q.nth + COALESCE(bb.n, 0), b.last_claimed, q.seq
+                              ) AS turn
+    FROM queued q JOIN batches b ON b.id = q.batch_id
+    LEFT JOIN busy_batch bb ON bb.batch_id = q.batch_id
+    WHERE q.nth <= :limit)
+SELECT t.seq FROM turns t JOIN tokens k ON k.id = t.token_id
+LEFT JOIN busy_token bt ON bt.token_id = t.token_id
+ORDER BY t.is_preview DESC, t.turn + COALESCE(bt.n, 0), k.last_claimed, t.seq
+LIMIT :limit
+"""
+
+
+class JobQueue:
+    """Queue operations over the ``jobs`` table (a part of :class:`~.store.Store`)."""
+
+    _conn: sqlite3.Connection
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def cancel(self, token_id: int, *, batch_id: str | None = None,
+               job_id: str | None = None) -> int:
+        """Cancel this token's unfinished jobs of a batch, or one job; how many were.
+        Finished jobs stay as they are, so cancelling a finished batch changes nothing."""
+        column, value = ("batch_id", batch_id) if batch_id is not None else ("id", job_id)
+        with self._write() as conn:
+            return self._cancel_in(conn, f"token_id = ? AND {column} = ?", (token_id, value),
+                                   "cancelled by its owner")
+
+    @staticmethod
+    def _cancel_in(conn: sqlite3.Connection, where: str, args: Sequence[object],
+                   reason: str) -> int:
+        """Within a write transaction: unfinished jobs matching ``where`` become cancelled."""
+        return conn.execute(
+            "UPDATE jobs SET status = 'cancelled', end_time = ?, error = ? "
+            f"WHERE {where} AND status IN ('queued', 'running')",
+            (utc_text(utc_now()), reason, *args)).rowcount
+
+    def cancelled_among(self, job_ids: Iterable[str]) -> set[str]:
+        """Those of ``job_ids`` that are cancelled (the dispatcher stops them)."""
+        ids = list(job_ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):  # below SQLite's bound-parameter limit
+            part = ids[i:i + 500]
+            found.update(r[0] for r in self._conn.execute(
+                f"SELECT id FROM jobs WHERE status = 'cancelled' AND id IN "
+                f"({','.join('?' * len(part))})", part))
+        return found
+
+    def requeue_running(self) -> int:
+        """At startup: jobs left running by a previous process go back to the queue."""
+        with self._write() as conn:
+            return conn.execute(
+                "UPDATE jobs SET status = 'queued', worker = NULL, start_time = NULL "
+                "WHERE status = 'running'").rowcount
+
+    def has_queued(self) -> bool:
+        return self._conn.execute(
+            "SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1").fetchone() is not None
+
+    def claim(self, limit: int) -> list[ClaimedJob]:
+        """Mark up to ``limit`` queued jobs running, in fair order (:data:`FAIR_ORDER`),
+        and return them in that order."""
+        if limit <= 0:
+            return []
+        with self._write() as conn:
+            order = [seq for (seq,) in conn.execute(FAIR_ORDER, {"limit": limit})]
+            if not order:
+                return []
+            now = utc_text(utc_now())
+            marks = ",".join("?" * len(order))
+            rows = conn.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, start_time = ?, "
+                f"worker = NULL WHERE seq IN ({marks}) "
+                "RETURNING seq, id, generator, is_preview, params, seed, attempts, deaths",
+                (now, *order)).fetchall()
+            # Who was served last: the tie-break that makes the order round-robin.
+            conn.execute("UPDATE batches SET last_claimed = ? WHERE id IN (SELECT batch_id "
+                         f"FROM jobs WHERE seq IN ({marks}))", (now, *order))
+            conn.execute("UPDATE tokens SET last_claimed = ? WHERE id IN (SELECT token_id "
+                         f"FROM jobs WHERE seq IN ({marks}))", (now, *order))
+        rank = {seq: i for i, seq in enumerate(order)}
+        return [_claimed(r) for r in sorted(rows, key=lambda r: rank[r[0]])]
+
+    def claim_job(self, job_id: str) -> ClaimedJob | None:
+        """Mark one particular queued job running (for a job being run on its own)."""
+        with self._write() as conn:
+            row = conn.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, start_time = ?, "
+                "worker = NULL WHERE id = ? AND status = 'queued' "
+                "RETURNING seq, id, generator, is_preview, params, seed, attempts, deaths",
+                (utc_text(utc_now()), job_id)).fetchone()
+        return _claimed(row) if row else None
+
+    def record(self, finished: Sequence[tuple[str, str, str | None, str | None]]) -> None:
+        """Store outcomes ``(job_id, status, error, worker)`` of running jobs, in one go."""
+        if not finished:
+            return
+        now = utc_text(utc_now())
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE jobs SET status = ?, error = ?, worker = ?, end_time = ? "
+                "WHERE id = ? AND status = 'running'",
+                [(status, error, worker, now, job_id)
+                 for job_id, status, error, worker in finished])
+
+    def requeue(self, job_ids: Sequence[str], *, refund_attempt: bool) -> None:
+        """Put running jobs back in the queue (their run was lost, not their fault)."""
+        if not job_ids:
+            return
+        refund = ", attempts = MAX(attempts - 1, 0)" if refund_attempt else ""
+        with self._write() as conn:
+            conn.executemany(
+                f"UPDATE jobs SET status = 'queued', worker = NULL, start_time = NULL{refund} "
+                "WHERE id = ? AND status = 'running'", [(j,) for j in job_ids])
+
+    def add_death(self, job_id: str) -> int:
+        """Count one worker death blamed on this job; returns the new count."""
+        with self._write() as conn:
+            row = conn.execute("UPDATE jobs SET deaths = deaths + 1 WHERE id = ? "
+                               "RETURNING deaths", (job_id,)).fetchone()
+        return row[0] if row else 0
+
+
+
+def _claimed(row: tuple) -> ClaimedJob:
+    _seq, job_id, generator, is_preview, params, seed, attempts, deaths = row
+    return ClaimedJob(id=job_id, generator=generator, is_preview=bool(is_preview),
+                      params=json.loads(params), seed=seed, attempts=attempts, deaths=deaths)
