@@ -40,6 +40,7 @@ from .errors import (
     ProtocolError,
     ServerUnreachable,
 )
+from .files import write_text_atomic
 from .trust import checked_id
 
 __all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "JobType", "parse_time", "replace_folder"]
@@ -133,17 +134,6 @@ def _extract(archive_path: Path, job_id: str, root: Path) -> Path:
             return final
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-
-
-def _replace_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class BatchSession(Protocol):
@@ -319,7 +309,7 @@ class Batch:
                     f"{root} already holds batch {other} (see {marker}); download batch "
                     f"{self.batch_id} into another folder so the two are not mixed")
             return
-        _replace_text(marker, self.batch_id + "\n")
+        write_text_atomic(marker, self.batch_id + "\n")
 
     def _fetch(self, url: str, job_id: str, root: Path) -> Path:
         partial = root / PARTIAL_DIR / f"{job_id}.zip"

@@ -29,6 +29,8 @@ class Command:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+    # True: arguments it does not know are handed on (in ``args.passed_on``), not refused.
+    passes_on: bool = False
 
 
 COMMANDS: list[Command] = []
@@ -294,15 +296,18 @@ def _records_arguments(parser: argparse.ArgumentParser) -> None:
     # No import of .records here: every subcommand's arguments are built on each run, and
     # records loads the notebook libraries (over a second), which `serve` and `token` skip.
     parser.add_argument("--dir", default=None,
-                        help="the records folder (default: visionfit/workflow_records)")
+                        help="the records folder (default: $INFINITY_WORKFLOWS_RECORDS, else "
+                             "./workflow_records; in this repository's checkout "
+                             "visionfit/workflow_records)")
     parser.add_argument("--timeout", type=_positive_float, default=5.0,
                         help="seconds to wait for each server's answer about a batch")
 
 
 def _records(args: argparse.Namespace) -> int:
-    from .records import RECORDS_DIR, batch_statuses, list_records
+    from .paths import default_records_dir
+    from .records import batch_statuses, list_records
 
-    args.dir = args.dir or str(RECORDS_DIR)
+    args.dir = args.dir or str(default_records_dir())
     found = list_records(args.dir)
     if not found:
         print(f"No workflow records in {args.dir}.")
@@ -365,6 +370,50 @@ register(Command("rerun", "execute a saved record headless into a new record",
                  _rerun_arguments, _rerun))
 
 
+# -- init and lab (getting started from a folder of one's own) ---------------------------------
+def _init_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", nargs="?", default=".",
+                        help="the folder to work in (default: the current one)")
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .getting_started import init_folder
+
+    print(init_folder(args.dir).describe())
+    return 0
+
+
+def _lab_arguments(parser: argparse.ArgumentParser) -> None:
+    _init_arguments(parser)
+    parser.add_argument("--root-dir", default=None,
+                        help="the folder JupyterLab shows (default: DIR; it must hold DIR)")
+    parser.add_argument("--server", default=None,
+                        help="the server (default: $INFINITY_SERVER_URL, else the local one, "
+                             "started here when it does not answer)")
+    parser.epilog = ("Other arguments go to `jupyter lab` (e.g. --no-browser --port=8899); "
+                     "give DIR first.")
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from .credentials import normalise_server
+    from .errors import ConfigurationError
+    from .getting_started import run_lab
+    from .widgets.create import default_server
+
+    try:
+        return run_lab(args.dir, normalise_server(args.server or default_server()),
+                       root_dir=args.root_dir, lab_args=args.passed_on)
+    except ConfigurationError as exc:
+        print(f"infinity-workflows lab: {exc}", file=sys.stderr)
+        return 1
+
+
+register(Command("init", "write the create notebook and the examples into a folder",
+                 _init_arguments, _init))
+register(Command("lab", "init a folder, make sure a server answers, open JupyterLab there",
+                 _lab_arguments, _lab, passes_on=True))
+
+
 # -- batch ------------------------------------------------------------------------------------
 def _batch_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="batch_action", required=True, metavar="ACTION")
@@ -414,12 +463,16 @@ def build_parser() -> argparse.ArgumentParser:
     for command in COMMANDS:
         sub = commands.add_parser(command.name, help=command.help, description=command.help)
         command.add_arguments(sub)
-        sub.set_defaults(run=command.run)
+        sub.set_defaults(run=command.run, passes_on=command.passes_on)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not args.passes_on:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.passed_on = unknown
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from .errors import ConfigurationError
+from .files import write_text_atomic
 
 __all__ = [
     "LOCAL_SERVER",
@@ -74,15 +74,8 @@ def saved_token(server: str) -> str | None:
 def _write(path: Path, data: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path.parent, 0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".credentials-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-        os.replace(tmp, path)  # never a half-written file, never a moment of wider mode
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Never a half-written file, never a moment of wider mode.
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True), permissions=0o600)
 
 
 def save_token(server: str, token: str) -> Path:

@@ -19,8 +19,15 @@
     ├── ProtocolError              the server's answer broke the API's contract (e.g. an id
     │                              that is not a UUID); refused before anything was written
     ├── JobTimeout                 ``Batch.await_completion`` gave up waiting
-    └── DownloadError              some jobs did not download; ``.failed`` maps job id to reason,
-                                   every job that did succeed is kept on disk
+    ├── DownloadError              some jobs did not download; ``.failed`` maps job id to reason,
+    │                              every job that did succeed is kept on disk
+    ├── RecordError                a workflow record cannot be made, read or re-run as asked
+    │                              (unknown kind, no batch id, not a record, unknown parameter)
+    └── RerunError                 a re-run ran and failed; ``.record`` is the notebook that
+                                   shows the error (None when no cell ran)
+
+``ValidationError`` and ``RecordError`` are also ``ValueError`` (a bad value given), so code
+that catches ``ValueError`` keeps working.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ __all__ = [
     "JobTimeout",
     "NotFoundError",
     "ProtocolError",
+    "RecordError",
+    "RerunError",
     "ServerError",
     "ServerUnreachable",
     "ValidationError",
@@ -118,3 +127,15 @@ class DownloadError(InfinityError):
     @property
     def failed_job_ids(self) -> list[str]:
         return list(self.failed)
+
+
+class RecordError(InfinityError, ValueError):
+    """A workflow record cannot be made, read or re-run as asked."""
+
+
+class RerunError(InfinityError):
+    """A re-run failed; ``record`` is the new record showing the error (None if no cell ran)."""
+
+    def __init__(self, message: str, record: Any = None) -> None:
+        super().__init__(message)
+        self.record = record

@@ -9,12 +9,14 @@ A generator is an object with ``name``, ``version``, ``description``, ``schema``
   ``out_dir`` (an empty folder). All randomness must come from ``seed``, so that the same
   parameters and seed give the same bytes.
 
-``params`` is always complete (defaults filled in) and valid against ``schema``.
+``params`` is always complete (defaults filled in) and valid against ``schema``. A job may
+write :data:`PREVIEW_FILE`, the image the portal and the generic Download notebook show.
 
-Next to its schema a generator declares what clients use to craft jobs: ``distributions``
-(the sampler's table, see :mod:`infinity_workflows.sampling`), ``categories`` (names that
-stand for several choices) and ``submit_snippet`` (the job-crafting code its Submit notebook
-starts from, with ``submit_parameters``, extra lines for the notebook's parameters cell).
+Next to its schema a generator declares what clients use to craft and review jobs:
+``distributions`` (the sampler's table, see :mod:`infinity_workflows.sampling`),
+``categories`` (names that stand for several choices) and ``notebook_snippets`` (by record
+kind, ``"submit"`` / ``"download"``: the cells its notebooks start from, see
+:mod:`infinity_workflows.snippets`), and ``examples``, notebooks ``init`` hands a new user.
 
 Generators are found through the entry-point group ``infinity_workflows.generators``
 (an entry point may name a class, which is instantiated, or an instance), so a third party
@@ -38,12 +40,15 @@ from typing import Any, ClassVar
 
 from .errors import ConfigurationError
 from .schema import Schema
+from .snippets import NotebookSnippet
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "EXTRA_GENERATORS_ENV",
+    "PREVIEW_FILE",
     "Generator",
     "GeneratorRegistry",
+    "installed_generator",
     "installed_generators",
     "load_generator",
     "seed_for_job",
@@ -51,6 +56,7 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "infinity_workflows.generators"
 EXTRA_GENERATORS_ENV = "INFINITY_WORKFLOWS_GENERATORS"
+PREVIEW_FILE = "video_preview.png"
 log = logging.getLogger(__name__)
 
 
@@ -68,10 +74,12 @@ class Generator(ABC):
     # Sampling declarations (types in infinity_workflows.sampling: Distributions, Categories).
     distributions: ClassVar[Mapping[Any, Any]] = {}
     categories: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
-    # The Submit notebook's job-crafting cell (it defines ``job_params`` from ``sesh``,
-    # ``rng`` and ``NUM_JOBS``) and extra ``NAME = value  # comment`` parameter lines.
-    submit_snippet: ClassVar[str | None] = None
-    submit_parameters: ClassVar[str] = ""
+    # Record kind -> the cells its notebook starts from (the Submit snippet defines
+    # ``job_params`` from ``sesh``, ``SEED`` and ``NUM_JOBS``; the Download one reviews
+    # ``folder``).
+    notebook_snippets: ClassVar[Mapping[str, NotebookSnippet]] = {}
+    # "package:folder" of example notebooks that ``infinity-workflows init`` copies.
+    examples: ClassVar[str | None] = None
 
     @abstractmethod
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
@@ -165,12 +173,35 @@ class GeneratorRegistry:
         return sorted(self._by_name)
 
 
+def _client_specs() -> list[str]:
+    return [s.strip() for s in os.environ.get(EXTRA_GENERATORS_ENV, "").split(",")
+            if s.strip()]
+
+
 @functools.lru_cache(maxsize=1)
 def installed_generators() -> GeneratorRegistry:
     """The generators installed beside this client (entry points plus the specs in
     ``INFINITY_WORKFLOWS_GENERATORS``), loaded once: where a client finds a generator's
-    sampling declarations and Submit snippet. A server may offer generators not found here;
-    those are crafted from their schema alone."""
-    specs = [s.strip() for s in os.environ.get(EXTRA_GENERATORS_ENV, "").split(",")
-             if s.strip()]
-    return GeneratorRegistry.discover(specs)
+    sampling declarations, notebook snippets and examples. A server may offer generators
+    not found here; those are crafted from their schema alone."""
+    return GeneratorRegistry.discover(_client_specs())
+
+
+@functools.lru_cache(maxsize=64)
+def installed_generator(name: str) -> Generator | None:
+    """The installed generator called ``name``, loading no more plug-ins than needed: the
+    ``INFINITY_WORKFLOWS_GENERATORS`` specs first, then entry points one by one (so a
+    notebook for one generator does not import every other)."""
+    for spec in _client_specs():
+        generator = load_generator(spec)
+        if generator.name == name:
+            return generator
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            generator = _instantiate(ep.load())
+        except Exception:  # noqa: BLE001 - a third-party plug-in may fail in any way
+            log.exception("skipping generator entry point %s", ep.value)
+            continue
+        if generator.name == name:
+            return generator
+    return None

@@ -135,6 +135,24 @@ class LiveServer:
         return srv
 
 
+def clear_generator_caches() -> None:
+    """Forget the client's installed generators (they are looked up once per process)."""
+    from infinity_workflows import generators
+
+    generators.installed_generators.cache_clear()
+    generators.installed_generator.cache_clear()
+
+
+@pytest.fixture
+def tiny_installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The tiny generator known to the client too (INFINITY_WORKFLOWS_GENERATORS)."""
+    monkeypatch.setenv("INFINITY_WORKFLOWS_GENERATORS", TINY)
+    clear_generator_caches()
+    yield
+    monkeypatch.delenv("INFINITY_WORKFLOWS_GENERATORS")
+    clear_generator_caches()
+
+
 @pytest.fixture
 def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """Factory: ``make_server("--workers", "1")`` starts a fresh server with a fresh token."""

@@ -24,7 +24,9 @@ import nbformat
 import pytest
 import requests
 
-from .conftest import ARTIFACTS, ROOT, LiveServer, cli_env, free_port, wait_for
+from infinity_workflows.getting_started import init_folder
+
+from .conftest import ARTIFACTS, LiveServer, cli_env, free_port, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,7 +78,7 @@ def lab(tmp_path: Path):
 
     root = tmp_path / "lab"
     (root / "visionfit").mkdir(parents=True)
-    shutil.copy(ROOT / "visionfit" / "create_a_workflow.ipynb", root / "visionfit")
+    init_folder(root / "visionfit")  # the create notebook, as `infinity-workflows init` writes it
     port, lab_token = free_port(), "browser-test-lab-token"
     env = {**cli_env(server.home, tmp_path / "config"),
            "INFINITY_SERVER_URL": server.url,

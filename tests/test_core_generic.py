@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infinity_workflows import generators
 from infinity_workflows.sampling import distribution_table, sample_input, sample_inputs
 from infinity_workflows.schema import Schema
-from tests.conftest import ROOT, TINY
+from tests.conftest import ROOT, clear_generator_caches
 from tests.support.tiny import TinyGenerator
 
 
@@ -22,15 +21,6 @@ class Named:
     def __init__(self, schema: Schema, generator: str) -> None:
         self.schema = Schema.from_api(schema.to_api())
         self.generator = generator
-
-
-@pytest.fixture
-def tiny_installed(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(generators.EXTRA_GENERATORS_ENV, TINY)
-    generators.installed_generators.cache_clear()
-    yield
-    monkeypatch.delenv(generators.EXTRA_GENERATORS_ENV)
-    generators.installed_generators.cache_clear()
 
 
 def test_a_session_is_sampled_with_its_generators_declarations(tiny_installed) -> None:
@@ -47,11 +37,11 @@ def test_a_session_is_sampled_with_its_generators_declarations(tiny_installed) -
     rows = distribution_table(sesh, color="warm").set_index("parameter")
     assert rows.loc["frames", "source"] == "table"
     assert rows.loc["color", "draw"] == "'warm': one of red"
-    assert rows.loc["payload_kb", "source"] == "schema"
+    assert rows.loc["flag", "source"] == "schema"
 
 
 def test_an_unknown_generator_is_sampled_from_its_schema_alone() -> None:
-    generators.installed_generators.cache_clear()
+    clear_generator_caches()
     sesh = Named(TinyGenerator.schema, "tiny-v1")  # the server's, not installed here
     frames = {j["frames"] for j in sample_inputs(sesh, 3000, rng=2)}
     assert min(frames) < 50 and max(frames) > 950
@@ -68,7 +58,8 @@ def test_visionfit_declares_its_table_next_to_its_schema() -> None:
         distances = [j["camera_distance"] for j in sample_inputs(source, 2000, rng=3)]
         assert 2.5 <= min(distances) < 2.6 and 4.9 < max(distances) <= 5.0
     assert "BURPEE" in VisionFitGenerator.categories["exercise"]
-    assert "job_params = [sample_input(sesh" in VisionFitGenerator.submit_snippet
+    assert "job_params = [sample_input(sesh" in \
+        VisionFitGenerator.notebook_snippets["submit"].cells
 
 
 def _imports(path: Path, package: str) -> set[str]:

@@ -10,7 +10,6 @@ rendering.
 from __future__ import annotations
 
 import json
-import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from nbclient import NotebookClient
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
+from infinity_workflows.getting_started import init_folder
 from infinity_workflows.records import (
     list_records,
     read_lineage,
@@ -105,7 +105,7 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
     token = kernel_env.token
     visionfit = tmp_path / "visionfit"
     visionfit.mkdir()
-    shutil.copy(ROOT / "visionfit" / "create_a_workflow.ipynb", visionfit)
+    init_folder(visionfit)  # the create notebook, as `infinity-workflows init` writes it
     records_dir = visionfit / "workflow_records"
 
     # 1. The create notebook: Get Generators, pick VisionFit, Create Notebook.
@@ -310,3 +310,43 @@ def test_run_notebooks_sh_starts_server_and_lab_and_ctrl_c_stops_both(tmp_path: 
         return False
 
     wait_for(lambda: down(server_url) and down(lab), timeout=30, what="both to stop")
+
+
+def test_download_notebook_of_previews_shows_coverage_and_the_rerun_line(
+        kernel_env: LiveServer, tmp_path: Path) -> None:
+    """A previews batch's Download notebook shows the label stills, the mosaic, the coverage
+    report and a line of code that, run as printed, submits the chosen previews as videos
+    with the same seeds."""
+    from infinity_workflows import Session
+    from infinity_workflows.records import create_workflow_notebook
+    from visionfit.utils.sampling import sample_input
+
+    sesh = Session(generator=GENERATOR, server=kernel_env.url)
+    jobs = [sample_input(sesh, rng=i, image_width=128, image_height=128, num_reps=1,
+                         frame_rate=6) for i in range(3)]
+    batch = sesh.submit(jobs, is_preview=True, batch_name="nb-previews")
+    batch.await_completion(polling_interval=0.5, timeout=300)
+    path = create_workflow_notebook("download", generator=GENERATOR, server=kernel_env.url,
+                                    batch_id=batch.batch_id, records_dir=tmp_path / "records")
+    nb = with_parameters(path, {"DOWNLOAD_ROOT": str(tmp_path / "downloads"),
+                                "DOWNLOAD_NOW": True, "POLLING_INTERVAL": 0.5})
+    nb = execute(nb, path.parent)
+    folder = tmp_path / "downloads" / "nb-previews" / f"batch_ID_{batch.batch_id}"
+    assert (folder / "label_mosaic.png").is_file()
+    assert len(list(folder.glob("*/label_still.png"))) == 3
+    coverage = next(c for c in nb.cells if "label_coverage(" in c.source)
+    assert any("image/png" in o.get("data", {}) for o in coverage.outputs)
+    printed = "".join(o.get("text", "") for o in coverage.outputs)
+    code = printed[printed.index("from visionfit"):]
+    assert "submit_rerun_batch_with_overrides_videos(sesh, batch, {}, job_ids=" in code
+
+    batch.get_batch_data()  # as the notebook's own batch would be by now
+    scope = {"sesh": sesh, "batch": batch}
+    exec(code, scope)  # noqa: S102 - the line the notebook tells the user to run
+    videos = scope["videos"]
+    assert videos.job_type == "video" and videos.num_jobs == 3
+    by_state = {j["param_values"]["state"]: j["param_values"] for j in videos.jobs}
+    assert set(by_state) == set(batch.job_ids)
+    for job in batch.jobs:
+        assert {k: v for k, v in by_state[job["id"]].items() if k != "state"} == \
+            {k: v for k, v in job["param_values"].items() if k != "state"}

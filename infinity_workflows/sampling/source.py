@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from ..generators import installed_generators
+from ..generators import installed_generator, installed_generators
 from ..schema import Schema
 from .categories import Categories
 from .sampler import Sampler
@@ -80,11 +80,11 @@ def schema_of(source: Any) -> Schema:
 
 def _declarations(source: Any, schema: Schema, fallback: Declarations | None
                   ) -> Declarations | None:
-    registry = installed_generators()
     name = getattr(source, "generator", None)
-    if isinstance(name, str) and (found := registry.get(name)) is not None:
-        return found
-    owner = next((g for g in registry if g.schema is schema), None)
+    if isinstance(name, str):
+        found = installed_generator(name)
+        return found if found is not None else fallback
+    owner = next((g for g in installed_generators() if g.schema is schema), None)
     return owner if owner is not None else fallback
 
 

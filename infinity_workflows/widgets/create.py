@@ -26,7 +26,8 @@ from ..errors import (
     InfinityError,
     ServerUnreachable,
 )
-from ..records import RECORDS_DIR, create_workflow_notebook
+from ..paths import default_records_dir
+from ..records import create_workflow_notebook
 from ..session import DEFAULT_SERVER, Session
 from ._display import error_html, info_html, lab_link, show_markdown, success_html
 
@@ -121,10 +122,10 @@ def explain_error(exc: BaseException, server: str) -> str:
 class CreateWorkflowInterface:
     """Widgets of the create notebook; ``widget`` is the box to display."""
 
-    def __init__(self, records_dir: Path | str = RECORDS_DIR,
+    def __init__(self, records_dir: Path | str | None = None,
                  notebook_dir: Path | str | None = None, server: str | None = None,
                  days: int = 30) -> None:
-        self.records_dir = Path(records_dir)
+        self.records_dir = Path(records_dir or default_records_dir())
         self.notebook_dir = Path(notebook_dir or Path.cwd())
         self.days = days
         self._token: str | None = None  # a typed token that was not saved; never a trait
@@ -259,7 +260,7 @@ class CreateWorkflowInterface:
         return path
 
 
-def create_workflow_interface(records_dir: Path | str = RECORDS_DIR,
+def create_workflow_interface(records_dir: Path | str | None = None,
                               notebook_dir: Path | str | None = None,
                               server: str | None = None) -> CreateWorkflowInterface:
     """Build and display the interface; returns it so tests and users can reach its parts."""

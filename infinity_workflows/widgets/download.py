@@ -8,7 +8,6 @@ time since submission and every failed job with its error. Jobs land in
 
 from __future__ import annotations
 
-import os
 import uuid
 import warnings
 from collections.abc import Callable
@@ -22,15 +21,13 @@ import pandas as pd
 
 from ..batch import Batch
 from ..errors import ConfigurationError, DownloadError, JobTimeout, NotFoundError
-from ..records import ROOT
+from ..paths import default_downloads_dir
 from ..session import Session
 from ..trust import folder_name
 from ._display import error_html, info_html, success_html
 from .create import explain_error
 
 __all__ = [
-    "DOWNLOADS_DIR",
-    "DOWNLOADS_ENV",
     "DownloadInterface",
     "DownloadReport",
     "batch_metadata_frame",
@@ -42,15 +39,11 @@ __all__ = [
     "wait_and_download",
 ]
 
-DOWNLOADS_ENV = "INFINITY_WORKFLOWS_DOWNLOADS"
-# Where Download notebooks put batches unless told otherwise; the variable lets a test (or a
-# user with a bigger disk elsewhere) move every download without editing notebooks.
-DOWNLOADS_DIR = Path(os.environ.get(DOWNLOADS_ENV) or ROOT / "visionfit" / "downloads")
-
-
-def download_folder(batch: Batch, root: Path | str = DOWNLOADS_DIR) -> Path:
-    """``root/<batch name>/batch_ID_<id>``, with the name made safe for any file system."""
-    return Path(root) / folder_name(batch.name) / f"batch_ID_{batch.batch_id}"
+def download_folder(batch: Batch, root: Path | str | None = None) -> Path:
+    """``root/<batch name>/batch_ID_<id>``, with the name made safe for any file system;
+    ``root`` defaults to :func:`~infinity_workflows.paths.default_downloads_dir`."""
+    return Path(root or default_downloads_dir()) / folder_name(batch.name) / \
+        f"batch_ID_{batch.batch_id}"
 
 
 def open_batch(sesh: Session, batch_id: str) -> Batch:

@@ -29,6 +29,7 @@ __all__ = [
     "check_submission",
     "find_own_notebook",
     "submit_checked",
+    "submit_headless",
     "submit_interface",
     "write_download_notebook",
 ]
@@ -114,6 +115,20 @@ def write_download_notebook(batch: Batch, record_folder: Path | str,
     return render_download_notebook(
         batch_id=batch.batch_id, batch_name=batch.name, generator=sesh.generator,
         server=sesh.server, folder=Path(record_folder), parent=submit_notebook)
+
+
+def submit_headless(sesh: Session, job_params: Sequence[Mapping[str, Any]], is_preview: bool,
+                    batch_name: str, record_folder: Path | str) -> Batch:
+    """Check, submit and write the Download notebook without buttons (a Submit notebook's
+    ``SUBMIT_NOW`` cell), saying each step; raises on the first problem."""
+    check = check_submission(sesh, job_params, is_preview)
+    print(check.describe())
+    batch = submit_checked(sesh, job_params, check, batch_name)
+    print(f"Submitted batch {batch.batch_id}: {batch.portal_url}")
+    record_folder = Path(record_folder)
+    notebook = write_download_notebook(batch, record_folder, find_own_notebook(record_folder))
+    print(f"Download notebook: {notebook}")
+    return batch
 
 
 class SubmitInterface:

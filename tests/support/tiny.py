@@ -16,8 +16,10 @@ from typing import Any
 from infinity_workflows.generators import Generator
 from infinity_workflows.sampling import Choice, Constant, Uniform
 from infinity_workflows.schema import Param, Schema
+from infinity_workflows.snippets import NotebookSnippet
 
-_SNIPPET = """\
+_SUBMIT = NotebookSnippet(parameters='COLOR = "cool"       # a colour, or a category: warm, cool',
+                          cells="""\
 # %% [markdown]
 # ## Craft the jobs
 #
@@ -31,7 +33,7 @@ from infinity_workflows.sampling import sample_input
 rng = random.Random(SEED)
 job_params = [sample_input(sesh, rng=rng, color=COLOR) for _ in range(NUM_JOBS)]
 print(f"{len(job_params)} tiny jobs crafted")
-"""
+""")
 
 
 class TinyGenerator(Generator):
@@ -55,12 +57,12 @@ class TinyGenerator(Generator):
         "frames": Uniform(2, 4),
         "scale": Choice((0.5, 2.0)),
         "sleep_s": Constant(0.0),
+        "payload_kb": Uniform(1, 4),
         "fail": Constant(False),
         "crash": Constant(False),
     }
     categories = {"color": {"warm": ("red",), "cool": ("green", "blue")}}
-    submit_snippet = _SNIPPET
-    submit_parameters = 'COLOR = "cool"       # a colour, or a category: warm, cool\n'
+    notebook_snippets = {"submit": _SUBMIT}  # its Download notebook is the generic one
 
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
         return 1 if is_preview else int(params["frames"])

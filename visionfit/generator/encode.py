@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import struct
 import zipfile
 import zlib
@@ -21,6 +20,8 @@ from typing import Any
 import imageio_ffmpeg
 import numpy as np
 from PIL import Image
+
+from infinity_workflows.files import PendingFile, write_bytes_atomic
 
 __all__ = [
     "DEPTH_MAX_MM",
@@ -36,16 +37,6 @@ __all__ = [
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so equal jobs give equal bytes
 DEPTH_MAX_MM = 65535  # the largest depth a 16-bit PNG holds; farther (or no hit) is clipped
-
-
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.partial")
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    tmp = _tmp(path)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -123,8 +114,8 @@ class FramePngs:
 
     def __init__(self, path: Path, plain: bool = False) -> None:
         self.path = Path(path)
-        self._tmp = _tmp(self.path)
-        self._zip = None if plain else zipfile.ZipFile(self._tmp, "w",
+        self._pending = None if plain else PendingFile(self.path)
+        self._zip = None if plain else zipfile.ZipFile(self._pending.tmp, "w",
                                                        compression=zipfile.ZIP_STORED)
 
     def add(self, name: str, data: bytes) -> None:
@@ -139,12 +130,12 @@ class FramePngs:
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
-            os.replace(self._tmp, self.path)
+            self._pending.commit()
 
     def abort(self) -> None:
         if self._zip is not None:
             self._zip.close()
-            self._tmp.unlink(missing_ok=True)
+            self._pending.abort()
 
 
 class VideoEncoder:
@@ -159,7 +150,7 @@ class VideoEncoder:
     def __init__(self, path: Path, width: int, height: int, fps: float, crf: int = 18
                  ) -> None:
         self.path = Path(path)
-        self._tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self._pending = PendingFile(self.path, suffix=f".partial{self.path.suffix}")
         self.frames = 0
         params = ["-preset", "ultrafast", "-crf", str(int(crf)), "-threads", "1",
                   "-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact",
@@ -169,7 +160,7 @@ class VideoEncoder:
         if pad_w or pad_h:
             params += ["-vf", f"pad={width + pad_w}:{height + pad_h}:0:0"]
         self._gen = imageio_ffmpeg.write_frames(
-            str(self._tmp), (width, height), fps=fps, codec="libx264", quality=None,
+            str(self._pending.tmp), (width, height), fps=fps, codec="libx264", quality=None,
             macro_block_size=1, pix_fmt_out="yuv420p", output_params=params,
             ffmpeg_log_level="error")
         self._gen.send(None)
@@ -180,10 +171,10 @@ class VideoEncoder:
 
     def close(self) -> None:
         self._gen.close()
-        os.replace(self._tmp, self.path)
+        self._pending.commit()
 
     def abort(self) -> None:
         try:
             self._gen.close()
         finally:
-            self._tmp.unlink(missing_ok=True)
+            self._pending.abort()

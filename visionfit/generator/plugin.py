@@ -13,7 +13,7 @@ from .encode import write_bytes_atomic
 from .identity import NAME, VERSION
 from .job import expected_frames, run_job
 from .params import SCHEMA
-from .submit_snippet import SUBMIT_PARAMETERS, SUBMIT_SNIPPET
+from .snippets import DOWNLOAD, SUBMIT
 
 __all__ = ["VisionFitGenerator"]
 
@@ -34,8 +34,8 @@ class VisionFitGenerator(Generator):
     gallery_param = "scene"
     distributions = DISTRIBUTIONS
     categories = CATEGORIES
-    submit_snippet = SUBMIT_SNIPPET
-    submit_parameters = SUBMIT_PARAMETERS
+    notebook_snippets = {"submit": SUBMIT, "download": DOWNLOAD}
+    examples = "visionfit:examples"
 
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
         return expected_frames(params, is_preview)

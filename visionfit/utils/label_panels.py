@@ -8,7 +8,6 @@ jobs stay legible), with the labels drawn at ``scale`` times their pixel coordin
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -20,6 +19,7 @@ from visionfit.generator.encode import DEPTH_MAX_MM
 
 from .draw import Colour, dots, font, hex_colour, legend, overlay, segments, tag, upscale
 from .jobdata import CUBOID_EDGES, JobLabels, MaskReader
+from .label_plots import BACKDROP, rep_plot, world_view
 
 __all__ = ["DEFAULT_PANELS", "DEPTH_RANGE_MM", "PANELS", "LabelPainter", "depth_colours",
            "panel_scale"]
@@ -45,8 +45,6 @@ VISIBLE: Colour = hex_colour("#FFD700")
 OCCLUDED: Colour = hex_colour("#FF3B3B")
 OUT_OF_FRAME: Colour = hex_colour("#00B7FF")
 _LEFT, _RIGHT, _CENTRE = hex_colour("#00E5FF"), hex_colour("#FF9F1C"), (245, 245, 245)
-_BACKDROP = (28, 32, 40)
-_GRID = (78, 86, 102)
 _CURSOR = hex_colour("#FF3B3B")
 _AMODAL = (255, 255, 255)
 _MASK_ALPHA = 0.55
@@ -283,7 +281,7 @@ class LabelPainter:
     def _depth(self, i: int, rgb: Image.Image) -> Image.Image:
         depth = self.masks.depth_mm(int(self.labels.frame_numbers[i]))
         if depth is None:
-            im, _ = self._canvas(Image.new("RGB", (self.width, self.height), _BACKDROP))
+            im, _ = self._canvas(Image.new("RGB", (self.width, self.height), BACKDROP))
             tag(im, (self.width / 2, self.height / 2), "no depth maps in this job",
                 self.text, anchor="mm")
             tag(im, (self.width / 2, self.height / 2 + 1.5 * self.text),
@@ -299,54 +297,9 @@ class LabelPainter:
         return self._finish(im, "depth")
 
     # -- drawn from the labels alone -------------------------------------------------------
-    def _world_setup(self) -> tuple[Image.Image, np.ndarray, np.ndarray]:
-        """The fixed oblique camera: joints of every frame projected once, plus the floor
-        grid drawn once as the background."""
-        world = self.labels.joints_world
-        ok = np.isfinite(world).all(axis=2)
-        centre = np.nanmean(world[..., :2][ok], axis=0) if ok.any() else np.zeros(2)
-        yaw = math.radians(float(self.labels.info.get("avatar_yaw", 0.0)) + 40.0)
-        facing = np.array([-math.sin(yaw), math.cos(yaw), 0.0])
-        target = np.array([*centre, 0.8])
-        eye = target + 3.6 * facing + np.array([0.0, 0.0, 1.4])
-        forward = (target - eye) / np.linalg.norm(target - eye)
-        right = np.cross(forward, [0.0, 0.0, 1.0])
-        right /= np.linalg.norm(right)
-        up = np.cross(right, forward)
-
-        def project(p: np.ndarray) -> np.ndarray:
-            rel = p - eye
-            depth = rel @ forward
-            return np.stack([rel @ right / depth, -(rel @ up) / depth, depth], axis=-1)
-
-        half, step = 1.0, 0.5
-        ticks = np.arange(-half, half + 1e-9, step)
-        lines = [[(centre[0] + t, centre[1] - half, 0), (centre[0] + t, centre[1] + half, 0)]
-                 for t in ticks] + \
-                [[(centre[0] - half, centre[1] + t, 0), (centre[0] + half, centre[1] + t, 0)]
-                 for t in ticks]
-        grid = project(np.array(lines, float))[..., :2]
-        joints = project(np.where(ok[..., None], world, [*centre, 0.0]))
-        shadow = project(np.where(ok[..., None], world * [1, 1, 0], [*centre, 0.0]))[..., :2]
-        extent = np.concatenate([grid.reshape(-1, 2), joints[..., :2][ok]])
-        lo, hi = extent.min(axis=0), extent.max(axis=0)
-        margin = self.text * 1.6
-        fit = min((self.width - 2 * margin) / max(hi[0] - lo[0], 1e-6),
-                  (self.height - 2 * margin) / max(hi[1] - lo[1], 1e-6))
-        offset = np.array([self.width, self.height]) / 2 - fit * (lo + hi) / 2
-
-        def to_px(uv: np.ndarray) -> np.ndarray:
-            return uv * fit + offset
-
-        background = Image.new("RGB", (self.width, self.height), _BACKDROP)
-        segments(ImageDraw.Draw(background), to_px(grid), _GRID, 1)
-        view = np.concatenate([to_px(joints[..., :2]), joints[..., 2:]], axis=-1)
-        view[~ok] = np.nan
-        return background, view, to_px(shadow)
-
     def _skeleton_3d(self, i: int, rgb: Image.Image) -> Image.Image:
         if self._world_view is None:
-            self._world_view = self._world_setup()
+            self._world_view = world_view(self.labels, self.width, self.height, self.text)
         background, view, shadow = self._world_view
         im, draw = self._canvas(background)
         pts = view[i]
@@ -363,45 +316,10 @@ class LabelPainter:
         tag(im, (3, self.height - 3), "floor grid 0.5 m", self.text - 2, anchor="ld")
         return self._finish(im, "skeleton_3d")
 
-    def _rep_setup(self) -> tuple[Image.Image, Callable[[float], float],
-                                  Callable[[float], float]]:
-        lab = self.labels
-        n, fs = lab.frames, self.text - 1
-        times = np.arange(n) / lab.fps
-        reps = np.nan_to_num(lab.rep_count)
-        top = max(1.0, math.ceil(float(reps.max()) if n else 1.0))
-        left, right = 3.2 * fs, self.width - 10
-        upper, lower = 2.2 * self.text, self.height - 2.2 * fs
-        span = max(float(times[-1]) if n > 1 else 1.0, 1e-6)
-
-        def x_of(t: float) -> float:
-            return left + (right - left) * t / span
-
-        def y_of(r: float) -> float:
-            return lower - (lower - upper) * r / top
-
-        background = Image.new("RGB", (self.width, self.height), _BACKDROP)
-        draw = ImageDraw.Draw(background)
-        f = font(fs)
-        rep_step = max(1, math.ceil(top / 6))
-        for r in range(0, int(top) + 1, rep_step):
-            draw.line((left, y_of(r), right, y_of(r)), fill=_GRID, width=1)
-            draw.text((left - 4, y_of(r)), str(r), font=f, fill=(220, 220, 220), anchor="rm")
-        t_step = next(s for s in (0.5, 1, 2, 5, 10, 20, 30, 60, 120) if span / s <= 6)
-        for t in np.arange(0.0, span + 1e-9, t_step):
-            draw.line((x_of(t), lower, x_of(t), lower + 4), fill=(220, 220, 220), width=1)
-            draw.text((x_of(t), lower + 5), f"{t:g}", font=f, fill=(220, 220, 220),
-                      anchor="ma")
-        draw.text((right, lower - 3), "time (s)", font=f, fill=(170, 170, 170), anchor="rd")
-        draw.line((left, upper, left, lower, right, lower), fill=(200, 200, 200), width=1)
-        if n > 1:
-            draw.line([(x_of(t), y_of(r)) for t, r in zip(times, reps, strict=True)],
-                      fill=PERSON, width=self.line, joint="curve")
-        return background, x_of, y_of
-
     def _rep_count(self, i: int, rgb: Image.Image) -> Image.Image:
         if self._rep_plot is None:
-            self._rep_plot = self._rep_setup()
+            self._rep_plot = rep_plot(self.labels, self.width, self.height, self.text,
+                                      self.line, PERSON)
         background, x_of, y_of = self._rep_plot
         im, draw = self._canvas(background)
         lab = self.labels

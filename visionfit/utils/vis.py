@@ -4,7 +4,9 @@
 * :mod:`~visionfit.utils.histograms`: job parameters as small multiples;
 * :mod:`~visionfit.utils.summary`: a batch as a table and its histograms;
 * :mod:`~visionfit.utils.frame_figure`: previews, one frame's labels, the job's video;
-* :mod:`~visionfit.utils.label_video`: every label of a job as one video, a batch mosaic;
+* :mod:`~visionfit.utils.label_video`: every label of a job as one video, a batch mosaic
+  (panels in :mod:`~visionfit.utils.label_panels` and :mod:`~visionfit.utils.label_plots`,
+  raster primitives in :mod:`~visionfit.utils.draw`);
 * :mod:`~visionfit.utils.coverage`: what a batch covers (visibility, occlusion, camera).
 
 Every function returns its figure, DataFrame or display object instead of showing it.

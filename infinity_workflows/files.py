@@ -1,0 +1,79 @@
+"""Writing files so that nothing half-written is ever visible: one helper for all of it.
+
+A :class:`PendingFile` is written under a hidden temporary name beside its final path and
+renamed into place on :meth:`~PendingFile.commit` (or removed on
+:meth:`~PendingFile.abort`): a reader sees the old file or the whole new one, never part of
+one. :func:`atomic_write` wraps it as a context manager for code that writes through a file
+object; writers that need a path (ffmpeg, zipfile) use :class:`PendingFile` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["PendingFile", "atomic_write", "write_bytes_atomic", "write_text_atomic"]
+
+
+class PendingFile:
+    """``tmp``, a hidden file beside ``path`` (with ``permissions`` from the first byte),
+    becomes ``path`` on :meth:`commit`. ``suffix`` ends its name (a writer such as ffmpeg
+    picks the format from it)."""
+
+    def __init__(self, path: Path | str, permissions: int = 0o644,
+                 suffix: str = ".partial") -> None:
+        self.path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                   suffix=suffix)
+        try:
+            os.fchmod(fd, permissions)
+        finally:
+            os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self, durable: bool = False) -> Path:
+        """Rename the written file into place (after an fsync when ``durable``)."""
+        if durable:
+            fd = os.open(self.tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_write(path: Path | str, mode: str = "w", *, permissions: int = 0o644,
+                 durable: bool = False, encoding: str | None = None) -> Iterator[IO[Any]]:
+    """``with atomic_write(path) as fh: ...``: ``path`` appears whole when the block ends,
+    and stays as it was when the block raises."""
+    pending = PendingFile(path, permissions)
+    try:
+        if "b" not in mode and encoding is None:
+            encoding = "utf-8"
+        with open(pending.tmp, mode, encoding=encoding) as fh:
+            yield fh
+        pending.commit(durable)
+    except BaseException:
+        pending.abort()
+        raise
+
+
+def write_text_atomic(path: Path | str, text: str, *, permissions: int = 0o644) -> Path:
+    with atomic_write(path, "w", permissions=permissions) as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def write_bytes_atomic(path: Path | str, data: bytes, *, permissions: int = 0o644) -> Path:
+    with atomic_write(path, "wb", permissions=permissions) as fh:
+        fh.write(data)
+    return Path(path)
