@@ -359,3 +359,12 @@ def test_depth_panel_colours_each_pixel_by_its_depth(tmp_path: Path) -> None:
     generator.run({**params, "enable_depth_maps": False}, True, plain, 21)
     visualize_all_labels(plain, panels=["depth"])
     assert (plain / LABEL_STILL).is_file()
+
+
+def test_an_empty_frame_selection_is_refused(batch_folder: Path, tmp_path: Path) -> None:
+    job_dir = video_jobs(batch_folder)[0]
+    with pytest.raises(IndexError, match=r"frames \(none\) out of range"):
+        visualize_all_labels(job_dir, frames=slice(5, 5), out=tmp_path / "none.mp4")
+    with pytest.raises(IndexError, match=r"frames \(none\) out of range"):
+        visualize_all_labels(job_dir, frames=[], out=tmp_path / "none.mp4")
+    assert not list(tmp_path.iterdir())

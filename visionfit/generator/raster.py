@@ -352,8 +352,11 @@ def render_static(cam: Camera, room: Room, power: float) -> StaticLayer:
     linear = np.empty((H, W, 3), dtype=np.float32)
     share = np.empty((H, W), dtype=np.float32)
     scale = power / 100.0
-    linear_albedo = np.where(albedo <= 0.04045, albedo / 12.92,
-                             ((albedo + 0.055) / 1.055) ** 2.4)
+    linear_albedo = albedo + 0.055  # sRGB to linear, in place: ((c + 0.055) / 1.055)^2.4 ...
+    linear_albedo /= 1.055
+    np.power(linear_albedo, 2.4, out=linear_albedo)
+    dark = albedo <= 0.04045  # ... and c / 12.92 near black
+    linear_albedo[dark] = albedo[dark] / 12.92
     shade_room(linear_albedo, normal, p, floor.reshape(-1), sky_hidden.reshape(-1),
                lamp_hidden.reshape(-1), np.ascontiguousarray(room.light, dtype=np.float64),
                scale * _AMBIENT, scale * _DIFFUSE, _FALLOFF_REF2, _LUT, rgb.reshape(-1, 3),

@@ -47,8 +47,9 @@ def _frame_indices(frames: Any, count: int, job: str) -> list[int]:
     if frames is None:
         return list(range(count))
     if isinstance(frames, slice):
-        return list(range(count))[frames]
-    wanted = sorted({int(f) for f in ([frames] if isinstance(frames, int) else frames)})
+        wanted = list(range(count))[frames]
+    else:
+        wanted = sorted({int(f) for f in ([frames] if isinstance(frames, int) else frames)})
     bad = [f for f in wanted if not 0 <= f < count]
     if bad or not wanted:
         raise IndexError(f"frames {bad or '(none)'} out of range: {job} has {count} frame(s), "
@@ -56,7 +57,7 @@ def _frame_indices(frames: Any, count: int, job: str) -> list[int]:
     return wanted
 
 
-def _layout(painter: LabelPainter, count: int) -> tuple[int, int]:
+def _layout(count: int) -> tuple[int, int]:
     """(columns, rows) of the grid of ``count`` panels."""
     cols = min(_COLUMNS, count)
     return cols, math.ceil(count / cols)
@@ -65,7 +66,7 @@ def _layout(painter: LabelPainter, count: int) -> tuple[int, int]:
 def label_grid(painter: LabelPainter, names: Sequence[str], i: int, rgb: np.ndarray
                ) -> Image.Image:
     """Frame ``i``'s panels laid out row by row, ``_COLUMNS`` to a row."""
-    cols, rows = _layout(painter, len(names))
+    cols, rows = _layout(len(names))
     h, w = painter.height, painter.width
     grid = Image.new("RGB", (cols * w, rows * h))
     frame = painter.enlarge(rgb)
@@ -100,12 +101,14 @@ def visualize_all_labels(job_folder: str | Path, frames: Any = None,
                          width: int | None = None) -> Any:
     """Every label of a job, frame-synchronised, as one inline video.
 
-    Panels (``panels`` picks and orders them; default all): boxes with instance names,
-    skeleton, 2D keypoints by visibility, 3D cuboids, instance and semantic segmentation
-    over the picture, the 3D skeleton from a fixed oblique camera over a floor grid, and
-    the rep count with a moving cursor. ``frames``: None (all), an index, a slice or
-    indices. Writes ``label_video.mp4`` in the job folder (or ``out``) and returns an
-    embedded player; for a preview job it writes and returns ``label_still.png`` instead.
+    Panels (``panels`` picks and orders them, names in :data:`~.label_panels.PANELS`;
+    default all but ``depth``): boxes with instance names, skeleton, 2D keypoints by
+    visibility, 3D cuboids, instance (with the person's amodal outline) and semantic
+    segmentation over the picture, the 3D skeleton from a fixed oblique camera over a floor
+    grid, the rep count with a moving cursor, and the depth map if the job has one.
+    ``frames``: None (all), an index, a slice or indices. Writes ``label_video.mp4`` in the
+    job folder (or ``out``) and returns an embedded player; for a preview job it writes and
+    returns ``label_still.png`` instead.
     """
     from IPython.display import Image as ImageDisplay
 
@@ -124,7 +127,7 @@ def visualize_all_labels(job_folder: str | Path, frames: Any = None,
             write_png_atomic(path, np.asarray(label_grid(painter, names, 0, rgb)))
             return ImageDisplay(filename=str(path), width=width)
         path = Path(out) if out is not None else job_dir / LABEL_VIDEO
-        cols, rows = _layout(painter, len(names))
+        cols, rows = _layout(len(names))
         encoder = VideoEncoder(path, cols * painter.width, rows * painter.height, labels.fps,
                                crf=_CRF)
         try:
