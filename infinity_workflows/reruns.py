@@ -4,14 +4,23 @@
 earlier batch plus a list of overrides into new jobs whose ``state`` names the earlier job,
 so the server reuses its seed and only the overrides change (same person, timing and room).
 Render cheap previews, pick the ones you like, rerun them as videos.
+
+Each function also takes the form Infinity's toolkit gave it, told apart by its first
+argument being a session (ours or infinity-core's): ``expand_overrides_across_each_preview_state(
+sesh, base_state_ids, override_params)`` and ``submit_rerun_batch_with_overrides_previews(sesh,
+base_state_id, override_params, batch_name)``, where job ids of any earlier batch, preview or
+video, seed the new jobs. Both forms build the jobs the same way (:func:`_combine`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .errors import ValidationError
+from . import api
+from .errors import NotFoundError, ValidationError
+from .interop import as_session
 from .sampling import schema_of
 from .schema import Schema
 
@@ -47,8 +56,8 @@ def _batch_is_preview(batch: Any) -> bool | None:
     return None if kind not in ("preview", "video") else kind == "preview"
 
 
-def _expand(overrides: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, batch: Any,
-            job_ids: Iterable[str] | None, schema: Schema | None) -> list[dict[str, Any]]:
+def _checked_overrides(overrides: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None,
+                       schema: Schema | None) -> list[Mapping[str, Any]]:
     if overrides is None:
         overrides = [{}]
     elif isinstance(overrides, Mapping):
@@ -68,6 +77,19 @@ def _expand(overrides: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, b
             problems.extend(f"overrides[{i}]: {v.message}" for v in schema.violations(override))
     if problems:
         raise ValidationError("; ".join(problems), errors=problems)
+    return overrides
+
+
+def _combine(jobs: Iterable[tuple[str, Mapping[str, Any]]],
+             overrides: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each earlier job once per override: its params, the override, its id as ``state``."""
+    return [{**params, **override, "state": job_id}
+            for job_id, params in jobs for override in overrides]
+
+
+def _expand(overrides: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, batch: Any,
+            job_ids: Iterable[str] | None, schema: Schema | None) -> list[dict[str, Any]]:
+    overrides = _checked_overrides(overrides, schema)
     jobs = _completed_jobs(batch)
     if job_ids is not None:
         wanted = [str(j) for j in job_ids]
@@ -77,8 +99,35 @@ def _expand(overrides: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, b
             raise ValidationError(f"not valid completed jobs of batch {_batch_label(batch)}: "
                              f"{', '.join(missing)}; choose among {', '.join(have) or 'none'}")
         jobs = [(j, have[j]) for j in dict.fromkeys(wanted)]
-    return [{**params, **override, "state": job_id}
-            for job_id, params in jobs for override in overrides]
+    return _combine(jobs, overrides)
+
+
+# -- Infinity's form: job ids of any earlier batch -----------------------------------------
+def _is_session(obj: Any) -> bool:
+    return isinstance(getattr(obj, "generator", None), str) and hasattr(obj, "server")
+
+
+def _earlier_job(sesh: Any, job_id: Any) -> tuple[str, dict[str, Any]]:
+    """``(id, params)`` of an earlier job of this token, preview or video."""
+    session = as_session(sesh)
+    try:
+        checked = str(uuid.UUID(str(job_id)))
+    except ValueError:
+        raise ValidationError(f"job id {job_id!r} is not a UUID") from None
+    for fetch in (api.get_job_preview, api.get_job_run):
+        try:
+            return checked, dict(fetch(session.transport, checked)["param_values"])
+        except NotFoundError:
+            continue
+    raise ValidationError(f"{job_id} is not the id of an earlier job (preview or video) of "
+                          f"this token on {session.server}")
+
+
+def _expand_ids(sesh: Any, base_state_ids: Any, override_params: Any) -> list[dict[str, Any]]:
+    if isinstance(base_state_ids, str):
+        base_state_ids = [base_state_ids]
+    overrides = _checked_overrides(override_params, schema_of(sesh))
+    return _combine([_earlier_job(sesh, j) for j in dict.fromkeys(base_state_ids)], overrides)
 
 
 def _expand_kind(overrides: Any, prev_batch: Any, job_ids: Iterable[str] | None,
@@ -99,7 +148,10 @@ def expand_overrides_across_each_preview_state(
         job_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """For each valid completed job of the preview batch ``prev_batch`` (or only those in
     ``job_ids``) and each override: that job's params with the override applied and
-    ``state`` set to the job's id, so the server reuses its seed."""
+    ``state`` set to the job's id, so the server reuses its seed. Infinity's form
+    ``(sesh, base_state_ids, override_params)`` takes job ids of any earlier batch."""
+    if _is_session(overrides):
+        return _expand_ids(overrides, prev_batch, job_ids)
     return _expand_kind(overrides, prev_batch, job_ids, preview=True)
 
 
@@ -107,11 +159,16 @@ def expand_overrides_across_each_video_state(
         overrides: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None, prev_batch: Any,
         job_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """As :func:`expand_overrides_across_each_preview_state`, for a video batch."""
+    if _is_session(overrides):
+        return _expand_ids(overrides, prev_batch, job_ids)
     return _expand_kind(overrides, prev_batch, job_ids, preview=False)
 
 
 def _submit_rerun(sesh: Any, prev_batch: Any, overrides: Any, batch_name: str | None,
                   job_ids: Iterable[str] | None, is_preview: bool) -> Any:
+    if isinstance(prev_batch, str):  # Infinity's form: one earlier job's id seeds them all
+        jobs = _expand_ids(sesh, [prev_batch], overrides)
+        return sesh.submit(job_params=jobs, is_preview=is_preview, batch_name=batch_name)
     jobs = _expand(overrides, prev_batch, job_ids, schema_of(sesh))
     if not jobs:
         raise ValidationError(f"batch {_batch_label(prev_batch)} has no valid completed jobs "
@@ -126,7 +183,9 @@ def submit_rerun_batch_with_overrides_previews(
         sesh: Any, prev_batch: Any, overrides: Any, batch_name: str | None = None,
         job_ids: Iterable[str] | None = None) -> Any:
     """Submit, as previews, every completed job of ``prev_batch`` (or those in ``job_ids``)
-    once per override, each reusing its earlier job's seed. Returns the new Batch."""
+    once per override, each reusing its earlier job's seed. Returns the new Batch. With a
+    job id in place of ``prev_batch`` (Infinity's ``base_state_id``), that job, preview or
+    video, seeds every new job."""
     return _submit_rerun(sesh, prev_batch, overrides, batch_name, job_ids, is_preview=True)
 
 

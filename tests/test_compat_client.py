@@ -205,3 +205,79 @@ def test_exercise_categories_by_movement_sampler_and_validators_agree(server: Li
     assert refused.status_code == 400
     assert "'SQUAT' is a category standing for SQUAT-BODYWEIGHT, SQUAT-GOBLET-DUMBBELL" \
         in refused.json()["errors"][0]["message"]
+
+
+def test_reruns_in_infinitys_form_take_job_ids_of_any_batch(server: LiveServer,
+                                                            session: Session) -> None:
+    from visionfit.utils.sampling import (
+        expand_overrides_across_each_preview_state,
+        expand_overrides_across_each_video_state,
+        submit_rerun_batch_with_overrides_previews,
+        submit_rerun_batch_with_overrides_videos,
+    )
+
+    previews = session.submit([{"frames": 2}, {"frames": 4}], is_preview=True)
+    videos = session.submit([{"color": "blue"}])
+    seeds = [previews.job_ids[0], videos.job_ids[0]]  # one preview, one video
+    overrides = [{"scale": 2.0}, {"scale": np.float64(3.0)}]
+    jobs = expand_overrides_across_each_preview_state(session, seeds, overrides)
+    assert [(j["state"], j["scale"]) for j in jobs] == [
+        (seeds[0], 2.0), (seeds[0], 3.0), (seeds[1], 2.0), (seeds[1], 3.0)]
+    assert [j["frames"] for j in jobs[:2]] == [2, 2] and jobs[2]["color"] == "blue"
+    theirs = core_client.Session(token=server.token, generator="tiny-v1", server=server.url)
+    assert expand_overrides_across_each_video_state(theirs, seeds, overrides) == jobs
+
+    rerun = submit_rerun_batch_with_overrides_videos(theirs, previews.job_ids[1],
+                                                     [{"color": "green"}], "from a preview")
+    assert rerun.job_type == core_client.JobType.STANDARD and rerun.name == "from a preview"
+    (params,) = rerun.job_params
+    assert params["state"] == previews.job_ids[1] and params["frames"] == 4
+    assert params["color"] == "green"
+    again = submit_rerun_batch_with_overrides_previews(session, videos.job_ids[0], [{}, {}])
+    assert again.job_type == JobType.PREVIEW
+    assert [j["state"] for j in again.job_params] == [videos.job_ids[0]] * 2
+    with pytest.raises(ValidationError, match="not the id of an earlier job"):
+        expand_overrides_across_each_preview_state(session, [str(uuid.uuid4())], [{}])
+    with pytest.raises(ValidationError, match="sets 'state'"):
+        expand_overrides_across_each_preview_state(session, seeds, [{"state": seeds[0]}])
+
+
+def test_infinity_interfaces_wrap_our_widgets(server: LiveServer, done: Batch, tmp_path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from infinity_workflows.records import read_lineage
+    from visionfit.interfaces import BatchDownloadInterface, SubmitInterface, WorkflowInterface
+    from visionfit.interfaces.common import is_batch_exist
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
+    monkeypatch.setenv("INFINITY_API_SERVER", server.url)
+    fixed = WorkflowInterface(enable_generator_selection=False, default_generator="tiny-v1",
+                              default_server=server.url, records_dir=tmp_path / "records")
+    assert fixed.server.disabled and fixed.server.value == server.url
+    fixed.get_generators_button.click()
+    assert [v for _l, v in fixed.generator.options] == ["tiny-v1"] and fixed.generator.disabled
+    fixed.create_button.click()
+    assert read_lineage(fixed.created[0])["generator"] == "tiny-v1"
+    missing = WorkflowInterface(enable_generator_selection=False, default_generator="nope-v9",
+                                enable_server_selection=True, default_server=server.url,
+                                records_dir=tmp_path / "records")
+    assert not missing.server.disabled
+    missing.get_generators_button.click()
+    assert "nope-v9 is not offered" in missing.message.value
+    assert missing.create_button.disabled
+
+    theirs = core_client.Session(token=server.token, generator="tiny-v1", server=server.url)
+    submit = SubmitInterface(theirs, [{"frames": np.int64(2)}], record_folder=tmp_path)
+    submit.batch_name.value = "via their session"
+    assert submit._on_submit().frames == 1  # previews: one frame each
+    assert submit._on_confirm().name == "via their session"
+    assert read_lineage(submit.download_notebook)["batch_id"] == submit.batch.batch_id
+
+    their_batch = theirs.batch_from_api(done.batch_id)
+    download = BatchDownloadInterface(their_batch, tmp_path / "dl")
+    report = download._run(wait=True)
+    assert report is not None and len(report.downloaded) == 2 and not report.failed
+
+    assert is_batch_exist(done.batch_id, server.token, "tiny-v1", server.url)
+    assert not is_batch_exist(str(uuid.uuid4()), server.token, "tiny-v1", server.url)
+    assert not is_batch_exist("not-an-id", server.token, "tiny-v1", server.url)

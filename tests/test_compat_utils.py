@@ -153,3 +153,25 @@ def test_records_made_by_infinitys_toolkit_are_listed_and_rerun(tmp_path: Path) 
     assert lineage["made_here"] and lineage["kind"] == "download"
     assert lineage["batch_id"] == other and lineage["parent"].endswith(download.name)
     assert new.parent.parent == records
+
+
+def test_visualize_job_params_with_infinitys_keywords(tmp_path: Path) -> None:
+    from visionfit.generator import VisionFitGenerator
+    from visionfit.utils.sampling import sample_inputs
+    from visionfit.utils.vis import visualize_job_params
+
+    jobs = sample_inputs(VisionFitGenerator.schema, 30, rng=2, exercise="UPPERCUT")
+    fig = visualize_job_params(jobs, num_per_row=3, stratify_var="exercise",
+                               output_dir=tmp_path / "figs", plot_title="Uppercuts")
+    assert fig._suptitle.get_text().startswith("Uppercuts")
+    saved = tmp_path / "figs" / "job_params.png"
+    with Image.open(saved) as im:
+        assert im.size[0] > 300
+    legend_texts = {t.get_text() for ax in fig.axes if ax.get_legend()
+                    for t in ax.get_legend().get_texts()}
+    legend_texts |= {t.get_text() for legend in fig.legends for t in legend.get_texts()}
+    assert {"UPPERCUT-LEFT", "UPPERCUT-RIGHT"} <= legend_texts  # coloured by exercise
+    visualize_job_params(jobs, output_dir=tmp_path / "one.svg")  # a file path, as Infinity's
+    assert (tmp_path / "one.svg").read_text().lstrip().startswith("<?xml")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["figs", "job_params.png",
+                                                          "one.svg"]

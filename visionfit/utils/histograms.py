@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -149,13 +150,23 @@ def small_multiples(df: pd.DataFrame, columns: Sequence[str], colors: Mapping[st
     return fig
 
 
-def visualize_job_params(job_params: Any, ncols: int = 4, stratify_var: str | None = None
-                         ) -> Figure:
+def visualize_job_params(job_params: Any, ncols: int = 4, stratify_var: str | None = None,
+                         *, num_per_row: int | None = None, plot_title: str | None = None,
+                         output_dir: str | Path | None = None) -> Figure:
     """One small plot per parameter of a list of jobs (dicts) or a DataFrame: a histogram
     for numbers, a bar chart for strings, bools and None, stacked by ``stratify_var``'s
-    values if given. Constant parameters are named in the title instead of plotted."""
+    values if given. Constant parameters are named in the title instead of plotted.
+
+    Infinity's keywords: ``num_per_row`` (``ncols``), ``plot_title``, and ``output_dir``: a
+    folder to save ``job_params.png`` in, or an image file path."""
     df = as_frame(job_params)
     if df.empty:
         raise ValueError("job_params is empty: there is nothing to plot")
-    return small_multiples(df, list(df.columns), {}, f"Job parameters of {len(df)} jobs",
-                           ncols, stratify_var)
+    fig = small_multiples(df, list(df.columns), {},
+                          plot_title or f"Job parameters of {len(df)} jobs",
+                          num_per_row or ncols, stratify_var)
+    if output_dir is not None:
+        from .notebook import save_figure  # on use: it loads the video encoder
+
+        save_figure(fig, output_dir, "job_params.png")
+    return fig

@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from visionfit.utils.jobdata import video_frames
 from visionfit.utils.videos import video_fps
-from visionfit.utils.vis import video_frames
 
-__all__ = ["display_image", "display_video_as_gif", "suppress_useless_warnings"]
+__all__ = ["display_image", "display_video_as_gif", "save_figure", "suppress_useless_warnings",
+           "write_aside"]
 
 
 def display_image(image_path: str | Path, display_width: int = 600) -> Any:
@@ -49,15 +51,34 @@ def display_video_as_gif(video_path: str | Path, output_path: str | Path | None 
     if not frames:
         raise ValueError(f"{video} has no frames")
     duration_ms = round(1000 * downsample_frames / video_fps(video))
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}-", suffix=".gif")
+    write_aside(out, lambda tmp: frames[0].save(tmp, format="GIF", save_all=True,
+                                                append_images=frames[1:],
+                                                duration=duration_ms, loop=0))
+    return display_image(out, display_width)
+
+
+def write_aside(out: Path, write: Callable[[str], Any]) -> Path:
+    """``write(temporary path)`` beside ``out``, then rename it to ``out``: a reader never
+    sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}-", suffix=out.suffix)
     os.close(fd)
     try:
-        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
-                       duration=duration_ms, loop=0)
+        write(tmp)
         os.replace(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return display_image(out, display_width)
+    return out
+
+
+def save_figure(fig: Any, output: str | Path, default_name: str) -> Path:
+    """Save a matplotlib figure: into the folder ``output`` as ``default_name``, or as the
+    file ``output`` when it has an image suffix (Infinity's ``output_dir`` was a file
+    path). The folder is created; the file appears whole."""
+    target = Path(output)
+    if target.suffix.lower() not in (".png", ".svg", ".pdf", ".jpg", ".jpeg"):
+        target = target / default_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return write_aside(target, lambda tmp: fig.savefig(tmp, format=target.suffix[1:]))
 
 
 class _DropBlackWarning(logging.Filter):

@@ -1,6 +1,6 @@
 """Video helpers by the names Infinity's toolkit used (``visionfit.utils.videos``).
 
-Frames are decoded by :func:`visionfit.utils.vis.video_frames` and written by the
+Frames are decoded by :func:`visionfit.utils.jobdata.video_frames` and written by the
 generator's H.264 :class:`~visionfit.generator.encode.VideoEncoder` (aside, then renamed), so
 a stacked video plays in any browser. One difference from Infinity's OpenCV version: frames
 are RGB, not BGR.
@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from visionfit.generator.encode import VideoEncoder
-from visionfit.utils.vis import video_frames
+from visionfit.utils.jobdata import video_frames
 
 __all__ = ["create_grid_of_videos", "parse_video_frames", "stack_videos", "video_fps"]
 
