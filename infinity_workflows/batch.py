@@ -39,6 +39,7 @@ from .errors import (
     NotFoundError,
     ProtocolError,
     ServerUnreachable,
+    ValidationError,
 )
 from .files import write_text_atomic
 from .trust import checked_id
@@ -276,7 +277,7 @@ class Batch:
         server; call again to keep waiting).
         """
         if polling_interval <= 0:
-            raise ValueError("polling_interval must be > 0 seconds")
+            raise ValidationError("polling_interval must be > 0 seconds")
         deadline = None if timeout is None else time.monotonic() + timeout
         with tqdm(total=self.num_jobs, desc=f"batch {self.name or self.batch_id}",
                   unit="job", disable=not progress) as bar:
@@ -338,9 +339,9 @@ class Batch:
         if progress is None:
             progress = not quiet
         if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
+            raise ValidationError("max_workers must be at least 1")
         if polling_interval <= 0:
-            raise ValueError("polling_interval must be > 0 seconds")
+            raise ValidationError("polling_interval must be > 0 seconds")
         root = Path(path).expanduser()
         if root.exists() and not root.is_dir():
             raise ConfigurationError(f"{root} is a file; download into a folder")

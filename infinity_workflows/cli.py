@@ -187,19 +187,22 @@ def _token_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _generator_grant(args: argparse.Namespace) -> list[str] | None:
-    """The names the token may use (None: all), or ValueError saying what to fix."""
+    """The names the token may use (None: all), or ConfigurationError saying what to fix."""
+    from .errors import ConfigurationError
+
     if args.no_generators and args.generators:
-        raise ValueError("--generator and --no-generators contradict each other; give "
-                         "--generator NAME (repeatable) to grant only those generators, "
-                         "--no-generators to grant none, or neither to grant all")
+        raise ConfigurationError("--generator and --no-generators contradict each other; give "
+                                 "--generator NAME (repeatable) to grant only those "
+                                 "generators, --no-generators to grant none, or neither to "
+                                 "grant all")
     if args.no_generators:
         return []
     if args.generators is None:
         return None
     names = [name.strip() for name in args.generators]
     if not all(names):
-        raise ValueError("--generator needs a generator name, e.g. --generator tiny-v1 "
-                         "(the names GET api/jobs/ lists)")
+        raise ConfigurationError("--generator needs a generator name, e.g. --generator tiny-v1 "
+                                 "(the names GET api/jobs/ lists)")
     return names
 
 
@@ -270,13 +273,14 @@ _TOKEN_ACTIONS = {"create": (_token_create, True), "list": (_token_list, False),
 
 
 def _token(args: argparse.Namespace) -> int:
+    from .errors import ConfigurationError
     from .home import resolve_home
     from .server.store import Store
 
     run, takes_grant = _TOKEN_ACTIONS[args.token_action]
     try:
         grant = _generator_grant(args) if takes_grant else None
-    except ValueError as exc:
+    except ConfigurationError as exc:
         print(f"infinity-workflows token {args.token_action}: {exc}", file=sys.stderr)
         return 2
     store = Store(resolve_home(args.home).ensure().database)

@@ -23,6 +23,7 @@ import requests
 from . import transport
 from .credentials import LOCAL_SERVER as DEFAULT_SERVER
 from .credentials import normalise_server, resolve_token
+from .errors import ValidationError
 
 __all__ = [
     "estimate_batch_samples",
@@ -54,7 +55,7 @@ def _window(start_time: datetime | None, end_time: datetime | None) -> dict[str,
     """Query parameters for a time window; naive times are local time, as infinity-core
     reads them."""
     if start_time is not None and end_time is not None and end_time < start_time:
-        raise ValueError(f"end time ({end_time}) is before start time ({start_time})")
+        raise ValidationError(f"end time ({end_time}) is before start time ({start_time})")
     return {key: (moment if moment.tzinfo else moment.astimezone()).isoformat()
             for key, moment in (("start_time", start_time), ("end_time", end_time))
             if moment is not None}
@@ -126,7 +127,7 @@ def _batch_request(generator: str, name: str, job_params: Sequence[Mapping[str, 
     if not isinstance(job_params, list) or not all(isinstance(j, dict) for j in job_params):
         raise TypeError("job_params must be a list of dicts, one per job")
     if not job_params:
-        raise ValueError("job_params is empty: a batch needs at least one job")
+        raise ValidationError("job_params is empty: a batch needs at least one job")
     return transport.batch_body(name or "", generator, job_params, is_preview)
 
 

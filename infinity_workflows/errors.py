@@ -21,13 +21,16 @@
     ├── JobTimeout                 ``Batch.await_completion`` gave up waiting
     ├── DownloadError              some jobs did not download; ``.failed`` maps job id to reason,
     │                              every job that did succeed is kept on disk
+    ├── SchemaError                a generator's parameter schema is malformed (a plug-in's, or
+    │                              one a server sent)
     ├── RecordError                a workflow record cannot be made, read or re-run as asked
     │                              (unknown kind, no batch id, not a record, unknown parameter)
     └── RerunError                 a re-run ran and failed; ``.record`` is the notebook that
                                    shows the error (None when no cell ran)
 
-``ValidationError`` and ``RecordError`` are also ``ValueError`` (a bad value given), so code
-that catches ``ValueError`` keeps working.
+``ValidationError``, ``SchemaError`` and ``RecordError`` are also ``ValueError`` (a bad value
+given), so code that catches ``ValueError`` keeps working. Errors raised for a programming
+mistake (a wrong argument type: ``TypeError``) stay Python's own.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "ProtocolError",
     "RecordError",
     "RerunError",
+    "SchemaError",
     "ServerError",
     "ServerUnreachable",
     "ValidationError",
@@ -127,6 +131,10 @@ class DownloadError(InfinityError):
     @property
     def failed_job_ids(self) -> list[str]:
         return list(self.failed)
+
+
+class SchemaError(InfinityError, ValueError):
+    """A generator's parameter schema is malformed (a plug-in's, or one a server sent)."""
 
 
 class RecordError(InfinityError, ValueError):

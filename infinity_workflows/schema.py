@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .errors import SchemaError
+
 __all__ = ["PARAM_TYPES", "Param", "Schema", "Violation"]
 
 PARAM_TYPES = ("int", "float", "str", "bool", "uuid")
@@ -112,7 +114,7 @@ class Param:
 
     def __post_init__(self) -> None:
         if self.type not in PARAM_TYPES:
-            raise ValueError(f"{self.name}: type {self.type!r} is not one of {PARAM_TYPES}")
+            raise SchemaError(f"{self.name}: type {self.type!r} is not one of {PARAM_TYPES}")
         if self.choices is not None and not isinstance(self.choices, tuple):
             object.__setattr__(self, "choices", tuple(self.choices))
         if self.default is None:
@@ -214,11 +216,11 @@ class Schema:
         self.params: tuple[Param, ...] = tuple(params)
         self.by_name: dict[str, Param] = {p.name: p for p in self.params}
         if len(self.by_name) != len(self.params):
-            raise ValueError("parameter names must be unique")
+            raise SchemaError("parameter names must be unique")
         for p in self.params:
             v = p.check(p.default)
             if v is not None:
-                raise ValueError(f"default of {p.name} breaks its own rule: {v.message}")
+                raise SchemaError(f"default of {p.name} breaks its own rule: {v.message}")
 
     def __iter__(self):
         return iter(self.params)

@@ -186,7 +186,8 @@ class Session:
     @staticmethod
     def _window(n_days: int) -> tuple[datetime, datetime]:
         if not isinstance(n_days, int) or isinstance(n_days, bool) or n_days < 0:
-            raise ValueError(f"n_days must be a whole number of days >= 0, not {n_days!r}")
+            raise ValidationError(f"n_days must be a whole number of days >= 0, not "
+                                  f"{n_days!r}")
         end = datetime.now(timezone.utc)
         return end - timedelta(days=n_days), end
 

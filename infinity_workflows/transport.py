@@ -36,10 +36,12 @@ from .errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ConflictError,
     NotFoundError,
     ServerError,
     ServerUnreachable,
+    ValidationError,
 )
 
 __all__ = [
@@ -75,7 +77,8 @@ class TokenAuth(requests.auth.AuthBase):
 
     def __init__(self, token: str) -> None:
         if not token or any(c.isspace() for c in token):
-            raise ValueError("an API token is a non-empty string without spaces")
+            raise ConfigurationError("an API token is a non-empty string without spaces; "
+                                     "check INFINITY_API_TOKEN or the token you passed")
         self._token = token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -257,7 +260,7 @@ def segment(value: str) -> str:
 
 def iso(value: datetime) -> str:
     if value.tzinfo is None:
-        raise ValueError("times sent to the API must be timezone-aware")
+        raise ValidationError("times sent to the API must be timezone-aware")
     return value.isoformat()
 
 

@@ -22,6 +22,7 @@ from infinity_workflows.errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     NotFoundError,
     ServerError,
     ServerUnreachable,
@@ -37,7 +38,7 @@ def test_token_auth_hides_the_token() -> None:
     assert SECRET not in repr(auth)
     t = api.Transport("http://127.0.0.1:1", SECRET)
     assert SECRET not in repr(t) and SECRET not in repr(t.http.auth)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         api.TokenAuth("two words")
 
 

@@ -109,3 +109,25 @@ def test_no_two_modules_import_each_other() -> None:
                      # package __init__ re-exporting its own modules is not a circle
                      and not b.startswith(a + ".") and not a.startswith(b + "."))
     assert circles == []
+
+
+# Python's own errors a client module may still raise: a wrong argument type is a
+# programming mistake, not something a user meets.
+_PROGRAMMING_ERRORS = {"TypeError", "NotImplementedError", "AssertionError"}
+
+
+def test_every_error_a_user_can_meet_is_an_infinity_error() -> None:
+    import builtins
+
+    builtin_errors = {n for n, v in vars(builtins).items()
+                      if isinstance(v, type) and issubclass(v, BaseException)}
+    offenders = []
+    for name, path in _modules().items():
+        if not name.startswith("infinity_workflows") or ".server" in name:
+            continue  # the server answers errors as HTTP statuses, not exceptions
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) \
+                    and isinstance(node.exc.func, ast.Name) \
+                    and node.exc.func.id in builtin_errors - _PROGRAMMING_ERRORS:
+                offenders.append(f"{name}:{node.lineno} raises {node.exc.func.id}")
+    assert offenders == []
