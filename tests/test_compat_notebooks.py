@@ -28,6 +28,9 @@ from .test_notebooks import kernel_env, vf_server  # noqa: F401 - fixtures
 FIXTURES = ROOT / "tests" / "fixtures" / "infinity"
 GENERATOR = "visionfit-flagship-v0.1.0"
 STAMP = "2022_08_01_T_10_00_00"
+# A cell whose reply never reaches the client (seen once on a machine loaded 4x over) fails
+# the test instead of hanging it.
+CELL_TIMEOUT = 300
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +65,8 @@ def render_as_infinity_did(name: str, folder: Path, parameters: dict[str, Any]) 
 def run_in_place(record: Path) -> Path:
     """The user opens the record and runs every cell (its folder is the working folder)."""
     papermill.execute_notebook(str(record), str(record), cwd=str(record.parent),
-                               progress_bar=False, kernel_name="python3")
+                               progress_bar=False, kernel_name="python3",
+                               execution_timeout=CELL_TIMEOUT)
     return record
 
 
@@ -75,7 +79,7 @@ def test_demo_notebook_runs_unchanged(kernel_env: LiveServer, tmp_path: Path,  #
         parameters={"CLIENT": client, "TOKEN": kernel_env.token, "SERVER": kernel_env.url,
                     "GENERATOR": GENERATOR, "OUT_DIR": str(tmp_path / "downloads"),
                     "NUM_JOBS": 200},
-        progress_bar=False, kernel_name="python3")
+        progress_bar=False, kernel_name="python3", execution_timeout=CELL_TIMEOUT)
     seen = driver_output(out)
     assert seen["completed"] == seen["valid"] == 3 and seen["download_ok"]
     assert seen["batch_id"] in seen["listed"]
