@@ -61,7 +61,7 @@ def jobs_per_second(source: Path, jobs: int, workers: int) -> float:
 
 def sync_cost_ms(folder: Path, count: int = 200, size: int = 64 * 1024) -> tuple[float, float]:
     """Milliseconds per result placed without and with the syncs, on ``folder``'s disk."""
-    from infinity_workflows.server.executor import fsync_folder
+    from infinity_workflows.files import fsync_folder
 
     data = os.urandom(size)
     results = folder / "results"

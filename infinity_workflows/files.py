@@ -16,7 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["PendingFile", "atomic_write", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["PendingFile", "atomic_write", "fsync_folder", "write_bytes_atomic",
+           "write_text_atomic"]
+
+
+def fsync_folder(folder: Path | str) -> None:
+    """Make the entries of ``folder`` (a rename into it) durable."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class PendingFile:
@@ -36,7 +46,8 @@ class PendingFile:
         self.tmp = Path(tmp)
 
     def commit(self, durable: bool = False) -> Path:
-        """Rename the written file into place (after an fsync when ``durable``)."""
+        """Rename the written file into place; when ``durable``, the file is synced first
+        and its folder after, so the rename too survives a power cut."""
         if durable:
             fd = os.open(self.tmp, os.O_RDONLY)
             try:
@@ -44,6 +55,8 @@ class PendingFile:
             finally:
                 os.close(fd)
         os.replace(self.tmp, self.path)
+        if durable:
+            fsync_folder(self.path.parent)
         return self.path
 
     def abort(self) -> None:

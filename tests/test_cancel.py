@@ -87,6 +87,10 @@ def test_the_client_cli_and_widget_cancel(srv: LiveServer, tmp_path: Path,
     ui = DownloadInterface(batch, tmp_path / "dl")
     ui.cancel_button.click()
     assert "Nothing to cancel" in ui.message.value
+    running = sesh.submit([{"sleep_s": 60.0}] * 2)
+    live = DownloadInterface(running, tmp_path / "dl2")
+    live.cancel_button.click()
+    assert "Cancelled 2 queued or running job(s)" in live.message.value
 
     queued = sesh.submit([{"sleep_s": 60.0}] * 4)
     env = {**srv.env, "INFINITY_API_TOKEN": srv.token, "INFINITY_API_SERVER": srv.url}

@@ -316,6 +316,7 @@ def test_quaternions_rebuild_every_global_joint(jobs, case: str) -> None:
     armature = labels["info"]["armature"]
     joints, parents = armature["joints"], armature["parents"]
     assert len(joints) == 26 and set(parents) == set(joints)
+    assert "SMPL-X" in armature["joints_note"]
     assert [j for j in joints if parents[j] is None] == ["pelvis"]
     assert all(joints.index(parents[j]) < joints.index(j) for j in joints if parents[j])
     worst, turned = 0.0, set()
@@ -510,3 +511,18 @@ def test_depth_png_is_lossless_millimetres() -> None:
     expected = np.rint(np.minimum(metres, DEPTH_MAX_MM / 1000) * 1000)
     assert np.array_equal(decoded, expected)
     assert decoded[0, 0] == decoded[1, 1] == DEPTH_MAX_MM and decoded[2, 2] == 0
+
+
+def test_encode_window_equals_encoding_the_whole_mask() -> None:
+    from visionfit.generator.labels import encode_mask, encode_window
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        H, W = (int(v) for v in rng.integers(1, 30, 2))
+        y0, y1 = sorted(int(v) for v in rng.integers(0, H + 1, 2))
+        x0, x1 = sorted(int(v) for v in rng.integers(0, W + 1, 2))
+        window = rng.random((y1 - y0, x1 - x0)) < rng.random()
+        full = np.zeros((H, W), dtype=bool)
+        full[y0:y1, x0:x1] = window
+        assert encode_window(window, (slice(y0, y1), slice(x0, x1)), (H, W)) == \
+            encode_mask(full)

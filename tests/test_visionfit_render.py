@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from visionfit.generator import VisionFitGenerator, kernels
+from visionfit.generator import VisionFitGenerator
 from visionfit.generator.body import Primitives
 from visionfit.generator.camera import Camera
 from visionfit.generator.job import Job
+from visionfit.generator.kernels import cache
 from visionfit.generator.raster import (
     first_hit_depth,
     mean_colours,
@@ -130,10 +131,10 @@ def test_cache_falls_back_to_the_temporary_folder(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the user's cache folder would be")
-    monkeypatch.setattr(kernels, "user_cache_dir", lambda name: str(blocker / name))
-    monkeypatch.setattr(kernels.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    monkeypatch.setattr(cache, "user_cache_dir", lambda name: str(blocker / name))
+    monkeypatch.setattr(cache.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
-    chosen = kernels._writable_cache_dir()
+    chosen = cache._writable_cache_dir()
     assert chosen is not None and Path(chosen).parent == tmp_path / "tmp"
     assert Path(chosen).is_dir()
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..files import fsync_folder
 from ..generators import GeneratorRegistry
 from .cancellation import (
     JobCancelled,
@@ -53,7 +54,6 @@ __all__ = [
     "JobTask",
     "LocalProcessExecutor",
     "WorkerLost",
-    "fsync_folder",
     "place_archive",
     "render_archive",
     "run_job_locally",
@@ -211,15 +211,6 @@ def place_archive(archive: Path, results_dir: Path, job_id: str) -> Path:
         raise JobFailed(f"could not store the result in {results_dir}: {_describe(exc)}"
                         ) from None
     return target
-
-
-def fsync_folder(folder: Path) -> None:
-    """Make the entries of ``folder`` (a rename into it) durable."""
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def store_archive_bytes(data: bytes, results_dir: Path, work_dir: Path, job_id: str) -> Path:

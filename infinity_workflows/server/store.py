@@ -93,6 +93,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs(batch_id, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_token ON jobs(token_id, is_preview, seq);
 CREATE INDEX IF NOT EXISTS jobs_queued ON jobs(seq) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS jobs_queued_by_batch ON jobs(batch_id, seq) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS jobs_running ON jobs(seq) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(token_id, end_time) WHERE status = 'succeeded';
 CREATE TABLE IF NOT EXISTS portal_sessions (

@@ -22,7 +22,14 @@ import numpy as np
 
 from .body import JOINT_NAMES, BodyModel
 
-__all__ = ["QUATERNION_CONVENTION", "armature_info", "local_rotations", "matrix_to_quaternion"]
+__all__ = ["JOINTS_NOTE", "QUATERNION_CONVENTION", "armature_info", "local_rotations",
+           "matrix_to_quaternion"]
+
+JOINTS_NOTE = (
+    "26 joints: the 17 COCO keypoints plus pelvis (the root), spine, chest, neck, head, hands "
+    "and feet, which is every joint this body model has. Infinity's SMPL-X armature had 55 "
+    "(jaw, collar bones and 30 finger joints among them); this body has rigid hands and no "
+    "jaw, fingers or collar bones, so those are not reported rather than invented")
 
 QUATERNION_CONVENTION = (
     "quaternions[joint] = [w, x, y, z], unit, w >= 0: the joint's rotation relative to its "
@@ -74,6 +81,7 @@ def armature_info(body: BodyModel) -> dict[str, Any]:
     offsets = np.round(body.offsets, 6).tolist()
     return {
         "joints": list(JOINT_NAMES),
+        "joints_note": JOINTS_NOTE,
         "parents": parents,
         "rest_offsets": dict(zip(JOINT_NAMES, offsets, strict=True)),
         "quaternion_convention": QUATERNION_CONVENTION,

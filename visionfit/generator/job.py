@@ -38,6 +38,7 @@ from .labels import (
     box_corners,
     cuboid,
     encode_mask,
+    encode_window,
     joint_visibility,
     person_keypoints,
 )
@@ -240,14 +241,15 @@ class Job:
                 # Person: the amodal mask is every body pixel in the image, the visible one
                 # those not behind furniture (the body hiding itself does not count).
                 # percent_occlusion is computed from exactly these two masks.
-                amodal = person_coverage(layer, inst.shape)
-                hidden_here = st.inst[ys, xs][np.isfinite(layer.depth) & ~vis]
+                hit = np.isfinite(layer.depth)
+                hidden_here = st.inst[ys, xs][hit & ~vis]
                 if len(hidden_here):
                     hidden_by += np.bincount(hidden_here, minlength=256)
                 image_id = i + 1
                 ann_id = len(annotations) + 1
-                seg, bbox, area = encode_mask(inst == 1)
-                amodal_seg, amodal_bbox, amodal_area = encode_mask(amodal)
+                seg, bbox, area = encode_window(vis, layer.slices, inst.shape)
+                amodal_seg, amodal_bbox, amodal_area = encode_window(hit, layer.slices,
+                                                                     inst.shape)
                 occlusion = 100.0 * (amodal_area - area) / amodal_area if amodal_area else 0.0
                 occlusions.append(occlusion)
                 v = joint_visibility(cam, proj_all[i], self.body.tolerance, inst, body_depth,
@@ -305,7 +307,8 @@ class Job:
                     write_png_atomic(out_dir / "video_preview.png", rgb)
                 masks.add(f"{stem}.cseg.png", cseg)
                 masks.add(f"{stem}.iseg.png", iseg)
-                masks.add(f"{stem}.iseg.{ann_id}.png", mask_png(amodal, person_rgb))
+                masks.add(f"{stem}.iseg.{ann_id}.png",
+                          mask_png(person_coverage(layer, inst.shape), person_rgb))
                 if depths is not None:
                     depths.add(f"{stem}.depth.png", depth_png(first_hit_depth(st, layer)))
                 watch.mark("masks")

@@ -1,7 +1,7 @@
 """Shadows on the floor: the person's, per frame, and the furniture's contact darkening, per job.
 
 Model. The floor's irradiance is the ambient (sky) term plus the lamp's direct term of
-:func:`kernels._lamp_light`; a shadow takes away a share of each:
+:func:`kernels.body.lamp_light`; a shadow takes away a share of each:
 
 * Direct light: the lamp is a disc of radius :data:`LAMP_RADIUS` at height ``H``. Each body
   primitive is a capsule (ellipsoids become capsules along their longest axis). Seen from the
