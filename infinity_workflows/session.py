@@ -18,7 +18,7 @@ from .batch import Batch, parse_time
 from .credentials import LOCAL_SERVER, normalise_server, resolve_token
 from .errors import ConfigurationError, NotFoundError, ValidationError
 from .sampling.categories import category_note
-from .sampling.source import cached_sampler
+from .sampling.source import cached_sampler, sampler_for
 from .schema import Schema
 
 __all__ = ["DEFAULT_GENERATOR", "DEFAULT_SERVER", "Session"]
@@ -84,6 +84,13 @@ class Session:
         if not isinstance(rng, random.Random):
             rng = random.Random(rng)
         return cached_sampler(self.schema).sample({}, rng)
+
+    def sample_input(self, rng: random.Random | int | None = None, **fixed: Any
+                     ) -> dict[str, Any]:
+        """One job drawn with the generator's own distributions when it is installed here
+        (:func:`infinity_workflows.sampling.sample_input`; the method Infinity's later
+        ``VisionFitSession`` had)."""
+        return sampler_for(self).sample(fixed, rng)
 
     def randomize_unspecified_params(self, params: Mapping[str, Any],
                                      rng: random.Random | int | None = None,

@@ -167,6 +167,7 @@ def test_sample_input_takes_any_session(server: LiveServer) -> None:
         assert type(job["scene"]) is str and type(job["exercise"]) is str  # not np.str_
     # One table for all of them: the same seed draws the same job from each.
     assert all(sample_input(s, rng=3) == sample_input(ours, rng=3) for s in sources)
+    assert ours.sample_input(rng=3, num_reps=2) == sample_input(theirs, rng=3, num_reps=2)
     with pytest.raises(ValidationError, match="num_reps: 0 is below the minimum"):
         sample_input(theirs, num_reps=0)
     batch = theirs.submit([sample_input(theirs, rng=1, num_reps=1)], is_preview=True)

@@ -60,10 +60,11 @@ __all__ = [
 def sample_input(sesh: Any, rng: RandomLike = None, **fixed: Any) -> dict[str, Any]:
     """One job: ``fixed`` values as given, every other parameter drawn from its distribution.
 
-    ``sesh`` is a Session (or anything with a ``.schema``, a Schema, or a
-    :class:`Sampler`). ``rng`` is None (a shared generator), an int seed or a
-    :class:`random.Random`; pass one ``random.Random`` to a loop to draw a reproducible list
-    (an int seed draws the same job every call).
+    ``sesh`` is a Session (ours or infinity-core's, or anything with a ``.schema``), a
+    Schema, a ``parameter_info`` dict, the API's ``params`` list, or a :class:`Sampler`.
+    ``rng`` is None (a shared generator), an int seed or a :class:`random.Random`; pass one
+    ``random.Random`` to a loop to draw a reproducible list (an int seed draws the same job
+    every call).
     Raises :class:`~infinity_workflows.errors.ValidationError` naming each bad value.
     """
     return sampler_for(sesh).sample(fixed, rng)
