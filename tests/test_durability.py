@@ -60,10 +60,10 @@ def test_a_local_job_is_synced_renamed_and_its_folder_synced(tmp_path: Path, cal
 
 
 def test_a_remote_archive_is_stored_durably(tmp_path: Path, calls) -> None:
-    results, work = tmp_path / "results", tmp_path / "work"
+    results = tmp_path / "results"
     results.mkdir()
-    work.mkdir()
-    target = store_archive_bytes(b"PK\x05\x06" + b"\0" * 18, results, work, "j")
+    target = store_archive_bytes(b"PK\x05\x06" + b"\0" * 18, results, "j")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
     _order_is_durable(calls, target)
 
 

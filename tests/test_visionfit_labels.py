@@ -514,9 +514,10 @@ def test_depth_png_is_lossless_millimetres() -> None:
 
 
 def test_encode_window_equals_encoding_the_whole_mask() -> None:
-    from visionfit.generator.labels import encode_mask, encode_window
+    from visionfit.generator.labels import WindowEncoder, encode_mask, encode_window
 
     rng = np.random.default_rng(5)
+    reused = WindowEncoder((31, 29))  # one buffer, windows of every size one after another
     for _ in range(300):
         H, W = (int(v) for v in rng.integers(1, 30, 2))
         y0, y1 = sorted(int(v) for v in rng.integers(0, H + 1, 2))
@@ -526,3 +527,6 @@ def test_encode_window_equals_encoding_the_whole_mask() -> None:
         full[y0:y1, x0:x1] = window
         assert encode_window(window, (slice(y0, y1), slice(x0, x1)), (H, W)) == \
             encode_mask(full)
+        big = np.zeros((31, 29), dtype=bool)
+        big[y0:y1, x0:x1] = window
+        assert reused(window, (slice(y0, y1), slice(x0, x1))) == encode_mask(big)

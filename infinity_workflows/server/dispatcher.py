@@ -233,8 +233,7 @@ class Dispatcher:
         if outcome.archive is None:
             return None
         try:
-            store_archive_bytes(outcome.archive, self.results_dir, self.work_dir,
-                                outcome.job_id)
+            store_archive_bytes(outcome.archive, self.results_dir, outcome.job_id)
         except JobFailed as exc:
             return str(exc)
         return None

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..files import fsync_folder
+from ..files import atomic_write, fsync_folder
 from ..generators import GeneratorRegistry
 from .cancellation import (
     JobCancelled,
@@ -213,20 +213,17 @@ def place_archive(archive: Path, results_dir: Path, job_id: str) -> Path:
     return target
 
 
-def store_archive_bytes(data: bytes, results_dir: Path, work_dir: Path, job_id: str) -> Path:
-    """Write archive bytes received from a remote worker, then place them atomically."""
-    fd, tmp = tempfile.mkstemp(dir=work_dir, prefix=f".{job_id}-", suffix=".zip")
+def store_archive_bytes(data: bytes, results_dir: Path, job_id: str) -> Path:
+    """Write archive bytes received from a remote worker to ``results/<job_id>.zip``,
+    durably and atomically, as :func:`place_archive` does for a local one."""
+    target = results_dir / f"{job_id}.zip"
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_write(target, "wb", permissions=0o600, durable=True) as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return place_archive(Path(tmp), results_dir, job_id)
     except OSError as exc:
         raise JobFailed(f"could not store the result in {results_dir}: {_describe(exc)}"
                         ) from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    return target
 
 
 def run_job_locally(task: JobTask, results_dir: str, work_dir: str) -> JobOutcome:

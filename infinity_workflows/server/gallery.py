@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 import tempfile
 import threading
 from pathlib import Path
 
+from ..files import atomic_write
 from ..generators import Generator
 
 __all__ = ["Gallery"]
@@ -84,8 +84,7 @@ class Gallery:
                     raise FileNotFoundError(f"the preview wrote no .png file into {out_dir}")
                 preview = found[0]
             target.parent.mkdir(parents=True, exist_ok=True)
-            staged = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(preview, staged)
-            os.replace(staged, target)
+            with atomic_write(target, "wb") as fh:
+                fh.write(preview.read_bytes())
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

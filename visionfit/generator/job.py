@@ -35,10 +35,10 @@ from .labels import (
     CATEGORIES,
     CATEGORY_IDS,
     CUBOID_CORNER_ORDER,
+    WindowEncoder,
     box_corners,
     cuboid,
     encode_mask,
-    encode_window,
     joint_visibility,
     person_keypoints,
 )
@@ -216,6 +216,7 @@ class Job:
         room_cats = cat_of_index[st.inst]
         inst_pal = INSTANCE_PALETTE.tobytes()
         person_rgb = tuple(INSTANCE_PALETTE[1].tolist())
+        person_rle = WindowEncoder((H, W))
         cat_pal = _CATEGORY_PALETTE.tobytes()
 
         video = None if self.is_preview else VideoEncoder(out_dir / "video.mp4", W, H,
@@ -247,9 +248,8 @@ class Job:
                     hidden_by += np.bincount(hidden_here, minlength=256)
                 image_id = i + 1
                 ann_id = len(annotations) + 1
-                seg, bbox, area = encode_window(vis, layer.slices, inst.shape)
-                amodal_seg, amodal_bbox, amodal_area = encode_window(hit, layer.slices,
-                                                                     inst.shape)
+                seg, bbox, area = person_rle(vis, layer.slices)
+                amodal_seg, amodal_bbox, amodal_area = person_rle(hit, layer.slices)
                 occlusion = 100.0 * (amodal_area - area) / amodal_area if amodal_area else 0.0
                 occlusions.append(occlusion)
                 v = joint_visibility(cam, proj_all[i], self.body.tolerance, inst, body_depth,

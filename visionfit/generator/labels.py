@@ -21,6 +21,7 @@ __all__ = [
     "box_corners",
     "cuboid",
     "encode_mask",
+    "WindowEncoder",
     "encode_window",
     "joint_visibility",
     "person_keypoints",
@@ -45,15 +46,30 @@ def encode_mask(mask: np.ndarray) -> tuple[dict[str, Any], list[float], int]:
     return _encode_fortran(np.asfortranarray(mask, dtype=np.uint8))
 
 
+class WindowEncoder:
+    """:func:`encode_mask` of (H, W) masks that are empty outside a window (the body's screen
+    rectangle): each window is written straight into one reused column-major byte buffer, the
+    layout the encoder reads, and only the previous window is cleared; casting a full-image
+    copy per mask would cost twice as much."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        h, w = shape
+        self._buffer = np.zeros((w, h), dtype=np.uint8).T
+        self._last: tuple[slice, slice] = (slice(0, 0), slice(0, 0))
+
+    def __call__(self, window: np.ndarray, slices: tuple[slice, slice]
+                 ) -> tuple[dict[str, Any], list[float], int]:
+        self._buffer[self._last] = 0
+        self._buffer[slices] = window
+        self._last = slices
+        return _encode_fortran(self._buffer)
+
+
 def encode_window(window: np.ndarray, slices: tuple[slice, slice], shape: tuple[int, int]
                   ) -> tuple[dict[str, Any], list[float], int]:
     """:func:`encode_mask` of an (H, W) ``shape`` mask that is ``window`` at ``slices`` and
-    empty elsewhere (the body's screen rectangle): built straight into the column-major bytes
-    the encoder reads, which halves the cost of casting a full-image copy."""
-    h, w = shape
-    full = np.zeros((w, h), dtype=np.uint8).T
-    full[slices] = window
-    return _encode_fortran(full)
+    empty elsewhere."""
+    return WindowEncoder(shape)(window, slices)
 
 
 def _encode_fortran(mask: np.ndarray) -> tuple[dict[str, Any], list[float], int]:

@@ -59,13 +59,13 @@ __all__ = [
 def sample_input(sesh: Any, rng: RandomLike = None, **fixed: Any) -> dict[str, Any]:
     """One job (see :func:`infinity_workflows.sampling.sample_input`), VisionFit's table by
     default."""
-    return engine.sample_input(sampler_for(sesh, VisionFitGenerator), rng, **fixed)
+    return sampler_for(sesh, VisionFitGenerator).sample(fixed, rng)
 
 
 def sample_inputs(sesh: Any, n: int, rng: RandomLike | np.random.Generator = None,
                   **fixed: Any) -> list[dict[str, Any]]:
     """``n`` jobs drawn with NumPy (see :func:`infinity_workflows.sampling.sample_inputs`)."""
-    return engine.sample_inputs(sampler_for(sesh, VisionFitGenerator), n, rng, **fixed)
+    return sampler_for(sesh, VisionFitGenerator).sample_many(n, fixed, rng)
 
 
 def distribution_table(sesh: Any, **fixed: Any) -> Any:
