@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from infinity_workflows import records
+from infinity_workflows.errors import InfinityError
 from infinity_workflows.records import (
     METADATA_KEY,
     create_workflow_notebook,
@@ -259,3 +260,38 @@ def test_rerun_of_a_failing_record_keeps_it_unlisted_and_says_where(tmp_path: Pa
     assert info.value.record.name.startswith(".failed-")
     assert "cell failed on purpose" in info.value.record.read_text()
     assert [r.notebook for r in list_records(record.parent.parent)] == [record.name]
+
+
+def test_rerun_completes_a_submit_record_whose_download_notebook_was_never_written(
+        tmp_path: Path) -> None:
+    """The batch was submitted (the sidecar says so) and writing the Download notebook then
+    failed: `rerun` renders it beside the Submit record and submits nothing again."""
+    from .conftest import cli_env, run_cli
+
+    submit = create_workflow_notebook("submit", generator=GENERATOR, server=SERVER,
+                                      records_dir=tmp_path)
+    folder = submit.parent
+    records.record_submission(folder, notebook=submit.name, batch_id=BATCH,
+                              batch_name="half done", download_notebook=None)
+    assert {r.notebook: r for r in list_records(tmp_path)}[submit.name].batch_id == BATCH
+
+    env = cli_env(tmp_path / "home", tmp_path / "config")
+    result = run_cli("rerun", str(submit), env=env)  # SERVER answers nothing: no request made
+    made = Path(result.stdout.strip())
+    assert made.parent == folder and made.name.startswith("download_batch_")
+    assert read_parameters(made)["BATCH_ID"] == BATCH
+    assert read_lineage(made)["parent"] == submit.name
+    sidecar = json.loads((folder / records.SIDECAR).read_text())["submissions"]
+    assert [(s["batch_id"], s["download_notebook"]) for s in sidecar] == [(BATCH, made.name)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]  # no new record folder
+
+
+def test_rerun_refuses_a_sidecar_batch_id_that_is_not_a_uuid(tmp_path: Path) -> None:
+    submit = create_workflow_notebook("submit", generator=GENERATOR, server=SERVER,
+                                      records_dir=tmp_path)
+    records.record_submission(submit.parent, notebook=submit.name, batch_id="../../etc",
+                              batch_name="forged", download_notebook=None)
+    before = sorted(p.name for p in submit.parent.iterdir())
+    with pytest.raises(InfinityError, match="not a UUID"):
+        rerun_record(submit)
+    assert sorted(p.name for p in submit.parent.iterdir()) == before

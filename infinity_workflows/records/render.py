@@ -43,6 +43,7 @@ __all__ = [
     "create_workflow_notebook",
     "new_record_folder",
     "read_submissions",
+    "complete_submission",
     "record_submission",
     "render_download_notebook",
     "render_record",
@@ -274,9 +275,18 @@ def render_download_notebook(*, batch_id: str, batch_name: str | None, generator
     notebook = parent_path.name if parent_path else None
     record_submission(folder, notebook=notebook, batch_id=batch_id, batch_name=batch_name,
                       download_notebook=None)
+    return complete_submission(folder, batch_id=batch_id, generator=generator, server=server,
+                               parent=parent_path)
+
+
+def complete_submission(folder: Path, *, batch_id: str, generator: str, server: str,
+                        parent: Path | None) -> Path:
+    """Render the Download notebook of a submission already in ``folder``'s sidecar and
+    name it there: the second half of :func:`render_download_notebook`, which ``rerun``
+    also calls for a Submit record whose Download notebook was never written."""
     path = render_record(
         "download", {"GENERATOR": generator, "SERVER": server, "BATCH_ID": batch_id},
-        folder=folder, stamp=_stamp_of_folder(folder), parent=parent_path, batch_id=batch_id)
+        folder=folder, stamp=_stamp_of_folder(folder), parent=parent, batch_id=batch_id)
     _name_download_notebook(folder, batch_id, path.name)
     return path
 

@@ -10,9 +10,12 @@ import nbformat
 
 from ..errors import RecordError, RerunError
 from ..paths import RECORD_FOLDER_RE, default_records_dir
+from ..trust import checked_id
 from .index import read_parameters, record_lineage
 from .render import (
+    SIDECAR,
     build_record,
+    complete_submission,
     kind_prefix,
     new_record_folder,
     place_record,
@@ -35,10 +38,20 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     directory is the new folder, so a Submit notebook's Download notebook lands beside it.
     Raises :class:`RerunError` when the run fails (a cell error, a missing or dead kernel):
     nothing is then listed as a record; what ran is kept under a hidden ``.failed-`` name.
+
+    A Submit record whose batch was submitted but whose Download notebook was never written
+    (the sidecar names the batch and no Download notebook) is completed instead, when no
+    ``overrides`` are given: its Download notebook is rendered beside it and returned, and
+    nothing is submitted again.
     """
     record = Path(record).resolve()
     lineage = record_lineage(record)
     kind = str(lineage.get("kind"))
+    unfinished = _unfinished_submission(record) if kind == "submit" and not overrides else None
+    if unfinished is not None:
+        return complete_submission(
+            record.parent, batch_id=unfinished, generator=str(lineage.get("generator") or ""),
+            server=str(lineage.get("server") or ""), parent=record)
     saved = read_parameters(record)
     if not lineage["made_here"] and "TOKEN" in saved:
         # Infinity's toolkit wrote the token into its records; ours never carry one. The
@@ -123,3 +136,13 @@ def _claim_submissions(folder: Path, notebook: str) -> None:
     write_submissions(folder, [{**e, "notebook": e.get("notebook") or notebook}
                                 for e in entries])
 
+
+def _unfinished_submission(record: Path) -> str | None:
+    """The batch id ``record`` submitted whose Download notebook is missing, if any. The
+    sidecar is a file like any record: its id must be a UUID before it goes further."""
+    for entry in reversed(read_submissions(record.parent)):
+        if entry.get("notebook") == record.name and entry.get("batch_id"):
+            if entry.get("download_notebook"):
+                return None
+            return checked_id(entry["batch_id"], "a batch id", f"{SIDECAR} of {record.name}")
+    return None
