@@ -23,14 +23,22 @@
     │                              every job that did succeed is kept on disk
     ├── SchemaError                a generator's parameter schema is malformed (a plug-in's, or
     │                              one a server sent)
+    ├── DataError                  downloaded data cannot serve the review or export asked of
+    │                              it (no jobs yet, a video shorter than its labels)
+    ├── MissingDataError           a downloaded file or folder a review or export needs is
+    │                              not there (also a ``FileNotFoundError``)
+    ├── OutputExistsError          an export's folder is already there and ``overwrite`` was
+    │                              not given (also a ``FileExistsError``)
     ├── RecordError                a workflow record cannot be made, read or re-run as asked
     │                              (unknown kind, no batch id, not a record, unknown parameter)
     └── RerunError                 a re-run ran and failed; ``.record`` is the notebook that
                                    shows the error (None when no cell ran)
 
-``ValidationError``, ``SchemaError`` and ``RecordError`` are also ``ValueError`` (a bad value
-given), so code that catches ``ValueError`` keeps working. Errors raised for a programming
-mistake (a wrong argument type: ``TypeError``) stay Python's own.
+``ValidationError`` (also a bad argument to a review helper), ``SchemaError``, ``DataError``
+and ``RecordError`` are also ``ValueError`` (a bad value given), so code that catches
+``ValueError`` keeps working (and ``MissingDataError`` is a ``FileNotFoundError``). Errors
+raised for a programming mistake (a wrong argument type: ``TypeError``; a frame index out
+of range: ``IndexError``) stay Python's own.
 """
 
 from __future__ import annotations
@@ -43,10 +51,13 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "DataError",
     "DownloadError",
     "InfinityError",
     "JobTimeout",
+    "MissingDataError",
     "NotFoundError",
+    "OutputExistsError",
     "ProtocolError",
     "RecordError",
     "RerunError",
@@ -135,6 +146,19 @@ class DownloadError(InfinityError):
 
 class SchemaError(InfinityError, ValueError):
     """A generator's parameter schema is malformed (a plug-in's, or one a server sent)."""
+
+
+class DataError(InfinityError, ValueError):
+    """Downloaded data cannot serve the review or export asked of it; the message says
+    what to download again."""
+
+
+class MissingDataError(InfinityError, FileNotFoundError):
+    """A downloaded file or folder that a review or export needs is not there."""
+
+
+class OutputExistsError(InfinityError, FileExistsError):
+    """An output (an export's folder) is already there and may not be replaced."""
 
 
 class RecordError(InfinityError, ValueError):

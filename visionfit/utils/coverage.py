@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from infinity_workflows.errors import DataError
+
 from .jobdata import JobLabels, job_folders, job_params
 
 __all__ = ["label_coverage"]
@@ -147,7 +149,7 @@ def label_coverage(folder: str | Path) -> Figure:
             cov.add(JobLabels.load(job_dir), job_params(job_dir),
                     (job_dir / "video.mp4").is_file())
     if not cov.params:
-        raise ValueError(f"{folder} holds no downloaded job with labels yet (download the "
+        raise DataError(f"{folder} holds no downloaded job with labels yet (download the "
                          f"batch first)")
     df = pd.DataFrame.from_records(cov.params)
     frames = len(cov.stacked("occlusion"))

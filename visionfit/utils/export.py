@@ -29,6 +29,12 @@ import numpy as np
 from PIL import Image
 
 from infinity_workflows.batch import replace_folder
+from infinity_workflows.errors import (
+    DataError,
+    MissingDataError,
+    OutputExistsError,
+    ValidationError,
+)
 
 from .jobdata import job_folders, video_frames
 
@@ -53,7 +59,7 @@ class _Categories:
                 self.by_name[cat["name"]] = known
             elif {k: v for k, v in known.items() if k != "id"} != \
                     {k: v for k, v in cat.items() if k != "id"}:
-                raise ValueError(f"job {job} defines category {cat['name']!r} differently "
+                raise DataError(f"job {job} defines category {cat['name']!r} differently "
                                  "from an earlier job; export jobs of one generator version")
             mapping[cat["id"]] = known["id"]
         return mapping
@@ -89,7 +95,7 @@ class _DepthMaps:
                 return self._zip.read(name)
             return (self.job_dir / name).read_bytes()
         except (KeyError, FileNotFoundError):
-            raise ValueError(f"job {self.job_dir.name} has depth maps but none for frame "
+            raise DataError(f"job {self.job_dir.name} has depth maps but none for frame "
                              f"{frame_number}; download it again (Batch.download(..., "
                              "overwrite=True))") from None
 
@@ -98,8 +104,8 @@ class _DepthMaps:
             self._zip.close()
 
 
-def _frame_mismatch(job_dir: Path, frames: str, labelled: int) -> ValueError:
-    return ValueError(f"job {job_dir.name} has {frames} frames but its labels.json describes "
+def _frame_mismatch(job_dir: Path, frames: str, labelled: int) -> DataError:
+    return DataError(f"job {job_dir.name} has {frames} frames but its labels.json describes "
                       f"{labelled}; download it again (Batch.download(..., overwrite=True))")
 
 
@@ -117,16 +123,16 @@ def export_coco(folder: str | Path, out_dir: str | Path | None = None, *,
     job's parameters, seed and camera (``info`` of its labels).
     """
     if not isinstance(every_nth, int) or every_nth < 1:
-        raise ValueError(f"every_nth must be a whole number of at least 1, got {every_nth!r}")
+        raise ValidationError(f"every_nth must be a whole number of at least 1, got {every_nth!r}")
     source = Path(folder)
     jobs = job_folders(source)
     if not jobs:
-        raise FileNotFoundError(f"{source} holds no downloaded jobs; download the batch "
+        raise MissingDataError(f"{source} holds no downloaded jobs; download the batch "
                                 "first (Batch.download or the Download notebook)")
     target = Path(out_dir) if out_dir is not None else source.with_name(f"{source.name}_coco")
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it, "
-                              "or choose another out_dir")
+        raise OutputExistsError(f"{target} already exists; pass overwrite=True to replace "
+                                "it, or choose another out_dir")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-partial-", dir=target.parent))
     try:

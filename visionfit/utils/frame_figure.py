@@ -19,6 +19,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from PIL import Image
 
+from infinity_workflows.errors import DataError, MissingDataError, ValidationError
+
 from .jobdata import (
     CUBOID_EDGES,
     MaskReader,
@@ -45,10 +47,10 @@ def view_previews(folder: str | Path, max_n: int = 16, ncols: int = 4,
     """A grid of the first ``max_n`` jobs' ``video_preview.png``, each captioned with its
     ``caption_params`` (scene / exercise) and the start of its job id."""
     if max_n < 1 or ncols < 1:
-        raise ValueError("max_n and ncols must be at least 1")
+        raise ValidationError("max_n and ncols must be at least 1")
     jobs = [d for d in job_folders(folder) if (d / "video_preview.png").is_file()]
     if not jobs:
-        raise ValueError(f"no job in {folder} has a video_preview.png (download the batch "
+        raise DataError(f"no job in {folder} has a video_preview.png (download the batch "
                          f"first)")
     shown = jobs[:max_n]
     ncols = min(ncols, len(shown))
@@ -199,6 +201,6 @@ def display_video(job_folder: str | Path, width: int | None = None) -> Any:
     if not video.is_file():
         hint = " (it is a preview job: look at it with view_previews, or rerun it as a video)" \
             if (job_dir / "video_preview.png").is_file() else ""
-        raise FileNotFoundError(f"{video} does not exist{hint}")
+        raise MissingDataError(f"{video} does not exist{hint}")
     return Video(str(video), embed=True, width=width, mimetype="video/mp4",
                  html_attributes="controls loop muted playsinline")

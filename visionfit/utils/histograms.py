@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from infinity_workflows.errors import ValidationError
+
 __all__ = ["PARAM_COLOR", "STAT_COLOR", "as_frame", "small_multiples", "visualize_job_params"]
 
 PARAM_COLOR = "#4C72B0"
@@ -119,11 +121,11 @@ def small_multiples(df: pd.DataFrame, columns: Sequence[str], colors: Mapping[st
     groups = None
     if stratify_var is not None:
         if stratify_var not in df.columns:
-            raise ValueError(f"stratify_var {stratify_var!r} is not a column; choose among "
+            raise ValidationError(f"stratify_var {stratify_var!r} is not a column; choose among "
                              f"{', '.join(map(str, df.columns))}")
         groups = df[stratify_var]
         if groups.map(_label).nunique() > _MAX_GROUPS:
-            raise ValueError(f"{stratify_var!r} has {groups.map(_label).nunique()} values; "
+            raise ValidationError(f"{stratify_var!r} has {groups.map(_label).nunique()} values; "
                              f"stratify by a column with at most {_MAX_GROUPS}")
     constant = [c for c in columns if df[c].map(_label).nunique() <= 1]
     varying = [c for c in columns if c not in constant]
@@ -161,7 +163,7 @@ def visualize_job_params(job_params: Any, ncols: int = 4, stratify_var: str | No
     folder to save ``job_params.png`` in, or an image file path."""
     df = as_frame(job_params)
     if df.empty:
-        raise ValueError("job_params is empty: there is nothing to plot")
+        raise ValidationError("job_params is empty: there is nothing to plot")
     fig = small_multiples(df, list(df.columns), {},
                           plot_title or f"Job parameters of {len(df)} jobs",
                           num_per_row or ncols, stratify_var)

@@ -16,6 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
+from infinity_workflows.errors import MissingDataError, ValidationError
+
 __all__ = ["get_all_preview_images", "get_subdirectories", "view_list_of_images",
            "view_previews"]
 
@@ -27,7 +29,7 @@ def get_subdirectories(base_path: str | Path) -> list[str]:
     unfinished download's scratch) are left out."""
     root = Path(base_path)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder; pass the folder a batch was "
+        raise MissingDataError(f"{root} is not a folder; pass the folder a batch was "
                                 "downloaded into")
     return sorted(str(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
@@ -55,7 +57,7 @@ def view_list_of_images(image_paths: Iterable[str | Path], ncols: int = 5) -> Fi
     folder's name; shown, and returned."""
     paths = [Path(p) for p in image_paths]
     if not paths:
-        raise ValueError("no images to show: the list is empty (is the batch downloaded, and "
+        raise ValidationError("no images to show: the list is empty (is the batch downloaded, and "
                          "are its jobs previews?)")
     ncols = max(1, min(ncols, len(paths)))
     nrows = math.ceil(len(paths) / ncols)

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from infinity_workflows.errors import DataError, MissingDataError
+
 __all__ = [
     "CUBOID_EDGES",
     "JobLabels",
@@ -48,7 +50,7 @@ def job_folders(folder: str | Path) -> list[Path]:
     temporary folders of an unfinished download (names starting with '.') are skipped."""
     root = Path(folder)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder; pass the folder Batch.download() "
+        raise MissingDataError(f"{root} is not a folder; pass the folder Batch.download() "
                                 f"wrote (it holds one sub-folder per job)")
     return sorted(p for p in root.iterdir()
                   if p.is_dir() and not p.name.startswith(".") and (p / "job.json").is_file())
@@ -73,7 +75,7 @@ def person_category(labels: Mapping[str, Any]) -> Mapping[str, Any]:
     for cat in labels.get("categories", []):
         if cat.get("name") == "person":
             return cat
-    raise ValueError("labels.json has no 'person' category")
+    raise DataError("labels.json has no 'person' category")
 
 
 def video_frames(video: str | Path) -> Iterator[np.ndarray]:
@@ -104,7 +106,7 @@ def read_frame(job_folder: str | Path, frame: int = 0) -> np.ndarray:
         raise IndexError(f"frame {frame} is past the end of {video} ({count} frames)")
     preview = job_dir / "video_preview.png"
     if not preview.is_file():
-        raise FileNotFoundError(f"{job_dir} has neither video.mp4 nor video_preview.png; is it "
+        raise MissingDataError(f"{job_dir} has neither video.mp4 nor video_preview.png; is it "
                                 f"a downloaded job folder?")
     if frame != 0:
         raise IndexError(f"{job_dir.name} is a preview job: it has only frame 0")
@@ -181,7 +183,7 @@ class MaskReader:
             rgb = np.asarray(im.convert("RGB"))
             colours, index = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
             if len(colours) > 256:
-                raise ValueError(f"{name} has more than 256 colours; it is not a mask")
+                raise DataError(f"{name} has more than 256 colours; it is not a mask")
             palette = np.zeros((256, 3), np.uint8)
             palette[:len(colours)] = colours
             return index.reshape(rgb.shape[:2]).astype(np.uint8), palette
@@ -233,12 +235,12 @@ class JobLabels:
         job_dir = Path(job_folder)
         path = job_dir / "labels.json"
         if not path.is_file():
-            raise FileNotFoundError(f"{path} does not exist; is {job_dir} a downloaded "
+            raise MissingDataError(f"{path} does not exist; is {job_dir} a downloaded "
                                     f"VisionFit job folder?")
         labels = read_json(path)
         images = labels.get("images", [])
         if not images:
-            raise ValueError(f"{path} lists no images")
+            raise DataError(f"{path} lists no images")
         person = person_category(labels)
         person_id = person["id"]
         names = list(person.get("keypoints", []))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from infinity_workflows.errors import DataError, ValidationError
 from visionfit.generator.encode import VideoEncoder, write_png_atomic
 
 from .draw import tag
@@ -38,7 +39,7 @@ def _panel_names(panels: Iterable[str] | None) -> list[str]:
     names = list(DEFAULT_PANELS) if panels is None else list(panels)
     unknown = [p for p in names if p not in PANELS]
     if unknown or not names:
-        raise ValueError(f"unknown panel(s) {unknown or '(none given)'}; choose among "
+        raise ValidationError(f"unknown panel(s) {unknown or '(none given)'}; choose among "
                          f"{', '.join(PANELS)}")
     return names
 
@@ -92,7 +93,7 @@ def _decoded(job_dir: Path, wanted: list[int], count: int) -> Iterator[tuple[int
             yield seen - 1, rgb
         if seen - 1 >= wanted[-1]:
             return
-    raise ValueError(f"{job_dir / 'video.mp4'} has {seen} frames but labels.json describes "
+    raise DataError(f"{job_dir / 'video.mp4'} has {seen} frames but labels.json describes "
                      f"{count}; the download is incomplete: download the job again")
 
 
@@ -146,7 +147,7 @@ def visualize_all_labels(job_folder: str | Path, frames: Any = None,
 def _sample(jobs: list[Path], n: int) -> list[Path]:
     """``n`` jobs spread evenly over the batch (the same ones every time)."""
     if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
+        raise ValidationError(f"n must be at least 1, got {n}")
     if len(jobs) <= n:
         return jobs
     return [jobs[int(k)] for k in np.linspace(0, len(jobs) - 1, n).round()]
@@ -206,7 +207,7 @@ class _Looping:
             try:
                 self._last = next(self._frames)
             except StopIteration:
-                raise ValueError(f"{self.path} ends before frame {index}; delete it and "
+                raise DataError(f"{self.path} ends before frame {index}; delete it and "
                                  f"run display_batch_results again") from None
             self._at += 1
         assert self._last is not None
@@ -224,7 +225,7 @@ def display_batch_results(folder: str | Path, n: int = 6, tile_width: int = 512,
     root = Path(folder)
     jobs = _sample(job_folders(root), n)
     if not jobs:
-        raise ValueError(f"{root} holds no downloaded jobs yet (download the batch first)")
+        raise DataError(f"{root} holds no downloaded jobs yet (download the batch first)")
     videos = [j for j in jobs if (j / "video.mp4").is_file()]
     jobs = videos or jobs
     for job_dir in jobs:

@@ -15,6 +15,7 @@ from typing import Any
 
 from PIL import Image
 
+from infinity_workflows.errors import DataError, MissingDataError, ValidationError
 from visionfit.utils.jobdata import video_frames
 from visionfit.utils.videos import video_fps
 
@@ -40,16 +41,16 @@ def display_video_as_gif(video_path: str | Path, output_path: str | Path | None 
     """Show an mp4 as an animated GIF (kept in a saved notebook, unlike a video player):
     every ``downsample_frames``-th frame at 1/``downsample_resolution`` of its size."""
     if downsample_resolution < 1 or downsample_frames < 1:
-        raise ValueError("downsample_resolution and downsample_frames must be at least 1")
+        raise ValidationError("downsample_resolution and downsample_frames must be at least 1")
     video = Path(video_path)
     if not video.is_file():
-        raise FileNotFoundError(f"{video} does not exist (a preview job has no video.mp4: "
+        raise MissingDataError(f"{video} does not exist (a preview job has no video.mp4: "
                                 "look at it with view_previews)")
     out = Path(output_path) if output_path else video.with_suffix(".gif")
     frames = [Image.fromarray(f[::downsample_resolution, ::downsample_resolution])
               for i, f in enumerate(video_frames(video)) if i % downsample_frames == 0]
     if not frames:
-        raise ValueError(f"{video} has no frames")
+        raise DataError(f"{video} has no frames")
     duration_ms = round(1000 * downsample_frames / video_fps(video))
     write_aside(out, lambda tmp: frames[0].save(tmp, format="GIF", save_all=True,
                                                 append_images=frames[1:],

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from infinity_workflows.errors import DataError
+
 from .histograms import STAT_COLOR, small_multiples
 from .jobdata import JobLabels, job_folders, read_json
 
@@ -93,7 +95,7 @@ def visualize_batch_results(folder_or_df: str | Path | pd.DataFrame, ncols: int 
     df = folder_or_df if isinstance(folder_or_df, pd.DataFrame) else \
         summarize_batch_results_as_dataframe(folder_or_df)
     if df.empty:
-        raise ValueError("no downloaded jobs to plot: the batch folder holds no job folders "
+        raise DataError("no downloaded jobs to plot: the batch folder holds no job folders "
                          "yet (download the batch first)")
     stats = [c for c in stat_columns(df) if df[c].notna().any()]
     params = [c for c in df.columns

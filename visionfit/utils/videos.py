@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from infinity_workflows.errors import DataError, ValidationError
 from visionfit.generator.encode import VideoEncoder
 from visionfit.utils.jobdata import video_frames
 
@@ -48,10 +49,10 @@ def parse_video_frames(video_path: str | Path, height: int | None = None,
     """Every frame as one ``(frames, height, width, 3)`` RGB array, optionally resized to
     ``height`` or ``width`` (aspect ratio kept)."""
     if height is not None and width is not None:
-        raise ValueError("give height or width, not both: the other follows the aspect ratio")
+        raise ValidationError("give height or width, not both: the other follows the aspect ratio")
     frames = [_resized(f, height, width) for f in video_frames(video_path)]
     if not frames:
-        raise ValueError(f"{video_path} has no frames")
+        raise DataError(f"{video_path} has no frames")
     return np.stack(frames)
 
 
@@ -76,26 +77,26 @@ def stack_videos(paths: Sequence[str | Path], clip_to_minimum: bool = True, axis
     ``num_pad_axis`` appends that many white tiles; ``clip_to_minimum`` cuts every video to
     the shortest (otherwise their lengths must match)."""
     if axis not in (1, 2):
-        raise ValueError(f"axis must be 1 (one above the other) or 2 (side by side), "
+        raise ValidationError(f"axis must be 1 (one above the other) or 2 (side by side), "
                          f"not {axis}")
     paths = [Path(p) for p in paths]
     if not paths:
-        raise ValueError("no videos to stack")
+        raise ValidationError("no videos to stack")
     rates = {video_fps(p) for p in paths}
     if len(rates) != 1:
-        raise ValueError(f"the videos have different frame rates ({sorted(rates)}); stack "
+        raise ValidationError(f"the videos have different frame rates ({sorted(rates)}); stack "
                          "videos of one frame rate")
     size = {"height": fixed_size} if axis == 2 else {"width": fixed_size}
     videos = [parse_video_frames(p, **size) for p in paths]
     across = 1 if axis == 2 else 2  # the dimension that must agree
     if len({v.shape[across] for v in videos}) != 1:
-        raise ValueError(f"the videos' {'heights' if axis == 2 else 'widths'} differ "
+        raise ValidationError(f"the videos' {'heights' if axis == 2 else 'widths'} differ "
                          f"({[v.shape[across] for v in videos]}); pass fixed_size")
     lengths = [len(v) for v in videos]
     if clip_to_minimum:
         videos = [v[:min(lengths)] for v in videos]
     elif len(set(lengths)) != 1:
-        raise ValueError(f"the videos' lengths differ ({lengths} frames); pass "
+        raise ValidationError(f"the videos' lengths differ ({lengths} frames); pass "
                          "clip_to_minimum=True")
     blank = np.full_like(videos[0], 255)
     stacked = np.concatenate(videos + [blank] * num_pad_axis, axis=axis)
@@ -108,7 +109,7 @@ def create_grid_of_videos(video_paths: Sequence[str | Path], num_per_row: int,
     """The videos in rows of ``num_per_row`` (the last row padded with white tiles), as one
     mp4; returns its path."""
     if num_per_row < 1:
-        raise ValueError("num_per_row must be at least 1")
+        raise ValidationError("num_per_row must be at least 1")
     paths = [Path(p) for p in video_paths]
     rows = [paths[i:i + num_per_row] for i in range(0, len(paths), num_per_row)]
     if len(rows) == 1:
