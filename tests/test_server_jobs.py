@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import psutil
 import requests
 
-from tests.conftest import LiveServer, wait_for
-from tests.test_server_api import assert_error, finished_summary, job, submit
+from tests.conftest import STRICT_URL_TTL_S, LiveServer, wait_for
+from tests.support.api import assert_error, finished_summary, job, refused_once_expired, submit
 
 
 def statuses(srv: LiveServer, batch_id: str) -> dict[str, dict]:
@@ -132,13 +132,13 @@ def test_result_links_refuse_tampering(server: LiveServer) -> None:
     assert requests.get(later, timeout=30).status_code == 200
 
 
-def test_result_links_expire(make_server) -> None:
-    srv = make_server("--url-ttl-seconds", "2", "--workers", "1")
+def test_result_links_expire(strict_server: LiveServer) -> None:
+    srv = strict_server  # its links live STRICT_URL_TTL_S seconds
     batch = submit(srv, [job()]).json()
     url = finished_summary(srv, batch["id"])["job_runs"][0]["result_url"]
     expires = int(parse_qs(urlsplit(url).query)["expires"][0])
-    time.sleep(max(0.0, expires - time.time()) + 1.1)
-    body = assert_error(requests.get(url, timeout=30), 403)
+    assert expires <= time.time() + STRICT_URL_TTL_S + 1
+    body = assert_error(refused_once_expired(url), 403)
     assert "expired" in body["detail"] and "summary/" in body["detail"]
     fresh = finished_summary(srv, batch["id"])["job_runs"][0]["result_url"]
     assert requests.get(fresh, timeout=30).status_code == 200

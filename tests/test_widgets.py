@@ -133,7 +133,7 @@ def test_bad_token_unreachable_server_and_missing_token_give_red_messages(
 
 def test_token_without_generators_is_explained(server, clean_env: Path) -> None:
     # A real token the server grants no generator (`token create --no-generators`).
-    empty_handed = server.new_token("staging", "--no-generators")
+    empty_handed = server.new_token("staging", [])
     ui = make_create_ui(clean_env, server.url)
     ui.token.value = empty_handed
     ui.get_generators_button.click()
