@@ -62,7 +62,7 @@ def login(srv: LiveServer, token: str | None = None) -> requests.Session:
 def refused_once_expired(link: str, timeout: float = 60) -> requests.Response:
     """Fetch the signed ``link`` until the server stops serving it (its lifetime is over);
     that refusal. Polling ends as soon as it expires, however long that takes."""
-    def refused() -> requests.Response | None:
+    def refused() -> list[requests.Response]:  # a Response is falsy when it is an error
         answer = requests.get(link, timeout=30)
-        return answer if answer.status_code != 200 else None
-    return wait_for(refused, timeout=timeout, interval=0.2, what=f"{link} to expire")
+        return [answer] if answer.status_code != 200 else []
+    return wait_for(refused, timeout=timeout, interval=0.2, what=f"{link} to expire")[0]
