@@ -25,8 +25,9 @@ import pytest
 import requests
 
 from infinity_workflows.getting_started import init_folder
-
-from .conftest import ARTIFACTS, LiveServer, cli_env, free_port, wait_for
+from tests.conftest import ARTIFACTS
+from tests.support.server import LiveServer, cli_env, free_port
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -13,13 +13,14 @@ import pytest
 
 from infinity_workflows import Session
 from infinity_workflows.widgets.download import DownloadInterface
-from tests.conftest import LiveServer, portal_login, run_cli, wait_for
 from tests.support.jobs import (
     cancel_stops_running_and_queued,
     submit,
     summary,
     wait_finished,
 )
+from tests.support.server import LiveServer, portal_login, run_cli
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,10 @@ import requests
 
 from infinity_workflows import Batch, ConfigurationError, DownloadError, JobTimeout, Session
 from infinity_workflows.batch import BATCH_ID_FILE, PARTIAL_DIR
-from tests.conftest import ROOT, wait_for
 from tests.support.api import refused_once_expired
+from tests.support.server import ROOT
 from tests.support.tiny import TinyGenerator
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

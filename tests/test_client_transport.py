@@ -27,8 +27,9 @@ from infinity_workflows.errors import (
     ServerError,
     ServerUnreachable,
 )
-from tests.conftest import STRICT_MAX_JOBS, free_port
+from tests.conftest import STRICT_MAX_JOBS
 from tests.support.scripted import Scripted
+from tests.support.server import free_port
 
 SECRET = "s3cret-token-value"
 

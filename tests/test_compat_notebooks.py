@@ -21,8 +21,7 @@ import papermill
 import pytest
 
 from infinity_workflows.records import list_records, read_lineage
-
-from .conftest import ROOT, LiveServer, run_cli
+from tests.support.server import ROOT, LiveServer, run_cli
 
 FIXTURES = ROOT / "tests" / "fixtures" / "infinity"
 GENERATOR = "visionfit-flagship-v0.1.0"

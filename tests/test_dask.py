@@ -17,7 +17,6 @@ import pytest
 pytest.importorskip("distributed")
 from distributed import Client  # noqa: E402
 
-from tests.conftest import ROOT, free_port, portal_login, wait_for  # noqa: E402
 from tests.support.jobs import (  # noqa: E402
     archive_entries,
     cancel_stops_running_and_queued,
@@ -26,6 +25,8 @@ from tests.support.jobs import (  # noqa: E402
     summary,
     wait_finished,
 )
+from tests.support.server import ROOT, free_port, portal_login  # noqa: E402
+from tests.support.waiting import wait_for  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -30,9 +30,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import portal_login
 from tests.support.api import refused_once_expired
 from tests.support.jobs import submit, wait_finished
+from tests.support.server import portal_login
 
 pytestmark = pytest.mark.timeout(400)
 

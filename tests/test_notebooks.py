@@ -34,8 +34,7 @@ from tests.support.notebooks import (
     report,
     with_parameters,
 )
-
-from .conftest import ROOT, LiveServer, cli_env
+from tests.support.server import ROOT, LiveServer, cli_env
 
 GENERATOR = "visionfit-flagship-v0.1.0"
 TINY_JOBS = {"IMAGE_SIZE": 128, "FRAME_RATE": 6}
@@ -198,7 +197,8 @@ def test_run_notebooks_sh_starts_server_and_lab_and_ctrl_c_stops_both(tmp_path: 
 
     import requests
 
-    from .conftest import free_port, wait_for
+    from tests.support.server import free_port
+    from tests.support.waiting import wait_for
 
     api_port, lab_port, lab_token = free_port(), free_port(), "lab-test-token"
     server_url = f"http://127.0.0.1:{api_port}/"

@@ -27,7 +27,7 @@ from infinity_workflows.records import (
     template_notebook,
 )
 from infinity_workflows.snippets import SNIPPET_TAG, parse_cells
-from tests.conftest import ROOT
+from tests.support.server import ROOT
 
 SERVER = "http://127.0.0.1:9/"
 VISIONFIT = "visionfit-flagship-v0.1.0"

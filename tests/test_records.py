@@ -175,8 +175,8 @@ def test_metadata_key_is_stable() -> None:
 # -- the command line ----------------------------------------------------------------------
 def test_records_command_lists_records_with_live_batch_status(server, tmp_path: Path) -> None:
     from infinity_workflows import Session
-
-    from .conftest import cli_env, free_port, run_cli, wait_for
+    from tests.support.server import cli_env, free_port, run_cli
+    from tests.support.waiting import wait_for
 
     sesh = Session(token=server.token, generator="tiny-v1", server=server.url)
     batch = sesh.submit([{"frames": 1}, {"frames": 2}], batch_name="cli-listed")
@@ -212,7 +212,7 @@ def test_records_command_lists_records_with_live_batch_status(server, tmp_path: 
 
 
 def test_rerun_command_overrides_given_parameters_only(tmp_path: Path) -> None:
-    from .conftest import cli_env, run_cli
+    from tests.support.server import cli_env, run_cli
 
     record = probe_record(tmp_path)
     env = cli_env(tmp_path / "home", tmp_path / "config")
@@ -248,7 +248,7 @@ def test_rerun_completes_a_submit_record_whose_download_notebook_was_never_writt
         tmp_path: Path) -> None:
     """The batch was submitted (the sidecar says so) and writing the Download notebook then
     failed: `rerun` renders it beside the Submit record and submits nothing again."""
-    from .conftest import cli_env, run_cli
+    from tests.support.server import cli_env, run_cli
 
     submit = create_workflow_notebook("submit", generator=GENERATOR, server=SERVER,
                                       records_dir=tmp_path)

@@ -26,8 +26,9 @@ import psutil
 import pytest
 import requests
 
-from tests.conftest import ROOT, LiveServer, portal_login, wait_for
 from tests.support.jobs import kill_mid_batch_and_restart, submit, summary, wait_finished
+from tests.support.server import ROOT, LiveServer, portal_login
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -11,8 +11,8 @@ import pytest
 from infinity_workflows import records
 from infinity_workflows.errors import ValidationError
 from infinity_workflows.records import list_records, read_parameters, rerun_record
-from tests.conftest import cli_env, run_cli
 from tests.support.records import probe_record
+from tests.support.server import cli_env, run_cli
 
 # A tuple holding one string: papermill would write it as "('"+str(...)+"',)", i.e. code.
 INJECTION = """('"+str(__import__("os").system("touch pwned"))+"',)"""

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from tests.conftest import STRICT_MAX_JOBS, LiveServer
+from tests.conftest import STRICT_MAX_JOBS
 from tests.support.api import TINY, assert_error, finished_summary, job, submit
+from tests.support.server import LiveServer
 
 
 def parse_time(text: str) -> datetime:

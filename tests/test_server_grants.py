@@ -19,8 +19,8 @@ import requests
 from infinity_workflows.home import resolve_home
 from infinity_workflows.server.rows import hash_token
 from infinity_workflows.server.store import SCHEMA_VERSION, Store
-from tests.conftest import LiveServer, portal_login, run_cli
 from tests.support.api import assert_error, finished_summary, login, submit
+from tests.support.server import LiveServer, portal_login, run_cli
 from tests.support.tiny import TinyGenerator
 
 TINY = "tiny-v1"

@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import requests
 
 from infinity_workflows.server.portal import COOKIE_NAME, CSRF_COOKIE
-from tests.conftest import LiveServer, portal_login, wait_for
 from tests.support.jobs import submit, wait_finished
+from tests.support.server import LiveServer, portal_login
+from tests.support.waiting import wait_for
 
 
 def _vm_hwm_kb(pid: int) -> int:

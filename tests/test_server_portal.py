@@ -8,9 +8,10 @@ import uuid
 import requests
 
 from infinity_workflows.server.portal import COOKIE_NAME
-from tests.conftest import LiveServer, portal_login, wait_for
 from tests.support.api import finished_summary, job, login, submit
+from tests.support.server import LiveServer, portal_login
 from tests.support.tiny import TinyGenerator, _PNG_1x1
+from tests.support.waiting import wait_for
 
 
 def test_pages_need_login_and_login_takes_the_token_by_post(server: LiveServer

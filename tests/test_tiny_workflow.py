@@ -19,8 +19,7 @@ from tests.support.notebooks import (
     report,
     with_parameters,
 )
-
-from .conftest import TINY, LiveServer, cli_env
+from tests.support.server import TINY, LiveServer, cli_env
 
 pytestmark = pytest.mark.slow
 

@@ -29,8 +29,8 @@ from infinity_workflows.widgets.download import (
     open_batch,
 )
 from infinity_workflows.widgets.submit import SubmitInterface, check_submission
-
-from .conftest import free_port, wait_for
+from tests.support.server import free_port
+from tests.support.waiting import wait_for
 
 TINY = "tiny-v1"
 
