@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the whole test suite: creates or reuses .venv with the test extras, checks style with
-# ruff, then runs pytest. Extra arguments go to pytest (e.g. ./run_tests.sh -k client -x).
+# Run the test suite: creates or reuses .venv with the test extras, checks style with ruff,
+# then runs pytest. Extra arguments go to pytest: ./run_tests.sh -m "not slow" is the fast
+# tier for the edit-test loop; with no arguments every test runs (as CI does).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 python="$(scripts/ensure_venv.sh test)"

@@ -28,7 +28,7 @@ from tests.support.jobs import (  # noqa: E402
 from tests.support.server import ROOT, free_port, portal_login  # noqa: E402
 from tests.support.waiting import wait_for  # noqa: E402
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 @dataclass
 class DaskCluster:

@@ -108,6 +108,7 @@ def _real_path_parameters(path: str, ids: dict[str, str]) -> dict[str, str] | No
     return None
 
 
+@pytest.mark.slow
 def test_fuzzed_requests_from_the_openapi_document(server, real_ids) -> None:
     schema = schemathesis.openapi.from_url(server.url + "api/schema/", wait_for_schema=30)
     operations = [result.ok() for result in schema.get_all_operations()]

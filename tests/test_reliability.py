@@ -34,6 +34,7 @@ pytestmark = pytest.mark.timeout(300)
 
 
 # -- load -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_short_load_has_no_failed_requests(server: LiveServer) -> None:
     """benchmarks/bench_load.py, shortened: 20 pollers and 4 submitters for 10 s.
 
@@ -71,6 +72,7 @@ def test_short_load_has_no_failed_requests(server: LiveServer) -> None:
 
 
 # -- kill -9 of the server --------------------------------------------------------------------
+@pytest.mark.slow
 def test_server_killed_mid_batch_loses_nothing_and_reruns_nothing_finished(make_server):
     kill_mid_batch_and_restart(make_server("--workers", "2"), jobs=12, sleep_s=0.4)
 
@@ -83,6 +85,7 @@ def _pool_workers(server_pid: int) -> list[psutil.Process]:
     return [p for p in server.children(recursive=True) if p.ppid() != server_pid]
 
 
+@pytest.mark.slow
 def test_a_killed_worker_process_has_its_job_retried(make_server) -> None:
     srv = make_server("--workers", "2")
     batch = submit(srv, [{"sleep_s": 2.5, "color": c} for c in ("red", "blue")])
@@ -105,6 +108,7 @@ def test_a_killed_worker_process_has_its_job_retried(make_server) -> None:
         assert zf.testzip() is None
 
 
+@pytest.mark.slow
 def test_a_job_that_keeps_killing_its_worker_fails_and_the_rest_go_on(make_server) -> None:
     srv = make_server("--workers", "2", "--max-attempts", "2")
     batch = submit(srv, [{"frames": 1}, {"crash": True}, {"frames": 2}, {"frames": 3}])
@@ -117,6 +121,7 @@ def test_a_job_that_keeps_killing_its_worker_fails_and_the_rest_go_on(make_serve
 
 
 # -- a database that cannot take a write --------------------------------------------------
+@pytest.mark.slow
 def test_an_outcome_the_locked_database_refused_is_written_once_it_is_free(make_server):
     """A finished job whose outcome could not be stored (another process held the write
     lock past the server's 30 s busy timeout) is recorded once the lock goes, without a
@@ -160,6 +165,7 @@ def small_disk(tmp_path: Path) -> Iterator[tuple[Path, str]]:
             subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
+@pytest.mark.slow
 def test_a_full_disk_fails_the_job_clearly_and_the_server_keeps_serving(
         small_disk, tmp_path: Path) -> None:
     folder, how = small_disk

@@ -14,6 +14,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import pytest
 import requests
 
 from infinity_workflows.home import resolve_home
@@ -126,6 +127,7 @@ def test_token_without_generators_gets_an_empty_list_and_refusals(server: LiveSe
     assert f"/portal/generators/{TINY}/" not in page
 
 
+@pytest.mark.slow
 def test_token_create_flags_are_checked_and_reported(server: LiveServer) -> None:
     srv = server
     both = run_cli("token", "create", "--home", str(srv.home), "--generator", TINY,
@@ -196,6 +198,7 @@ def test_a_version_1_database_gains_grants_in_place(tmp_path: Path) -> None:
     conn.close()
 
 
+@pytest.mark.slow
 def test_a_server_on_a_version_1_home_keeps_its_tokens_and_queue(tmp_path: Path) -> None:
     srv = LiveServer(home=tmp_path / "home", config=tmp_path / "config",
                      extra_args=["--workers", "1"])
@@ -228,6 +231,7 @@ def listed(srv: LiveServer, name: str) -> tuple[int, str]:
     return int(line.split()[0]), line
 
 
+@pytest.mark.slow
 def test_token_grant_takes_effect_on_the_next_request(server: LiveServer) -> None:
     srv = server
     token = srv.new_token("grants-regranted", [])
@@ -246,6 +250,7 @@ def test_token_grant_takes_effect_on_the_next_request(server: LiveServer) -> Non
     assert refused.returncode == 2 and "no live token has id 99999" in refused.stderr
 
 
+@pytest.mark.slow
 def test_a_revoked_token_loses_the_api_the_portal_and_its_result_links(
         server: LiveServer) -> None:
     srv = server

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 from infinity_workflows.server.portal import COOKIE_NAME, CSRF_COOKIE
@@ -89,6 +90,7 @@ def test_no_signature_or_token_reaches_the_log(server: LiveServer) -> None:
     assert any(line in entry and "signature=<redacted>" in entry for entry in log.splitlines())
 
 
+@pytest.mark.slow
 def test_result_links_ignore_the_host_header(server: LiveServer, make_server) -> None:
     srv = server
     created = submit(srv, [{}])
@@ -158,6 +160,7 @@ def test_login_refuses_forged_forms(server: LiveServer) -> None:
         assert COOKIE_NAME not in refused.headers.get("set-cookie", "")
 
 
+@pytest.mark.slow
 def test_database_results_and_secret_are_private_whatever_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:

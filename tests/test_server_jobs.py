@@ -7,6 +7,7 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import psutil
+import pytest
 import requests
 
 from tests.conftest import STRICT_URL_TTL_S
@@ -47,6 +48,7 @@ def test_a_crashing_worker_is_retried_then_failed_and_spares_the_rest(server: Li
 # kill -9 and restart mid-batch: tests/test_reliability.py (the fault suite).
 
 
+@pytest.mark.slow
 def test_graceful_stop_leaves_unfinished_jobs_queued(make_server) -> None:
     srv = make_server("--workers", "1")
     batch = submit(srv, [job(sleep_s=60), job()]).json()
@@ -77,6 +79,7 @@ def _processes_in_group(pgid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_a_stopped_server_leaves_no_process_behind(make_server) -> None:
     """Workers (which ignore stop signals) and multiprocessing's helpers all go with it."""
     srv = make_server("--workers", "2")

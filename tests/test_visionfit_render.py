@@ -155,6 +155,7 @@ print(json.dumps({"dir": kernels.CACHE_DIR,
 """
 
 
+@pytest.mark.slow
 def test_a_fresh_process_loads_the_kernels_from_the_disk_cache(tmp_path: Path) -> None:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
 
