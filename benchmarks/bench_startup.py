@@ -71,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     times: dict[str, list[float]] = {name: [] for name in CASES}
     with tempfile.TemporaryDirectory() as folder:
-        for name, (command, _) in CASES.items():  # warm the file cache and .pyc files
+        for command, _ in CASES.values():  # warm the file cache and .pyc files
             run_once(command, folder)
         for _ in range(args.rounds):
             for name, (command, _) in CASES.items():

@@ -114,8 +114,10 @@ def test_no_two_modules_import_each_other() -> None:
 # Python's own errors a client module may still raise: a wrong argument type is a
 # programming mistake, not something a user meets.
 # Python's own for a wrong call, as errors.py says; IndexError: a frame index out of range,
-# as for any sequence.
-_PROGRAMMING_ERRORS = {"TypeError", "NotImplementedError", "AssertionError", "IndexError"}
+# as for any sequence; AttributeError: a name a module does not have, which a lazy module
+# ``__getattr__`` must raise (it is how ``hasattr`` and ``from X import Y`` learn of a miss).
+_PROGRAMMING_ERRORS = {"TypeError", "NotImplementedError", "AssertionError", "IndexError",
+                       "AttributeError"}
 
 
 def test_every_error_a_user_can_meet_is_an_infinity_error() -> None:

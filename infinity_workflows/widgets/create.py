@@ -27,7 +27,6 @@ from ..errors import (
     ServerUnreachable,
 )
 from ..paths import default_records_dir
-from ..records import create_workflow_notebook
 from ..session import DEFAULT_SERVER, Session
 from ._display import error_html, info_html, lab_link, show_markdown, success_html
 
@@ -246,6 +245,8 @@ class CreateWorkflowInterface:
             return None
 
         def create() -> Path:
+            from ..records import create_workflow_notebook  # nbformat, papermill: on demand
+
             return create_workflow_notebook(
                 kind, generator=self.generator.value, server=self.server.value.strip(),
                 batch_id=self._chosen_batch_id() if kind == "download" else None,

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-import pandas as pd
 
 from ..batch import Batch
 from ..errors import ConfigurationError, DownloadError, JobTimeout, NotFoundError
@@ -26,6 +25,9 @@ from ..session import Session
 from ..trust import folder_name
 from ._display import error_html, info_html, success_html
 from .create import explain_error
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DownloadInterface",
@@ -65,6 +67,8 @@ def batch_metadata_frame(batch: Batch) -> pd.DataFrame:
     """One row per job: its id, type and every parameter value it was submitted with."""
     rows = [{"job_id": job["id"], "is_preview": job.get("is_preview"),
              **(job.get("param_values") or {})} for job in batch.jobs]
+    import pandas as pd
+
     return pd.DataFrame(rows).set_index("job_id")
 
 
