@@ -79,14 +79,14 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"fresh processes, median of {args.rounds} interleaved rounds, "
           f"load average {load:.1f} on {os.cpu_count()} cores")
-    print(f"{'case':<42}{'median s':>10}{'ratio':>22}{'target':>10}")
+    print(f"{'case':<42}{'median s':>10}{'ratio':>28}{'target':>10}")
     for name, (_, reference) in CASES.items():
         median = statistics.median(times[name])
         ratio = ""
         if reference:
             ratio = f"{median / statistics.median(times[reference]):.2f}x {reference}"
         target = f"<= {TARGETS[name]:.0f}x" if name in TARGETS else ""
-        print(f"{name:<42}{median:>10.3f}{ratio:>22}{target:>10}")
+        print(f"{name:<42}{median:>10.3f}{ratio:>28}{target:>10}")
 
 
 if __name__ == "__main__":
