@@ -115,7 +115,7 @@ def main() -> None:
               for k in names}
     print(f"{n:,} VisionFit jobs ({len(schema)} parameters), {args.rounds} interleaved rounds, "
           f"best round each, {args.clock} time")
-    print(f"{'pipeline':<54}{'sample s':>9}{'valid. s':>9}{'total s':>9}{'jobs/s':>10}"
+    print(f"{'pipeline':<60}{'sample s':>9}{'valid. s':>9}{'total s':>9}{'jobs/s':>10}"
           f"{'x base':>8}")
     for k in names:
         best = min(totals[k])
@@ -123,7 +123,7 @@ def main() -> None:
         spread = "" if k == base else (f"   (per round x {min(per_round):.1f} to "
                                        f"{max(per_round):.1f}, median "
                                        f"{statistics.median(per_round):.1f})")
-        print(f"{k:<54}{min(sample_s[k]):>9.3f}{min(validate_s[k]):>9.3f}{best:>9.3f}"
+        print(f"{k:<60}{min(sample_s[k]):>9.3f}{min(validate_s[k]):>9.3f}{best:>9.3f}"
               f"{n / best:>10,.0f}{min(totals[base]) / best:>8.1f}{spread}")
     ours_v, base_v = min(same_jobs["ours"]), min(same_jobs["baseline"])
     print(f"validation alone, same {n:,} jobs: Schema.validate {n / ours_v:,.0f} jobs/s, "
