@@ -82,7 +82,9 @@ def _detail(exc: BaseException, limit: int = _LONGEST_DETAIL) -> str:
     if not lines:
         return type(exc).__name__
     line = lines[-1] if "Traceback (most recent call last)" in text else lines[0]
-    line = " ".join(line.split()).rstrip(".:;, ")
+    line = " ".join(line.split()).rstrip(":;, ")
+    if line.endswith(".") and not line.endswith("..."):  # the sentence adds its own stop
+        line = line[:-1]
     if len(line) > limit:
         line = line[:limit - 1].rstrip() + "…"
     return line
@@ -181,7 +183,8 @@ def explain_error(exc: BaseException, server: str) -> str:
             "check the address and the network, or ask its administrator whether it is up")
         return f"Cannot reach the server at {server}: {todo}, then try again."
     if isinstance(exc, ConfigurationError):  # our own words, already saying what to do
-        return f"{_capital(_detail(exc, limit=3 * _LONGEST_DETAIL))}."
+        said = _capital(_detail(exc, limit=3 * _LONGEST_DETAIL))
+        return said if said.endswith(".") else f"{said}."
     if isinstance(exc, APIError):
         return _api(exc, server, detail)
     if isinstance(exc, InfinityError):
