@@ -14,27 +14,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import (
-    APIError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    ConflictError,
-    DataError,
-    DownloadError,
-    InfinityError,
-    JobTimeout,
-    MissingDataError,
-    NotFoundError,
-    OutputExistsError,
-    ProtocolError,
-    RecordError,
-    RerunError,
-    SchemaError,
-    ServerError,
-    ServerUnreachable,
-    ValidationError,
-)
+from .. import errors
 
 __all__ = ["explain_error", "source_checkout", "start_server_hint"]
 
@@ -101,69 +81,88 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:] if _PLAIN_WORD.match(text) else text
 
 
-def _api(exc: APIError, server: str, detail: str) -> str:
-    if isinstance(exc, AuthenticationError):
-        return (f"The server at {server} refused the token: type it again, or leave the Token "
-                "field empty to use the saved one (INFINITY_API_TOKEN, then the credentials "
-                "file); `infinity-workflows token create` makes a new one.")
-    if isinstance(exc, BadRequestError):
-        named = exc.errors[0] if exc.errors else {}
-        if isinstance(named, dict) and named.get("message"):
-            where = f"job {named['job_index']}: " if named.get("job_index") is not None else ""
-            detail = f"{where}{named['message']}"
-        return (f"The server at {server} refused the request ({detail}): fix the job "
-                "parameters and try again.")
-    if isinstance(exc, NotFoundError):
-        return (f"The server at {server} has no such item for this token ({detail}): check "
-                "the id, the server, and that the token is the one that made it.")
-    if isinstance(exc, ConflictError):
-        return (f"The server at {server} refused a request that clashes with what it holds "
-                f"({detail}): look at the current state (the portal shows it) and try again.")
-    if isinstance(exc, ServerError):
-        return (f"The server at {server} failed (HTTP {exc.status}): try again in a minute; "
-                "if it keeps failing, the server's log says why.")
-    return (f"The server at {server} answered HTTP {exc.status} ({detail}): check the "
-            "server's address and try again.")
+# The first class ``exc`` is an instance of gives its sentence, filled in by _fields: the
+# ``server``; ``detail``, the message on one line (``Detail`` with a capital); ``head``, its
+# part before any advice of its own; the HTTP ``status``; the class's ``name``.
+_SENTENCES: tuple[tuple[type[BaseException], str], ...] = (
+    (KeyboardInterrupt, "Interrupted before it finished: what was done is kept (downloaded "
+                        "jobs stay on disk, a submitted batch keeps running on the server), so "
+                        "run it again to carry on."),
+    (errors.ServerUnreachable, "Cannot reach the server at {server}: {start}, then try again."),
+    (errors.ConfigurationError, "{Detail}"),  # our own words, already saying what to do
+    (errors.AuthenticationError,
+     "The server at {server} refused the token: type it again, or leave the Token field empty "
+     "to use the saved one (INFINITY_API_TOKEN, then the credentials file); "
+     "`infinity-workflows token create` makes a new one."),
+    (errors.BadRequestError, "The server at {server} refused the request ({detail}): fix the "
+                             "job parameters and try again."),
+    (errors.NotFoundError, "The server at {server} has no such item for this token ({detail}): "
+                           "check the id, the server, and that the token is the one that made "
+                           "it."),
+    (errors.ConflictError, "The server at {server} refused a request that clashes with what it "
+                           "holds ({detail}): look at the current state (the portal shows it) "
+                           "and try again."),
+    (errors.ServerError, "The server at {server} failed (HTTP {status}): try again in a minute; "
+                         "if it keeps failing, the server's log says why."),
+    (errors.APIError, "The server at {server} answered HTTP {status} ({detail}): check the "
+                      "server's address and try again."),
+    (errors.ValidationError, "{Detail}: fix {subject} and try again."),
+    (errors.ProtocolError, "The server at {server} sent an answer this toolkit cannot trust "
+                           "({detail}): check that the address is an Infinity API server."),
+    (errors.JobTimeout, "Stopped waiting ({head}): the jobs keep running on the server, so "
+                        "wait and download again to fetch the rest."),
+    (errors.DownloadError, "{detail}; the others are on disk, and downloading again retries "
+                           "what can still be fetched."),
+    (errors.SchemaError, "A generator's parameter schema is malformed ({detail}): tell whoever "
+                         "maintains the generator or the server."),
+    (errors.MissingDataError, "A downloaded file is not there ({head}): download the batch "
+                              "into that folder first, or pass the folder it was downloaded "
+                              "to."),
+    (errors.OutputExistsError, "The output is already there ({head}): choose another folder, "
+                               "or pass overwrite=True to replace it."),
+    (errors.DataError, "The downloaded data cannot serve this ({detail}): download the batch "
+                       "again once its jobs have finished, or choose jobs that have the "
+                       "data."),
+    (errors.RecordError, "The record cannot be used as asked ({detail}): check its path and "
+                         "parameters (`infinity-workflows records` lists the records)."),
+    (errors.RerunError, "The re-run failed ({head}): {where}fix it and run it again."),
+    (errors.InfinityError, "{Detail} ({name}): try again, and report it if it persists."),
+    (OSError, "A file could not be read or written ({detail}): check that the folder exists "
+              "and is writable and that the disk has room, then try again."),
+    (BaseException, "Unexpected {name} ({detail}): try again, and report it with the notebook "
+                    "if it happens again."),
+)
 
 
-def _client(exc: InfinityError, server: str, detail: str) -> str:
-    if isinstance(exc, ValidationError):
-        errors = [(i, e) for i, e in enumerate(exc.errors) if e]
-        if errors:
-            index, first = errors[0]
-            return (f"{len(errors)} job(s) broke the generator's rules (first, job {index}: "
-                    f"{_detail(Exception(first))}): fix job_params and try again.")
-        return f"{_capital(detail)}: fix that value and try again."
-    if isinstance(exc, ProtocolError):
-        return (f"The server at {server} sent an answer this toolkit cannot trust ({detail}): "
-                "check that the address is an Infinity API server.")
-    if isinstance(exc, JobTimeout):
-        return (f"Stopped waiting ({_head(detail)}): the jobs keep running on the server, "
-                "so wait and download again to fetch the rest.")
-    if isinstance(exc, DownloadError):
-        job, why = next(iter(exc.failed.items()), ("?", detail))
-        return (f"{len(exc.failed)} job(s) did not download (first, job {job}: "
-                f"{_detail(Exception(why))}); the others are on disk, and downloading again "
-                "retries what can still be fetched.")
-    if isinstance(exc, SchemaError):
-        return (f"A generator's parameter schema is malformed ({detail}): tell whoever "
-                "maintains the generator or the server.")
-    if isinstance(exc, MissingDataError):
-        return (f"A downloaded file is not there ({_head(detail)}): download the batch into "
-                "that folder first, or pass the folder it was downloaded to.")
-    if isinstance(exc, OutputExistsError):
-        return (f"The output is already there ({_head(detail)}): choose another folder, or "
-                "pass overwrite=True to replace it.")
-    if isinstance(exc, DataError):
-        return (f"The downloaded data cannot serve this ({detail}): download the batch again "
-                "once its jobs have finished, or choose jobs that have the data.")
-    if isinstance(exc, RecordError):
-        return (f"The record cannot be used as asked ({detail}): check its path and "
-                "parameters (`infinity-workflows records` lists the records).")
-    if isinstance(exc, RerunError):
-        where = f"open {exc.record} to see the cell that failed, " if exc.record else ""
-        return f"The re-run failed ({_head(detail)}): {where}fix it and run it again."
-    return f"{_capital(detail)} ({type(exc).__name__}): try again, and report it if it persists."
+def _fields(exc: BaseException, server: str) -> dict[str, object]:
+    """What the sentences name, with the classes that say more than their message."""
+    limit = 3 * _LONGEST_DETAIL if isinstance(exc, errors.ConfigurationError) \
+        else _LONGEST_DETAIL
+    detail, subject, where = _detail(exc, limit), "that value", ""
+    if isinstance(exc, errors.BadRequestError) and exc.errors \
+            and isinstance(exc.errors[0], dict) and exc.errors[0].get("message"):
+        named = exc.errors[0]
+        job = f"job {named['job_index']}: " if named.get("job_index") is not None else ""
+        detail = f"{job}{named['message']}"
+    elif isinstance(exc, errors.ValidationError) and any(exc.errors):
+        broken = [(i, e) for i, e in enumerate(exc.errors) if e]
+        index, first = broken[0]
+        detail = (f"{len(broken)} job(s) broke the generator's rules (first, job {index}: "
+                  f"{_detail(Exception(first))})")
+        subject = "job_params"
+    elif isinstance(exc, errors.DownloadError) and exc.failed:
+        job, why = next(iter(exc.failed.items()))
+        detail = (f"{len(exc.failed)} job(s) did not download (first, job {job}: "
+                  f"{_detail(Exception(why))})")
+    elif isinstance(exc, errors.RerunError) and exc.record:
+        where = f"open {exc.record} to see the cell that failed, "
+    start = ""
+    if isinstance(exc, errors.ServerUnreachable):
+        start = start_server_hint() if _is_local(server) else (
+            "check the address and the network, or ask its administrator whether it is up")
+    return {"server": server, "detail": detail, "Detail": _capital(detail),
+            "head": _head(detail), "status": getattr(exc, "status", ""),
+            "name": type(exc).__name__, "subject": subject, "where": where, "start": start}
 
 
 def explain_error(exc: BaseException, server: str) -> str:
@@ -173,24 +172,6 @@ def explain_error(exc: BaseException, server: str) -> str:
     other exception is named as unexpected. The line holds no traceback and never a token.
     """
     server = " ".join(str(server).split()) or "(no server given)"
-    if isinstance(exc, KeyboardInterrupt):
-        return ("Interrupted before it finished: what was done is kept (downloaded jobs stay "
-                "on disk, a submitted batch keeps running on the server), so run it again to "
-                "carry on.")
-    detail = _detail(exc)
-    if isinstance(exc, ServerUnreachable):
-        todo = start_server_hint() if _is_local(server) else (
-            "check the address and the network, or ask its administrator whether it is up")
-        return f"Cannot reach the server at {server}: {todo}, then try again."
-    if isinstance(exc, ConfigurationError):  # our own words, already saying what to do
-        said = _capital(_detail(exc, limit=3 * _LONGEST_DETAIL))
-        return said if said.endswith(".") else f"{said}."
-    if isinstance(exc, APIError):
-        return _api(exc, server, detail)
-    if isinstance(exc, InfinityError):
-        return _client(exc, server, detail)
-    if isinstance(exc, OSError):
-        return (f"A file could not be read or written ({detail}): check that the folder "
-                "exists and is writable and that the disk has room, then try again.")
-    return (f"Unexpected {type(exc).__name__} ({detail}): try again, and report it with the "
-            "notebook if it happens again.")
+    sentence = next(text for cls, text in _SENTENCES if isinstance(exc, cls))
+    said = sentence.format(**_fields(exc, server))
+    return said if said.endswith(".") else f"{said}."
