@@ -377,10 +377,10 @@ def test_an_installed_copy_of_the_package_names_infinity_workflows_serve(
     shutil.copytree(ROOT / "infinity_workflows", site / "infinity_workflows",
                     ignore=shutil.ignore_patterns("__pycache__"))
     code = ("import infinity_workflows\n"
-            "from infinity_workflows.errors import errors.ServerUnreachable\n"
+            "from infinity_workflows.errors import ServerUnreachable\n"
             "from infinity_workflows.workflow import explain_error\n"
             "print(infinity_workflows.__file__)\n"
-            "print(explain_error(errors.ServerUnreachable('refused'), 'http://127.0.0.1:8765/'))\n")
+            "print(explain_error(ServerUnreachable('refused'), 'http://127.0.0.1:8765/'))\n")
     env = {**os.environ, "PYTHONPATH": str(site)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, cwd=tmp_path, timeout=120, check=True).stdout.splitlines()
