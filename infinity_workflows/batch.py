@@ -41,10 +41,10 @@ from .errors import (
     ServerUnreachable,
     ValidationError,
 )
-from .files import write_text_atomic
+from .files import replace_folder, write_text_atomic
 from .trust import checked_id
 
-__all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "JobType", "parse_time", "replace_folder"]
+__all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Batch", "JobType", "parse_time"]
 
 BATCH_ID_FILE = "batch_id.txt"
 PARTIAL_DIR = ".partial"
@@ -98,19 +98,6 @@ def _check_members(archive: zipfile.ZipFile, job_id: str
                 "(absolute, '..' or foreign path); nothing of this job was written")
         members.append((info, parts))
     return members
-
-
-def replace_folder(new: Path, final: Path, aside_prefix: str) -> None:
-    """Rename the complete folder ``new`` to ``final``; an existing ``final`` is first moved
-    aside (into a temporary folder named ``aside_prefix...``) and then deleted, so ``final``
-    is only ever the old whole folder or the new one."""
-    if not final.exists():
-        os.rename(new, final)
-        return
-    old = Path(tempfile.mkdtemp(prefix=aside_prefix, dir=final.parent))
-    os.rename(final, old / final.name)
-    os.rename(new, final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _extract(archive_path: Path, job_id: str, root: Path) -> Path:

@@ -42,6 +42,15 @@ def test_importing_the_package_loads_nothing_heavy() -> None:
     assert loaded("from infinity_workflows import Batch, Session; Session, Batch") == []
 
 
+def test_the_workflow_steps_load_no_widgets_notebook_machinery_or_pandas() -> None:
+    # Each step imports what it needs (pandas for the batch table, nbformat for a record)
+    # inside the function that needs it.
+    assert loaded("import infinity_workflows.workflow") == []
+    assert loaded("from infinity_workflows.workflow import default_server, explain_error\n"
+                  "default_server()\n"
+                  "explain_error(KeyboardInterrupt(), 'http://127.0.0.1:8765/')\n") == []
+
+
 def test_the_cli_loads_nothing_heavy_to_parse_or_answer_help() -> None:
     code = ("from infinity_workflows.cli import build_parser, main\n"
             "build_parser()\n"

@@ -22,8 +22,9 @@ def _batch(args: argparse.Namespace) -> int:
     import uuid
 
     from .. import api
-    from ..credentials import environment_server, resolve_token
+    from ..credentials import resolve_token
     from ..errors import InfinityError
+    from ..workflow import default_server
 
     batch_id = args.batch_id.strip()
     try:
@@ -33,7 +34,7 @@ def _batch(args: argparse.Namespace) -> int:
                            f"{batch_id!r} is not a batch id (a UUID); copy it from the Submit "
                            "notebook, `infinity-workflows records` or the portal")
     try:
-        server = args.server or environment_server()
+        server = args.server or default_server()
         with api.Transport(server, resolve_token(None, server)) as transport:
             cancelled = api.cancel_batch(transport, batch_id)["cancelled"]
     except InfinityError as exc:

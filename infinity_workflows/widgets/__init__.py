@@ -1,8 +1,8 @@
 """ipywidgets interfaces of the workflow notebooks.
 
-Each module keeps the work behind its buttons in plain functions that return values (tested
-without a kernel); the widget classes only read fields, call those functions and show what
-they return.
+The work behind the buttons is in :mod:`infinity_workflows.workflow`, plain functions that
+return values (tested without a kernel); the widget classes only build widgets, read fields,
+call those functions and show what they return.
 
 Each interface is imported on first use, so the create notebook's first cell loads the
 create interface alone (not pandas, which only the Download interface needs).
