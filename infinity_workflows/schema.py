@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import math
 import numbers
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .errors import SchemaError
+from .errors import SchemaError, ValidationError
+from .trust import parse_uuid
 
 __all__ = ["PARAM_TYPES", "Param", "Schema", "Violation"]
 
@@ -34,16 +34,6 @@ class Violation(NamedTuple):
     param: str
     rule: str  # unknown_parameter | type | not_finite | min | max | choices
     message: str
-
-
-def _is_uuid(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 class _NotOfType(ValueError):
@@ -85,10 +75,12 @@ def _as_bool(value: Any) -> bool:
 
 
 def _as_uuid(value: Any) -> str:
-    if not _is_uuid(value):
-        raise _NotOfType(f"is a {type(value).__name__}" if not isinstance(value, str)
-                         else "is not a UUID")
-    return str(uuid.UUID(value))
+    if not isinstance(value, str):
+        raise _NotOfType(f"is a {type(value).__name__}")
+    try:
+        return parse_uuid(value, "value")
+    except ValidationError:
+        raise _NotOfType("is not a UUID") from None
 
 
 # The one casting rule for every value that is validated (client, server and sampler):

@@ -26,8 +26,8 @@ from ..errors import (
     InfinityError,
     ServerUnreachable,
 )
-from ..paths import default_records_dir
 from ..session import DEFAULT_SERVER, Session
+from ..user_folders import default_records_dir
 from ._display import error_html, info_html, lab_link, show_markdown, success_html
 
 __all__ = [

@@ -20,9 +20,9 @@ import ipywidgets as widgets
 
 from ..batch import Batch
 from ..errors import ConfigurationError, DownloadError, JobTimeout, NotFoundError
-from ..paths import default_downloads_dir
 from ..session import Session
 from ..trust import folder_name
+from ..user_folders import default_downloads_dir
 from ._display import error_html, info_html, success_html
 from .create import explain_error
 

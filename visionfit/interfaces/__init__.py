@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from infinity_workflows.interop import as_batch, as_session
+from infinity_workflows.compat.interop import as_batch, as_session
 from infinity_workflows.session import DEFAULT_GENERATOR, DEFAULT_SERVER
 from infinity_workflows.widgets import CreateWorkflowInterface, DownloadInterface
 from infinity_workflows.widgets import SubmitInterface as _OurSubmitInterface

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from infinity_workflows.batch import replace_folder
+from infinity_workflows.download import replace_folder
 from infinity_workflows.errors import (
     DataError,
     MissingDataError,

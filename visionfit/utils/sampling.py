@@ -14,12 +14,6 @@ from typing import Any
 import numpy as np
 
 from infinity_workflows import sampling as engine
-from infinity_workflows.reruns import (
-    expand_overrides_across_each_preview_state,
-    expand_overrides_across_each_video_state,
-    submit_rerun_batch_with_overrides_previews,
-    submit_rerun_batch_with_overrides_videos,
-)
 from infinity_workflows.sampling import (
     Choice,
     ClippedNormal,
@@ -32,6 +26,12 @@ from infinity_workflows.sampling import (
     sampler_for,
 )
 from infinity_workflows.sampling.sampler import RandomLike
+from infinity_workflows.seed_reruns import (
+    expand_overrides_across_each_preview_state,
+    expand_overrides_across_each_video_state,
+    submit_rerun_batch_with_overrides_previews,
+    submit_rerun_batch_with_overrides_videos,
+)
 from visionfit.generator import VisionFitGenerator
 from visionfit.generator.distributions import CATEGORIES, DISTRIBUTIONS
 
