@@ -157,7 +157,8 @@ def _page(limit: int | None, offset: int) -> dict[str, int | None]:
 
 def download_result(t: Transport, url: str, out: BinaryIO, *,
                     chunk_size: int = 1 << 20) -> int:
-    """Stream the signed ``url`` into ``out`` without sending the token; returns bytes written.
+    """Stream the signed ``url`` (a summary's ``result_url``, :data:`.endpoints.GET_RESULT`)
+    into ``out`` without sending the token; returns bytes written.
 
     Raises the typed API error for an error status (an expired or tampered link is refused
     by the server) and :class:`ServerUnreachable` when the host does not answer.

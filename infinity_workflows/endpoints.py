@@ -34,6 +34,7 @@ __all__ = [
     "GET_JOB_COUNTS",
     "GET_JOB_PREVIEW",
     "GET_JOB_RUN",
+    "GET_RESULT",
     "LIST_BATCHES",
     "LIST_GENERATORS",
     "LIST_JOB_PREVIEWS",
@@ -111,9 +112,12 @@ GET_JOB_PREVIEW = Endpoint("GET", "api/job_previews/{job_id}/", "one preview job
 GET_JOB_COUNTS = Endpoint("GET", "api/job_runs/counts/", "samples rendered per generator in "
                           "the window", _WINDOW)
 GET_API_SCHEMA = Endpoint("GET", "api/schema/", "the server's OpenAPI document")
+# Reached only by the signed ``result_url`` a summary gives (it needs no token and carries
+# its signature in the query): api.download_result follows that URL, never this template.
+GET_RESULT = Endpoint("GET", "api/results/{job_id}/", "the job's zip archive")
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     LIST_GENERATORS, GET_GENERATOR, SUBMIT_BATCH, ESTIMATE_BATCH, LIST_BATCHES, GET_BATCH,
     GET_BATCH_SUMMARY, CANCEL_BATCH, CANCEL_JOB_RUN, CANCEL_JOB_PREVIEW, LIST_JOB_RUNS,
-    GET_JOB_RUN, LIST_JOB_PREVIEWS, GET_JOB_PREVIEW, GET_JOB_COUNTS, GET_API_SCHEMA,
+    GET_JOB_RUN, LIST_JOB_PREVIEWS, GET_JOB_PREVIEW, GET_JOB_COUNTS, GET_API_SCHEMA, GET_RESULT,
 )
