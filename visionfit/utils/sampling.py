@@ -4,7 +4,7 @@ The engine is generic (:mod:`infinity_workflows.sampling`); VisionFit's table an
 live next to its schema (:mod:`visionfit.generator.distributions`). These functions use
 VisionFit's declarations unless the session names another installed generator, so
 ``sample_input(sesh)`` keeps drawing sensible VisionFit jobs from any session or schema,
-including a narrower server's. Reruns from seeds come from :mod:`infinity_workflows.reruns`.
+including a narrower server's. Reruns from seeds come from :mod:`infinity_workflows.seed_reruns`.
 """
 
 from __future__ import annotations
