@@ -42,8 +42,14 @@ from .errors import (
 from .files import write_text_atomic
 from .polling import Deadline, check_interval
 
-__all__ = ["BATCH_ID_FILE", "PARTIAL_DIR", "Downloadable", "claim_folder", "download_batch",
-           "replace_folder"]
+__all__ = [
+    "BATCH_ID_FILE",
+    "PARTIAL_DIR",
+    "Downloadable",
+    "claim_folder",
+    "download_batch",
+    "replace_folder",
+]
 
 BATCH_ID_FILE = "batch_id.txt"
 PARTIAL_DIR = ".partial"
