@@ -61,7 +61,7 @@ def test_the_cli_loads_nothing_heavy_to_parse_or_answer_help() -> None:
 def test_the_server_app_and_its_generators_load_no_renderer_or_notebook_machinery(
         tmp_path: Path) -> None:
     code = ("from infinity_workflows.server import Settings, create_app\n"
-            "from infinity_workflows.home import Home\nfrom pathlib import Path\n"
+            "from infinity_workflows.server_home import Home\nfrom pathlib import Path\n"
             f"create_app(Settings(home=Home(Path({str(tmp_path)!r})), "
             "generator_specs=('tests.support.tiny:TinyGenerator',)))\n"
             "from infinity_workflows.generators import GeneratorRegistry\n"

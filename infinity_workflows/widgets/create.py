@@ -18,7 +18,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..credentials import save_token
-from ..paths import default_records_dir
+from ..user_folders import default_records_dir
 from ..workflow.create import (
     BatchChoice,
     GeneratorChoice,

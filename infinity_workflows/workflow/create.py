@@ -9,15 +9,16 @@ widget in sight. Nothing here imports the notebook machinery until a record is r
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from .. import api
-from ..credentials import LOCAL_SERVER, SERVER_ENVS, normalise_server, resolve_token
-from ..errors import ConfigurationError
+from ..credentials import SERVER_ENVS, environment_server, normalise_server
+from ..errors import ConfigurationError, ValidationError
 from ..session import Session
+from ..transport import open_transport
+from ..trust import parse_uuid
 
 __all__ = [
     "BatchChoice",
@@ -64,18 +65,16 @@ def default_server() -> str:
     """The server a new record, the create interface and ``infinity-workflows lab`` start
     with: ``INFINITY_API_SERVER``, else ``INFINITY_SERVER_URL``, else the local server.
 
-    The same order as the one that ties ``INFINITY_API_TOKEN`` to its server, so the token
-    in the environment goes to the server shown. A value that is not a URL is returned as
-    written, for the first call that uses it to explain.
+    The one order that also ties ``INFINITY_API_TOKEN`` to its server
+    (:func:`~infinity_workflows.credentials.environment_server`), so the token in the
+    environment goes to the server shown. A value that is not a URL is returned as written,
+    for the first call that uses it to explain.
     """
-    for name in SERVER_ENVS:
-        value = os.environ.get(name, "").strip()
-        if value:
-            try:
-                return normalise_server(value)
-            except ConfigurationError:
-                return value
-    return LOCAL_SERVER
+    try:
+        return environment_server()
+    except ConfigurationError:
+        return next(os.environ[name].strip() for name in SERVER_ENVS
+                    if os.environ.get(name, "").strip())
 
 
 def fetch_generators(server: str, token: str | None = None) -> list[GeneratorChoice]:
@@ -104,7 +103,7 @@ def recent_batches(server: str, token: str | None = None, days: int = 30
     server = normalise_server(server)
     end = datetime.now().astimezone()
     start = end - timedelta(days=days)
-    with api.Transport(server, resolve_token(token, server), timeout=TIMEOUT) as t:
+    with open_transport(server, token, timeout=TIMEOUT) as t:
         rows = api.list_batches(t, start, end)
     choices = [BatchChoice(r["id"], r["name"], parse_time(r["created"]), int(r["num_jobs"]))
                for r in rows]
@@ -152,8 +151,8 @@ def checked_batch_id(batch_id: str | None) -> str:
     if not batch_id:
         raise ConfigurationError("choose a batch from the list or type its id")
     try:
-        return str(uuid.UUID(batch_id))
-    except ValueError:
+        return parse_uuid(batch_id, "batch id")
+    except ValidationError:
         raise ConfigurationError(f"batch id {batch_id!r} is not a UUID; copy it from the "
                                  "Submit notebook or the portal") from None
 

@@ -8,7 +8,6 @@ failed, because a batch with some failed jobs is a normal outcome to show, not a
 
 from __future__ import annotations
 
-import uuid
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ..batch import Batch
-from ..errors import ConfigurationError, DownloadError, NotFoundError
-from ..paths import default_downloads_dir
+from ..errors import ConfigurationError, DownloadError, NotFoundError, ValidationError
 from ..session import Session
-from ..trust import folder_name
+from ..trust import folder_name, parse_uuid
+from ..user_folders import default_downloads_dir
 
 __all__ = [
     "CancelReport",
@@ -35,7 +34,7 @@ __all__ = [
 
 def download_folder(batch: Batch, root: Path | str | None = None) -> Path:
     """``root/<batch name>/batch_ID_<id>``, with the name made safe for any file system;
-    ``root`` defaults to :func:`~infinity_workflows.paths.default_downloads_dir`."""
+    ``root`` defaults to :func:`~infinity_workflows.user_folders.default_downloads_dir`."""
     return Path(root or default_downloads_dir()) / folder_name(batch.name) / \
         f"batch_ID_{batch.batch_id}"
 
@@ -43,12 +42,12 @@ def download_folder(batch: Batch, root: Path | str | None = None) -> Path:
 def open_batch(sesh: Session, batch_id: str) -> Batch:
     """The batch, or a ConfigurationError that says why it cannot be opened."""
     try:
-        uuid.UUID(str(batch_id))
-    except ValueError:
+        batch_id = parse_uuid(batch_id, "batch id")
+    except ValidationError:
         raise ConfigurationError(f"BATCH_ID {batch_id!r} is not a batch id (a UUID); copy it "
                                  "from the Submit notebook or the portal") from None
     try:
-        return sesh.batch_from_api(str(batch_id))
+        return sesh.batch_from_api(batch_id)
     except NotFoundError:
         raise ConfigurationError(
             f"batch {batch_id} does not exist on {sesh.server} for this token. Check BATCH_ID, "

@@ -5,7 +5,7 @@ Notebooks made with Infinity's toolkit call ``SubmitInterface(sesh, job_params)`
 themselves. Here each is our widget (same buttons, checks, records and lineage: a Submit
 notebook made from Infinity's template still writes its Download notebook from our
 template), shown on construction, and accepting infinity-core's ``Session`` and ``Batch``
-as well as ours (:mod:`infinity_workflows.interop`).
+as well as ours (:mod:`infinity_workflows.compat.interop`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from infinity_workflows.interop import as_batch, as_session
+from infinity_workflows.compat.interop import as_batch, as_session
 from infinity_workflows.session import DEFAULT_GENERATOR
 from infinity_workflows.widgets import CreateWorkflowInterface, DownloadInterface
 from infinity_workflows.widgets import SubmitInterface as _OurSubmitInterface
