@@ -1,138 +1,39 @@
-"""Shared fixtures: a real server process on a free loopback port, spoken to over HTTP."""
+"""Shared fixtures: real server processes on free loopback ports, spoken to over HTTP.
+
+One server runs for the whole session (``server``: each test module gets its own token on
+it, revoked when the module ends, so what a module leaves queued or running is cancelled
+before the next one starts). A test that restarts, kills or starts a server with flags of its
+own takes one from ``make_server``. ``strict_server`` is a second shared server with small
+limits and short-lived result links, for the tests about those.
+"""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = "tests.support.tiny:TinyGenerator"
+# Re-exported: the benchmarks launch servers with the suite's launcher.
+from tests.support.server import (  # noqa: F401
+    ROOT,
+    TINY,
+    LiveServer,
+    cli_env,
+    free_port,
+    portal_login,
+    run_cli,
+)
+from tests.support.waiting import wait_for  # noqa: F401
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
+GALLERY = "tests.support.tiny:TinyGalleryGenerator"
+NO_PREVIEW = "tests.support.tiny:NoPreviewGenerator"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli_env(home: Path, config: Path) -> dict[str, str]:
-    """Environment for a CLI or server subprocess: isolated home and credentials file."""
-    env = dict(os.environ)
-    env["INFINITY_WORKFLOWS_HOME"] = str(home)
-    env["XDG_CONFIG_HOME"] = str(config)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.pop("INFINITY_API_TOKEN", None)
-    return env
-
-
-def run_cli(*args: str, env: dict[str, str], check: bool = True, timeout: float = 120,
-            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "infinity_workflows", *args], env=env,
-                          capture_output=True, text=True, check=check, timeout=timeout,
-                          cwd=ROOT)
-
-
-@dataclass
-class LiveServer:
-    """A server subprocess. ``url`` ends with '/'; ``token`` belongs to a fresh user."""
-
-    home: Path
-    config: Path
-    extra_args: list[str] = field(default_factory=list)
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    token: str = ""
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    @property
-    def env(self) -> dict[str, str]:
-        return cli_env(self.home, self.config)
-
-    @property
-    def log_path(self) -> Path:
-        return self.home / "server-test.log"
-
-    def new_token(self, name: str = "test", *extra_args: str) -> str:
-        """A new token from ``token create``; ``extra_args`` such as ``--no-generators``."""
-        return run_cli("token", "create", "--home", str(self.home), "--name", name,
-                       *extra_args, env=self.env).stdout.strip().splitlines()[-1]
-
-    def headers(self, token: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Token {token or self.token}"}
-
-    def get(self, path: str, token: str | None = None, **kw) -> requests.Response:
-        return requests.get(self.url + path, headers=self.headers(token), timeout=30, **kw)
-
-    def post(self, path: str, json_body=None, token: str | None = None, **kw
-             ) -> requests.Response:
-        return requests.post(self.url + path, json=json_body, headers=self.headers(token),
-                             timeout=60, **kw)
-
-    def start(self, timeout: float = 60) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "infinity_workflows", "serve", "--host", "127.0.0.1",
-               "--port", str(self.port), "--home", str(self.home), "--generator", TINY,
-               *self.extra_args]
-        log = self.log_path.open("ab")
-        # Own process group, so kill() takes the worker processes down with the server,
-        # as a machine crash would.
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=ROOT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n"
-                                   + self.log_path.read_text()[-4000:])
-            try:
-                if requests.get(self.url + "api/schema/", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("server did not answer in time:\n" + self.log_path.read_text()[-4000:])
-
-    def stop(self) -> None:
-        """Graceful stop (SIGTERM), as Ctrl-C would."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-
-    def kill(self) -> None:
-        """kill -9 of the server and its workers, as a crash would."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    @classmethod
-    def launch(cls, base: Path, *serve_args: str, token_name: str = "owner") -> LiveServer:
-        """A started server with its home and credentials under ``base`` and a fresh token."""
-        srv = cls(home=base / "home", config=base / "config", extra_args=list(serve_args))
-        srv.home.mkdir(parents=True)
-        srv.token = srv.new_token(token_name)
-        srv.start()
-        return srv
+# The strict server's limits, which its tests name in their assertions.
+STRICT_MAX_JOBS = 3
+STRICT_MAX_BODY_MB = 0.05
+STRICT_URL_TTL_S = 2
 
 
 def clear_generator_caches() -> None:
@@ -155,7 +56,8 @@ def tiny_installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    """Factory: ``make_server("--workers", "1")`` starts a fresh server with a fresh token."""
+    """Factory: ``make_server("--workers", "1")`` starts a fresh server of the test's own
+    (to restart, kill, or run with flags of its own) with a fresh token."""
     started: list[LiveServer] = []
 
     def make(*extra_args: str) -> LiveServer:
@@ -168,12 +70,78 @@ def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         srv.stop()
 
 
+def _session_server(base: Path, *serve_args: str) -> Iterator[LiveServer]:
+    srv = LiveServer.launch(base, *serve_args, token_name="session")
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _tenant(shared: LiveServer, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    tenant = shared.tenant(request.module.__name__.rsplit(".", 1)[-1])
+    yield tenant
+    tenant.revoke_tokens_made()
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The session's server: tiny-v1, tiny-gallery-v1 and VisionFit, two workers."""
+    yield from _session_server(tmp_path_factory.mktemp("shared"), "--workers", "2",
+                               "--generator", GALLERY)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server per test module, with the tiny generator and two workers."""
-    srv = LiveServer.launch(tmp_path_factory.mktemp("server"), "--workers", "2")
-    yield srv
-    srv.stop()
+def server(shared_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """The shared server with a token of this module's own."""
+    yield from _tenant(shared_server, request)
+
+
+@pytest.fixture(scope="session")
+def strict_shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Small limits (STRICT_*), links that expire in seconds, one worker, and a generator
+    without previews beside tiny-v1."""
+    yield from _session_server(
+        tmp_path_factory.mktemp("strict"), "--workers", "1",
+        "--max-jobs-per-batch", str(STRICT_MAX_JOBS), "--max-body-mb", str(STRICT_MAX_BODY_MB),
+        "--url-ttl-seconds", str(STRICT_URL_TTL_S), "--generator", NO_PREVIEW)
+
+
+@pytest.fixture(scope="module")
+def strict_server(strict_shared_server: LiveServer, request: pytest.FixtureRequest
+                  ) -> Iterator[LiveServer]:
+    """The strict server with a token of this module's own."""
+    yield from _tenant(strict_shared_server, request)
+
+
+@pytest.fixture
+def kernel_env(server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+               ) -> LiveServer:
+    """The environment a notebook kernel inherits: the module's token by env var, the
+    server's URL, no saved credentials of the machine's user."""
+    for key, value in cli_env(server.home, tmp_path / "config").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
+    monkeypatch.setenv("INFINITY_SERVER_URL", server.url)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    return server
+
+
+@pytest.fixture(scope="session")
+def vf_generator():
+    """The real VisionFit generator, in this process."""
+    from visionfit.generator import VisionFitGenerator
+
+    return VisionFitGenerator()
+
+
+@pytest.fixture(scope="session")
+def vis_batch_folder(vf_generator, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A downloaded-batch folder of real VisionFit jobs (tests/support/visionfit_batch.py),
+    rendered once for the session; tests read it and never change it."""
+    from tests.support.visionfit_batch import render_batch
+
+    return render_batch(vf_generator, tmp_path_factory.mktemp("vis-batch"))
 
 
 @pytest.fixture
@@ -187,26 +155,20 @@ def scripted() -> Iterator:
     srv.stop()
 
 
-def portal_login(url: str, token: str, browser: requests.Session | None = None
-                 ) -> tuple[requests.Session, requests.Response]:
-    """Log in to the portal at ``url`` as a browser does: fetch the form (and its CSRF
-    value), then post it. Returns the session holding the cookies and the POST's answer."""
-    import re
-
-    browser = browser or requests.Session()
-    form = browser.get(url + "portal/login/", timeout=30)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    answer = browser.post(url + "portal/login/", timeout=30, allow_redirects=False,
-                          data={"token": token, "csrf": csrf.group(1) if csrf else ""})
-    return browser, answer
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No token or server in the environment, an empty credentials folder of our own."""
+    for name in ("INFINITY_API_TOKEN", "INFINITY_API_SERVER", "INFINITY_SERVER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
 
 
-def wait_for(predicate, timeout: float = 60, interval: float = 0.1, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+@pytest.fixture
+def tiny_session(server: LiveServer, clean_env: Path, monkeypatch: pytest.MonkeyPatch):
+    """A Session of the tiny generator on the shared server, its token in the environment."""
+    from infinity_workflows import Session
+
+    monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
+    monkeypatch.setenv("INFINITY_API_SERVER", server.url)
+    return Session(generator=TINY, server=server.url)

@@ -25,8 +25,9 @@ import pytest
 import requests
 
 from infinity_workflows.getting_started import init_folder
-
-from .conftest import ARTIFACTS, LiveServer, cli_env, free_port, wait_for
+from tests.conftest import ARTIFACTS
+from tests.support.server import LiveServer, cli_env, free_port
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -71,10 +72,10 @@ def _settings(folder: Path) -> Path:
 
 
 @pytest.fixture
-def lab(tmp_path: Path):
-    """A VisionFit server and JupyterLab rooted in a temporary copy of the notebooks."""
+def lab(server: LiveServer, tmp_path: Path):
+    """JupyterLab rooted in a temporary copy of the notebooks, beside the session's server
+    (VisionFit among its generators)."""
     chromium = _chromium()
-    server = LiveServer.launch(tmp_path / "server", "--workers", "2", token_name="browser")
 
     root = tmp_path / "lab"
     (root / "visionfit").mkdir(parents=True)
@@ -112,7 +113,6 @@ def lab(tmp_path: Path):
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-        server.stop()
 
 
 @contextmanager
@@ -226,7 +226,7 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
             # Save everything, as a user would before closing the browser.
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
             page.get_by_role("menuitem", name="Save All", exact=True).click()
-            page.wait_for_timeout(2000)
+            expect(page.locator(".lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)
             shot("saved")
         except Exception:
             shot("failure")

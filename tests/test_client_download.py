@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -16,8 +15,10 @@ import requests
 
 from infinity_workflows import Batch, ConfigurationError, DownloadError, JobTimeout, Session
 from infinity_workflows.batch import BATCH_ID_FILE, PARTIAL_DIR
-from tests.conftest import ROOT, wait_for
+from tests.support.api import refused_once_expired
+from tests.support.server import ROOT
 from tests.support.tiny import TinyGenerator
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -257,14 +258,14 @@ class _SummaryTakenEarlier(Batch):
         return super().job_summaries()
 
 
-def test_expired_links_are_refreshed(make_server, tmp_path: Path) -> None:
-    srv = make_server("--url-ttl-seconds", "1", "--workers", "1")
+def test_expired_links_are_refreshed(strict_server, tmp_path: Path) -> None:
+    srv = strict_server  # its links live a few seconds
     sesh = Session(token=srv.token, generator="tiny-v1", server=srv.url)
     submitted = sesh.submit([{}, {"color": "blue"}])
-    submitted.await_completion(polling_interval=0.1, timeout=60, progress=False)
+    submitted.await_completion(polling_interval=0.1, timeout=120, progress=False)
     old = submitted.job_summaries()
-    time.sleep(2.2)
-    refused = requests.get(old[0]["result_url"], timeout=10)
+    refused = refused_once_expired(old[0]["result_url"])
+    assert requests.get(old[1]["result_url"], timeout=30).status_code == 403
     assert refused.status_code == 403 and "expired" in refused.json()["detail"]
 
     batch = _SummaryTakenEarlier(sesh, submitted.get_batch_data())

@@ -27,8 +27,9 @@ from infinity_workflows.errors import (
     ServerError,
     ServerUnreachable,
 )
-from tests.conftest import free_port
+from tests.conftest import STRICT_MAX_JOBS
 from tests.support.scripted import Scripted
+from tests.support.server import free_port
 
 SECRET = "s3cret-token-value"
 
@@ -143,13 +144,14 @@ def test_no_request_carries_the_token_in_its_url(server) -> None:
     assert all(requests.utils.urlparse(u).path.endswith("/") for u in seen)
 
 
-def test_server_limits_reach_the_user_with_the_servers_words(make_server) -> None:
-    srv = make_server("--max-jobs-per-batch", "5", "--max-body-mb", "1")
+def test_server_limits_reach_the_user_with_the_servers_words(strict_server) -> None:
+    srv = strict_server  # at most STRICT_MAX_JOBS jobs and 0.05 MB per request
     t = api.Transport(srv.url, srv.token)
     with pytest.raises(BadRequestError) as too_many:
-        api.submit_batch(t, name="big", generator="tiny-v1", job_params=[{}] * 6,
-                         is_preview=False, idempotency_key="k1")
-    assert "5" in str(too_many.value)
+        api.submit_batch(t, name="big", generator="tiny-v1",
+                         job_params=[{}] * (STRICT_MAX_JOBS + 1), is_preview=False,
+                         idempotency_key="k1")
+    assert str(STRICT_MAX_JOBS) in str(too_many.value)
     with pytest.raises(APIError) as too_big:
         api.submit_batch(t, name="x" * (2 << 20), generator="tiny-v1", job_params=[{}],
                          is_preview=False, idempotency_key="k2")

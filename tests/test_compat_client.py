@@ -21,8 +21,7 @@ from infinity_workflows.batch import Batch
 from infinity_workflows.interop import as_batch, as_session
 from infinity_workflows.sampling import schema_of
 from tests.support import core_client
-
-from .conftest import LiveServer
+from tests.support.server import LiveServer
 
 
 @pytest.fixture(scope="module")

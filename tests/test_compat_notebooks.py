@@ -21,9 +21,7 @@ import papermill
 import pytest
 
 from infinity_workflows.records import list_records, read_lineage
-
-from .conftest import ROOT, LiveServer, run_cli
-from .test_notebooks import kernel_env, vf_server  # noqa: F401 - fixtures
+from tests.support.server import ROOT, LiveServer, run_cli
 
 FIXTURES = ROOT / "tests" / "fixtures" / "infinity"
 GENERATOR = "visionfit-flagship-v0.1.0"
@@ -71,7 +69,7 @@ def run_in_place(record: Path) -> Path:
 
 
 @pytest.mark.parametrize("client", ["ours", "core"])
-def test_demo_notebook_runs_unchanged(kernel_env: LiveServer, tmp_path: Path,  # noqa: F811
+def test_demo_notebook_runs_unchanged(kernel_env: LiveServer, tmp_path: Path,
                                       client: str) -> None:
     out = tmp_path / f"demo-{client}.ipynb"
     papermill.execute_notebook(
@@ -91,7 +89,7 @@ def test_demo_notebook_runs_unchanged(kernel_env: LiveServer, tmp_path: Path,  #
 
 
 @pytest.mark.parametrize("client, is_preview", [("ours", True), ("core", False)])
-def test_templates_render_submit_and_download(kernel_env: LiveServer,  # noqa: F811
+def test_templates_render_submit_and_download(kernel_env: LiveServer,
                                               tmp_path: Path, client: str,
                                               is_preview: bool) -> None:
     records = tmp_path / "workflow_records"
@@ -129,7 +127,7 @@ def test_templates_render_submit_and_download(kernel_env: LiveServer,  # noqa: F
     assert f"{download.name}  download, not made here" in table
 
 
-def test_infinity_record_reruns_with_parameters(kernel_env: LiveServer,  # noqa: F811
+def test_infinity_record_reruns_with_parameters(kernel_env: LiveServer,
                                                 tmp_path: Path) -> None:
     """``infinity-workflows rerun`` on a Download record Infinity's toolkit rendered: -p
     picks another batch, and the token their record holds is not copied into ours."""

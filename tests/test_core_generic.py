@@ -10,7 +10,8 @@ import pytest
 
 from infinity_workflows.sampling import distribution_table, sample_input, sample_inputs
 from infinity_workflows.schema import Schema
-from tests.conftest import ROOT, clear_generator_caches
+from tests.conftest import clear_generator_caches
+from tests.support.server import ROOT
 from tests.support.tiny import TinyGenerator
 
 

@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,6 @@ import pytest
 pytest.importorskip("distributed")
 from distributed import Client  # noqa: E402
 
-from tests.conftest import ROOT, free_port, portal_login, wait_for  # noqa: E402
 from tests.support.jobs import (  # noqa: E402
     archive_entries,
     cancel_stops_running_and_queued,
@@ -27,6 +25,8 @@ from tests.support.jobs import (  # noqa: E402
     summary,
     wait_finished,
 )
+from tests.support.server import ROOT, free_port, portal_login  # noqa: E402
+from tests.support.waiting import wait_for  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -94,18 +94,23 @@ class DaskCluster:
             info = client.scheduler_info(n_workers=-1)["workers"]
         return {str(w["name"]): address for address, w in info.items()}
 
-    def wait_workers(self, count: int, timeout: float = 90) -> dict[str, str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def wait_workers(self, count: int, timeout: float = 180) -> dict[str, str]:
+        def reached() -> dict[str, str] | None:
             try:
                 found = self.worker_addresses()
-                if len(found) == count:
-                    return found
             except OSError:
-                pass
-            time.sleep(0.5)
-        logs = "\n".join(p.read_text()[-1500:] for p in sorted(self.folder.glob("*.log")))
-        raise RuntimeError(f"the Dask cluster did not reach {count} workers:\n{logs}")
+                return None
+            return found if len(found) == count else None
+        try:
+            return wait_for(reached, timeout=timeout, interval=0.5,
+                            what=f"the Dask cluster to reach {count} workers")
+        except AssertionError as exc:
+            logs = "\n".join(p.read_text()[-1500:] for p in sorted(self.folder.glob("*.log")))
+            raise RuntimeError(f"{exc}:\n{logs}") from None
+
+    def job_started(self, job_ids: list[str]) -> bool:
+        """Whether each job has made its scratch folder on a worker (it is running there)."""
+        return all(any(self.folder.rglob(f"job-{j}-*/{j}")) for j in job_ids)
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         """kill -9 of a worker's whole process group (nanny and worker), as a crash would."""
@@ -258,8 +263,11 @@ def test_a_lost_scheduler_loses_no_job(make_server, tmp_path: Path) -> None:
         for worker in own.workers:  # they lost their scheduler; start afresh, as an operator
             own.kill(worker)
         own.workers.clear()
-        time.sleep(2)
-        assert srv.get(f"api/batch/{batch['id']}/summary/").status_code == 200
+        # The server notices, and answers all the while.
+        wait_for(lambda: srv.get(f"api/batch/{batch['id']}/summary/").status_code == 200
+                 and any(words in srv.log_path.read_text() for words in (
+                     "lost their worker", "could not ask the Dask scheduler")),
+                 timeout=120, what="the server to notice the lost scheduler")
 
         own.start(workers=2)
         runs = wait_finished(srv, batch["id"], timeout=180)
@@ -275,7 +283,8 @@ def test_a_lost_scheduler_loses_no_job(make_server, tmp_path: Path) -> None:
 
 def test_cancel_stops_jobs_running_on_dask_workers(make_server, cluster: DaskCluster) -> None:
     """The same scenario as on the local pool: two jobs running on the two workers are
-    stopped within seconds (the workers take the next batch at once)."""
+    stopped (their workers restarted, as sleep() cannot be interrupted), and the workers take
+    the next batch before the jobs' own sleep would have ended."""
     srv = _dask_server(make_server, cluster)
     cluster.wait_workers(2)
-    cancel_stops_running_and_queued(srv, timeout=15.0)
+    cancel_stops_running_and_queued(srv, started=cluster.job_started)

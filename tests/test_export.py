@@ -16,7 +16,6 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from tests.test_vis import batch_folder, generator  # noqa: F401 - module fixtures reused
 from visionfit.utils.export import ANNOTATIONS_FILE, export_coco
 from visionfit.utils.vis import job_folders, read_frame
 
@@ -25,15 +24,15 @@ def _labels(job_dir: Path) -> dict:
     return json.loads((job_dir / "labels.json").read_text())
 
 
-def test_export_is_one_coco_dataset_of_every_frame(batch_folder: Path,  # noqa: F811
+def test_export_is_one_coco_dataset_of_every_frame(vis_batch_folder: Path,
                                                     tmp_path: Path) -> None:
-    path = export_coco(batch_folder, tmp_path / "coco")
+    path = export_coco(vis_batch_folder, tmp_path / "coco")
     assert path == tmp_path / "coco" / ANNOTATIONS_FILE
     coco = COCO(str(path))
     data = json.loads(path.read_text())
-    jobs = job_folders(batch_folder)
+    jobs = job_folders(vis_batch_folder)
     assert [j["job_id"] for j in data["jobs"]] == [j.name for j in jobs]
-    assert data["info"]["batch_id"] == (batch_folder / "batch_id.txt").read_text().strip()
+    assert data["info"]["batch_id"] == (vis_batch_folder / "batch_id.txt").read_text().strip()
     assert [c["name"] for c in data["categories"]][0] == "person"
 
     total_images = total_anns = 0
@@ -65,11 +64,11 @@ def test_export_is_one_coco_dataset_of_every_frame(batch_folder: Path,  # noqa: 
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging left"
 
 
-def test_every_nth_frame_keeps_frame_zero_and_its_labels_only(batch_folder: Path,  # noqa: F811
+def test_every_nth_frame_keeps_frame_zero_and_its_labels_only(vis_batch_folder: Path,
                                                               tmp_path: Path) -> None:
-    coco = COCO(str(export_coco(batch_folder, tmp_path / "coco", every_nth=3)))
+    coco = COCO(str(export_coco(vis_batch_folder, tmp_path / "coco", every_nth=3)))
     assert {img["frame_number"] % 3 for img in coco.imgs.values()} == {0}
-    for job_dir in job_folders(batch_folder):
+    for job_dir in job_folders(vis_batch_folder):
         labels = _labels(job_dir)
         kept = [i for i in labels["images"] if i["frame_number"] % 3 == 0]
         assert len([i for i in coco.imgs.values() if i["job_id"] == job_dir.name]) == len(kept)
@@ -77,16 +76,16 @@ def test_every_nth_frame_keeps_frame_zero_and_its_labels_only(batch_folder: Path
     assert len(list((tmp_path / "coco" / "images").rglob("*.png"))) == len(coco.imgs)
 
 
-def test_refusals_say_what_to_do_and_keep_what_exists(batch_folder: Path,  # noqa: F811
+def test_refusals_say_what_to_do_and_keep_what_exists(vis_batch_folder: Path,
                                                       tmp_path: Path) -> None:
     out = tmp_path / "coco"
-    export_coco(batch_folder, out, every_nth=5)
+    export_coco(vis_batch_folder, out, every_nth=5)
     before = (out / ANNOTATIONS_FILE).read_bytes()
     with pytest.raises(FileExistsError, match="overwrite=True"):
-        export_coco(batch_folder, out)
+        export_coco(vis_batch_folder, out)
     assert (out / ANNOTATIONS_FILE).read_bytes() == before
     with pytest.raises(ValueError, match="every_nth"):
-        export_coco(batch_folder, tmp_path / "other", every_nth=0)
+        export_coco(vis_batch_folder, tmp_path / "other", every_nth=0)
     empty = tmp_path / "empty_batch"
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match="download the batch first"):
@@ -94,7 +93,7 @@ def test_refusals_say_what_to_do_and_keep_what_exists(batch_folder: Path,  # noq
 
     # A job whose video lost frames is refused, and the earlier export stays whole.
     broken = tmp_path / "broken"
-    shutil.copytree(batch_folder, broken)
+    shutil.copytree(vis_batch_folder, broken)
     video_job = next(j for j in job_folders(broken) if (j / "video.mp4").is_file())
     labels = _labels(video_job)
     labels["images"].append({**labels["images"][-1], "id": 10_000,
@@ -105,11 +104,11 @@ def test_refusals_say_what_to_do_and_keep_what_exists(batch_folder: Path,  # noq
     assert (out / ANNOTATIONS_FILE).read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging left"
 
-    export_coco(batch_folder, out, overwrite=True)  # replaced whole
+    export_coco(vis_batch_folder, out, overwrite=True)  # replaced whole
     assert json.loads((out / ANNOTATIONS_FILE).read_text())["info"]["every_nth_frame"] == 1
 
 
-def test_export_carries_depth_maps_amodal_masks_and_quaternions(generator,  # noqa: F811
+def test_export_carries_depth_maps_amodal_masks_and_quaternions(vf_generator,
                                                                 tmp_path: Path) -> None:
     batch = tmp_path / "batch"
     small = dict(exercise="SQUAT-BODYWEIGHT", scene="LIVINGROOM_1", frame_rate=6,
@@ -117,7 +116,7 @@ def test_export_carries_depth_maps_amodal_masks_and_quaternions(generator,  # no
     for name, is_preview, depth in (("video-depth", False, True), ("preview-depth", True, True),
                                     ("video-plain", False, False)):
         (batch / name).mkdir(parents=True)
-        generator.run(generator.schema.complete({**small, "enable_depth_maps": depth}),
+        vf_generator.run(vf_generator.schema.complete({**small, "enable_depth_maps": depth}),
                       is_preview, batch / name, 3)
     path = export_coco(batch, tmp_path / "coco", every_nth=2)
     coco = COCO(str(path))

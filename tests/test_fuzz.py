@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import time
 from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,8 +30,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import portal_login
+from tests.support.api import refused_once_expired
 from tests.support.jobs import submit, wait_finished
+from tests.support.server import portal_login
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -295,7 +295,7 @@ def test_path_traversal_and_junk_ids_reveal_nothing(server, real_ids, ident: str
         assert response.status_code in (303, 404), (page, response.status_code)
 
 
-def test_tampered_and_expired_result_links_are_refused(server, real_ids, make_server) -> None:
+def test_tampered_and_expired_result_links_are_refused(server, real_ids, strict_server) -> None:
     runs = wait_finished(server, real_ids["video_batch"])
     url = runs[0]["result_url"]
     assert requests.get(url, timeout=30).status_code == 200
@@ -327,12 +327,11 @@ def test_tampered_and_expired_result_links_are_refused(server, real_ids, make_se
         assert not response.content.startswith(b"PK")
     assert "altered" in tampered[0].json()["detail"]
 
-    short = make_server("--url-ttl-seconds", "2", "--workers", "1")
+    short = strict_server  # links that live STRICT_URL_TTL_S seconds
     batch_id = submit(short, [{}])["id"]
     link = wait_finished(short, batch_id)[0]["result_url"]
     assert requests.get(link, timeout=30).status_code == 200  # valid for at least 1 s
-    time.sleep(3.2)
-    expired = requests.get(link, timeout=30)
+    expired = refused_once_expired(link)
     assert expired.status_code == 403
     assert "expired" in assert_error_body(expired, "expired")["detail"]
     fresh = wait_finished(short, batch_id)[0]["result_url"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.server import ROOT
 
 # The notebook machinery, the renderer's compiled kernels, and the review libraries.
 HEAVY = ("nbformat", "jsonschema", "papermill", "nbclient", "numba", "pandas", "matplotlib",

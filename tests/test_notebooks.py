@@ -10,13 +10,11 @@ rendering.
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
@@ -27,77 +25,21 @@ from infinity_workflows.records import (
     read_parameters,
     rerun_record,
 )
-
-from .conftest import ROOT, LiveServer, cli_env
+from tests.support.notebooks import (
+    assert_no_token,
+    driver_cell,
+    driver_output,
+    execute,
+    outputs_of,
+    report,
+    with_parameters,
+)
+from tests.support.server import ROOT, LiveServer, cli_env
 
 GENERATOR = "visionfit-flagship-v0.1.0"
 TINY_JOBS = {"IMAGE_SIZE": 128, "FRAME_RATE": 6}
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def vf_server(tmp_path_factory: pytest.TempPathFactory):
-    """A server whose generators include VisionFit (by entry point) and the tiny one."""
-    srv = LiveServer.launch(tmp_path_factory.mktemp("nbserver"), "--workers", "2",
-                            token_name="notebooks")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def kernel_env(vf_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-               ) -> LiveServer:
-    """The kernel inherits this environment: token by env var, the server's URL, no saved
-    credentials of the machine's user."""
-    for key, value in cli_env(vf_server.home, tmp_path / "config").items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("INFINITY_API_TOKEN", vf_server.token)
-    monkeypatch.setenv("INFINITY_SERVER_URL", vf_server.url)
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    return vf_server
-
-
-def driver_cell(*parts: str) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell("\n".join(textwrap.dedent(p).strip() for p in parts))
-    cell.metadata["tags"] = ["test-driver"]
-    return cell
-
-
-def report(expr: str) -> str:
-    """Driver code printing ``expr`` (a dict) as the DRIVER line."""
-    return f"import json as _json\nprint('DRIVER:' + _json.dumps({expr}, default=str))"
-
-
-def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600) -> nbformat.NotebookNode:
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(cwd)}}).execute()
-    return nb
-
-
-def driver_output(nb: nbformat.NotebookNode) -> dict[str, Any]:
-    for cell in reversed(nb.cells):
-        for out in cell.get("outputs", []):
-            for line in out.get("text", "").splitlines():
-                if line.startswith("DRIVER:"):
-                    return json.loads(line.removeprefix("DRIVER:"))
-    raise AssertionError("no DRIVER output in the executed notebook")
-
-
-def outputs_of(nb: nbformat.NotebookNode, mime: str) -> int:
-    return sum(1 for c in nb.cells for o in c.get("outputs", []) if mime in o.get("data", {}))
-
-
-def with_parameters(path: Path, parameters: dict[str, Any]) -> nbformat.NotebookNode:
-    """The notebook with its saved parameters plus ``parameters`` injected (as a rerun does)."""
-    nb = load_notebook_node(str(path))  # papermill's reader adds the metadata it expects
-    return parameterize_notebook(nb, {**read_parameters(nb), **parameters})
-
-
-def assert_no_token(root: Path, token: str) -> None:
-    for path in root.rglob("*"):
-        if path.is_file():
-            assert token.encode() not in path.read_bytes(), f"token found in {path}"
 
 
 def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
@@ -255,7 +197,8 @@ def test_run_notebooks_sh_starts_server_and_lab_and_ctrl_c_stops_both(tmp_path: 
 
     import requests
 
-    from .conftest import free_port, wait_for
+    from tests.support.server import free_port
+    from tests.support.waiting import wait_for
 
     api_port, lab_port, lab_token = free_port(), free_port(), "lab-test-token"
     server_url = f"http://127.0.0.1:{api_port}/"

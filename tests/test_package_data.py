@@ -28,7 +28,7 @@ from infinity_workflows.records import (
 )
 from infinity_workflows.records.snippets import parse_cells
 from infinity_workflows.snippets import SNIPPET_TAG
-from tests.conftest import ROOT
+from tests.support.server import ROOT
 
 SERVER = "http://127.0.0.1:9/"
 VISIONFIT = "visionfit-flagship-v0.1.0"

@@ -23,6 +23,7 @@ from infinity_workflows.records import (
     render_download_notebook,
     rerun_record,
 )
+from tests.support.records import probe_record
 
 SERVER = "http://127.0.0.1:9/"
 GENERATOR = "visionfit-flagship-v0.1.0"
@@ -140,27 +141,8 @@ def test_list_records_skips_foreign_notebooks_and_missing_dir(tmp_path: Path) ->
     assert list_records(tmp_path) == []
 
 
-def _probe_record(tmp_path: Path) -> Path:
-    """A saved record whose run writes its parameter values to probe.json."""
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})
-    params = nbformat.v4.new_code_cell('GENERATOR = "g"\nSERVER = "http://x/"\n'
-                                       'NUM_JOBS = 10\nLABEL = "template default"')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(
-        "import json, os\n"
-        "json.dump({'NUM_JOBS': NUM_JOBS, 'LABEL': LABEL, 'cwd': os.getcwd()},"
-        " open('probe.json', 'w'))")]
-    source = tmp_path / "probe_template.ipynb"
-    nbformat.write(nb, str(source))
-    folder, stamp = new_record_folder(tmp_path / "records")
-    return records.render_record(
-        "submit", {"GENERATOR": "g", "SERVER": "http://x/", "NUM_JOBS": 3,
-                   "LABEL": "saved"}, folder=folder, stamp=stamp, template=source)
-
-
 def test_rerun_keeps_saved_parameters_and_overrides_only_those_given(tmp_path: Path) -> None:
-    record = _probe_record(tmp_path)
+    record = probe_record(tmp_path)
     rerun = rerun_record(record, {"LABEL": "override"})
     assert rerun.parent != record.parent
     assert rerun.parent.parent == record.parent.parent
@@ -178,7 +160,7 @@ def test_rerun_keeps_saved_parameters_and_overrides_only_those_given(tmp_path: P
 
 
 def test_rerun_refuses_unknown_parameters(tmp_path: Path) -> None:
-    record = _probe_record(tmp_path)
+    record = probe_record(tmp_path)
     with pytest.raises(ValueError, match=r"no parameter NUM_JBOS.*NUM_JOBS"):
         rerun_record(record, {"NUM_JBOS": 2})
     with pytest.raises(ValueError, match="not a workflow record"):
@@ -193,8 +175,8 @@ def test_metadata_key_is_stable() -> None:
 # -- the command line ----------------------------------------------------------------------
 def test_records_command_lists_records_with_live_batch_status(server, tmp_path: Path) -> None:
     from infinity_workflows import Session
-
-    from .conftest import cli_env, free_port, run_cli, wait_for
+    from tests.support.server import cli_env, free_port, run_cli
+    from tests.support.waiting import wait_for
 
     sesh = Session(token=server.token, generator="tiny-v1", server=server.url)
     batch = sesh.submit([{"frames": 1}, {"frames": 2}], batch_name="cli-listed")
@@ -230,9 +212,9 @@ def test_records_command_lists_records_with_live_batch_status(server, tmp_path: 
 
 
 def test_rerun_command_overrides_given_parameters_only(tmp_path: Path) -> None:
-    from .conftest import cli_env, run_cli
+    from tests.support.server import cli_env, run_cli
 
-    record = _probe_record(tmp_path)
+    record = probe_record(tmp_path)
     env = cli_env(tmp_path / "home", tmp_path / "config")
     result = run_cli("rerun", str(record), "-p", "LABEL", "from cli", "-p", "NUM_JOBS", "4",
                      env=env)
@@ -250,7 +232,7 @@ def test_rerun_command_overrides_given_parameters_only(tmp_path: Path) -> None:
 
 
 def test_rerun_of_a_failing_record_keeps_it_unlisted_and_says_where(tmp_path: Path) -> None:
-    record = _probe_record(tmp_path)
+    record = probe_record(tmp_path)
     nb = nbformat.read(str(record), as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('cell failed on purpose')"))
     nbformat.write(nb, str(record))
@@ -266,7 +248,7 @@ def test_rerun_completes_a_submit_record_whose_download_notebook_was_never_writt
         tmp_path: Path) -> None:
     """The batch was submitted (the sidecar says so) and writing the Download notebook then
     failed: `rerun` renders it beside the Submit record and submits nothing again."""
-    from .conftest import cli_env, run_cli
+    from tests.support.server import cli_env, run_cli
 
     submit = create_workflow_notebook("submit", generator=GENERATOR, server=SERVER,
                                       records_dir=tmp_path)

@@ -11,8 +11,8 @@ import pytest
 from infinity_workflows import records
 from infinity_workflows.errors import ValidationError
 from infinity_workflows.records import list_records, read_parameters, rerun_record
-from tests.conftest import cli_env, run_cli
-from tests.test_records import _probe_record
+from tests.support.records import probe_record
+from tests.support.server import cli_env, run_cli
 
 # A tuple holding one string: papermill would write it as "('"+str(...)+"',)", i.e. code.
 INJECTION = """('"+str(__import__("os").system("touch pwned"))+"',)"""
@@ -25,7 +25,7 @@ def one_line_error(stderr: str) -> bool:
 
 
 def test_a_tuple_parameter_is_refused_and_runs_nothing(tmp_path: Path) -> None:
-    record = _probe_record(tmp_path)
+    record = probe_record(tmp_path)
     env = cli_env(tmp_path / "home", tmp_path / "config")
     result = run_cli("rerun", str(record), "-p", "LABEL", INJECTION, env=env, check=False)
     assert result.returncode == 1, result.stderr
@@ -37,7 +37,7 @@ def test_a_tuple_parameter_is_refused_and_runs_nothing(tmp_path: Path) -> None:
 
 def test_a_tuple_saved_in_a_record_is_refused_too(tmp_path: Path) -> None:
     """A mailed record's own parameters cell is as untrusted as the command line."""
-    record = _probe_record(tmp_path)
+    record = probe_record(tmp_path)
     nb = nbformat.read(str(record), as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     injected.source += "\nLABEL = " + INJECTION
@@ -48,7 +48,7 @@ def test_a_tuple_saved_in_a_record_is_refused_too(tmp_path: Path) -> None:
 
 
 def test_values_reach_the_notebook_as_the_same_values(tmp_path: Path) -> None:
-    record = _probe_record(tmp_path)
+    record = probe_record(tmp_path)
     tricky = 'a "quoted" \\" + str(1) + \\" line\nnext \u202e end\\'
     new = rerun_record(record, {"LABEL": tricky, "NUM_JOBS": {"k": [1, 2.5, None, True]}})
     probe = json.loads((new.parent / "probe.json").read_text())
@@ -58,7 +58,7 @@ def test_values_reach_the_notebook_as_the_same_values(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("how", ["missing kernel", "killed kernel"])
 def test_a_rerun_that_dies_leaves_nothing_listed(tmp_path: Path, how: str) -> None:
-    record = _probe_record(tmp_path)
+    record = probe_record(tmp_path)
     args = ["rerun", str(record)]
     if how == "missing kernel":
         args += ["--kernel", "no-such-kernel-here"]
@@ -78,7 +78,7 @@ def test_a_rerun_that_dies_leaves_nothing_listed(tmp_path: Path, how: str) -> No
 
 
 def test_records_skip_hidden_notebooks(tmp_path: Path) -> None:
-    record = _probe_record(tmp_path)
+    record = probe_record(tmp_path)
     (record.parent / ".rerun-output.ipynb").write_text(record.read_text())
     assert [r.notebook for r in list_records(record.parent.parent)] == [record.name]
     assert records.SIDECAR  # the sidecar is unaffected

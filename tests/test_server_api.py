@@ -11,46 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from tests.conftest import LiveServer, wait_for
-from tests.support.tiny import TinyGenerator
-
-TINY = "tiny-v1"
-
-
-class NoPreviewGenerator(TinyGenerator):
-    """Loaded by a test server through --generator: a generator without previews."""
-
-    name = "tiny-nopreview-v1"
-    supports_preview = False
-
-
-def job(is_preview: bool = False, **params) -> dict:
-    return {"name": TINY, "is_preview": is_preview, "param_values": params}
-
-
-def submit(srv: LiveServer, runs: list[dict], name: str = "batch", token: str | None = None,
-           headers: dict[str, str] | None = None) -> requests.Response:
-    return requests.post(srv.url + "api/batch/", json={"name": name, "job_runs": runs},
-                         headers={**srv.headers(token), **(headers or {})}, timeout=60)
-
-
-def finished_summary(srv: LiveServer, batch_id: str, token: str | None = None,
-                     timeout: float = 60) -> dict:
-    def done():
-        body = srv.get(f"api/batch/{batch_id}/summary/", token=token).json()
-        return body if not any(j["in_progress"] for j in body["job_runs"]) else None
-    return wait_for(done, timeout=timeout, what=f"batch {batch_id} to finish")
-
-
-def assert_error(resp: requests.Response, status: int, rule: str | None = None) -> dict:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"].startswith("application/json")
-    body = resp.json()
-    assert isinstance(body["detail"], str) and len(body["detail"]) > 20
-    assert isinstance(body["errors"], list)
-    if rule is not None:
-        assert rule in {e["rule"] for e in body["errors"]}, body
-    return body
+from tests.conftest import STRICT_MAX_JOBS
+from tests.support.api import TINY, assert_error, finished_summary, job, submit
+from tests.support.server import LiveServer
 
 
 def parse_time(text: str) -> datetime:
@@ -324,21 +287,12 @@ def test_unknown_request_fields_are_refused(server: LiveServer) -> None:
     assert_error(server.post("api/batch/", [1, 2]), 400)
 
 
-@pytest.fixture(scope="module")
-def limited_server(tmp_path_factory: pytest.TempPathFactory):
-    """Small limits, and a second generator (one without previews)."""
-    srv = LiveServer.launch(
-        tmp_path_factory.mktemp("limited"), "--max-jobs-per-batch", "3", "--max-body-mb",
-        "0.05", "--workers", "1", "--generator", "tests.test_server_api:NoPreviewGenerator")
-    yield srv
-    srv.stop()
-
-
-def test_size_and_count_limits(limited_server: LiveServer) -> None:
-    srv = limited_server
-    assert submit(srv, [job()] * 3).status_code == 201
-    body = assert_error(submit(srv, [job()] * 4), 400, "too_many_jobs")
-    assert "3" in body["detail"]
+def test_size_and_count_limits(strict_server: LiveServer) -> None:
+    """On the strict server: at most STRICT_MAX_JOBS jobs and 0.05 MB per request."""
+    srv = strict_server
+    assert submit(srv, [job()] * STRICT_MAX_JOBS).status_code == 201
+    body = assert_error(submit(srv, [job()] * (STRICT_MAX_JOBS + 1)), 400, "too_many_jobs")
+    assert str(STRICT_MAX_JOBS) in body["detail"]
     big = {"name": "x" * 100_000, "job_runs": [job()]}
     assert_error(srv.post("api/batch/", big), 413, "body_too_large")
 
@@ -353,8 +307,8 @@ def test_size_and_count_limits(limited_server: LiveServer) -> None:
     assert submit(srv, [job()]).status_code == 201  # still serving
 
 
-def test_preview_refused_for_generator_without_previews(limited_server: LiveServer) -> None:
-    srv = limited_server
+def test_preview_refused_for_generator_without_previews(strict_server: LiveServer) -> None:
+    srv = strict_server  # it loads tiny-nopreview-v1
     listed = {g["name"]: g for g in srv.get("api/jobs/").json()}
     assert listed["tiny-nopreview-v1"]["options"] == {"preview": False}
     body = assert_error(srv.post("api/batch/", {"name": "p", "job_runs": [

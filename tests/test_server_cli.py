@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from infinity_workflows.home import HOME_ENV, resolve_home
-from tests.conftest import LiveServer, run_cli
+from tests.support.server import LiveServer, run_cli
 
 
 def test_token_create_prints_a_working_token_and_stores_only_its_hash(server: LiveServer

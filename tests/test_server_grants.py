@@ -1,10 +1,10 @@
 """Per-token generator grants, over real HTTP: what a token may use is all it can see.
 
-A server loads two generators (tiny-v1 and the portal's tiny-gallery-v1). Tokens made with
-``token create --generator NAME``, ``--no-generators`` or neither must find the generators
-outside their grant absent everywhere: the API's list and detail, submission and estimate,
-and the portal's list, pages and gallery images; with refusals identical to those for a
-generator that does not exist.
+The session's server loads tiny-v1 and tiny-gallery-v1 (and VisionFit). Tokens granted some
+of them (as ``token create --generator NAME`` makes them), none (``--no-generators``) or all
+must find the generators outside their grant absent everywhere: the API's list and detail,
+submission and estimate, and the portal's list, pages and gallery images; with refusals
+identical to those for a generator that does not exist.
 """
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-import pytest
 import requests
 
 from infinity_workflows.home import resolve_home
 from infinity_workflows.server.rows import hash_token
 from infinity_workflows.server.store import SCHEMA_VERSION, Store
-from tests.conftest import LiveServer, portal_login, run_cli
+from tests.support.api import assert_error, finished_summary, login, submit
+from tests.support.server import LiveServer, portal_login, run_cli
 from tests.support.tiny import TinyGenerator
-from tests.test_server_api import assert_error, finished_summary, submit
-from tests.test_server_portal import login
 
 TINY = "tiny-v1"
 GALLERY = "tiny-gallery-v1"
@@ -38,17 +36,8 @@ def estimate(srv: LiveServer, generator: str, token: str):
                     token=token)
 
 
-@pytest.fixture(scope="module")
-def grants_server(tmp_path_factory: pytest.TempPathFactory):
-    srv = LiveServer.launch(tmp_path_factory.mktemp("grants"), "--workers", "1",
-                            "--generator", "tests.test_server_portal:TinyGalleryGenerator",
-                            token_name="unrestricted")
-    yield srv
-    srv.stop()
-
-
-def test_unrestricted_token_sees_every_generator(grants_server: LiveServer) -> None:
-    srv = grants_server
+def test_unrestricted_token_sees_every_generator(server: LiveServer) -> None:
+    srv = server
     names = [g["name"] for g in srv.get("api/jobs/").json()]
     assert {TINY, GALLERY} <= set(names)
     for name in (TINY, GALLERY):
@@ -59,11 +48,11 @@ def test_unrestricted_token_sees_every_generator(grants_server: LiveServer) -> N
     assert f"/portal/generators/{TINY}/" in index and f"/portal/generators/{GALLERY}/" in index
 
 
-def test_restricted_token_sees_only_its_generator_everywhere(grants_server: LiveServer
+def test_restricted_token_sees_only_its_generator_everywhere(server: LiveServer
                                                             ) -> None:
-    srv = grants_server
+    srv = server
     # A granted name that no loaded generator has is simply not there (yet).
-    token = srv.new_token("restricted", "--generator", TINY, "--generator", "later-v1")
+    token = srv.new_token("restricted", [TINY, "later-v1"])
     assert [g["name"] for g in srv.get("api/jobs/", token=token).json()] == [TINY]
     detail = srv.get(f"api/jobs/{TINY}/", token=token).json()
     assert [p["name"] for p in detail["params"]] == [p.name for p in TinyGenerator.schema]
@@ -94,9 +83,9 @@ def test_restricted_token_sees_only_its_generator_everywhere(grants_server: Live
     assert batch_page.status_code == 200 and GALLERY not in batch_page.text
 
 
-def test_gallery_token_gets_its_gallery_and_nothing_else(grants_server: LiveServer) -> None:
-    srv = grants_server
-    token = srv.new_token("gallery only", "--generator", GALLERY)
+def test_gallery_token_gets_its_gallery_and_nothing_else(server: LiveServer) -> None:
+    srv = server
+    token = srv.new_token("gallery only", [GALLERY])
     assert [g["name"] for g in srv.get("api/jobs/", token=token).json()] == [GALLERY]
     browser = login(srv, token)
     image = browser.get(srv.url + f"portal/generators/{GALLERY}/gallery/0/", timeout=60)
@@ -105,9 +94,9 @@ def test_gallery_token_gets_its_gallery_and_nothing_else(grants_server: LiveServ
 
 
 def test_refusals_for_a_withheld_generator_match_those_for_a_missing_one(
-        grants_server: LiveServer) -> None:
-    srv = grants_server
-    token = srv.new_token("restricted", "--generator", TINY)
+        server: LiveServer) -> None:
+    srv = server
+    token = srv.new_token("restricted", [TINY])
 
     def bodies(name: str) -> list[tuple[int, str]]:
         answers = [srv.get(f"api/jobs/{name}/", token=token),
@@ -117,10 +106,10 @@ def test_refusals_for_a_withheld_generator_match_those_for_a_missing_one(
     assert bodies(GALLERY) == bodies("no-such-generator")
 
 
-def test_token_without_generators_gets_an_empty_list_and_refusals(grants_server: LiveServer
+def test_token_without_generators_gets_an_empty_list_and_refusals(server: LiveServer
                                                                   ) -> None:
-    srv = grants_server
-    token = srv.new_token("staging", "--no-generators")
+    srv = server
+    token = srv.new_token("staging", [])
     assert srv.get("api/jobs/", token=token).json() == []
     for name in (TINY, GALLERY):
         body = assert_error(srv.get(f"api/jobs/{name}/", token=token), 404)
@@ -137,8 +126,8 @@ def test_token_without_generators_gets_an_empty_list_and_refusals(grants_server:
     assert f"/portal/generators/{TINY}/" not in page
 
 
-def test_token_create_flags_are_checked_and_reported(grants_server: LiveServer) -> None:
-    srv = grants_server
+def test_token_create_flags_are_checked_and_reported(server: LiveServer) -> None:
+    srv = server
     both = run_cli("token", "create", "--home", str(srv.home), "--generator", TINY,
                    "--no-generators", env=srv.env, check=False)
     assert both.returncode == 2 and both.stdout == ""
@@ -215,7 +204,8 @@ def test_a_server_on_a_version_1_home_keeps_its_tokens_and_queue(tmp_path: Path)
     batch_id, job_id = make_version_1_database(resolve_home(srv.home).ensure().database,
                                                old_token)
     # The CLI migrates too: a restricted token can be added to the old database.
-    restricted = srv.new_token("new user", "--no-generators")
+    restricted = run_cli("token", "create", "--home", str(srv.home), "--name", "new user",
+                         "--no-generators", env=srv.env).stdout.strip().splitlines()[-1]
     srv.token = old_token
     srv.start()
     try:
@@ -238,10 +228,10 @@ def listed(srv: LiveServer, name: str) -> tuple[int, str]:
     return int(line.split()[0]), line
 
 
-def test_token_grant_takes_effect_on_the_next_request(grants_server: LiveServer) -> None:
-    srv = grants_server
-    token = srv.new_token("regranted", "--no-generators")
-    token_id, line = listed(srv, "regranted")
+def test_token_grant_takes_effect_on_the_next_request(server: LiveServer) -> None:
+    srv = server
+    token = srv.new_token("grants-regranted", [])
+    token_id, line = listed(srv, "grants-regranted")
     assert "live" in line and "may use no generators" in line and token not in line
     assert srv.get("api/jobs/", token=token).json() == []
 
@@ -257,16 +247,16 @@ def test_token_grant_takes_effect_on_the_next_request(grants_server: LiveServer)
 
 
 def test_a_revoked_token_loses_the_api_the_portal_and_its_result_links(
-        grants_server: LiveServer) -> None:
-    srv = grants_server
-    token = srv.new_token("leaked")
+        server: LiveServer) -> None:
+    srv = server
+    token = srv.new_token("grants-leaked")
     created = submit(srv, runs_of(TINY), token=token).json()
     (run,) = finished_summary(srv, created["id"], token=token)["job_runs"]
     assert requests.get(run["result_url"], timeout=30).status_code == 200
     browser = login(srv, token)
     assert browser.get(srv.url + "portal/", timeout=30, allow_redirects=False).status_code == 200
 
-    token_id, _ = listed(srv, "leaked")
+    token_id, _ = listed(srv, "grants-leaked")
     out = token_cli(srv, "revoke", str(token_id))
     assert "revoked" in out.stdout
     assert_error(srv.get("api/batch/", token=token), 401)
@@ -275,7 +265,7 @@ def test_a_revoked_token_loses_the_api_the_portal_and_its_result_links(
     assert page.status_code in (303, 307) and "login" in page.headers["location"]
     _, refused = portal_login(srv.url, token)
     assert refused.status_code == 401
-    assert "revoked" in listed(srv, "leaked")[1]
+    assert "revoked" in listed(srv, "grants-leaked")[1]
     again = token_cli(srv, "revoke", str(token_id), check=False)
     assert again.returncode == 2 and "no live token" in again.stderr
     assert srv.get("api/batch/").status_code == 200  # other tokens are untouched

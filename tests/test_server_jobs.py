@@ -9,8 +9,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import psutil
 import requests
 
-from tests.conftest import LiveServer, wait_for
-from tests.test_server_api import assert_error, finished_summary, job, submit
+from tests.conftest import STRICT_URL_TTL_S
+from tests.support.api import assert_error, finished_summary, job, refused_once_expired, submit
+from tests.support.server import LiveServer
+from tests.support.waiting import wait_for
 
 
 def statuses(srv: LiveServer, batch_id: str) -> dict[str, dict]:
@@ -47,12 +49,12 @@ def test_a_crashing_worker_is_retried_then_failed_and_spares_the_rest(server: Li
 
 def test_graceful_stop_leaves_unfinished_jobs_queued(make_server) -> None:
     srv = make_server("--workers", "1")
-    batch = submit(srv, [job(sleep_s=20), job()]).json()
+    batch = submit(srv, [job(sleep_s=60), job()]).json()
     wait_for(lambda: statuses(srv, batch["id"])[batch["job_runs"][0]["id"]]["status"]
-             == "running", what="first job running")
+             == "running", timeout=120, what="first job running")
     started = time.monotonic()
     srv.stop()
-    assert time.monotonic() - started < 15  # does not wait for the 20 s job
+    assert time.monotonic() - started < 45  # does not wait for the 60 s job
     log = srv.log_path.read_text()
     assert "1 running job(s) put back in the queue" in log
     assert "Traceback" not in log.split("stopping:")[-1]
@@ -132,13 +134,13 @@ def test_result_links_refuse_tampering(server: LiveServer) -> None:
     assert requests.get(later, timeout=30).status_code == 200
 
 
-def test_result_links_expire(make_server) -> None:
-    srv = make_server("--url-ttl-seconds", "2", "--workers", "1")
+def test_result_links_expire(strict_server: LiveServer) -> None:
+    srv = strict_server  # its links live STRICT_URL_TTL_S seconds
     batch = submit(srv, [job()]).json()
     url = finished_summary(srv, batch["id"])["job_runs"][0]["result_url"]
     expires = int(parse_qs(urlsplit(url).query)["expires"][0])
-    time.sleep(max(0.0, expires - time.time()) + 1.1)
-    body = assert_error(requests.get(url, timeout=30), 403)
+    assert expires <= time.time() + STRICT_URL_TTL_S + 1
+    body = assert_error(refused_once_expired(url), 403)
     assert "expired" in body["detail"] and "summary/" in body["detail"]
     fresh = finished_summary(srv, batch["id"])["job_runs"][0]["result_url"]
     assert requests.get(fresh, timeout=30).status_code == 200

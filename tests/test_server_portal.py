@@ -5,62 +5,36 @@ from __future__ import annotations
 import re
 import uuid
 
-import pytest
 import requests
 
 from infinity_workflows.server.portal import COOKIE_NAME
-from tests.conftest import LiveServer, portal_login, wait_for
+from tests.support.api import finished_summary, job, login, submit
+from tests.support.server import LiveServer, portal_login
 from tests.support.tiny import TinyGenerator, _PNG_1x1
-from tests.test_server_api import finished_summary, job, submit
+from tests.support.waiting import wait_for
 
 
-class TinyGalleryGenerator(TinyGenerator):
-    """Loaded by the portal's test server: the tiny generator with a gallery of colours."""
-
-    name = "tiny-gallery-v1"
-    gallery_param = "color"
-
-
-@pytest.fixture(scope="module")
-def portal_server(tmp_path_factory: pytest.TempPathFactory):
-    srv = LiveServer.launch(tmp_path_factory.mktemp("portal"), "--workers", "1",
-                            "--generator", "tests.test_server_portal:TinyGalleryGenerator",
-                            token_name="portal owner")
-    yield srv
-    srv.stop()
-
-
-def login(srv: LiveServer, token: str | None = None) -> requests.Session:
-    browser, resp = portal_login(srv.url, token or srv.token)
-    assert resp.status_code == 303 and resp.headers["location"] == "/portal/"
-    cookie = resp.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
-    assert "Path=/" in cookie
-    assert (token or srv.token) not in cookie  # the cookie is a session, not the token
-    return browser
-
-
-def test_pages_need_login_and_login_takes_the_token_by_post(portal_server: LiveServer
+def test_pages_need_login_and_login_takes_the_token_by_post(server: LiveServer
                                                            ) -> None:
     for path in ("portal/", "portal/generators/", f"portal/batch/{uuid.uuid4()}/"):
-        resp = requests.get(portal_server.url + path, allow_redirects=False, timeout=30)
+        resp = requests.get(server.url + path, allow_redirects=False, timeout=30)
         assert resp.status_code == 303 and resp.headers["location"] == "/portal/login/"
-    form = requests.get(portal_server.url + "portal/login/", timeout=30)
+    form = requests.get(server.url + "portal/login/", timeout=30)
     assert 'method="post"' in form.text and 'type="password"' in form.text
-    _, wrong = portal_login(portal_server.url, "nope")
+    _, wrong = portal_login(server.url, "nope")
     assert wrong.status_code == 401 and "not known" in wrong.text
     assert COOKIE_NAME not in wrong.headers.get("set-cookie", "")
     for forged in ("1.deadbeef", "99999999999999999999999.00", "x", ".", "1."):
-        resp = requests.get(portal_server.url + "portal/", allow_redirects=False, timeout=30,
+        resp = requests.get(server.url + "portal/", allow_redirects=False, timeout=30,
                             cookies={"infinity_portal_session": forged})
         assert resp.status_code == 303, forged
     # The root of the site leads to the portal.
-    root = requests.get(portal_server.url, allow_redirects=False, timeout=30)
+    root = requests.get(server.url, allow_redirects=False, timeout=30)
     assert root.headers["location"] == "/portal/"
 
 
-def test_batches_batch_page_thumbnail_and_logout(portal_server: LiveServer) -> None:
-    srv = portal_server
+def test_batches_batch_page_thumbnail_and_logout(server: LiveServer) -> None:
+    srv = server
     batch = submit(srv, [job(frames=4, color="blue"), job(fail=True)],
                    name="portal <batch> & co").json()
     finished_summary(srv, batch["id"])
@@ -94,8 +68,8 @@ def test_batches_batch_page_thumbnail_and_logout(portal_server: LiveServer) -> N
                        ).status_code == 303
 
 
-def test_batch_page_refreshes_while_jobs_run(portal_server: LiveServer) -> None:
-    srv = portal_server
+def test_batch_page_refreshes_while_jobs_run(server: LiveServer) -> None:
+    srv = server
     batch = submit(srv, [job(sleep_s=3)]).json()
     browser = login(srv)
     page = browser.get(srv.url + f"portal/batch/{batch['id']}/", timeout=30).text
@@ -105,8 +79,8 @@ def test_batch_page_refreshes_while_jobs_run(portal_server: LiveServer) -> None:
     assert 'http-equiv="refresh"' not in page
 
 
-def test_portal_shows_only_your_own_batches(portal_server: LiveServer) -> None:
-    srv = portal_server
+def test_portal_shows_only_your_own_batches(server: LiveServer) -> None:
+    srv = server
     mine = submit(srv, [job()], name="only-mine").json()
     finished_summary(srv, mine["id"])
     other = login(srv, srv.new_token("portal other"))
@@ -117,8 +91,8 @@ def test_portal_shows_only_your_own_batches(portal_server: LiveServer) -> None:
     assert other.get(srv.url + "portal/batch/not-a-uuid/", timeout=30).status_code == 404
 
 
-def test_generator_page_documents_every_parameter(portal_server: LiveServer) -> None:
-    srv = portal_server
+def test_generator_page_documents_every_parameter(server: LiveServer) -> None:
+    srv = server
     browser = login(srv)
     index = browser.get(srv.url + "portal/generators/", timeout=30).text
     assert "/portal/generators/tiny-v1/" in index and "tiny-gallery-v1" in index
@@ -134,8 +108,8 @@ def test_generator_page_documents_every_parameter(portal_server: LiveServer) -> 
     assert browser.get(srv.url + "portal/generators/nothing/", timeout=30).status_code == 404
 
 
-def test_gallery_renders_each_choice_once_and_caches_it(portal_server: LiveServer) -> None:
-    srv = portal_server
+def test_gallery_renders_each_choice_once_and_caches_it(server: LiveServer) -> None:
+    srv = server
     browser = login(srv)
     page = browser.get(srv.url + "portal/generators/tiny-gallery-v1/", timeout=30).text
     images = re.findall(r'src="(/portal/generators/tiny-gallery-v1/gallery/\d+/)"', page)
@@ -154,8 +128,8 @@ def test_gallery_renders_each_choice_once_and_caches_it(portal_server: LiveServe
                         timeout=30).status_code == 303  # the gallery needs a login too
 
 
-def test_token_never_appears_in_portal_pages_or_urls(portal_server: LiveServer) -> None:
-    srv = portal_server
+def test_token_never_appears_in_portal_pages_or_urls(server: LiveServer) -> None:
+    srv = server
     browser = login(srv)
     for path in ("portal/", "portal/generators/", "portal/generators/tiny-v1/"):
         resp = browser.get(srv.url + path, timeout=30)
@@ -164,8 +138,8 @@ def test_token_never_appears_in_portal_pages_or_urls(portal_server: LiveServer) 
     assert srv.token not in srv.log_path.read_text()
 
 
-def test_big_batches_are_shown_a_page_at_a_time(portal_server: LiveServer) -> None:
-    srv = portal_server
+def test_big_batches_are_shown_a_page_at_a_time(server: LiveServer) -> None:
+    srv = server
     batch = submit(srv, [job(True, frames=i % 1000 + 1) for i in range(501)]).json()
     browser = login(srv)
     first = browser.get(srv.url + f"portal/batch/{batch['id']}/", timeout=30).text

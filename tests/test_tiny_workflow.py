@@ -11,9 +11,15 @@ import pytest
 from infinity_workflows.generators import EXTRA_GENERATORS_ENV
 from infinity_workflows.getting_started import CREATE_NOTEBOOK, init_folder
 from infinity_workflows.records import list_records, read_lineage, read_parameters
-
-from .conftest import TINY, LiveServer, cli_env
-from .test_notebooks import driver_cell, driver_output, execute, outputs_of, report, with_parameters
+from tests.support.notebooks import (
+    driver_cell,
+    driver_output,
+    execute,
+    outputs_of,
+    report,
+    with_parameters,
+)
+from tests.support.server import TINY, LiveServer, cli_env
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import uuid
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -21,6 +20,7 @@ from matplotlib.patches import Rectangle
 from PIL import Image
 
 from tests.conftest import ARTIFACTS
+from tests.support.visionfit_batch import JOBS
 from visionfit.utils.sampling import sample_input
 from visionfit.utils.vis import (
     CUBOID_EDGES,
@@ -36,46 +36,18 @@ from visionfit.utils.vis import (
 )
 
 OUT = ARTIFACTS / "vis"
-# Small, short jobs: a few frames at the lowest frame rate keep rendering quick.
-JOBS = [
-    dict(is_preview=False, scene="GYM_1", exercise="BURPEE", image_width=160, image_height=128,
-         add_wall_art=True),
-    dict(is_preview=False, scene="LIVINGROOM_1", exercise="SQUAT-BODYWEIGHT", image_width=128,
-         image_height=128),
-    dict(is_preview=True, scene="OFFICE_1", exercise="PUSHUP", image_width=256,
-         image_height=256),
-    dict(is_preview=True, scene="BEDROOM_4", exercise="JUMPING_JACK", image_width=192,
-         image_height=192),
-]
 
 
 @pytest.fixture(scope="module")
-def generator():
-    from visionfit.generator import VisionFitGenerator
-
-    return VisionFitGenerator()
+def generator(vf_generator):
+    return vf_generator
 
 
 @pytest.fixture(scope="module")
-def batch_folder(generator, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder shaped like a downloaded batch: one ``<job_id>/`` per rendered job, plus
-    the leftovers of an interrupted download that the helpers must skip."""
-    root = tmp_path_factory.mktemp("batch")
-    rng = random.Random(4)
-    for spec in JOBS:
-        spec = dict(spec)
-        is_preview = spec.pop("is_preview")
-        params = generator.schema.complete(sample_input(
-            generator.schema, rng=rng, num_reps=1, frame_rate=6, rel_baseline_speed=2.0,
-            inter_rep_delay_avg=0.0, add_pauses=False, camera_distance=4.0, **spec))
-        job_dir = root / str(uuid.uuid4())
-        job_dir.mkdir()
-        generator.run(params, is_preview, job_dir, rng.getrandbits(63))
-    (root / ".partial").mkdir()
-    (root / ".extract-abc").mkdir()
-    (root / "batch_id.txt").write_text(str(uuid.uuid4()))
+def batch_folder(vis_batch_folder: Path) -> Path:
+    """The session's rendered batch (tests/support/visionfit_batch.py)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    return root
+    return vis_batch_folder
 
 
 def save(fig, name: str) -> None:

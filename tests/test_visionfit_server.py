@@ -14,7 +14,8 @@ from pathlib import Path
 import requests
 
 from infinity_workflows import Session
-from tests.conftest import LiveServer, wait_for
+from tests.support.server import LiveServer
+from tests.support.waiting import wait_for
 
 NAME = "visionfit-flagship-v0.1.0"
 SMALL = {"exercise": "JUMPING_JACK", "scene": "LIVINGROOM_2", "frame_rate": 6,
@@ -38,8 +39,8 @@ def result_files(run: dict) -> dict[str, bytes]:
         return {n: z.read(n) for n in z.namelist()}
 
 
-def test_visionfit_jobs_run_on_the_server(make_server, tmp_path: Path) -> None:
-    srv = make_server("--workers", "2")
+def test_visionfit_jobs_run_on_the_server(server: LiveServer, tmp_path: Path) -> None:
+    srv = server
     detail = srv.get(f"api/jobs/{NAME}/").json()
     assert detail["name"] == NAME and detail["options"]["preview"] is True
     params = {p["name"]: p for p in detail["params"]}

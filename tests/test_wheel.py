@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import ROOT, free_port, wait_for
+from tests.support.server import ROOT, free_port
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

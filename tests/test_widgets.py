@@ -25,9 +25,8 @@ from infinity_workflows.widgets.create import CreateWorkflowInterface
 from infinity_workflows.widgets.download import DownloadInterface
 from infinity_workflows.widgets.submit import SubmitInterface
 from infinity_workflows.workflow import download_folder, open_batch
-
-from .conftest import free_port, wait_for
-from .test_workflow import clean_env_fixture, tiny_session_fixture  # noqa: F401 - fixtures
+from tests.support.server import free_port
+from tests.support.waiting import wait_for
 
 TINY = "tiny-v1"
 
@@ -122,7 +121,7 @@ def test_bad_token_unreachable_server_and_missing_token_give_red_messages(
 
 def test_token_without_generators_is_explained(server, clean_env: Path) -> None:
     # A real token the server grants no generator (`token create --no-generators`).
-    empty_handed = server.new_token("staging", "--no-generators")
+    empty_handed = server.new_token("staging", [])
     ui = make_create_ui(clean_env, server.url)
     ui.token.value = empty_handed
     ui.get_generators_button.click()

@@ -39,28 +39,10 @@ from infinity_workflows.workflow import (
     wait_and_download,
 )
 from tests.support.scripted import Scripted
-
-from .conftest import ROOT, LiveServer, free_port, wait_for
+from tests.support.server import ROOT, LiveServer, free_port
+from tests.support.waiting import wait_for
 
 TINY = "tiny-v1"
-
-
-# Named fixtures, so that test_widgets.py can import them under their own names.
-@pytest.fixture(name="clean_env")
-def clean_env_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No token or server in the environment, an empty credentials folder of our own."""
-    for name in ("INFINITY_API_TOKEN", "INFINITY_API_SERVER", "INFINITY_SERVER_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
-
-
-@pytest.fixture(name="tiny_session")
-def tiny_session_fixture(server: LiveServer, clean_env: Path,
-                 monkeypatch: pytest.MonkeyPatch) -> Session:
-    monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
-    monkeypatch.setenv("INFINITY_API_SERVER", server.url)
-    return Session(generator=TINY, server=server.url)
 
 
 def assert_one_actionable_line(text: str) -> None:

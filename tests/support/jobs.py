@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
-import time
 import zipfile
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 
-__all__ = ["archive_entries", "kill_mid_batch_and_restart", "submit", "summary",
-           "wait_finished"]
+from tests.support.waiting import wait_for
+
+__all__ = ["archive_entries", "cancel_stops_running_and_queued", "kill_mid_batch_and_restart",
+           "submit", "summary", "wait_finished"]
 
 TINY = "tiny-v1"
 
@@ -31,18 +34,14 @@ def summary(srv, batch_id: str, token: str | None = None) -> list[dict[str, Any]
     return response.json()["job_runs"]
 
 
-def wait_finished(srv, batch_id: str, timeout: float = 120, token: str | None = None
+def wait_finished(srv, batch_id: str, timeout: float = 180, token: str | None = None
                   ) -> list[dict[str, Any]]:
     """Poll summary/ until no job is in progress; its job_runs then."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def finished() -> list[dict[str, Any]] | None:
         runs = summary(srv, batch_id, token)
-        if not any(r["in_progress"] for r in runs):
-            return runs
-        if time.monotonic() > deadline:
-            states = [r["status"] for r in runs]
-            raise AssertionError(f"batch {batch_id} still running after {timeout}s: {states}")
-        time.sleep(0.2)
+        return None if any(r["in_progress"] for r in runs) else runs
+    return wait_for(finished, timeout=timeout, interval=0.1,
+                    what=f"batch {batch_id} to finish")
 
 
 def archive_entries(result_url: str) -> dict[str, bytes]:
@@ -58,8 +57,6 @@ def archive_entries(result_url: str) -> dict[str, bytes]:
 def kill_mid_batch_and_restart(srv, jobs: int, sleep_s: float) -> None:
     """kill -9 the server once a few of ``jobs`` have finished, start it again, and check
     nothing was lost, half-written, run again or stored twice (whatever the executor)."""
-    from tests.conftest import wait_for  # conftest imports nothing from here: no cycle
-
     batch = submit(srv, [{"sleep_s": sleep_s, "frames": i + 1, "payload_kb": 64}
                          for i in range(jobs)])
     results = srv.home / "results"
@@ -95,29 +92,48 @@ def kill_mid_batch_and_restart(srv, jobs: int, sleep_s: float) -> None:
     assert not list((srv.home / "work").iterdir()), "scratch of killed jobs was cleared"
 
 
-def cancel_stops_running_and_queued(srv, timeout: float = 10.0) -> None:
-    """Two long jobs running (one per worker) and three queued: a cancel ends all five
-    within ``timeout`` seconds, as cancelled (never failed, no result), and the workers are
-    free at once for the next batch. A second cancel is a no-op."""
-    batch = submit(srv, [{"sleep_s": 60.0}] * 5, preview=True)
+def _job_times(srv, job_id: str) -> tuple[datetime, datetime]:
+    """A preview job's ``(start_time, end_time)`` as the server recorded them."""
+    job = srv.get(f"api/job_previews/{job_id}/").json()
+    return datetime.fromisoformat(job["start_time"]), datetime.fromisoformat(job["end_time"])
 
-    def running() -> int:
-        return sum(r["status"] == "running" for r in summary(srv, batch["id"]))
-    deadline = time.monotonic() + 120
-    while running() < 2:
-        assert time.monotonic() < deadline, summary(srv, batch["id"])
-        time.sleep(0.1)
-    time.sleep(1.0)  # claimed is not yet started on a remote worker: let both begin
-    asked = time.monotonic()
+
+def cancel_stops_running_and_queued(srv, started: Callable[[list[str]], bool] | None = None,
+                                    timeout: float = 120) -> None:
+    """Two long jobs running (one per worker) and three queued: a cancel ends all five, as
+    cancelled (never failed, no result), and stops the two running ones: the next batch
+    runs on the freed workers and is done before the long jobs would have finished by
+    themselves. A second cancel is a no-op.
+
+    ``started(job_ids)``: whether the running jobs have begun on their workers (claimed is
+    not yet started on a remote worker); by default their scratch folders exist. ``timeout``
+    only bounds each wait: how fast the jobs stop is judged by the server's own clock, so a
+    loaded machine makes the test slower, never wrong.
+    """
+    long_s = 60.0  # the generator's longest sleep: far longer than stopping a job takes
+    batch = submit(srv, [{"sleep_s": long_s}] * 5, preview=True)
+
+    def running() -> list[str]:
+        ids = [r["id"] for r in summary(srv, batch["id"]) if r["status"] == "running"]
+        return ids if len(ids) == 2 else []
+    running_ids = wait_for(running, timeout=timeout, what="two jobs running")
+
+    def scratch_made(job_ids: list[str]) -> bool:
+        return all(any((srv.home / "work").glob(f"{j}-*/{j}")) for j in job_ids)
+    wait_for(lambda: (started or scratch_made)(running_ids), timeout=timeout,
+             what="both running jobs to begin on their workers")
     answer = srv.post(f"api/batch/{batch['id']}/cancel/")
     assert answer.status_code == 200 and answer.json() == {"id": batch["id"], "cancelled": 5}
     runs = wait_finished(srv, batch["id"], timeout=timeout)
     assert [r["status"] for r in runs] == ["cancelled"] * 5, runs
     assert all(r["result_url"] is None and not r["in_progress"] for r in runs)
-    # The running jobs were stopped, not left to sleep: the workers take new work now.
+    # The running jobs were stopped, not left to sleep: the workers take new work, and
+    # finish it before the long jobs' sleep would have ended.
     after = submit(srv, [{}, {}], preview=True)
     assert [r["status"] for r in wait_finished(srv, after["id"], timeout=timeout)] == \
         ["succeeded"] * 2
-    assert time.monotonic() - asked < 2 * timeout
+    would_end = min(_job_times(srv, j)[0] for j in running_ids) + timedelta(seconds=long_s)
+    finished = max(_job_times(srv, r["id"])[1] for r in after["job_runs"])
+    assert finished < would_end, (finished, would_end)
     again = srv.post(f"api/batch/{batch['id']}/cancel/")
     assert again.status_code == 200 and again.json()["cancelled"] == 0

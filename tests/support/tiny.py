@@ -91,3 +91,18 @@ _PNG_1x1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108020000009077"
     "53de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
 )
+
+
+class TinyGalleryGenerator(TinyGenerator):
+    """The tiny generator with a gallery of colours (the portal shows one image per colour);
+    the session's shared server loads it beside tiny-v1."""
+
+    name = "tiny-gallery-v1"
+    gallery_param = "color"
+
+
+class NoPreviewGenerator(TinyGenerator):
+    """A generator without previews (loaded by the strict server)."""
+
+    name = "tiny-nopreview-v1"
+    supports_preview = False
