@@ -171,4 +171,4 @@ def tiny_session(server: LiveServer, clean_env: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
     monkeypatch.setenv("INFINITY_API_SERVER", server.url)
-    return Session(generator=TINY, server=server.url)
+    return Session(generator="tiny-v1", server=server.url)
