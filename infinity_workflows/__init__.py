@@ -7,9 +7,8 @@ The public surface is small: :class:`Session` (one token, server and generator),
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from .batch import Batch, JobType
 from .errors import (
     APIError,
     AuthenticationError,
@@ -28,12 +27,39 @@ from .errors import (
     ServerUnreachable,
     ValidationError,
 )
-from .session import Session
 
-try:
-    __version__ = version("infinity-workflows")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+if TYPE_CHECKING:
+    from .batch import Batch, JobType
+    from .session import Session
+
+# The client is imported on first use: ``import infinity_workflows`` (what the CLI and the
+# server pay at start-up) loads only the exception tree; ``infinity_workflows.Session``
+# loads the client and the sampling engine, never the notebook machinery (nbformat,
+# papermill), pandas, matplotlib or a generator's renderer.
+_LAZY = {"Batch": ".batch", "JobType": ".batch", "Session": ".session"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # the next lookup is a plain attribute
+        return value
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("infinity-workflows")
+        except PackageNotFoundError:  # a source tree that is not installed
+            value = "0+unknown"
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 __all__ = [
     "APIError",

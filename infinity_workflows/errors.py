@@ -13,7 +13,9 @@
     │   ├── BadRequestError        400: the server refused the request; ``.errors`` lists
     │   │                          ``{job_index, param, rule, message}`` when it names them
     │   ├── AuthenticationError    401: missing or unknown token
-    │   ├── NotFoundError          404: no such id for this token
+    │   ├── NotFoundError          404: no such id for this token (``.status`` None when
+    │   │                          the client itself found no such thing, e.g. a job id
+    │   │                          that is not part of the batch)
     │   ├── ConflictError          409: the request clashes with existing state
     │   └── ServerError            5xx
     ├── ProtocolError              the server's answer broke the API's contract (e.g. an id
@@ -90,9 +92,10 @@ class ServerUnreachable(InfinityError):
 
 
 class APIError(InfinityError):
-    """The server answered with an error status."""
+    """The server answered with an error status (``status`` None: a subclass raised for the
+    client's own finding, never a made-up HTTP status)."""
 
-    def __init__(self, message: str, status: int, body: Any = None) -> None:
+    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
@@ -113,7 +116,8 @@ class AuthenticationError(APIError):
 
 
 class NotFoundError(APIError):
-    """404: no such resource for this token."""
+    """404: no such resource for this token; also raised, with ``status`` None, when the
+    client finds no such thing in what the server sent (a job that is not in the batch)."""
 
 
 class ConflictError(APIError):

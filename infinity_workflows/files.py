@@ -5,19 +5,21 @@ renamed into place on :meth:`~PendingFile.commit` (or removed on
 :meth:`~PendingFile.abort`): a reader sees the old file or the whole new one, never part of
 one. :func:`atomic_write` wraps it as a context manager for code that writes through a file
 object; writers that need a path (ffmpeg, zipfile) use :class:`PendingFile` directly.
+:func:`replace_folder` swaps a whole folder (a downloaded job, an export) the same way.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["PendingFile", "atomic_write", "fsync_folder", "write_bytes_atomic",
-           "write_text_atomic"]
+__all__ = ["PendingFile", "atomic_write", "fsync_folder", "replace_folder",
+           "write_bytes_atomic", "write_text_atomic"]
 
 
 def fsync_folder(folder: Path | str) -> None:
@@ -90,3 +92,16 @@ def write_bytes_atomic(path: Path | str, data: bytes, *, permissions: int = 0o64
     with atomic_write(path, "wb", permissions=permissions) as fh:
         fh.write(data)
     return Path(path)
+
+
+def replace_folder(new: Path, final: Path, aside_prefix: str) -> None:
+    """Rename the complete folder ``new`` to ``final``; an existing ``final`` is first moved
+    aside (into a temporary folder named ``aside_prefix...``) and then deleted, so ``final``
+    is only ever the old whole folder or the new one."""
+    if not final.exists():
+        os.rename(new, final)
+        return
+    old = Path(tempfile.mkdtemp(prefix=aside_prefix, dir=final.parent))
+    os.rename(final, old / final.name)
+    os.rename(new, final)
+    shutil.rmtree(old, ignore_errors=True)

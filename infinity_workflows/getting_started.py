@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
 from .files import write_bytes_atomic
+from .polling import poll
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -107,17 +107,22 @@ def _start_server(url: str) -> subprocess.Popen[bytes]:
                                  "--host", host, "--port", str(port)],
                                 stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not server_answers(url):
+
+    def answers() -> bool | None:
+        if server_answers(url):
+            return True
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace").splitlines()[-20:]
             raise ConfigurationError("the local server exited; its log ends with:\n"
                                      + "\n".join(tail))
-        if time.monotonic() > deadline:
-            _stop(proc)
-            raise ConfigurationError(f"the local server did not answer within a minute; "
-                                     f"see {log_path}")
-        time.sleep(0.2)
+        return None
+
+    def timed_out() -> ConfigurationError:
+        _stop(proc)
+        return ConfigurationError(f"the local server did not answer within a minute; "
+                                  f"see {log_path}")
+
+    poll(answers, 60, 0.2, "the local server", timed_out=timed_out)
     return proc
 
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-
-import numpy as np
 
 from .errors import SchemaError
 
@@ -36,36 +35,46 @@ class Violation(NamedTuple):
     message: str
 
 
-def _is_uuid(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 class _NotOfType(ValueError):
     """A value the parameter's type cannot take; the message says why."""
 
 
+def _is_numpy_bool(value: Any) -> bool:
+    # A NumPy bool exists only once NumPy is imported, so this module need not import it.
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.bool_)
+
+
+def _not_a_number(value: Any) -> bool:
+    """bool (and NumPy's) is an int to Python, never to a parameter; else any real number."""
+    return type(value) is bool or _is_numpy_bool(value) or not isinstance(value, numbers.Real)
+
+
+# Each cast tries the exact plain Python type first (what JSON and the samplers give), then
+# the general rule for NumPy scalars, other numeric types and subclasses.
 def _as_int(value: Any) -> int:
-    # bool is an int to Python, never to a parameter; a float-typed whole number (``2.0``,
-    # what NumPy arithmetic and JSON often give) is the int it equals, a fraction is refused.
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise _NotOfType(f"is a {type(value).__name__}")
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    number = float(value)
-    if not number.is_integer():
+    # A float-typed whole number (``2.0``, what NumPy arithmetic and JSON often give) is the
+    # int it equals; a fraction is refused.
+    kind = type(value)
+    if kind is int:
+        return value
+    if kind is not float:
+        if _not_a_number(value):
+            raise _NotOfType(f"is a {kind.__name__}")
+        if isinstance(value, numbers.Integral):
+            return int(value)
+        value = float(value)
+    if not value.is_integer():
         raise _NotOfType("is not a whole number")
-    return int(number)
+    return int(value)
 
 
 def _as_float(value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise _NotOfType(f"is a {type(value).__name__}")
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is not int and _not_a_number(value):
+        raise _NotOfType(f"is a {kind.__name__}")
     try:
         return float(value)
     except OverflowError:  # an integer past float's range (10**400): not a finite float
@@ -73,22 +82,28 @@ def _as_float(value: Any) -> float:
 
 
 def _as_str(value: Any) -> str:
+    if type(value) is str:
+        return value
     if not isinstance(value, str):
         raise _NotOfType(f"is a {type(value).__name__}")
     return str(value)  # np.str_ -> str
 
 
 def _as_bool(value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
+    if type(value) is bool:
+        return value
+    if not _is_numpy_bool(value):
         raise _NotOfType(f"is a {type(value).__name__}")
     return bool(value)
 
 
 def _as_uuid(value: Any) -> str:
-    if not _is_uuid(value):
-        raise _NotOfType(f"is a {type(value).__name__}" if not isinstance(value, str)
-                         else "is not a UUID")
-    return str(uuid.UUID(value))
+    if not isinstance(value, str):
+        raise _NotOfType(f"is a {type(value).__name__}")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise _NotOfType("is not a UUID") from None
 
 
 # The one casting rule for every value that is validated (client, server and sampler):
@@ -168,31 +183,31 @@ class Param:
 
     # -- checking -------------------------------------------------------------------------
     def check(self, value: Any) -> Violation | None:
-        """Return the first rule ``value`` breaks, or None when it is allowed."""
+        """Return the first rule ``value`` breaks, or None when it is allowed. The message
+        (with the value shown) is built only for a value that breaks a rule."""
         if value is None:
             if self.nullable:
                 return None
             return Violation(self.name, "type", f"{self.name}: null is not allowed; expected "
                              f"{self.allowed()}")
-        shown = _shown(value)
         try:
-            value = _CAST[self.type](value)
+            cast = _CAST[self.type](value)
         except _NotOfType as exc:
             return Violation(self.name, "type",
-                             f"{self.name}: {shown} {exc}, expected {self.allowed()}")
-        if self.type == "float" and not math.isfinite(value):
+                             f"{self.name}: {_shown(value)} {exc}, expected {self.allowed()}")
+        if self.type == "float" and not math.isfinite(cast):
             return Violation(self.name, "not_finite",
-                             f"{self.name}: {shown} is not a finite number a float "
+                             f"{self.name}: {_shown(value)} is not a finite number a float "
                              f"can hold; expected {self.allowed()}")
-        if self.choices is not None and value not in self.choices:
+        if self.choices is not None and cast not in self.choices:
             return Violation(self.name, "choices",
-                             f"{self.name}: {_shown(value)} is not allowed; expected "
+                             f"{self.name}: {_shown(cast)} is not allowed; expected "
                              f"{self.allowed()}")
-        if self.min is not None and value < self.min:
-            return Violation(self.name, "min", f"{self.name}: {_shown(value)} is below the minimum "
+        if self.min is not None and cast < self.min:
+            return Violation(self.name, "min", f"{self.name}: {_shown(cast)} is below the minimum "
                              f"{self.min}; expected {self.allowed()}")
-        if self.max is not None and value > self.max:
-            return Violation(self.name, "max", f"{self.name}: {_shown(value)} is above the maximum "
+        if self.max is not None and cast > self.max:
+            return Violation(self.name, "max", f"{self.name}: {_shown(cast)} is above the maximum "
                              f"{self.max}; expected {self.allowed()}")
         return None
 
@@ -209,12 +224,41 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:40] + f"... ({len(text)} characters)"
 
 
+# A plain value that passes its rule needs no cast and no message: Schema.violations accepts
+# it with the rule below (exact type, choices, range) and sends everything else, NumPy scalars
+# and whole floats included, to Param.check. A rule accepts only what Param.check accepts.
+_PLAIN_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
+_LARGEST_FLOAT = sys.float_info.max
+_FastRule = tuple[type, float | None, float | None, frozenset[Any] | None]
+
+
+def _fast_rule(p: Param) -> _FastRule | None:
+    """(exact type, low, high, choices) for ``p``'s plain values, or None when every value
+    takes the full check (a ``uuid``; unhashable choices; a range on a str or bool)."""
+    kind = _PLAIN_TYPES.get(p.type)
+    if kind is None:
+        return (type(None), None, None, None) if p.nullable else None
+    try:
+        choices = None if p.choices is None else frozenset(p.choices)
+    except TypeError:
+        return None
+    if kind is str or kind is bool:
+        return None if p.min is not None or p.max is not None else (kind, None, None, choices)
+    low = -math.inf if p.min is None else p.min
+    high = math.inf if p.max is None else p.max
+    if kind is float:  # finite bounds, so that inf and nan fail the range test
+        low, high = max(low, -_LARGEST_FLOAT), min(high, _LARGEST_FLOAT)
+    return kind, low, high, choices
+
+
 class Schema:
     """An ordered collection of :class:`Param` with validation and defaults."""
 
     def __init__(self, params: Iterable[Param]) -> None:
         self.params: tuple[Param, ...] = tuple(params)
         self.by_name: dict[str, Param] = {p.name: p for p in self.params}
+        self._fast: dict[str, _FastRule] = {
+            p.name: rule for p in self.params if (rule := _fast_rule(p)) is not None}
         if len(self.by_name) != len(self.params):
             raise SchemaError("parameter names must be unique")
         for p in self.params:
@@ -243,12 +287,19 @@ class Schema:
 
     def violations(self, values: Mapping[str, Any]) -> list[Violation]:
         """Every rule ``values`` breaks; an empty list when the job is valid."""
-        if not isinstance(values, Mapping):
+        if type(values) is not dict and not isinstance(values, Mapping):
             return [Violation("", "type", f"job parameters must be a mapping of name to value, "
                               f"not {type(values).__name__}")]
         found: list[Violation] = []
+        fast = self._fast.get
         by_name = self.by_name
         for name, value in values.items():
+            rule = fast(name)
+            if rule is not None:
+                kind, low, high, choices = rule
+                if type(value) is kind and (choices is None or value in choices) and (
+                        low is None or low <= value <= high):
+                    continue
             param = by_name.get(name)
             if param is None:
                 found.append(Violation(

@@ -15,11 +15,13 @@ from typing import Any
 
 from . import api
 from .batch import Batch, parse_time
-from .credentials import LOCAL_SERVER, normalise_server, resolve_token
+from .credentials import LOCAL_SERVER, normalise_server
 from .errors import ConfigurationError, NotFoundError, ValidationError
 from .sampling.categories import category_note
 from .sampling.source import cached_sampler, sampler_for
 from .schema import Schema
+from .transport import open_transport
+from .trust import parse_uuid
 
 __all__ = ["DEFAULT_GENERATOR", "DEFAULT_SERVER", "Session"]
 
@@ -41,8 +43,7 @@ class Session:
                  retries: int = api.DEFAULT_RETRIES) -> None:
         self.server = normalise_server(server)
         self.generator = generator
-        self.transport = api.Transport(self.server, resolve_token(token, self.server),
-                                       timeout=timeout, retries=retries)
+        self.transport = open_transport(self.server, token, timeout=timeout, retries=retries)
         try:
             self.generator_info: dict[str, Any] = api.get_generator(self.transport, generator)
         except NotFoundError:
@@ -63,8 +64,7 @@ class Session:
                         timeout: tuple[float, float] = api.DEFAULT_TIMEOUT,
                         ) -> list[dict[str, Any]]:
         """The generators ``server`` offers, sorted by name; usable before choosing one."""
-        server = normalise_server(server)
-        with api.Transport(server, resolve_token(token, server), timeout=timeout) as t:
+        with open_transport(server, token, timeout=timeout) as t:
             return sorted(api.list_generators(t), key=lambda g: g["name"])
 
     @property
@@ -157,25 +157,17 @@ class Session:
         return sum(self.estimate_samples(job_params, is_preview))
 
     # -- batches and usage ----------------------------------------------------------------
-    @staticmethod
-    def _checked_batch_id(batch_id: Any) -> str:
-        try:
-            return str(uuid.UUID(str(batch_id)))
-        except ValueError:
-            raise ValidationError(f"batch id {batch_id!r} is not a UUID") from None
-
     def batch_from_api(self, batch_id: str) -> Batch:
         """The batch ``batch_id`` of this token, fetched from the server."""
-        return Batch(self, api.get_batch(self.transport, self._checked_batch_id(batch_id)))
+        return Batch(self, api.get_batch(self.transport, parse_uuid(batch_id, "batch id")))
 
     @classmethod
     def for_batch(cls, batch_id: str, token: str | None = None,
                   server: str = DEFAULT_SERVER) -> Batch:
         """The batch ``batch_id``, with a session for the generator its jobs name (for
         when only the batch id is known, as in infinity-core's ``Batch.from_api``)."""
-        server = normalise_server(server)
-        with api.Transport(server, resolve_token(token, server)) as t:
-            data = api.get_batch(t, cls._checked_batch_id(batch_id))
+        with open_transport(server, token) as t:
+            data = api.get_batch(t, parse_uuid(batch_id, "batch id"))
         names = {job.get("name") for job in data.get("job_runs") or []}
         if len(names) != 1 or not isinstance(next(iter(names)), str):
             raise ConfigurationError(f"batch {batch_id} names no single generator "
@@ -214,6 +206,3 @@ class Session:
     def portal_url(self, batch_id: str) -> str:
         """The portal page showing every job of the batch."""
         return f"{self.server}portal/batch/{batch_id}/"
-
-
-Batch.session_class = Session

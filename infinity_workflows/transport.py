@@ -13,8 +13,10 @@ A :class:`Transport` wraps a :class:`requests.Session` so that every call gets t
   server's ``detail`` in the message.
 
 Result URLs are signed and need no token: a second session never sends an ``Authorization``
-header. Two modules speak through it: :mod:`.api` (our functions, parsed JSON and typed
-errors) and :mod:`.core_api` (infinity-core's names, raw responses).
+header. :func:`open_transport` is the one way to open one from a server and a token (or
+none: the token is then resolved as everywhere else). The endpoints it serves are listed once
+in :mod:`.endpoints`; two modules call them: :mod:`.api` (our functions, parsed JSON and
+typed errors) and :mod:`.compat.core_api` (infinity-core's names, raw responses).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from .credentials import normalise_server
+from .credentials import normalise_server, resolve_token
 from .errors import (
     APIError,
     AuthenticationError,
@@ -52,6 +54,7 @@ __all__ = [
     "batch_body",
     "error_for",
     "iso",
+    "open_transport",
     "parse_response",
     "segment",
     "unreachable",
@@ -185,6 +188,16 @@ class Transport:
                                                       headers=headers))
 
 
+def open_transport(server: str, token: str | None = None, *,
+                   timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                   retries: int = DEFAULT_RETRIES) -> Transport:
+    """A :class:`Transport` to ``server`` with ``token``, or else the token
+    :func:`~infinity_workflows.credentials.resolve_token` finds for that server (the
+    environment's, or the credentials file's); ConfigurationError when there is none."""
+    server = normalise_server(server)
+    return Transport(server, resolve_token(token, server), timeout=timeout, retries=retries)
+
+
 def _reason(exc: requests.RequestException, timeout: tuple[float, float]) -> str:
     """A short cause for a failed connection, without the noise of urllib3's wrappers."""
     cause: Any = exc.args[0] if exc.args else exc
@@ -248,8 +261,6 @@ def error_for(method: str, path: str, response: requests.Response) -> APIError:
     if detail:
         message += f": {detail}"
     return cls(message, status, body)
-
-
 
 
 # -- request pieces shared by both APIs ------------------------------------------------------

@@ -5,7 +5,9 @@ A server (or a record naming one) is not trusted to keep its ids tidy: a job id 
 ``../../victim`` or ``/home/me/.ssh/id`` would otherwise become ``<download>/<id>.zip``,
 opened for writing and then deleted. Every id that reaches a path goes through
 :func:`checked_id`, and every free-text name that reaches a folder name goes through
-:func:`folder_name`, so there is one rule, not one per caller.
+:func:`folder_name`, so there is one rule, not one per caller. An id a user types is read by
+:func:`parse_uuid`, which keeps the two directions apart: the user's mistake is a
+:class:`ValidationError`, the server's a :class:`ProtocolError`.
 
 Notebook parameters are written into a code cell by papermill, which escapes strings but
 quotes anything it does not know (a tuple, a set) as ``"<str(value)>"`` with no escaping:
@@ -18,12 +20,14 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from .errors import ProtocolError, ValidationError
 
-__all__ = ["check_notebook_parameters", "checked_id", "folder_name", "notebook_value"]
+__all__ = ["check_notebook_parameters", "checked_id", "folder_name", "notebook_value",
+           "parse_uuid"]
 
 # The API's ids are UUIDs: hex digits and dashes only, so one is always one safe path part.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
@@ -42,6 +46,22 @@ def checked_id(value: Any, what: str, server: str = "the server") -> str:
         f"{server} sent {what} {shown}, which is not a UUID; refused before it became a file "
         "or folder name, and nothing was written. Is this server really an Infinity API "
         "server?")
+
+
+def parse_uuid(value: Any, what: str, *, sent_by: str | None = None) -> str:
+    """The id ``value`` (``what`` names it, e.g. ``"batch id"``), one rule per direction.
+
+    A value a user gave (``sent_by`` None) may take any form :class:`uuid.UUID` reads (any
+    case, braces, ``urn:uuid:``) and comes back in canonical form; anything else is a
+    :class:`ValidationError`. A value the server ``sent_by`` sent must already be a UUID and
+    comes back as it was (:func:`checked_id`); anything else is a :class:`ProtocolError`.
+    """
+    if sent_by is not None:
+        return checked_id(value, f"a {what}", sent_by)
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValidationError(f"{what} {value!r} is not a UUID") from None
 
 
 def folder_name(text: Any, fallback: str = "unnamed") -> str:

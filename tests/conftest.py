@@ -153,3 +153,22 @@ def scripted() -> Iterator:
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No token or server in the environment, an empty credentials folder of our own."""
+    for name in ("INFINITY_API_TOKEN", "INFINITY_API_SERVER", "INFINITY_SERVER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
+
+
+@pytest.fixture
+def tiny_session(server: LiveServer, clean_env: Path, monkeypatch: pytest.MonkeyPatch):
+    """A Session of the tiny generator on the shared server, its token in the environment."""
+    from infinity_workflows import Session
+
+    monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
+    monkeypatch.setenv("INFINITY_API_SERVER", server.url)
+    return Session(generator="tiny-v1", server=server.url)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import ast
 import random
-from pathlib import Path
 
 import pytest
 
 from infinity_workflows.sampling import distribution_table, sample_input, sample_inputs
 from infinity_workflows.schema import Schema
 from tests.conftest import clear_generator_caches
-from tests.support.server import ROOT
+from tests.support.module_graph import imports, modules
 from tests.support.tiny import TinyGenerator
 
 
@@ -63,48 +62,18 @@ def test_visionfit_declares_its_table_next_to_its_schema() -> None:
         VisionFitGenerator.notebook_snippets["submit"].cells
 
 
-def _imports(path: Path, package: str) -> set[str]:
-    """Modules ``path`` imports (anywhere in it), absolute, within the project."""
-    tree = ast.parse(path.read_text())
-    here = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-    if path.name == "__init__.py":
-        here = here.rsplit(".", 1)[0] + ".__init__"
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = here.split(".")[:-node.level]
-                module = ".".join(base + ([node.module] if node.module else []))
-            else:
-                module = node.module or ""
-            found.add(module)
-            found.update(f"{module}.{a.name}" for a in node.names)
-    return {m for m in found if m.split(".")[0] in ("infinity_workflows", "visionfit")}
-
-
-def _modules() -> dict[str, Path]:
-    out = {}
-    for package in ("infinity_workflows", "visionfit"):
-        for path in (ROOT / package).rglob("*.py"):
-            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-            out[name.removesuffix(".__init__")] = path
-    return out
-
-
 def test_the_core_imports_no_generator() -> None:
-    for name, path in _modules().items():
+    for name, path in modules().items():
         if name.startswith("infinity_workflows"):
-            offenders = {m for m in _imports(path, "infinity_workflows")
+            offenders = {m for m in imports(path)
                          if m.startswith("visionfit")}
             assert not offenders, f"{name} imports {offenders}"
 
 
 def test_no_two_modules_import_each_other() -> None:
-    modules = _modules()
-    edges = {name: {m for m in _imports(path, "") if m in modules and m != name}
-             for name, path in modules.items()}
+    known = modules()
+    edges = {name: {m for m in imports(path) if m in known and m != name}
+             for name, path in known.items()}
     circles = sorted((a, b) for a, targets in edges.items() for b in targets
                      if a < b and a in edges.get(b, ())
                      # package __init__ re-exporting its own modules is not a circle
@@ -115,8 +84,10 @@ def test_no_two_modules_import_each_other() -> None:
 # Python's own errors a client module may still raise: a wrong argument type is a
 # programming mistake, not something a user meets.
 # Python's own for a wrong call, as errors.py says; IndexError: a frame index out of range,
-# as for any sequence.
-_PROGRAMMING_ERRORS = {"TypeError", "NotImplementedError", "AssertionError", "IndexError"}
+# as for any sequence; AttributeError: a name a module does not have, which a lazy module
+# ``__getattr__`` must raise (it is how ``hasattr`` and ``from X import Y`` learn of a miss).
+_PROGRAMMING_ERRORS = {"TypeError", "NotImplementedError", "AssertionError", "IndexError",
+                       "AttributeError"}
 
 
 def test_every_error_a_user_can_meet_is_an_infinity_error() -> None:
@@ -125,7 +96,7 @@ def test_every_error_a_user_can_meet_is_an_infinity_error() -> None:
     builtin_errors = {n for n, v in vars(builtins).items()
                       if isinstance(v, type) and issubclass(v, BaseException)}
     offenders = []
-    for name, path in _modules().items():
+    for name, path in modules().items():
         user_facing = name.startswith(("infinity_workflows", "visionfit.utils",
                                        "visionfit.interfaces"))
         if not user_facing or ".server" in name:

@@ -15,7 +15,7 @@ from infinity_workflows.credentials import SERVER_ENVS, TOKEN_ENV, save_token
 from infinity_workflows.errors import ConfigurationError, ProtocolError
 from infinity_workflows.records import batch_statuses, create_workflow_notebook, list_records
 from infinity_workflows.trust import checked_id, folder_name
-from infinity_workflows.widgets.download import download_folder
+from infinity_workflows.workflow import download_folder
 from tests.support.scripted import Scripted
 
 SECRET = "tok-meant-for-my-own-server-0123456789"

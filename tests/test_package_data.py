@@ -26,7 +26,8 @@ from infinity_workflows.records import (
     render_download_notebook,
     template_notebook,
 )
-from infinity_workflows.snippets import SNIPPET_TAG, parse_cells
+from infinity_workflows.records.snippets import parse_cells
+from infinity_workflows.snippets import SNIPPET_TAG
 from tests.support.server import ROOT
 
 SERVER = "http://127.0.0.1:9/"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import math
 import uuid
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ from infinity_workflows.errors import ConfigurationError
 from infinity_workflows.generators import GeneratorRegistry, load_generator, seed_for_job
 from infinity_workflows.schema import Param, Schema
 from tests.support.tiny import TinyGenerator
+from visionfit.generator import VisionFitGenerator
 
 SCHEMA = TinyGenerator.schema
 
@@ -114,3 +118,76 @@ def test_seed_is_stable_and_fits_63_bits():
     job = str(uuid.uuid4())
     assert seed_for_job(job) == seed_for_job(job)
     assert 0 <= seed_for_job(job) < 2**63
+
+
+class _Size(enum.IntEnum):
+    FOUR = 4
+
+
+class _Colour(str, enum.Enum):
+    RED = "red"
+
+
+class _Text(str):
+    pass
+
+
+class _Quiet(enum.IntEnum):
+    """An int whose repr fails: checking it must not build a message unless it is refused."""
+
+    FIVE = 5
+
+    def __repr__(self) -> str:
+        raise AssertionError("repr of a value was built for a message")
+
+
+def _probes(param: Param) -> list:
+    values = [None, 0, 1, 2, 3, -1, 2.0, 2.5, 0.5, -0.0, 1e308, -1e308, math.inf, -math.inf,
+              math.nan, 10**400, -(10**400), True, False, "", "red", "pink", "1",
+              np.int64(2), np.int8(-1), np.float32(0.5), np.float64(2.0), np.float64(math.nan),
+              np.bool_(True), np.str_("red"), _Size.FOUR, _Colour.RED, _Text("red"),
+              str(uuid.UUID(int=7)), str(uuid.UUID(int=7)).upper(), [1], {"a": 1},
+              Fraction(1, 2), Fraction(4, 2), Decimal("2"), param.default]
+    for bound in (param.min, param.max):
+        if bound is not None:
+            values += [bound, bound - 1, bound + 1, bound - 0.5, bound + 0.5, float(bound)]
+    values += list(param.choices or ())
+    return values
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, VisionFitGenerator.schema], ids=["tiny", "visionfit"])
+def test_fast_acceptance_agrees_with_the_full_check(schema):
+    """Schema.violations accepts plain valid values without casting them; for every kind of
+    value (plain, NumPy, subclasses, out of range, not finite) it must say what check says."""
+    for param in schema:
+        for value in _probes(param):
+            expected = param.check(value)
+            assert schema.violations({param.name: value}) == (
+                [] if expected is None else [expected]), (param.name, value)
+
+
+def test_look_alike_values_keep_their_rules():
+    frames, scale, color, flag = (SCHEMA[n] for n in ("frames", "scale", "color", "flag"))
+    assert frames.check(True).rule == "type" and scale.check(False).rule == "type"
+    assert "is a bool" in frames.check(np.bool_(True)).message
+    assert "is a bool" in scale.check(np.bool_(False)).message
+    assert frames.check(2.0) is None and type(frames.normalise(2.0)) is int
+    assert frames.check(2.5).rule == "type"
+    assert frames.check(_Size.FOUR) is None and type(frames.normalise(_Size.FOUR)) is int
+    assert scale.check(np.float32(0.5)) is None and type(scale.normalise(np.float32(0.5))) is float
+    assert scale.check(np.int64(2)) is None and scale.normalise(np.int64(2)) == 2.0
+    assert color.check(_Text("red")) is None and type(color.normalise(_Text("red"))) is str
+    # A str-mixin Enum member is cast with str(), which gives its name ('_Colour.RED'), not
+    # its value: refused, as it always was.
+    assert color.check(_Colour.RED).rule == "choices"
+    assert flag.check(np.bool_(True)) is None and type(flag.normalise(np.bool_(True))) is bool
+    too_big = scale.check(10**400)
+    assert too_big.rule == "not_finite" and len(too_big.message) < 200
+    assert frames.check(10**5000).message.startswith("frames: an integer of about 5000 digits")
+
+
+def test_a_message_is_built_only_for_a_refused_value():
+    assert SCHEMA["frames"].check(_Quiet.FIVE) is None
+    assert SCHEMA.validate({"frames": _Quiet.FIVE, "scale": 2, "color": "blue"}) is None
+    with pytest.raises(AssertionError, match="repr of a value"):
+        SCHEMA["flag"].check(_Quiet.FIVE)  # refused: an int is no bool

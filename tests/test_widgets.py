@@ -4,16 +4,16 @@ which talk to a real server over HTTP (the tiny generator keeps jobs instant).""
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
 from pathlib import Path
 
 import ipywidgets as widgets
-import nbformat
 import pytest
 
 from infinity_workflows import Session
 from infinity_workflows.credentials import saved_token
-from infinity_workflows.errors import ConfigurationError
 from infinity_workflows.records import (
     SIDECAR,
     create_workflow_notebook,
@@ -22,25 +22,13 @@ from infinity_workflows.records import (
     read_parameters,
 )
 from infinity_workflows.widgets.create import CreateWorkflowInterface
-from infinity_workflows.widgets.download import (
-    DownloadInterface,
-    batch_metadata_frame,
-    download_folder,
-    open_batch,
-)
-from infinity_workflows.widgets.submit import SubmitInterface, check_submission
+from infinity_workflows.widgets.download import DownloadInterface
+from infinity_workflows.widgets.submit import SubmitInterface
+from infinity_workflows.workflow import download_folder, open_batch
 from tests.support.server import free_port
 from tests.support.waiting import wait_for
 
 TINY = "tiny-v1"
-
-
-@pytest.fixture
-def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No token in the environment, an empty credentials folder of our own."""
-    monkeypatch.delenv("INFINITY_API_TOKEN", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
 
 
 def all_widget_state(root: widgets.Widget) -> str:
@@ -170,13 +158,6 @@ def test_download_workflow_lists_recent_batches_and_checks_the_id(
 
 
 # -- submit --------------------------------------------------------------------------------
-@pytest.fixture
-def tiny_session(server, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Session:
-    monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
-    monkeypatch.setenv("INFINITY_API_SERVER", server.url)
-    return Session(generator=TINY, server=server.url)
-
-
 def test_submit_checks_then_confirms_once_and_writes_the_download_notebook(
         tiny_session: Session, clean_env: Path) -> None:
     submit_nb = create_workflow_notebook("submit", generator=TINY,
@@ -248,25 +229,13 @@ def test_changing_the_job_type_needs_a_new_check(tiny_session: Session,
     assert not ui.confirm_button.disabled  # fixable: type a name and confirm again
 
 
-def test_check_submission_refuses_an_empty_batch(tiny_session: Session) -> None:
-    check = check_submission(tiny_session, [], is_preview=True)
-    assert not check.ok and "empty" in check.describe()
-
-
 # -- download ------------------------------------------------------------------------------
 def test_download_then_wait_and_download_reports_progress_and_failures(
         tiny_session: Session, clean_env: Path) -> None:
     batch = tiny_session.submit(
         [{"frames": 2}, {"fail": True}, {"frames": 1, "sleep_s": 1.5}],
         is_preview=False, batch_name="dl/batch: one")
-    root = clean_env / "downloads"
-    folder = download_folder(batch, root)
-    assert folder == root / "dl_batch_ one" / f"batch_ID_{batch.batch_id}"
-
-    frame = batch_metadata_frame(batch)
-    assert list(frame.index) == batch.job_ids
-    assert {"is_preview", "frames", "fail", "sleep_s"} <= set(frame.columns)
-
+    folder = download_folder(batch, clean_env / "downloads")
     seen: list = []
     ui = DownloadInterface(open_batch(tiny_session, batch.batch_id), folder,
                            polling_interval=0.2, timeout=60, on_downloaded=seen.append)
@@ -289,15 +258,57 @@ def test_download_then_wait_and_download_reports_progress_and_failures(
     assert not ui.download_button.disabled and not ui.wait_button.disabled
 
 
-def test_open_batch_explains_a_missing_or_malformed_id(tiny_session: Session) -> None:
-    with pytest.raises(ConfigurationError, match="does not exist on"):
-        open_batch(tiny_session, "7d1f0d0e-0000-4000-8000-000000000000")
-    with pytest.raises(ConfigurationError, match="is not a batch id"):
-        open_batch(tiny_session, "last tuesday's batch")
+def test_an_interrupt_ends_wait_and_download_with_one_line(tiny_session: Session,
+                                                           clean_env: Path) -> None:
+    """The kernel's stop button during Wait and Download: said in the message, buttons back."""
+    batch = tiny_session.submit([{"sleep_s": 60.0}], batch_name="interrupted")
+    folder = clean_env / "dl"
+    ui = DownloadInterface(batch, folder, polling_interval=0.1, timeout=120)
+    main = threading.get_ident()
+
+    def interrupt() -> None:
+        # The download has claimed its folder: the wait is under way inside the handler.
+        wait_for(lambda: (folder / "batch_id.txt").is_file(), what="the wait to start")
+        signal.pthread_kill(main, signal.SIGINT)
+
+    thread = threading.Thread(target=interrupt)
+    thread.start()
+    try:
+        ui.wait_button.click()
+    finally:
+        thread.join(timeout=90)
+        batch.cancel()
+    assert "#c62828" in ui.message.value and "Interrupted before it finished" in \
+        ui.message.value
+    assert "Traceback" not in ui.message.value and ui.report is None
+    assert not ui.download_button.disabled and not ui.wait_button.disabled
 
 
-def test_records_written_by_widgets_are_valid_notebooks(tiny_session: Session,
-                                                        clean_env: Path) -> None:
-    path = create_workflow_notebook("submit", generator=TINY, server=tiny_session.server,
-                                    records_dir=clean_env / "records")
-    nbformat.validate(nbformat.read(str(path), as_version=4))
+def test_create_starts_with_the_server_of_infinity_api_server(
+        clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INFINITY_SERVER_URL", "http://127.0.0.1:9001/")
+    assert CreateWorkflowInterface(records_dir=clean_env).server.value == \
+        "http://127.0.0.1:9001/"
+    monkeypatch.setenv("INFINITY_API_SERVER", "http://127.0.0.1:9002")
+    assert CreateWorkflowInterface(records_dir=clean_env).server.value == \
+        "http://127.0.0.1:9002/"
+
+
+def test_names_records_import_from_the_widget_modules_are_the_workflow_steps() -> None:
+    """Records saved before the steps moved import them from the widget modules."""
+    from infinity_workflows import workflow
+    from infinity_workflows.widgets import create, download, submit
+
+    names = {"submit_headless", "batch_metadata_frame", "download_folder", "open_batch",
+             "wait_and_download", "download_available", "progress_report", "DownloadReport",
+             "check_submission", "default_server", "explain_error"}
+    for module in (create, download, submit):
+        for name in set(module.__all__) & set(workflow.__all__):
+            assert getattr(module, name) is getattr(workflow, name), (module, name)
+            names.discard(name)
+    assert names == set()
+    # The import cells of the Submit and Download records made before the move.
+    exec("from infinity_workflows.widgets import download_interface, submit_interface\n"
+         "from infinity_workflows.widgets.submit import submit_headless\n"
+         "from infinity_workflows.widgets.download import (\n"
+         "    batch_metadata_frame, download_folder, open_batch, wait_and_download)\n", {})

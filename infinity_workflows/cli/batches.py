@@ -19,22 +19,21 @@ def _batch_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    import uuid
-
     from .. import api
-    from ..credentials import environment_server, resolve_token
-    from ..errors import InfinityError
+    from ..errors import InfinityError, ValidationError
+    from ..transport import open_transport
+    from ..trust import parse_uuid
+    from ..workflow import default_server
 
-    batch_id = args.batch_id.strip()
     try:
-        uuid.UUID(batch_id)
-    except ValueError:
+        batch_id = parse_uuid(args.batch_id.strip(), "batch id")
+    except ValidationError as exc:
         return _user_error(f"batch {args.batch_action}",
-                           f"{batch_id!r} is not a batch id (a UUID); copy it from the Submit "
-                           "notebook, `infinity-workflows records` or the portal")
+                           f"{exc}; copy it from the Submit notebook, `infinity-workflows "
+                           "records` or the portal")
     try:
-        server = args.server or environment_server()
-        with api.Transport(server, resolve_token(None, server)) as transport:
+        server = args.server or default_server()
+        with open_transport(server) as transport:
             cancelled = api.cancel_batch(transport, batch_id)["cancelled"]
     except InfinityError as exc:
         return _user_error(f"batch {args.batch_action}", exc)

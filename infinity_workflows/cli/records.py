@@ -19,8 +19,8 @@ def _records_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _records(args: argparse.Namespace) -> int:
-    from ..paths import default_records_dir
     from ..records import batch_statuses, list_records
+    from ..user_folders import default_records_dir
 
     args.dir = args.dir or str(default_records_dir())
     found = list_records(args.dir)

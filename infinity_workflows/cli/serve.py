@@ -48,10 +48,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ..credentials import normalise_server, save_token
     from ..errors import ConfigurationError
-    from ..home import resolve_home
     from ..server import Settings, create_app
     from ..server.log_redaction import install_redaction
     from ..server.store import Store
+    from ..server_home import resolve_home
 
     if (args.executor == "dask") != bool(args.scheduler):
         print("infinity-workflows serve: --executor dask and --scheduler tcp://HOST:8786 go "

@@ -25,8 +25,9 @@ def _lab_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root-dir", default=None,
                         help="the folder JupyterLab shows (default: DIR; it must hold DIR)")
     parser.add_argument("--server", default=None,
-                        help="the server (default: $INFINITY_SERVER_URL, else the local one, "
-                             "started here when it does not answer)")
+                        help="the server (default: $INFINITY_API_SERVER, else "
+                             "$INFINITY_SERVER_URL, else the local one, started here when it "
+                             "does not answer)")
     parser.epilog = ("Other arguments go to `jupyter lab` (e.g. --no-browser --port=8899); "
                      "give DIR first.")
 
@@ -35,7 +36,7 @@ def _lab(args: argparse.Namespace) -> int:
     from ..credentials import normalise_server
     from ..errors import ConfigurationError
     from ..getting_started import run_lab
-    from ..widgets.create import default_server
+    from ..workflow import default_server
 
     try:
         return run_lab(args.dir, normalise_server(args.server or default_server()),

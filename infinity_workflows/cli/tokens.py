@@ -132,8 +132,8 @@ _TOKEN_ACTIONS = {"create": (_token_create, True), "list": (_token_list, False),
 
 def _token(args: argparse.Namespace) -> int:
     from ..errors import ConfigurationError
-    from ..home import resolve_home
     from ..server.store import Store
+    from ..server_home import resolve_home
 
     run, takes_grant = _TOKEN_ACTIONS[args.token_action]
     try:

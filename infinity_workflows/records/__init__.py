@@ -1,11 +1,18 @@
 """Workflow records: notebooks rendered from templates, with their lineage, listed and re-run.
 
 One module per idea: :mod:`.render` (templates, lineage, the sidecar), :mod:`.index`
-(reading and listing records, their batches' status) and :mod:`.rerun`.
+(reading and listing records, their batches' status) and :mod:`.rerun`; :mod:`.snippets`
+places a generator's cells into a template. nbformat and papermill are imported here and
+nowhere else in the core, after :mod:`.iri_grammar` has kept their slowest import off the
+path.
 """
 
-from ..errors import RerunError
-from .index import (
+from .iri_grammar import defer_iri_grammar
+
+defer_iri_grammar()
+
+from ..errors import RerunError  # noqa: E402 - after the deferral above
+from .index import (  # noqa: E402
     RecordInfo,
     batch_statuses,
     list_records,
@@ -13,7 +20,7 @@ from .index import (
     read_parameters,
     record_lineage,
 )
-from .render import (
+from .render import (  # noqa: E402
     KINDS,
     METADATA_KEY,
     SIDECAR,
@@ -26,7 +33,7 @@ from .render import (
     stamp_for,
     template_notebook,
 )
-from .rerun import rerun_record
+from .rerun import rerun_record  # noqa: E402
 
 __all__ = [
     "KINDS",

@@ -12,7 +12,7 @@ from typing import Any
 import nbformat
 
 from ..errors import ConfigurationError, RecordError
-from ..paths import RECORD_FOLDER_RE, default_records_dir
+from ..user_folders import RECORD_FOLDER_RE, default_records_dir
 from .render import KINDS, METADATA_KEY, read_submissions
 
 __all__ = [
@@ -125,13 +125,13 @@ def batch_statuses(found: list[RecordInfo], timeout: float = 5.0) -> dict[str, s
     found``, so a listing never hangs or fails because one server is down.
     """
     from .. import api
-    from ..credentials import resolve_token
     from ..errors import (
         AuthenticationError,
         InfinityError,
         NotFoundError,
         ServerUnreachable,
     )
+    from ..transport import open_transport
 
     statuses: dict[str, str] = {}
     transports: dict[str, api.Transport | str] = {}
@@ -142,9 +142,8 @@ def batch_statuses(found: list[RecordInfo], timeout: float = 5.0) -> dict[str, s
             server = record.server
             if server not in transports:
                 try:
-                    transports[server] = api.Transport(
-                        server, resolve_token(None, server), timeout=(timeout, timeout),
-                        retries=0)
+                    transports[server] = open_transport(server, timeout=(timeout, timeout),
+                                                        retries=0)
                 except ConfigurationError:
                     transports[server] = "no token"
             transport = transports[server]

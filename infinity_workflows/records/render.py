@@ -32,9 +32,9 @@ import nbformat
 
 from ..errors import ConfigurationError, RecordError
 from ..files import PendingFile, write_text_atomic
-from ..paths import RECORD_FOLDER_RE, default_records_dir
-from ..snippets import apply_snippet
 from ..trust import check_notebook_parameters
+from ..user_folders import RECORD_FOLDER_RE, default_records_dir
+from .snippets import apply_snippet
 
 __all__ = [
     "KINDS",

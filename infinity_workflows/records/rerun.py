@@ -9,8 +9,8 @@ from typing import Any
 import nbformat
 
 from ..errors import RecordError, RerunError
-from ..paths import RECORD_FOLDER_RE, default_records_dir
 from ..trust import checked_id
+from ..user_folders import RECORD_FOLDER_RE, default_records_dir
 from .index import read_parameters, record_lineage
 from .render import (
     SIDECAR,

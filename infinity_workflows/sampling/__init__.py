@@ -14,24 +14,48 @@ once), :mod:`.sampler` (drawing jobs) and :mod:`.source` (from a Session to a sa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from .categories import Categories, category_note, movement_categories, numbered_categories
-from .distributions import (
-    Choice,
-    ClippedNormal,
-    Coin,
-    Constant,
-    Distribution,
-    LogUniform,
-    Tied,
-    Uniform,
-)
-from .sampler import RandomLike, Sampler
-from .source import Declarations, sampler_for, schema_of
-from .table import Distributions
+    from .categories import Categories, category_note, movement_categories, numbered_categories
+    from .distributions import (
+        Choice,
+        ClippedNormal,
+        Coin,
+        Constant,
+        Distribution,
+        LogUniform,
+        Tied,
+        Uniform,
+    )
+    from .sampler import RandomLike, Sampler
+    from .source import Declarations, sampler_for, schema_of
+    from .table import Distributions
+
+# Names are imported from their modules on first use, so a module that needs one small part
+# (the server's refusal message, ``category_note``) loads neither NumPy nor the sampler.
+_MODULES = {
+    "Categories": ".categories", "category_note": ".categories",
+    "movement_categories": ".categories", "numbered_categories": ".categories",
+    **dict.fromkeys(("Choice", "ClippedNormal", "Coin", "Constant", "Distribution",
+                     "LogUniform", "Tied", "Uniform"), ".distributions"),
+    "RandomLike": ".sampler", "Sampler": ".sampler",
+    "Declarations": ".source", "sampler_for": ".source", "schema_of": ".source",
+    "Distributions": ".table",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(_MODULES[name], __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Categories",
@@ -67,6 +91,8 @@ def sample_input(sesh: Any, rng: RandomLike = None, **fixed: Any) -> dict[str, A
     every call).
     Raises :class:`~infinity_workflows.errors.ValidationError` naming each bad value.
     """
+    from .source import sampler_for
+
     return sampler_for(sesh).sample(fixed, rng)
 
 
@@ -74,6 +100,8 @@ def sample_inputs(sesh: Any, n: int, rng: RandomLike | np.random.Generator = Non
                   **fixed: Any) -> list[dict[str, Any]]:
     """``n`` jobs, drawn column by column with NumPy (same distributions as
     :func:`sample_input`, much faster for large lists). The same seed gives the same list."""
+    from .source import sampler_for
+
     return sampler_for(sesh).sample_many(n, fixed, rng)
 
 
@@ -81,5 +109,7 @@ def distribution_table(sesh: Any, **fixed: Any) -> Any:
     """A pandas DataFrame saying how each parameter is drawn (given value, table entry or
     schema fallback) next to what the schema allows: the sampler's plan, for review."""
     import pandas as pd
+
+    from .source import sampler_for
 
     return pd.DataFrame.from_records(sampler_for(sesh).describe(fixed))

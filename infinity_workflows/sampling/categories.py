@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..schema import Param, Schema, Violation
-from .distributions import Choice, Distribution
+
+if TYPE_CHECKING:
+    from .distributions import Distribution
 
 __all__ = [
     "Categories",
@@ -95,6 +97,8 @@ def bind_categories(schema: Schema, declared: Categories
 def expand(dist: Distribution, categories: Mapping[str, tuple[Any, ...]]) -> Distribution:
     """``dist`` with every category among its choices replaced by its variants, which share
     the category's weight equally."""
+    from .distributions import Choice  # NumPy: only where jobs are drawn, not for a message
+
     if not categories or not isinstance(dist, Choice):
         return dist
     if not any(_is_category(v, categories) for v in dist.values):

@@ -40,6 +40,8 @@ class Plan:
 
 def plan_key(fixed: Mapping[str, Any]) -> tuple | None:
     """A hashable key for ``fixed``, or None when a value cannot be hashed."""
+    if not fixed:  # the common call: nothing given
+        return ()
     try:
         key = tuple(sorted((k, type(v), v) for k, v in fixed.items()))
         hash(key)

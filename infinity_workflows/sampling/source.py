@@ -101,10 +101,26 @@ def cached_sampler(schema: Schema, declarations: Declarations | None = None) -> 
     return entry[2]
 
 
+# The last sampler found for a Schema: a loop of sample_input(schema) skips the search of the
+# installed generators. Valid while the installed set is the same registry object (it is
+# loaded once per process; clearing that cache makes a new one).
+_last_for_schema: tuple[Schema, Any, Any, Sampler] | None = None
+
+
 def sampler_for(source: Any, fallback: Declarations | None = None) -> Sampler:
     """The sampler for ``source`` with its generator's declarations (see module doc); a
     Sampler is its own."""
+    global _last_for_schema
     if isinstance(source, Sampler):
         return source
+    if isinstance(source, Schema):
+        registry = installed_generators()
+        last = _last_for_schema
+        if (last is not None and last[0] is source and last[1] is fallback
+                and last[2] is registry):
+            return last[3]
+        sampler = cached_sampler(source, _declarations(source, source, fallback))
+        _last_for_schema = (source, fallback, registry, sampler)
+        return sampler
     schema = schema_of(source)
     return cached_sampler(schema, _declarations(source, schema, fallback))

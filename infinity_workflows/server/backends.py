@@ -2,14 +2,17 @@
 
 Each entry names its class by import path and is imported only when chosen, so the server
 runs without the optional ``distributed`` package, and no backend module imports another
-(each imports only the shared types of :mod:`.executor`).
+(each imports only the shared types of :mod:`.executor`). The table itself imports
+nothing, so ``serve --help`` lists the choices without loading any of them.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from .executor import Executor, ExecutorConfig
+if TYPE_CHECKING:
+    from .executor import Executor, ExecutorConfig
 
 __all__ = ["EXECUTORS", "build_executor"]
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..generators import GeneratorRegistry
-from ..home import Home
+from ..server_home import Home
 from .dispatcher import Dispatcher
 from .signing import Signer
 from .store import Store

@@ -1,13 +1,25 @@
 """ipywidgets interfaces of the workflow notebooks.
 
-Each module keeps the work behind its buttons in plain functions that return values (tested
-without a kernel); the widget classes only read fields, call those functions and show what
-they return.
+The work behind the buttons is in :mod:`infinity_workflows.workflow`, plain functions that
+return values (tested without a kernel); the widget classes only build widgets, read fields,
+call those functions and show what they return.
+
+Each interface is imported on first use, so the create notebook's first cell loads the
+create interface alone (not pandas, which only the Download interface needs).
 """
 
-from .create import CreateWorkflowInterface, create_workflow_interface
-from .download import DownloadInterface, download_interface
-from .submit import SubmitInterface, submit_interface
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .create import CreateWorkflowInterface, create_workflow_interface
+    from .download import DownloadInterface, download_interface
+    from .submit import SubmitInterface, submit_interface
+
+_MODULES = {"CreateWorkflowInterface": ".create", "create_workflow_interface": ".create",
+            "DownloadInterface": ".download", "download_interface": ".download",
+            "SubmitInterface": ".submit", "submit_interface": ".submit"}
 
 __all__ = [
     "CreateWorkflowInterface",
@@ -17,3 +29,13 @@ __all__ = [
     "download_interface",
     "submit_interface",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(_MODULES[name], __name__), name)
+    globals()[name] = value
+    return value

@@ -3,25 +3,30 @@
 Submit checks every job (client side, with the generator's schema) and asks the server for
 the frame estimate; Confirm Submission sends the batch. Confirm is disabled as soon as it is
 clicked and the interface remembers its batch, so a second click never submits twice. After
-submission the Download notebook for the batch is rendered beside the Submit notebook.
+submission the Download notebook for the batch is rendered beside the Submit notebook. The
+steps are :mod:`infinity_workflows.workflow.submit`; this module shows them as buttons.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..batch import Batch
-from ..errors import ValidationError
-from ..records import KINDS, render_download_notebook
 from ..session import Session
+from ..workflow.explain import explain_error
+from ..workflow.submit import (
+    SubmissionCheck,
+    check_submission,
+    find_own_notebook,
+    submit_checked,
+    submit_headless,
+    write_download_notebook,
+)
 from ._display import error_html, info_html, lab_link, show_markdown, success_html
-from .create import explain_error
 
 __all__ = [
     "SubmissionCheck",
@@ -33,102 +38,12 @@ __all__ = [
     "submit_interface",
     "write_download_notebook",
 ]
+# The plain steps live in infinity_workflows.workflow; they are named here too because
+# records saved before they moved import them from this module
+# (``from infinity_workflows.widgets.submit import submit_headless``).
 
 JOB_TYPES = (("Previews", True), ("Videos", False))
 _LABEL = {"description_width": "initial"}
-
-
-@dataclass
-class SubmissionCheck:
-    """What Submit found: the job count, the frames the server estimates, or the errors."""
-
-    num_jobs: int
-    is_preview: bool
-    frames: int | None = None
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and self.frames is not None
-
-    def describe(self) -> str:
-        kind = "preview" if self.is_preview else "video"
-        if self.ok:
-            return (f"{self.num_jobs} {kind} job(s), {self.frames} frame(s) estimated. "
-                    "Click Confirm Submission to submit.")
-        shown = [f"job {i}: {msg}" for i, msg in self.errors[:20]]
-        if len(self.errors) > 20:
-            shown.append(f"... and {len(self.errors) - 20} more")
-        return (f"{len(self.errors)} of {self.num_jobs} job(s) are invalid; fix job_params "
-                "and run the cell again:\n" + "\n".join(shown))
-
-
-def check_submission(sesh: Session, job_params: Sequence[Mapping[str, Any]],
-                     is_preview: bool) -> SubmissionCheck:
-    """Validate every job; when all pass, ask the server how many frames they render."""
-    check = SubmissionCheck(num_jobs=len(job_params), is_preview=is_preview)
-    if not job_params:
-        check.errors.append((0, "job_params is empty: a batch needs at least one job"))
-        return check
-    if is_preview and not sesh.supports_preview:
-        check.errors.append((0, f"{sesh.generator} does not render previews; choose Videos"))
-        return check
-    check.errors = [(i, e) for i, e in enumerate(sesh.validate_job_params(job_params)) if e]
-    if not check.errors:
-        try:
-            check.frames = sesh.estimate_total_samples(list(job_params), is_preview=is_preview)
-        except ValidationError as exc:  # the server's schema is the authority
-            check.errors.append((0, str(exc)))
-    return check
-
-
-def submit_checked(sesh: Session, job_params: Sequence[Mapping[str, Any]],
-                   check: SubmissionCheck, batch_name: str) -> Batch:
-    """Submit jobs that passed :func:`check_submission`; refuses an unchecked batch."""
-    if not check.ok or check.num_jobs != len(job_params):
-        raise ValidationError("the jobs changed or were not checked: click Submit first")
-    name = batch_name.strip()
-    if not name:
-        raise ValidationError("the batch name is empty: type a name for the batch")
-    return sesh.submit(list(job_params), is_preview=check.is_preview, batch_name=name)
-
-
-def find_own_notebook(folder: Path) -> Path | None:
-    """The Submit notebook running in ``folder``, when it can be told.
-
-    JupyterLab tells the kernel its notebook (``JPY_SESSION_NAME``); otherwise a folder with
-    a single Submit notebook is unambiguous. A papermill run in a fresh folder has neither.
-    """
-    session_name = os.environ.get("JPY_SESSION_NAME")
-    if session_name:
-        candidate = folder / Path(session_name).name
-        if candidate.is_file():
-            return candidate
-    mine = sorted(folder.glob(f"{KINDS['submit']}_*.ipynb"))
-    return mine[0] if len(mine) == 1 else None
-
-
-def write_download_notebook(batch: Batch, record_folder: Path | str,
-                            submit_notebook: Path | None = None) -> Path:
-    """Render the batch's Download notebook into ``record_folder``; returns its path."""
-    sesh = batch.session
-    return render_download_notebook(
-        batch_id=batch.batch_id, batch_name=batch.name, generator=sesh.generator,
-        server=sesh.server, folder=Path(record_folder), parent=submit_notebook)
-
-
-def submit_headless(sesh: Session, job_params: Sequence[Mapping[str, Any]], is_preview: bool,
-                    batch_name: str, record_folder: Path | str) -> Batch:
-    """Check, submit and write the Download notebook without buttons (a Submit notebook's
-    ``SUBMIT_NOW`` cell), saying each step; raises on the first problem."""
-    check = check_submission(sesh, job_params, is_preview)
-    print(check.describe())
-    batch = submit_checked(sesh, job_params, check, batch_name)
-    print(f"Submitted batch {batch.batch_id}: {batch.portal_url}")
-    record_folder = Path(record_folder)
-    notebook = write_download_notebook(batch, record_folder, find_own_notebook(record_folder))
-    print(f"Download notebook: {notebook}")
-    return batch
 
 
 class SubmitInterface:

@@ -54,7 +54,7 @@ DISTRIBUTIONS: Distributions = {
     "enable_sensor_noise": Coin(0.3),
     "enable_depth_maps": Constant(False),  # an output switch, not a variation of the data
     ("image_width", "image_height"): Tied(Choice((256, 512))),
-    "state": Constant(None),  # a fresh seed; reruns set it (infinity_workflows.reruns)
+    "state": Constant(None),  # a fresh seed; reruns set it (infinity_workflows.seed_reruns)
 }
 
 # Exercises by movement, as Infinity's toolkit grouped them: exercise="UPPERCUT" picks

@@ -42,7 +42,7 @@ from .labels import (
     joint_visibility,
     person_keypoints,
 )
-from .motion import Animation, Timeline, animate, frame_count, make_timeline
+from .motion import Animation, Timeline, animate, make_timeline
 from .raster import (
     BodyFrames,
     StaticLayer,
@@ -58,7 +58,7 @@ from .raster import (
 from .scene import Room, build_room
 from .timing import Stopwatch
 
-__all__ = ["GENERATOR_DATE", "INSTANCE_PALETTE", "Job", "JobFiles", "expected_frames", "run_job",
+__all__ = ["GENERATOR_DATE", "INSTANCE_PALETTE", "Job", "JobFiles", "run_job",
            "stream"]
 
 # labels.json's info.date_created: the date this generator version was made, so that the
@@ -459,7 +459,3 @@ def run_job(params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) 
         watch.mark("build")
     write_json_atomic(out_dir / "timing.json", watch.report(job.frames, renders))
     return job
-
-
-def expected_frames(params: dict[str, Any], is_preview: bool) -> int:
-    return frame_count(EXERCISES[params["exercise"]], params, is_preview)

@@ -1,4 +1,9 @@
-"""The VisionFit generator as an Infinity Workflows plug-in."""
+"""The VisionFit generator as an Infinity Workflows plug-in.
+
+Loading the plug-in costs only its declarations (schema, sampling table, snippets): the
+server, the CLI and a notebook that samples jobs never run the renderer, so it (with NumPy
+kernels compiled by Numba, ffmpeg and pycocotools) is imported inside :meth:`run`.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from infinity_workflows.files import write_bytes_atomic
 from infinity_workflows.generators import Generator
 
 from .distributions import CATEGORIES, DISTRIBUTIONS
-from .encode import write_bytes_atomic
 from .identity import NAME, VERSION
-from .job import expected_frames, run_job
 from .params import SCHEMA
 from .snippets import DOWNLOAD, SUBMIT
 
@@ -38,9 +42,14 @@ class VisionFitGenerator(Generator):
     examples = "visionfit:examples"
 
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
-        return expected_frames(params, is_preview)
+        from .catalog import EXERCISES
+        from .motion import frame_count
+
+        return frame_count(EXERCISES[params["exercise"]], params, is_preview)
 
     def run(self, params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> None:
+        from .job import run_job
+
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         run_job(params, is_preview, out_dir, int(seed))

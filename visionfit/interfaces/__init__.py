@@ -5,7 +5,7 @@ Notebooks made with Infinity's toolkit call ``SubmitInterface(sesh, job_params)`
 themselves. Here each is our widget (same buttons, checks, records and lineage: a Submit
 notebook made from Infinity's template still writes its Download notebook from our
 template), shown on construction, and accepting infinity-core's ``Session`` and ``Batch``
-as well as ours (:mod:`infinity_workflows.interop`).
+as well as ours (:mod:`infinity_workflows.compat.interop`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from infinity_workflows.interop import as_batch, as_session
-from infinity_workflows.session import DEFAULT_GENERATOR, DEFAULT_SERVER
+from infinity_workflows.compat.interop import as_batch, as_session
+from infinity_workflows.session import DEFAULT_GENERATOR
 from infinity_workflows.widgets import CreateWorkflowInterface, DownloadInterface
 from infinity_workflows.widgets import SubmitInterface as _OurSubmitInterface
-from infinity_workflows.widgets._display import error_html
+from infinity_workflows.workflow import only_generator
 
 __all__ = ["BatchDownloadInterface", "SubmitInterface", "WorkflowInterface"]
 
@@ -49,13 +49,15 @@ class BatchDownloadInterface(DownloadInterface):
 
 class WorkflowInterface(CreateWorkflowInterface):
     """Our create interface with Infinity's switches: ``enable_server_selection=False``
-    fixes the server to ``default_server``; ``enable_generator_selection=False`` offers only
-    ``default_generator``. Displayed at once."""
+    fixes the server to ``default_server`` (by default the environment's, as
+    :func:`infinity_workflows.workflow.default_server` reads it);
+    ``enable_generator_selection=False`` offers only ``default_generator``. Displayed at
+    once."""
 
     def __init__(self, enable_generator_selection: bool = True,
                  enable_server_selection: bool = False,
                  default_generator: str = DEFAULT_GENERATOR,
-                 default_server: str = DEFAULT_SERVER, **kwargs: Any) -> None:
+                 default_server: str | None = None, **kwargs: Any) -> None:
         self.enable_generator_selection = enable_generator_selection
         self.default_generator = default_generator
         super().__init__(server=default_server, **kwargs)
@@ -65,15 +67,13 @@ class WorkflowInterface(CreateWorkflowInterface):
     def _on_get_generators(self, _button: Any = None) -> Any:
         found = super()._on_get_generators(_button)
         if found and not self.enable_generator_selection:
-            mine = [g for g in found if g.name == self.default_generator]
-            if not mine:
+            mine = self._guard(lambda: only_generator(found, self.default_generator,
+                                                      self.server.value))
+            if mine is None:
                 self.create_button.disabled = True
                 self.generator.options = []
-                self._show(error_html(f"{self.default_generator} is not offered by "
-                                      f"{self.server.value}; your token may use: "
-                                      + ", ".join(g.name for g in found)))
                 return []
-            self.generator.options = [(f"{g.name} ({g.version})", g.name) for g in mine]
+            self.generator.options = [(g.label, g.name) for g in mine]
             self.generator.value = self.default_generator
             self.generator.disabled = True
         return found

@@ -28,13 +28,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from infinity_workflows.batch import replace_folder
 from infinity_workflows.errors import (
     DataError,
     MissingDataError,
     OutputExistsError,
     ValidationError,
 )
+from infinity_workflows.files import replace_folder
 
 from .jobdata import job_folders, video_frames
 

@@ -4,7 +4,7 @@ The engine is generic (:mod:`infinity_workflows.sampling`); VisionFit's table an
 live next to its schema (:mod:`visionfit.generator.distributions`). These functions use
 VisionFit's declarations unless the session names another installed generator, so
 ``sample_input(sesh)`` keeps drawing sensible VisionFit jobs from any session or schema,
-including a narrower server's. Reruns from seeds come from :mod:`infinity_workflows.reruns`.
+including a narrower server's. Reruns from seeds come from :mod:`infinity_workflows.seed_reruns`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,6 @@ from typing import Any
 import numpy as np
 
 from infinity_workflows import sampling as engine
-from infinity_workflows.reruns import (
-    expand_overrides_across_each_preview_state,
-    expand_overrides_across_each_video_state,
-    submit_rerun_batch_with_overrides_previews,
-    submit_rerun_batch_with_overrides_videos,
-)
 from infinity_workflows.sampling import (
     Choice,
     ClippedNormal,
@@ -32,6 +26,12 @@ from infinity_workflows.sampling import (
     sampler_for,
 )
 from infinity_workflows.sampling.sampler import RandomLike
+from infinity_workflows.seed_reruns import (
+    expand_overrides_across_each_preview_state,
+    expand_overrides_across_each_video_state,
+    submit_rerun_batch_with_overrides_previews,
+    submit_rerun_batch_with_overrides_videos,
+)
 from visionfit.generator import VisionFitGenerator
 from visionfit.generator.distributions import CATEGORIES, DISTRIBUTIONS
 
