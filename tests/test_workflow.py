@@ -101,7 +101,7 @@ def test_choices_list_generators_and_recent_batches_then_records_are_rendered(
 
 def test_a_token_with_no_generators_and_a_bad_batch_id_are_explained(
         server: LiveServer, clean_env: Path) -> None:
-    empty_handed = server.new_token("staging", "--no-generators")
+    empty_handed = server.new_token("staging", [])
     with pytest.raises(errors.ConfigurationError, match="may use no generators") as info:
         list_choices(server.url, empty_handed)
     assert explain_error(info.value, server.url).startswith("The token is valid on")

@@ -92,6 +92,8 @@ class LiveServer:
     def new_token(self, name: str = "test", generators: Iterable[str] | None = None) -> str:
         """A new token, made in process as ``token create`` makes one. ``generators``: the
         names it may use (None: every generator; empty: none, as ``--no-generators``)."""
+        if isinstance(generators, str):  # a name, or a CLI flag, where a list belongs
+            raise TypeError(f"generators must be a list of names, not {generators!r}")
         store = _store(self.home)
         try:
             token = store.create_token(name, None if generators is None else list(generators))
