@@ -6,5 +6,6 @@
 - :mod:`.results`: ``api/results/``, downloads behind signed links;
 - :mod:`.portal`: ``portal/``, the web pages.
 
-Routers share code through :mod:`..dependencies` and :mod:`.common`, never through each other.
+Routers share code through :mod:`..dependencies`, :mod:`.common` and :mod:`.time_window` (no
+routers themselves), never through each other.
 """

@@ -17,16 +17,8 @@ from ..models import BatchCreated, BatchDetail, BatchIn, BatchListItem, BatchSum
 from ..rows import BatchRow, JobRow, utc_now, utc_text
 from ..store import Store
 from ..submission import prepare_batch, request_fingerprint
-from .common import (
-    ERRORS,
-    ERRORS_404,
-    WindowEnd,
-    WindowStart,
-    json_answer,
-    json_text_answer,
-    not_found,
-    utc,
-)
+from .common import ERRORS, ERRORS_404, json_answer, json_text_answer, not_found
+from .time_window import WindowEnd, WindowStart, utc
 
 __all__ = ["router"]
 

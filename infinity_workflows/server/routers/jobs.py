@@ -22,16 +22,8 @@ from ..job_json import job_json, jobs_json
 from ..models import Cancelled, CountsOut, JobRunDetail
 from ..rows import JobRow, utc_now, utc_text
 from ..store import Store
-from .common import (
-    ERRORS,
-    ERRORS_404,
-    WindowEnd,
-    WindowStart,
-    json_answer,
-    json_text_answer,
-    not_found,
-    utc,
-)
+from .common import ERRORS, ERRORS_404, json_answer, json_text_answer, not_found
+from .time_window import WindowEnd, WindowStart, utc
 
 __all__ = ["KINDS", "OPERATIONS", "JobKind", "Operation", "router"]
 
