@@ -18,8 +18,7 @@ from .dispatcher import Dispatcher
 from .executor import ExecutorConfig
 from .gallery import Gallery
 from .http_errors import BodySizeLimit, install_error_handlers
-from .routers import batches, generators, jobs, results
-from .routers.portal import install_portal
+from .routers import batches, generators, jobs, portal, results
 from .signing import Signer, load_or_create_secret
 from .store import Store
 
@@ -85,9 +84,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.ctx = ServerContext(settings=settings, registry=registry, store=store,
                                   signer=signer, dispatcher=_NotStarted())  # type: ignore[arg-type]
     install_error_handlers(app)
-    for api in (generators, batches, jobs, results):
-        app.include_router(api.router)
-    install_portal(app, Gallery(home.gallery, home.work))
+    for routes in (generators, batches, jobs, results, portal):
+        app.include_router(routes.router)
+    portal.install_portal(app, Gallery(home.gallery, home.work))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so it runs first: no body is read for a request without a known token.
     app.add_middleware(AuthenticateFirst, token_id=store.token_id)

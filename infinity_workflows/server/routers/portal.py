@@ -257,8 +257,9 @@ def _uuid_or_404(value: str) -> str:
 
 
 def install_portal(app: FastAPI, gallery: Gallery) -> None:
+    """What the portal needs of the application besides its router: the gallery, a redirect
+    from ``/``, and the answers to LoginRequired and PortalNotFound."""
     app.state.gallery = gallery
-    app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
