@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from infinity_workflows.server.portal import COOKIE_NAME, CSRF_COOKIE
+from infinity_workflows.server.routers.portal import COOKIE_NAME, CSRF_COOKIE
 from tests.support.jobs import submit, wait_finished
 from tests.support.server import LiveServer, portal_login
 from tests.support.waiting import wait_for

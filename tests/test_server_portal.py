@@ -7,7 +7,7 @@ import uuid
 
 import requests
 
-from infinity_workflows.server.portal import COOKIE_NAME
+from infinity_workflows.server.routers.portal import COOKIE_NAME
 from tests.support.api import finished_summary, job, login, submit
 from tests.support.server import LiveServer, portal_login
 from tests.support.tiny import TinyGenerator, _PNG_1x1

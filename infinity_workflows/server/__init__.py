@@ -1,5 +1,5 @@
 """The local API server: ``create_app(Settings(...))`` builds it; ``infinity-workflows serve``
-runs it. See :mod:`.api_routes` for the REST API and :mod:`.portal` for the web pages.
+runs it. See :mod:`.routers` for the REST API and the web pages (the portal).
 
 The two names are imported on first use, so that worker processes and ``token create``
 (which need only :mod:`.executor` or :mod:`.store`) do not load the web framework.
@@ -13,7 +13,7 @@ __all__ = ["Settings", "create_app"]
 
 if TYPE_CHECKING:
     from .app import create_app
-    from .context import Settings
+    from .config import Settings
 
 
 def __getattr__(name: str) -> Any:
@@ -21,6 +21,6 @@ def __getattr__(name: str) -> Any:
         from .app import create_app
         return create_app
     if name == "Settings":
-        from .context import Settings
+        from .config import Settings
         return Settings
     raise AttributeError(name)

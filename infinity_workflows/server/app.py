@@ -1,4 +1,4 @@
-"""The FastAPI application factory: wires settings, store, signer, executor and routes."""
+"""The FastAPI application factory: wires settings, store, signer, executor and routers."""
 
 from __future__ import annotations
 
@@ -10,16 +10,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ..generators import GeneratorRegistry
-from .api_routes import results_router
-from .api_routes import router as api_router
 from .auth import AuthenticateFirst
 from .backends import EXECUTORS, build_executor
-from .context import ServerContext, Settings
+from .config import Settings
+from .context import ServerContext
 from .dispatcher import Dispatcher
 from .executor import ExecutorConfig
 from .gallery import Gallery
 from .http_errors import BodySizeLimit, install_error_handlers
-from .portal import install_portal
+from .routers import batches, generators, jobs, portal, results
 from .signing import Signer, load_or_create_secret
 from .store import Store
 
@@ -85,9 +84,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.ctx = ServerContext(settings=settings, registry=registry, store=store,
                                   signer=signer, dispatcher=_NotStarted())  # type: ignore[arg-type]
     install_error_handlers(app)
-    app.include_router(api_router)
-    app.include_router(results_router)
-    install_portal(app, Gallery(home.gallery, home.work))
+    for routes in (generators, batches, jobs, results, portal):
+        app.include_router(routes.router)
+    portal.install_portal(app, Gallery(home.gallery, home.work))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so it runs first: no body is read for a request without a known token.
     app.add_middleware(AuthenticateFirst, token_id=store.token_id)

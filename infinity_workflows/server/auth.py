@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .http_errors import ApiError, BodySizeLimit, error_response
+from .http_errors import BodySizeLimit, RequestRefused, error_response
 
 __all__ = ["AuthenticateFirst", "token_id_from_header"]
 
@@ -21,16 +21,17 @@ _CHALLENGE = {"WWW-Authenticate": "Token"}
 
 def token_id_from_header(authorization: str | None,
                          token_id: Callable[[str], int | None]) -> int:
-    """The live token's id for an ``Authorization`` header value, else ApiError(401)."""
+    """The live token's id for an ``Authorization`` header value, else RequestRefused(401)."""
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "token" or not token:
-        raise ApiError(401, "send your API token as the header 'Authorization: Token <token>' "
-                       "(`infinity-workflows token create` makes one)", headers=_CHALLENGE)
+        raise RequestRefused(401, "send your API token as the header 'Authorization: Token "
+                             "<token>' (`infinity-workflows token create` makes one)",
+                             headers=_CHALLENGE)
     found = token_id(token)
     if found is None:
-        raise ApiError(401, "this server does not know that token; check it, or make one "
-                       "with `infinity-workflows token create`", headers=_CHALLENGE)
+        raise RequestRefused(401, "this server does not know that token; check it, or make "
+                             "one with `infinity-workflows token create`", headers=_CHALLENGE)
     return found
 
 
@@ -65,7 +66,7 @@ class AuthenticateFirst:
                            if name == b"authorization"), b"")
             try:
                 token_id_from_header(header.decode("latin-1"), self.token_id)
-            except ApiError as exc:
+            except RequestRefused as exc:
                 await error_response(exc.status, exc.detail, headers={
                     **(exc.headers or {}), "Connection": "close"})(scope, receive, send)
                 return

@@ -1,76 +1,23 @@
-"""The server's settings and the objects every route shares."""
+"""The objects every route shares while the server runs (its settings live in :mod:`.config`,
+re-exported here for older imports)."""
 
 from __future__ import annotations
 
-import re
-import socket
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..generators import GeneratorRegistry
-from ..server_home import Home
+from .config import Settings
 from .dispatcher import Dispatcher
 from .signing import Signer
 from .store import Store
 
 __all__ = ["ServerContext", "Settings", "granted_names"]
 
-_FORWARDED_HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
-_FORWARDED_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What ``infinity-workflows serve`` was told (see its --help for each option)."""
-
-    home: Home
-    host: str = "127.0.0.1"
-    port: int = 8765
-    workers: int = 1
-    generator_specs: tuple[str, ...] = ()
-    executor: str = "local"
-    max_jobs_per_batch: int = 10_000
-    max_body_mb: float = 32
-    url_ttl_seconds: int = 86_400
-    max_attempts: int = 3
-    scheduler: str | None = None  # the Dask scheduler's address, for executor "dask"
-    # The URL clients reach the server at, for the links it hands out; None: the bound one.
-    public_url: str | None = None
-    # Trust X-Forwarded-Proto/-Host/-Prefix (only behind a proxy that sets them itself).
-    proxy_headers: bool = False
-
-    @property
-    def max_body_bytes(self) -> int:
-        return int(self.max_body_mb * 1024 * 1024)
-
-    @property
-    def public_base_url(self) -> str:
-        """``--public-url``, else the bound address (the machine's name when bound to every
-        interface), always ending in '/'. Never the request's Host header: a client could
-        set that to anything, and the link's signature does not cover the host."""
-        if self.public_url:
-            return self.public_url.rstrip("/") + "/"
-        host = self.host
-        if host in ("0.0.0.0", "::", ""):
-            host = socket.gethostname()
-        elif ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}/"
-
-    def base_url_for(self, headers: Mapping[str, str]) -> str:
-        """Where links in an answer to a request with ``headers`` point."""
-        if self.proxy_headers:
-            proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-            host = headers.get("x-forwarded-host", "").split(",")[0].strip()
-            prefix = headers.get("x-forwarded-prefix", "").split(",")[0].strip().rstrip("/")
-            if (host and _FORWARDED_HOST.fullmatch(host) and proto in ("http", "https", "")
-                    and _FORWARDED_PREFIX.fullmatch(prefix)):
-                return f"{proto or 'http'}://{host}{prefix}/"
-        return self.public_base_url
-
 
 @dataclass
 class ServerContext:
+    """The parts create_app builds once; routes reach them through :mod:`.dependencies`."""
+
     settings: Settings
     registry: GeneratorRegistry
     store: Store

@@ -21,10 +21,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
-    "ApiError",
     "BodySizeLimit",
     "ErrorBody",
     "ErrorItem",
+    "RequestRefused",
     "error_response",
     "install_error_handlers",
 ]
@@ -49,8 +49,10 @@ def error_item(rule: str, message: str, job_index: int | None = None,
     return {"job_index": job_index, "param": param, "rule": rule, "message": message}
 
 
-class ApiError(Exception):
-    """Raised by routes; becomes a JSON error response."""
+class RequestRefused(Exception):
+    """The server refuses this request: raised by routes and dependencies, answered as
+    ``status`` with an :class:`ErrorBody` (the client's counterpart is ``errors.APIError``,
+    which such an answer becomes)."""
 
     def __init__(self, status: int, detail: str, errors: Sequence[dict[str, Any]] = (),
                  headers: dict[str, str] | None = None) -> None:
@@ -81,8 +83,8 @@ def _validation_item(err: dict[str, Any]) -> dict[str, Any]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> Response:
+    @app.exception_handler(RequestRefused)
+    async def _refused(_: Request, exc: RequestRefused) -> Response:
         return error_response(exc.status, exc.detail, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)

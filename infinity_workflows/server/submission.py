@@ -15,7 +15,7 @@ from typing import Any
 from ..generators import Generator, GeneratorRegistry, seed_for_job
 from ..sampling.categories import category_note
 from .context import granted_names
-from .http_errors import ApiError, error_item
+from .http_errors import RequestRefused, error_item
 from .models import BatchIn
 from .rows import NewJob
 from .store import Store
@@ -57,8 +57,8 @@ def request_fingerprint(body: BatchIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _refuse(detail: str, errors: list[dict[str, Any]]) -> ApiError:
-    return ApiError(400, detail, errors[:MAX_LISTED_ERRORS])
+def _refuse(detail: str, errors: list[dict[str, Any]]) -> RequestRefused:
+    return RequestRefused(400, detail, errors[:MAX_LISTED_ERRORS])
 
 
 def prepare_batch(body: BatchIn, *, token_id: int, registry: GeneratorRegistry, store: Store,
@@ -67,7 +67,7 @@ def prepare_batch(body: BatchIn, *, token_id: int, registry: GeneratorRegistry, 
 
     ``registry`` holds the generators the submitting token may use.
 
-    Raises ApiError(400) naming every problem found.
+    Raises RequestRefused(400) naming every problem found.
     """
     runs = body.job_runs
     if not runs:

@@ -25,11 +25,11 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ..generators import GeneratorRegistry
-from .api_routes import Ctx, result_url_maker
-from .context import ServerContext
-from .gallery import Gallery
-from .rows import ACTIVE_STATUSES, STATUSES
+from ...generators import GeneratorRegistry
+from ..dependencies import Ctx, ResultLinks, SettingsDep, StoreDep
+from ..gallery import Gallery
+from ..rows import ACTIVE_STATUSES, STATUSES
+from ..store import Store
 
 __all__ = ["COOKIE_NAME", "install_portal", "router"]
 
@@ -39,7 +39,7 @@ SESSION_TTL_SECONDS = 12 * 3600
 REFRESH_SECONDS = 3
 JOBS_PER_PAGE = 500
 TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True, lstrip_blocks=True,
 )
@@ -63,9 +63,10 @@ def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
                         headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 
-def portal_user(request: Request, ctx: Ctx) -> int:
+def portal_user(request: Request, store: StoreDep) -> int:
+    """The token the session cookie stands for; else the browser is sent to log in."""
     value = request.cookies.get(COOKIE_NAME)
-    token_id = ctx.store.session_token_id(value) if value else None
+    token_id = store.session_token_id(value) if value else None
     if token_id is None:
         raise LoginRequired()
     return token_id
@@ -82,8 +83,16 @@ def portal_generators(ctx: Ctx, token_id: PortalUser) -> GeneratorRegistry:
 PortalGenerators = Annotated[GeneratorRegistry, Depends(portal_generators)]
 
 
-def _user_name(ctx: ServerContext, token_id: int) -> str:
-    return ctx.store.token_name(token_id) or f"token {token_id}"
+async def portal_gallery(request: Request) -> Gallery:
+    """The gallery install_portal put on the application."""
+    return request.app.state.gallery
+
+
+PortalGallery = Annotated[Gallery, Depends(portal_gallery)]
+
+
+def _user_name(store: Store, token_id: int) -> str:
+    return store.token_name(token_id) or f"token {token_id}"
 
 
 # -- login ------------------------------------------------------------------------------------
@@ -116,7 +125,7 @@ def login_form(request: Request):
 
 
 @router.post("/login/")
-async def login(request: Request, ctx: Ctx):
+async def login(request: Request, store: StoreDep):
     # A plain urlencoded form: parsed here rather than pulling in a multipart library.
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     sent_csrf = (form.get("csrf") or [""])[0]
@@ -127,24 +136,24 @@ async def login(request: Request, ctx: Ctx):
                            error="This login form expired or was sent from another site. "
                                  "Paste your token into this fresh form.")
     token = (form.get("token") or [""])[0].strip()
-    token_id = ctx.store.token_id(token) if token else None
+    token_id = store.token_id(token) if token else None
     if token_id is None:
         return _login_page(request, status=401,
                            error="That token is not known to this server. Paste the token "
                                  "printed by `infinity-workflows token create` (or saved in "
                                  "your credentials file).")
     response = RedirectResponse("/portal/", status_code=303)
-    response.set_cookie(COOKIE_NAME, ctx.store.create_session(token_id, SESSION_TTL_SECONDS),
+    response.set_cookie(COOKIE_NAME, store.create_session(token_id, SESSION_TTL_SECONDS),
                         max_age=SESSION_TTL_SECONDS, **_cookie_options(request))
     response.delete_cookie(CSRF_COOKIE, **_cookie_options(request))
     return response
 
 
 @router.post("/logout/")
-def logout(request: Request, ctx: Ctx):
+def logout(request: Request, store: StoreDep):
     value = request.cookies.get(COOKIE_NAME)
     if value and _same_origin(request):
-        ctx.store.end_session(value)  # the cookie is worthless from now on, wherever it is
+        store.end_session(value)  # the cookie is worthless from now on, wherever it is
     response = RedirectResponse("/portal/login/", status_code=303)
     response.delete_cookie(COOKIE_NAME, **_cookie_options(request))
     return response
@@ -152,31 +161,30 @@ def logout(request: Request, ctx: Ctx):
 
 # -- batches ----------------------------------------------------------------------------------
 @router.get("/")
-def batches_page(ctx: Ctx, token_id: PortalUser):
-    counts = ctx.store.status_counts(token_id)
+def batches_page(store: StoreDep, token_id: PortalUser):
+    counts = store.status_counts(token_id)
     batches = [{**b._asdict(), "counts": {s: counts.get(b.id, {}).get(s, 0) for s in STATUSES}}
-               for b in reversed(ctx.store.batches(token_id))]  # newest first
-    return _page("batches.html", user=_user_name(ctx, token_id), batches=batches,
+               for b in reversed(store.batches(token_id))]  # newest first
+    return _page("batches.html", user=_user_name(store, token_id), batches=batches,
                  statuses=STATUSES)
 
 
 @router.get("/batch/{batch_id}/")
-def batch_page(batch_id: str, request: Request, ctx: Ctx, token_id: PortalUser,
-               generators: PortalGenerators, page: int = 1):
-    batch = ctx.store.batch(token_id, _uuid_or_404(batch_id))
+def batch_page(batch_id: str, store: StoreDep, token_id: PortalUser,
+               generators: PortalGenerators, link: ResultLinks, page: int = 1):
+    batch = store.batch(token_id, _uuid_or_404(batch_id))
     if batch is None:
         raise PortalNotFound(f"batch {batch_id}")
     generator = generators.get(batch.generator)
     defaults = generator.schema.defaults() if generator else {}
-    stored = ctx.store.batch_counts(batch.id)
+    stored = store.batch_counts(batch.id)
     counts = {s: stored.get(s, 0) for s in STATUSES}
     # Big batches are shown a page at a time, so a page that refreshes itself stays cheap.
     pages = max(1, -(-batch.num_jobs // JOBS_PER_PAGE))
     page = min(max(page, 1), pages)
     first = (page - 1) * JOBS_PER_PAGE
-    link = result_url_maker(request, ctx)
     jobs = []
-    for index, row in enumerate(ctx.store.batch_jobs(batch.id, JOBS_PER_PAGE, first),
+    for index, row in enumerate(store.batch_jobs(batch.id, JOBS_PER_PAGE, first),
                                 start=first):
         job = row._asdict()
         params = json.loads(row.params)
@@ -187,21 +195,20 @@ def batch_page(batch_id: str, request: Request, ctx: Ctx, token_id: PortalUser,
             "result_url": link(job["id"]) if job["status"] == "succeeded" else None,
         })
     in_progress = any(counts[s] for s in ACTIVE_STATUSES)
-    return _page("batch.html", user=_user_name(ctx, token_id), batch=batch, jobs=jobs,
+    return _page("batch.html", user=_user_name(store, token_id), batch=batch, jobs=jobs,
                  counts=counts, statuses=STATUSES, page=page, pages=pages,
                  refresh=REFRESH_SECONDS if in_progress else None)
 
 
 @router.get("/thumbnail/{job_id}/")
-def thumbnail(job_id: str, ctx: Ctx,
-              token_id: PortalUser):
+def thumbnail(job_id: str, store: StoreDep, settings: SettingsDep, token_id: PortalUser):
     """The job's ``video_preview.png``, read from its result archive."""
     job_id = _uuid_or_404(job_id)
-    row = ctx.store.job(token_id, job_id)
+    row = store.job(token_id, job_id)
     if row is None or row.status != "succeeded":
         raise PortalNotFound(f"thumbnail of job {job_id}")
     try:
-        with zipfile.ZipFile(ctx.settings.home.results / f"{job_id}.zip") as zf:
+        with zipfile.ZipFile(settings.home.results / f"{job_id}.zip") as zf:
             data = zf.read(f"{job_id}/video_preview.png")
     except (OSError, KeyError, zipfile.BadZipFile):
         raise PortalNotFound(f"thumbnail of job {job_id}") from None
@@ -211,28 +218,26 @@ def thumbnail(job_id: str, ctx: Ctx,
 
 # -- generators -------------------------------------------------------------------------------
 @router.get("/generators/")
-def generators_page(ctx: Ctx, token_id: PortalUser, generators: PortalGenerators):
-    return _page("generators.html", user=_user_name(ctx, token_id),
+def generators_page(store: StoreDep, token_id: PortalUser, generators: PortalGenerators):
+    return _page("generators.html", user=_user_name(store, token_id),
                  generators=list(generators),
-                 restricted=ctx.store.token_generators(token_id) is not None)
+                 restricted=store.token_generators(token_id) is not None)
 
 
 @router.get("/generators/{name}/")
-def generator_page(name: str, request: Request, ctx: Ctx, token_id: PortalUser,
-                   generators: PortalGenerators):
+def generator_page(name: str, store: StoreDep, token_id: PortalUser,
+                   generators: PortalGenerators, gallery: PortalGallery):
     generator = generators.get(name)
     if generator is None:
         raise PortalNotFound(f"generator {name}")
-    gallery: Gallery = request.app.state.gallery
-    return _page("generator.html", user=_user_name(ctx, token_id), generator=generator,
+    return _page("generator.html", user=_user_name(store, token_id), generator=generator,
                  params=list(generator.schema), gallery_choices=gallery.choices(generator))
 
 
 @router.get("/generators/{name}/gallery/{index}/")
-def gallery_image(name: str, index: int, request: Request,
-                  generators: PortalGenerators):
+def gallery_image(name: str, index: int, generators: PortalGenerators,
+                  gallery: PortalGallery):
     generator = generators.get(name)
-    gallery: Gallery = request.app.state.gallery
     choices = gallery.choices(generator) if generator else []
     if not 0 <= index < len(choices):
         raise PortalNotFound(f"gallery image {index} of {name}")
@@ -252,8 +257,9 @@ def _uuid_or_404(value: str) -> str:
 
 
 def install_portal(app: FastAPI, gallery: Gallery) -> None:
+    """What the portal needs of the application besides its router: the gallery, a redirect
+    from ``/``, and the answers to LoginRequired and PortalNotFound."""
     app.state.gallery = gallery
-    app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
