@@ -7,7 +7,7 @@ The public surface is small: :class:`Session` (one token, server and generator),
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import (
     APIError,
@@ -27,6 +27,7 @@ from .errors import (
     ServerUnreachable,
     ValidationError,
 )
+from .lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .batch import Batch, JobType
@@ -36,30 +37,9 @@ if TYPE_CHECKING:
 # server pay at start-up) loads only the exception tree; ``infinity_workflows.Session``
 # loads the client and the sampling engine, never the notebook machinery (nbformat,
 # papermill), pandas, matplotlib or a generator's renderer.
-_LAZY = {"Batch": ".batch", "JobType": ".batch", "Session": ".session"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value  # the next lookup is a plain attribute
-        return value
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            value = version("infinity-workflows")
-        except PackageNotFoundError:  # a source tree that is not installed
-            value = "0+unknown"
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Batch": ".batch", "JobType": ".batch", "Session": ".session", "__version__": ".version",
+}, globals())
 
 __all__ = [
     "APIError",

@@ -7,7 +7,9 @@ The two names are imported on first use, so that worker processes and ``token cr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 __all__ = ["Settings", "create_app"]
 
@@ -16,11 +18,5 @@ if TYPE_CHECKING:
     from .config import Settings
 
 
-def __getattr__(name: str) -> Any:
-    if name == "create_app":
-        from .app import create_app
-        return create_app
-    if name == "Settings":
-        from .config import Settings
-        return Settings
-    raise AttributeError(name)
+__getattr__, __dir__ = lazy_exports(__name__, {"Settings": ".config", "create_app": ".app"},
+                                    globals())

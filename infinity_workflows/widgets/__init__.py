@@ -10,16 +10,20 @@ create interface alone (not pandas, which only the Download interface needs).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .create import CreateWorkflowInterface, create_workflow_interface
     from .download import DownloadInterface, download_interface
     from .submit import SubmitInterface, submit_interface
 
-_MODULES = {"CreateWorkflowInterface": ".create", "create_workflow_interface": ".create",
-            "DownloadInterface": ".download", "download_interface": ".download",
-            "SubmitInterface": ".submit", "submit_interface": ".submit"}
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "CreateWorkflowInterface": ".create", "create_workflow_interface": ".create",
+    "DownloadInterface": ".download", "download_interface": ".download",
+    "SubmitInterface": ".submit", "submit_interface": ".submit",
+}, globals())
 
 __all__ = [
     "CreateWorkflowInterface",
@@ -29,13 +33,3 @@ __all__ = [
     "download_interface",
     "submit_interface",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(_MODULES[name], __name__), name)
-    globals()[name] = value
-    return value
