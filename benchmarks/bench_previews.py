@@ -19,11 +19,16 @@ run:
 Every server is warmed up first (workers started, generators imported, the renderer's
 compiled kernels loaded from the disk cache) with a small batch of other previews, until
 every worker has run one. Targets (issue 16): local pool >= 0.8 of the ideal, Dask >= 0.6.
-The machine is shared: the load average is printed next to the figures, and ``--rounds``
-repeats the servers interleaved.
+
+The ratio splits into CPU efficiency (the in-process CPU of the previews over the CPU the
+server side used) times utilisation (that CPU over cores x wall time): the first is overhead,
+the second idle workers or, on a shared machine, other people's processes. So that load can
+be told apart, ``bare`` runs the same previews on a plain process pool with no server in
+between, and ``--baseline DIR`` measures another source tree's servers right after this
+tree's (before/after in one run); ``--rounds`` repeats everything, interleaved.
 
 Run: ``.venv/bin/python benchmarks/bench_previews.py [--jobs 200] [--rounds 1]
-[--executors local dask] [--json]``.
+[--executors bare local dask] [--baseline DIR] [--json]``.
 """
 
 from __future__ import annotations
@@ -167,21 +172,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(folder: Path) -> dict[str, str]:
+def _env(folder: Path, tree: Path) -> dict[str, str]:
+    """For a server, CLI or Dask process running the code in ``tree``."""
     env = dict(os.environ)
     env["INFINITY_WORKFLOWS_HOME"] = str(folder / "home")
     env["XDG_CONFIG_HOME"] = str(folder / "config")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
     env.pop("INFINITY_API_TOKEN", None)
     # Send a job only to a Dask worker with a free thread (the README's advice).
     env["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] = "1.0"
     return env
 
 
-def _spawn(args: list[str], folder: Path, log_name: str) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], folder: Path, log_name: str, tree: Path
+           ) -> subprocess.Popen[bytes]:
     log = (folder / log_name).open("ab")
-    return subprocess.Popen(args, env=_env(folder), stdout=log, stderr=subprocess.STDOUT,
-                            cwd=folder, start_new_session=True)
+    return subprocess.Popen(args, env=_env(folder, tree), stdout=log,
+                            stderr=subprocess.STDOUT, cwd=folder, start_new_session=True)
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -202,7 +209,7 @@ def _logs(folder: Path) -> str:
 
 
 @contextmanager
-def dask_cluster(folder: Path, workers: int) -> Iterator[tuple[str, list[int]]]:
+def dask_cluster(folder: Path, workers: int, tree: Path) -> Iterator[tuple[str, list[int]]]:
     """A scheduler and ``workers`` one-thread workers on loopback: (address, their pids)."""
     from distributed import Client
 
@@ -210,14 +217,14 @@ def dask_cluster(folder: Path, workers: int) -> Iterator[tuple[str, list[int]]]:
     address = f"tcp://127.0.0.1:{port}"
     procs = [_spawn([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host",
                      "127.0.0.1", "--port", str(port), "--no-dashboard"], folder,
-                    "scheduler.log")]
+                    "scheduler.log", tree)]
     for n in range(workers):
         scratch = folder / f"dask-worker-{n}"
         scratch.mkdir()
         procs.append(_spawn([sys.executable, "-m", "distributed.cli.dask_worker", address,
                              "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--host",
                              "127.0.0.1", "--local-directory", str(scratch), "--name",
-                             f"w{n}"], folder, f"dask-worker-{n}.log"))
+                             f"w{n}"], folder, f"dask-worker-{n}.log", tree))
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -237,27 +244,27 @@ def dask_cluster(folder: Path, workers: int) -> Iterator[tuple[str, list[int]]]:
 
 
 @contextmanager
-def _cluster_for(executor: str, folder: Path, workers: int
+def _cluster_for(executor: str, folder: Path, workers: int, tree: Path
                  ) -> Iterator[tuple[list[str], list[int]]]:
     """The serve options and extra processes an executor needs."""
     if executor == "local":
         yield [], []
         return
-    with dask_cluster(folder, workers) as (address, pids):
+    with dask_cluster(folder, workers, tree) as (address, pids):
         yield ["--executor", "dask", "--scheduler", address], pids
 
 
 class Server:
     """``infinity-workflows serve`` in a process group of its own, with a fresh token."""
 
-    def __init__(self, folder: Path, args: list[str]) -> None:
+    def __init__(self, folder: Path, args: list[str], tree: Path) -> None:
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         home = folder / "home"
         self.proc = _spawn([sys.executable, "-m", "infinity_workflows", "serve", "--host",
                             "127.0.0.1", "--port", str(self.port), "--home", str(home),
-                            "--log-level", "warning", *args], folder, "server.log")
+                            "--log-level", "warning", *args], folder, "server.log", tree)
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             if self.proc.poll() is not None:
@@ -272,7 +279,7 @@ class Server:
                 raise RuntimeError("the server did not answer:\n" + _logs(folder))
             time.sleep(0.1)
         out = subprocess.run([sys.executable, "-m", "infinity_workflows", "token", "create",
-                              "--home", str(home), "--name", "bench"], env=_env(folder),
+                              "--home", str(home), "--name", "bench"], env=_env(folder, tree),
                              capture_output=True, text=True, check=True, timeout=120,
                              cwd=folder)
         self.http = requests.Session()
@@ -322,12 +329,12 @@ def _warm_up(server: Server, previews: list[dict[str, Any]], workers: int, poll:
 
 
 def measure_server(executor: str, previews: list[dict[str, Any]], warm: list[dict[str, Any]],
-                   *, workers: int, poll: float) -> dict[str, Any]:
+                   *, workers: int, poll: float, tree: Path = ROOT) -> dict[str, Any]:
     """One server, warmed up, then the timed batch: wall seconds and server-side CPU."""
     with tempfile.TemporaryDirectory(prefix=f"bench-previews-{executor}-") as tmp:
         folder = Path(tmp)
-        with _cluster_for(executor, folder, workers) as (extra_args, extra_pids):
-            server = Server(folder, ["--workers", str(workers), *extra_args])
+        with _cluster_for(executor, folder, workers, tree) as (extra_args, extra_pids):
+            server = Server(folder, ["--workers", str(workers), *extra_args], tree)
             try:
                 _warm_up(server, warm, workers, poll)
                 pids = [server.proc.pid, *extra_pids]
@@ -363,8 +370,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="times each is measured, interleaved")
     parser.add_argument("--poll", type=float, default=0.5,
                         help="seconds between the client's summary polls")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="another source tree of this project (e.g. `git archive main | "
+                             "tar -x -C DIR`): its servers and workers are measured too, "
+                             "each right after this tree's, for before/after in one run")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
+    trees = [("this", ROOT)] + ([("baseline", args.baseline.resolve())] if args.baseline
+                                else [])
 
     previews = sample_previews(args.jobs, args.seed)
     warm = sample_previews(2 * args.workers, args.seed + 1)
@@ -373,16 +386,17 @@ def main(argv: list[str] | None = None) -> int:
         cpu_runs = [in_process_cpu(previews, Path(tmp) / "cpu-before")]
         for n in range(args.rounds):
             for executor in args.executors:
-                if executor == "bare":
-                    run = bare_pool(previews, warm, args.workers, Path(tmp) / f"bare-{n}")
-                else:
-                    run = measure_server(executor, previews, warm, workers=args.workers,
-                                         poll=args.poll)
-                run["round"] = n + 1
-                report["runs"].append(run)
-                if not args.json:
-                    print(f"  round {n + 1}, {executor}: {run['wall_s']:.2f} s (load "
-                          f"{run['load']:.1f})", flush=True)
+                for code, tree in trees[:1] if executor == "bare" else trees:
+                    if executor == "bare":
+                        run = bare_pool(previews, warm, args.workers, Path(tmp) / f"bare-{n}")
+                    else:
+                        run = measure_server(executor, previews, warm, workers=args.workers,
+                                             poll=args.poll, tree=tree)
+                    run.update(round=n + 1, code=code)
+                    report["runs"].append(run)
+                    if not args.json:
+                        print(f"  round {n + 1}, {executor} ({code}): {run['wall_s']:.2f} s "
+                              f"(load {run['load']:.1f})", flush=True)
         cpu_runs.append(in_process_cpu(previews, Path(tmp) / "cpu-after"))
     cpu = statistics.mean(cpu_runs)
     ideal = args.cores / cpu
@@ -402,10 +416,10 @@ def main(argv: list[str] | None = None) -> int:
           "previews/s")
     print("ratio = previews/s / ideal = CPU efficiency (in-process CPU / CPU used) x "
           "utilisation (CPU used / (cores x wall))")
-    print(f"{'round':<6} {'executor':<9} {'load':>5} {'wall s':>7} {'previews/s':>10} "
-          f"{'ratio':>6} {'CPU used s':>10} {'CPU eff.':>8} {'utilis.':>7}")
+    print(f"{'round':<6} {'executor':<9} {'code':<9} {'load':>5} {'wall s':>7} "
+          f"{'previews/s':>10} {'ratio':>6} {'CPU used s':>10} {'CPU eff.':>8} {'utilis.':>7}")
     for run in report["runs"]:
-        print(f"{run['round']:<6} {run['executor']:<9} {run['load']:>5.1f} "
+        print(f"{run['round']:<6} {run['executor']:<9} {run['code']:<9} {run['load']:>5.1f} "
               f"{run['wall_s']:>7.2f} {run['per_s']:>10.1f} {run['ratio']:>6.2f} "
               f"{run['server_cpu_s']:>10.1f} {run['cpu_efficiency']:>8.2f} "
               f"{run['utilisation']:>7.2f}")
