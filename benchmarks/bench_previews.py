@@ -97,18 +97,19 @@ def bare_pool(previews: list[dict[str, Any]], warm: list[dict[str, Any]], worker
         for future in [pool.submit(run_job_locally, t, str(results), str(work))
                        for t in tasks(warm, "warm")]:
             future.result()
-        me = os.getpid()
+        children = [p.pid for p in psutil.Process().children()]
         load = os.getloadavg()[0]
-        cpu_before = _tree_cpu([me]) - _tree_cpu_self()
+        before = snapshot(children)
         started = time.perf_counter()
         futures = [pool.submit(run_job_locally, t, str(results), str(work))
                    for t in tasks(previews, "timed")]
         wait(futures)
         elapsed = time.perf_counter() - started
-        cpu_used = _tree_cpu([me]) - _tree_cpu_self() - cpu_before
+        cpu_used, busy = compare(before, snapshot(children), elapsed, workers)
         for future in futures:
             future.result()
-    return {"executor": "bare", "wall_s": elapsed, "server_cpu_s": cpu_used, "load": load}
+    return {"executor": "bare", "wall_s": elapsed, "server_cpu_s": cpu_used, "busy": busy,
+            "load": load}
 
 
 def _cpu_self_and_children() -> float:
@@ -138,10 +139,25 @@ def in_process_cpu(previews: list[dict[str, Any]], folder: Path, warmup: int = 3
     return spent / len(previews)
 
 
-def _tree_cpu(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes and all their descendants, now."""
-    total = 0.0
-    seen: set[int] = set()
+Snapshot = dict[int, tuple[float, dict[int, int]]]  # pid -> (CPU s, {thread: busy ns})
+
+
+def _thread_busy_ns(pid: int) -> dict[int, int]:
+    """Per thread of ``pid``: nanoseconds on a CPU plus waiting for one (schedstat), i.e.
+    the time it was not asleep; what load does not change, unlike its CPU share."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            on_cpu, waiting, _ = (task / "schedstat").read_text().split()
+        except (OSError, ValueError):
+            continue
+        found[int(task.name)] = int(on_cpu) + int(waiting)
+    return found
+
+
+def snapshot(pids: list[int]) -> Snapshot:
+    """CPU seconds and per-thread busy time of these processes and their descendants."""
+    found: Snapshot = {}
     for pid in pids:
         try:
             root = psutil.Process(pid)
@@ -149,20 +165,30 @@ def _tree_cpu(pids: list[int]) -> float:
         except psutil.NoSuchProcess:
             continue
         for proc in procs:
-            if proc.pid in seen:
+            if proc.pid in found:
                 continue
-            seen.add(proc.pid)
             try:
                 times = proc.cpu_times()
-            except psutil.NoSuchProcess:
+                found[proc.pid] = (times.user + times.system, _thread_busy_ns(proc.pid))
+            except (psutil.NoSuchProcess, FileNotFoundError):
                 continue
-            total += times.user + times.system
-    return total
+    return found
 
 
-def _tree_cpu_self() -> float:
-    times = psutil.Process().cpu_times()
-    return times.user + times.system
+def compare(before: Snapshot, after: Snapshot, wall: float, workers: int
+            ) -> tuple[float, float]:
+    """(CPU seconds used, mean busy share of the ``workers`` processes that used the most).
+
+    A worker's busy share is its busiest thread's (the one running jobs) time running or
+    waiting for a CPU over ``wall``: one minus the time it sat idle, waiting for work or for
+    the disk, whatever other processes on the machine took."""
+    used = {pid: cpu - before.get(pid, (0.0, {}))[0] for pid, (cpu, _) in after.items()}
+    busy = []
+    for pid in sorted(used, key=used.__getitem__, reverse=True)[:workers]:
+        was = before.get(pid, (0.0, {}))[1]
+        busy.append(max((ns - was.get(tid, 0) for tid, ns in after[pid][1].items()),
+                        default=0) / 1e9 / wall)
+    return sum(used.values()), statistics.mean(busy) if busy else 0.0
 
 
 # -- processes ----------------------------------------------------------------------------------
@@ -339,20 +365,23 @@ def measure_server(executor: str, previews: list[dict[str, Any]], warm: list[dic
                 _warm_up(server, warm, workers, poll)
                 pids = [server.proc.pid, *extra_pids]
                 load = os.getloadavg()[0]
-                cpu_before = _tree_cpu(pids)
+                before = snapshot(pids)
                 submitted = datetime.now(timezone.utc)
                 batch = server.submit(previews, "timed")
                 runs = server.wait(batch, poll)
-                cpu_used = _tree_cpu(pids) - cpu_before
+                after = snapshot(pids)
                 jobs = server.jobs(batch)
             finally:
                 server.stop()
     failed = [r for r in runs if r["status"] != "succeeded"]
     if failed:
         raise RuntimeError(f"{len(failed)} preview(s) failed, the first: {failed[0]}")
-    last = max(datetime.fromisoformat(j["end_time"]) for j in jobs)
-    return {"executor": executor, "wall_s": (last - submitted).total_seconds(),
-            "server_cpu_s": cpu_used, "load": load}
+    # Finished: when the last job was recorded (not when a poll noticed).
+    wall = (max(datetime.fromisoformat(j["end_time"]) for j in jobs) - submitted
+            ).total_seconds()
+    cpu_used, busy = compare(before, after, wall, workers)
+    return {"executor": executor, "wall_s": wall, "server_cpu_s": cpu_used, "busy": busy,
+            "load": load}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         # ratio = cpu_efficiency x utilisation
         run["cpu_efficiency"] = args.jobs * cpu / run["server_cpu_s"]
         run["utilisation"] = run["server_cpu_s"] / (args.cores * run["wall_s"])
+        run["projected"] = run["cpu_efficiency"] * min(1.0, run["busy"])
     if args.json:
         print(json.dumps(report))
         return 0
@@ -415,14 +445,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{1000 * cpu_runs[1]:.1f}); ideal {args.cores} / {cpu:.4f} s = {ideal:.1f} "
           "previews/s")
     print("ratio = previews/s / ideal = CPU efficiency (in-process CPU / CPU used) x "
-          "utilisation (CPU used / (cores x wall))")
+          "utilisation (CPU used / (cores x wall)).\nbusy: share of the wall time the "
+          "workers' job threads were running or waiting for a CPU (not idle); projected: "
+          "CPU efficiency x busy, the ratio on an otherwise idle machine")
     print(f"{'round':<6} {'executor':<9} {'code':<9} {'load':>5} {'wall s':>7} "
-          f"{'previews/s':>10} {'ratio':>6} {'CPU used s':>10} {'CPU eff.':>8} {'utilis.':>7}")
+          f"{'previews/s':>10} {'ratio':>6} {'CPU used s':>10} {'CPU eff.':>8} {'utilis.':>7} "
+          f"{'busy':>5} {'projected':>9}")
     for run in report["runs"]:
         print(f"{run['round']:<6} {run['executor']:<9} {run['code']:<9} {run['load']:>5.1f} "
               f"{run['wall_s']:>7.2f} {run['per_s']:>10.1f} {run['ratio']:>6.2f} "
               f"{run['server_cpu_s']:>10.1f} {run['cpu_efficiency']:>8.2f} "
-              f"{run['utilisation']:>7.2f}")
+              f"{run['utilisation']:>7.2f} {run['busy']:>5.2f} {run['projected']:>9.2f}")
     return 0
 
 

@@ -106,9 +106,17 @@ _M_MMAP_THRESHOLD = -3
 _JOB_MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest
 _JOB_TRIM_THRESHOLD = 64 * 1024 * 1024
 _GLIBC_MMAP_THRESHOLD = 128 * 1024  # glibc's default, and where the nanny's setting pins it
+KEEP_FREE_HEAP_BYTES = 64 * 1024 * 1024
+"""Freed heap a Dask worker keeps for its next job; beyond this it is given back."""
 
 _heap_lock = threading.Lock()
 _heap_jobs = 0  # jobs of this worker process running inside _job_heap
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -120,18 +128,29 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
+def _free_heap_bytes(libc: ctypes.CDLL) -> int | None:
+    """Bytes freed but kept by malloc (glibc 2.33 or later; None before)."""
+    try:
+        mallinfo2 = libc.mallinfo2
+    except AttributeError:
+        return None
+    mallinfo2.restype = _MallInfo2
+    return mallinfo2().fordblks
+
+
 @contextmanager
 def _job_heap() -> Iterator[None]:
-    """Let the heap serve a job's large arrays, and give the memory back when it ends.
+    """Let the heap serve a job's large arrays, and give the memory back when it is a lot.
 
     A Dask nanny starts its worker with ``MALLOC_TRIM_THRESHOLD_`` set (Dask's default, so
     freed memory goes back to the system), which also pins glibc's mmap threshold at
     128 KiB: every array above that is then a fresh mapping whose pages the kernel zeroes
     again, and a VisionFit preview, which makes many such arrays, costs about half as much
     CPU again as in the local pool. While jobs run, the thresholds are raised; when the last
-    one ends they go back to what the environment set and ``malloc_trim`` returns the free
-    memory, which is what the setting is for. Elsewhere (no such variable, not glibc) this
-    does nothing.
+    one ends they go back to what the environment set, and ``malloc_trim`` returns the free
+    memory once more than :data:`KEEP_FREE_HEAP_BYTES` of it is kept (trimming after every
+    preview would cost a few milliseconds of page faults in the next). Elsewhere (no such
+    variable, not glibc) this does nothing.
     """
     global _heap_jobs
     try:
@@ -157,7 +176,9 @@ def _job_heap() -> Iterator[None]:
             if _heap_jobs == 0:
                 libc.mallopt(_M_MMAP_THRESHOLD, restore_mmap)
                 libc.mallopt(_M_TRIM_THRESHOLD, restore_trim)
-                libc.malloc_trim(0)
+                kept = _free_heap_bytes(libc)
+                if kept is None or kept > KEEP_FREE_HEAP_BYTES:
+                    libc.malloc_trim(0)
 
 
 def run_job_on_dask_worker(task: JobTask) -> JobOutcome:
