@@ -24,13 +24,17 @@ scheduler does not keep archive bytes in worker memory.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import shutil
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from distributed import Client, get_worker
@@ -96,9 +100,91 @@ def _describe(exc: BaseException) -> str:
 
 
 # -- what a Dask worker runs --------------------------------------------------------------------
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_JOB_MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest
+_JOB_TRIM_THRESHOLD = 64 * 1024 * 1024
+_GLIBC_MMAP_THRESHOLD = 128 * 1024  # glibc's default, and where the nanny's setting pins it
+KEEP_FREE_HEAP_BYTES = 64 * 1024 * 1024
+"""Freed heap a Dask worker keeps for its next job; beyond this it is given back."""
+
+_heap_lock = threading.Lock()
+_heap_jobs = 0  # jobs of this worker process running inside _job_heap
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt, libc.malloc_trim  # noqa: B018 - glibc has both; others do not
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def _free_heap_bytes(libc: ctypes.CDLL) -> int | None:
+    """Bytes freed but kept by malloc (glibc 2.33 or later; None before)."""
+    try:
+        mallinfo2 = libc.mallinfo2
+    except AttributeError:
+        return None
+    mallinfo2.restype = _MallInfo2
+    return mallinfo2().fordblks
+
+
+@contextmanager
+def _job_heap() -> Iterator[None]:
+    """Let the heap serve a job's large arrays, and give the memory back when it is a lot.
+
+    A Dask nanny starts its worker with ``MALLOC_TRIM_THRESHOLD_`` set (Dask's default, so
+    freed memory goes back to the system), which also pins glibc's mmap threshold at
+    128 KiB: every array above that is then a fresh mapping whose pages the kernel zeroes
+    again, and a VisionFit preview, which makes many such arrays, costs about half as much
+    CPU again as in the local pool. While jobs run, the thresholds are raised; when the last
+    one ends they go back to what the environment set, and ``malloc_trim`` returns the free
+    memory once more than :data:`KEEP_FREE_HEAP_BYTES` of it is kept (trimming after every
+    preview would cost a few milliseconds of page faults in the next). Elsewhere (no such
+    variable, not glibc) this does nothing.
+    """
+    global _heap_jobs
+    try:
+        restore_trim = int(os.environ["MALLOC_TRIM_THRESHOLD_"])
+        restore_mmap = int(os.environ.get("MALLOC_MMAP_THRESHOLD_", _GLIBC_MMAP_THRESHOLD))
+    except (KeyError, ValueError):
+        yield
+        return
+    libc = _glibc()
+    if libc is None:
+        yield
+        return
+    with _heap_lock:
+        if _heap_jobs == 0:
+            libc.mallopt(_M_MMAP_THRESHOLD, _JOB_MMAP_THRESHOLD)
+            libc.mallopt(_M_TRIM_THRESHOLD, _JOB_TRIM_THRESHOLD)
+        _heap_jobs += 1
+    try:
+        yield
+    finally:
+        with _heap_lock:
+            _heap_jobs -= 1
+            if _heap_jobs == 0:
+                libc.mallopt(_M_MMAP_THRESHOLD, restore_mmap)
+                libc.mallopt(_M_TRIM_THRESHOLD, restore_trim)
+                kept = _free_heap_bytes(libc)
+                if kept is None or kept > KEEP_FREE_HEAP_BYTES:
+                    libc.malloc_trim(0)
+
+
 def run_job_on_dask_worker(task: JobTask) -> JobOutcome:
     """Render ``task`` in this worker's own scratch folder and return the archive's bytes."""
     worker = get_worker()
+    started = time.monotonic()
     try:
         scratch = Path(tempfile.mkdtemp(dir=worker.local_directory,
                                         prefix=f"job-{task.job_id}-"))
@@ -114,7 +200,8 @@ def run_job_on_dask_worker(task: JobTask) -> JobOutcome:
     stop_watching = watch(still_wanted, threading.get_ident())
     try:
         try:
-            archive = render_archive(task, scratch)
+            with _job_heap():
+                archive = render_archive(task, scratch)
             try:
                 data = archive.read_bytes()
             except OSError as exc:
@@ -127,7 +214,8 @@ def run_job_on_dask_worker(task: JobTask) -> JobOutcome:
                            "cancelled") from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return JobOutcome(job_id=task.job_id, worker=worker.address, archive=data)
+    return JobOutcome(job_id=task.job_id, worker=worker.address, archive=data,
+                      seconds=time.monotonic() - started)
 
 
 # -- the executor -------------------------------------------------------------------------------

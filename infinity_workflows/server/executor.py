@@ -82,11 +82,14 @@ class JobTask:
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """A job that succeeded: who ran it and, for remote workers, the archive's bytes."""
+    """A job that succeeded: who ran it, how long it took there (wall seconds, render and
+    archive; the dispatcher hands short jobs out ahead) and, for remote workers, the
+    archive's bytes."""
 
     job_id: str
     worker: str
     archive: bytes | None = None  # None: the worker already put the archive in place
+    seconds: float = 0.0  # 0: not measured (a worker of an older version)
 
 
 class JobFailed(Exception):
@@ -229,6 +232,7 @@ def store_archive_bytes(data: bytes, results_dir: Path, job_id: str) -> Path:
 def run_job_locally(task: JobTask, results_dir: str, work_dir: str) -> JobOutcome:
     """The function a local worker process runs: render, then place the archive."""
     worker = f"local-pid-{os.getpid()}"
+    started = time.monotonic()
     try:
         scratch = Path(tempfile.mkdtemp(dir=work_dir, prefix=f"{task.job_id}-"))
     except OSError as exc:
@@ -242,7 +246,8 @@ def run_job_locally(task: JobTask, results_dir: str, work_dir: str) -> JobOutcom
         raise JobFailed(exc.message, worker) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return JobOutcome(job_id=task.job_id, worker=worker)
+    return JobOutcome(job_id=task.job_id, worker=worker,
+                      seconds=time.monotonic() - started)
 
 
 def _exit_when_orphaned(parent: int, interval: float = 0.5) -> None:
@@ -286,7 +291,9 @@ class Executor(ABC):
     @property
     @abstractmethod
     def capacity(self) -> int:
-        """How many jobs may run at once; the dispatcher never hands out more."""
+        """How many jobs may run at once. The dispatcher hands out that many, or, while jobs
+        are short, twice as many, so that each worker has its next job at hand (an executor
+        queues what it cannot start yet, and starts it the moment a worker is free)."""
 
     @abstractmethod
     def submit(self, task: JobTask) -> Future[JobOutcome]:
