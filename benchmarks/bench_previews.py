@@ -59,7 +59,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from infinity_workflows.sampling import sample_inputs  # noqa: E402
-from infinity_workflows.server.executor import JobTask, run_job_locally  # noqa: E402
+from infinity_workflows.server.executors.base import JobTask  # noqa: E402
+from infinity_workflows.server.executors.local import run_job_locally  # noqa: E402
 from visionfit.generator import VisionFitGenerator  # noqa: E402
 
 __all__ = ["main"]
@@ -82,7 +83,7 @@ def bare_pool(previews: list[dict[str, Any]], warm: list[dict[str, Any]], worker
     warm-up: what the machine delivers now, with no server, database or HTTP in between."""
     from concurrent.futures import ProcessPoolExecutor, wait
 
-    from infinity_workflows.server.executor import _mp_context
+    from infinity_workflows.server.executors.local import _mp_context
 
     results, work = folder / "results", folder / "work"
     results.mkdir(parents=True)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from infinity_workflows.server.executor import JobTask, run_job_locally, store_archive_bytes
+from infinity_workflows.server.executors.archive import store_archive_bytes
+from infinity_workflows.server.executors.base import JobTask
+from infinity_workflows.server.executors.local import run_job_locally
 from infinity_workflows.server.store import Store
 
 TINY = "tests.support.tiny:TinyGenerator"

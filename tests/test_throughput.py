@@ -52,7 +52,7 @@ def test_long_jobs_are_handed_out_only_as_workers_free_up(make_server) -> None:
 _CHURN = """
 import resource
 import numpy as np
-from infinity_workflows.server.dask_executor import _job_heap
+from infinity_workflows.server.executors.dask import _job_heap
 
 def page_faults(work):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -11,7 +11,7 @@ from . import Command, _add_home, _positive_float, _positive_int, log, register
 
 
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..server.backends import EXECUTORS
+    from ..server.executors import EXECUTORS
 
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: loopback only)")

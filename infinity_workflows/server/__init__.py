@@ -2,7 +2,7 @@
 runs it. See :mod:`.routers` for the REST API and the web pages (the portal).
 
 The two names are imported on first use, so that worker processes and ``token create``
-(which need only :mod:`.executor` or :mod:`.store`) do not load the web framework.
+(which need only :mod:`.executors` or :mod:`.store`) do not load the web framework.
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ from fastapi import FastAPI
 
 from ..generators import GeneratorRegistry
 from .auth import AuthenticateFirst
-from .backends import EXECUTORS, build_executor
 from .config import Settings
 from .context import ServerContext
 from .dispatcher import Dispatcher
-from .executor import ExecutorConfig
+from .executors import EXECUTORS, build_executor
+from .executors.base import ExecutorConfig
 from .gallery import Gallery
 from .http_errors import BodySizeLimit, install_error_handlers
 from .routers import batches, generators, jobs, portal, results

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cancellation import JobCancelled
-from .executor import Executor, JobFailed, JobOutcome, JobTask, WorkerLost, store_archive_bytes
+from .executors.archive import store_archive_bytes
+from .executors.base import Executor, JobFailed, JobOutcome, JobTask, WorkerLost
 from .rows import ClaimedJob
 from .store import Store
 

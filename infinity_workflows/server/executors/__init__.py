@@ -2,8 +2,9 @@
 
 Each entry names its class by import path and is imported only when chosen, so the server
 runs without the optional ``distributed`` package, and no backend module imports another
-(each imports only the shared types of :mod:`.executor`). The table itself imports
-nothing, so ``serve --help`` lists the choices without loading any of them.
+(each imports only the contract in :mod:`.base` and a worker's steps in :mod:`.archive`).
+The table itself imports nothing, so ``serve --help`` lists the choices without loading any
+of them.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .executor import Executor, ExecutorConfig
+    from .base import Executor, ExecutorConfig
 
 __all__ = ["EXECUTORS", "build_executor"]
 
 EXECUTORS: dict[str, str] = {
-    "local": "infinity_workflows.server.executor:LocalProcessExecutor",
-    "dask": "infinity_workflows.server.dask_executor:DaskExecutor",
+    "local": "infinity_workflows.server.executors.local:LocalProcessExecutor",
+    "dask": "infinity_workflows.server.executors.dask:DaskExecutor",
 }
 # What to install when a backend's module cannot be imported.
 _EXTRAS = {"dask": "pip install 'infinity-workflows[dask]'"}

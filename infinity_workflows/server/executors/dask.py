@@ -3,18 +3,18 @@
 ``infinity-workflows serve --executor dask --scheduler tcp://HOST:8786`` builds a
 :class:`DaskExecutor`. A Dask worker needs nothing but this package (and the generators'):
 it renders a job into a scratch folder of its own, zips it there, and returns the archive's
-bytes in the :class:`~.executor.JobOutcome`; the server's dispatcher stores them with
-:func:`~.executor.store_archive_bytes`. Workers never see the server's database or files.
+bytes in the :class:`~.base.JobOutcome`; the server's dispatcher stores them with
+:func:`~.archive.store_archive_bytes`. Workers never see the server's database or files.
 
 Failures map onto the three outcomes the dispatcher knows:
 
-* the job's own error (:class:`~.executor.JobFailed`) travels back as it is;
+* the job's own error (:class:`~.base.JobFailed`) travels back as it is;
 * a worker that dies mid-job is Dask's business: the scheduler reruns the task on another
   worker, and only after ``distributed.scheduler.allowed-failures`` deaths gives up with
   ``KilledWorker``, which ends the job failed with a sentence saying so (the scheduler has
   already done the per-task blaming that the local pool leaves to the dispatcher);
 * a future cancelled or a result lost with the connection to the cluster is
-  :class:`~.executor.WorkerLost`: the dispatcher puts the job back in the queue.
+  :class:`~.base.WorkerLost`: the dispatcher puts the job back in the queue.
 
 Every submission has a fresh key (``pure=False`` plus a random suffix), so a job sent again
 after a server restart or a requeue is computed again rather than answered from a result the
@@ -41,16 +41,9 @@ from distributed import Client, get_worker
 from distributed import Future as DaskFuture
 from distributed.scheduler import KilledWorker
 
-from .cancellation import Interrupted, JobCancelled, watch
-from .executor import (
-    Executor,
-    ExecutorConfig,
-    JobFailed,
-    JobOutcome,
-    JobTask,
-    WorkerLost,
-    render_archive,
-)
+from ..cancellation import Interrupted, JobCancelled, watch
+from .archive import describe, render_archive
+from .base import Executor, ExecutorConfig, JobFailed, JobOutcome, JobTask, WorkerLost
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -92,11 +85,6 @@ def _still_running(key: str, dask_worker=None) -> bool:
 
 class DaskUnavailable(RuntimeError):
     """The scheduler could not be reached (wrong address, not started, or a firewall)."""
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 # -- what a Dask worker runs --------------------------------------------------------------------
@@ -190,7 +178,7 @@ def run_job_on_dask_worker(task: JobTask) -> JobOutcome:
                                         prefix=f"job-{task.job_id}-"))
     except OSError as exc:
         raise JobFailed(f"the Dask worker {worker.address} could not make a scratch folder: "
-                        f"{_describe(exc)}") from None
+                        f"{describe(exc)}") from None
     key = worker.get_current_task()
 
     def still_wanted() -> bool:  # a cancelled future makes the worker drop the task
@@ -206,7 +194,7 @@ def run_job_on_dask_worker(task: JobTask) -> JobOutcome:
                 data = archive.read_bytes()
             except OSError as exc:
                 raise JobFailed(f"the Dask worker {worker.address} could not read back the "
-                                f"job's archive: {_describe(exc)}") from None
+                                f"job's archive: {describe(exc)}") from None
         finally:
             stop_watching()
     except Interrupted:
@@ -252,7 +240,7 @@ class DaskExecutor(Executor):
         except (OSError, TimeoutError, ValueError) as exc:
             raise DaskUnavailable(
                 f"could not reach the Dask scheduler at {self.address} within "
-                f"{self.connect_timeout:g}s ({_describe(exc)}); start it with `dask "
+                f"{self.connect_timeout:g}s ({describe(exc)}); start it with `dask "
                 "scheduler`, check the address and that its port is open to this "
                 "machine") from None
 
@@ -272,7 +260,7 @@ class DaskExecutor(Executor):
             self._capacity = sum(
                 client.nthreads(callback_timeout=CAPACITY_QUERY_TIMEOUT_S).values())
         except Exception as exc:  # noqa: BLE001 - any failure means: no room right now
-            log.warning("could not ask the Dask scheduler for its workers: %s", _describe(exc))
+            log.warning("could not ask the Dask scheduler for its workers: %s", describe(exc))
             self._capacity = 0
         return self._capacity
 
@@ -337,7 +325,7 @@ class DaskExecutor(Executor):
                 self._client.restart_workers(where, timeout=60, raise_for_error=False)
         except Exception as exc:  # noqa: BLE001 - best effort; it may finish on its own
             log.warning("could not stop cancelled job %s on Dask: %s", job_id,
-                        _describe(exc))
+                        describe(exc))
 
     def _on_done(self, key: str, dask_future: DaskFuture, outer: Future[JobOutcome]) -> None:
         try:
@@ -372,7 +360,7 @@ class DaskExecutor(Executor):
                 outcome = dask_future.result(timeout=RESULT_TIMEOUT_S)
             except Exception as exc:  # noqa: BLE001 - a transfer that failed: run it again
                 raise WorkerLost(f"could not fetch the result from the Dask worker: "
-                                 f"{_describe(exc)}") from None
+                                 f"{describe(exc)}") from None
             if not isinstance(outcome, JobOutcome):
                 raise JobFailed(f"the Dask worker returned {type(outcome).__name__}, not a "
                                 "job outcome; are server and workers running the same "
@@ -381,7 +369,7 @@ class DaskExecutor(Executor):
         try:
             exc = dask_future.exception(timeout=RESULT_TIMEOUT_S)
         except Exception as err:  # noqa: BLE001 - cancelled or disconnected meanwhile
-            raise WorkerLost(f"lost the job's Dask task: {_describe(err)}") from None
+            raise WorkerLost(f"lost the job's Dask task: {describe(err)}") from None
         if isinstance(exc, (JobFailed, JobCancelled)):
             raise exc
         if isinstance(exc, KilledWorker):
@@ -393,7 +381,7 @@ class DaskExecutor(Executor):
         if exc is None:
             raise WorkerLost(f"the job's Dask task ended as {status!r} without a result")
         # ModuleNotFoundError and the like: the worker cannot run this job at all.
-        raise JobFailed(f"the Dask worker could not run the job: {_describe(exc)}; install "
+        raise JobFailed(f"the Dask worker could not run the job: {describe(exc)}; install "
                         "infinity-workflows (and the generator) on every worker")
 
     def shutdown(self) -> None:
@@ -405,9 +393,9 @@ class DaskExecutor(Executor):
             if pending and self._client.status == "running":
                 self._client.cancel(pending, force=True)
         except Exception as exc:  # noqa: BLE001 - stopping anyway
-            log.warning("could not cancel running Dask tasks: %s", _describe(exc))
+            log.warning("could not cancel running Dask tasks: %s", describe(exc))
         self._collectors.shutdown(wait=True, cancel_futures=False)
         try:
             self._client.close(timeout=10)
         except Exception as exc:  # noqa: BLE001 - stopping anyway
-            log.warning("could not close the Dask client cleanly: %s", _describe(exc))
+            log.warning("could not close the Dask client cleanly: %s", describe(exc))
