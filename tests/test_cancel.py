@@ -68,7 +68,6 @@ def test_cancel_is_per_token_per_job_and_a_no_op_when_finished(srv: LiveServer) 
     assert before == 3 * (2 + 1)  # default frames=3: two finished jobs before, one here
 
 
-@pytest.mark.slow
 def test_the_client_cli_and_widget_cancel(srv: LiveServer, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     sesh = Session(token=srv.token, generator="tiny-v1", server=srv.url)
@@ -110,7 +109,6 @@ def test_the_client_cli_and_widget_cancel(srv: LiveServer, tmp_path: Path,
     assert elsewhere.returncode == 1 and "no token for http://127.0.0.1:9/" in elsewhere.stderr
 
 
-@pytest.mark.slow
 def test_revoking_a_token_cancels_its_unfinished_jobs(srv: LiveServer) -> None:
     leaked = srv.new_token("cancel-leaked")
     long_s = 60.0

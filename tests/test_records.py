@@ -173,7 +173,6 @@ def test_metadata_key_is_stable() -> None:
 
 
 # -- the command line ----------------------------------------------------------------------
-@pytest.mark.slow
 def test_records_command_lists_records_with_live_batch_status(server, tmp_path: Path) -> None:
     from infinity_workflows import Session
     from tests.support.server import cli_env, free_port, run_cli
@@ -212,7 +211,6 @@ def test_records_command_lists_records_with_live_batch_status(server, tmp_path: 
     assert server.token not in out
 
 
-@pytest.mark.slow
 def test_rerun_command_overrides_given_parameters_only(tmp_path: Path) -> None:
     from tests.support.server import cli_env, run_cli
 
@@ -246,7 +244,6 @@ def test_rerun_of_a_failing_record_keeps_it_unlisted_and_says_where(tmp_path: Pa
     assert [r.notebook for r in list_records(record.parent.parent)] == [record.name]
 
 
-@pytest.mark.slow
 def test_rerun_completes_a_submit_record_whose_download_notebook_was_never_written(
         tmp_path: Path) -> None:
     """The batch was submitted (the sidecar says so) and writing the Download notebook then

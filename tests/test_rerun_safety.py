@@ -15,8 +15,6 @@ from tests.support.records import probe_record
 from tests.support.server import cli_env, run_cli
 
 # A tuple holding one string: papermill would write it as "('"+str(...)+"',)", i.e. code.
-pytestmark = pytest.mark.slow  # each runs the CLI or a kernel
-
 INJECTION = """('"+str(__import__("os").system("touch pwned"))+"',)"""
 
 

@@ -14,7 +14,6 @@ from infinity_workflows.home import HOME_ENV, resolve_home
 from tests.support.server import LiveServer, run_cli
 
 
-@pytest.mark.slow
 def test_token_create_prints_a_working_token_and_stores_only_its_hash(server: LiveServer
                                                                       ) -> None:
     out = run_cli("token", "create", "--home", str(server.home), "--name", "cli-user",
@@ -52,7 +51,6 @@ def test_first_serve_creates_and_saves_a_token_without_logging_it(tmp_path: Path
         srv.stop()
 
 
-@pytest.mark.slow
 def test_serve_help_lists_its_options(tmp_path: Path) -> None:
     env = LiveServer(home=tmp_path / "h", config=tmp_path / "c").env
     text = run_cli("serve", "--help", env=env).stdout

@@ -127,7 +127,6 @@ def test_token_without_generators_gets_an_empty_list_and_refusals(server: LiveSe
     assert f"/portal/generators/{TINY}/" not in page
 
 
-@pytest.mark.slow
 def test_token_create_flags_are_checked_and_reported(server: LiveServer) -> None:
     srv = server
     both = run_cli("token", "create", "--home", str(srv.home), "--generator", TINY,
@@ -231,7 +230,6 @@ def listed(srv: LiveServer, name: str) -> tuple[int, str]:
     return int(line.split()[0]), line
 
 
-@pytest.mark.slow
 def test_token_grant_takes_effect_on_the_next_request(server: LiveServer) -> None:
     srv = server
     token = srv.new_token("grants-regranted", [])
@@ -250,7 +248,6 @@ def test_token_grant_takes_effect_on_the_next_request(server: LiveServer) -> Non
     assert refused.returncode == 2 and "no live token has id 99999" in refused.stderr
 
 
-@pytest.mark.slow
 def test_a_revoked_token_loses_the_api_the_portal_and_its_result_links(
         server: LiveServer) -> None:
     srv = server
