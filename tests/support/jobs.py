@@ -100,10 +100,10 @@ def _job_times(srv, job_id: str) -> tuple[datetime, datetime]:
 
 def cancel_stops_running_and_queued(srv, started: Callable[[list[str]], bool] | None = None,
                                     timeout: float = 120) -> None:
-    """Two long jobs running (one per worker) and three queued: a cancel ends all five, as
-    cancelled (never failed, no result), and stops the two running ones: the next batch
-    runs on the freed workers and is done before the long jobs would have finished by
-    themselves. A second cancel is a no-op.
+    """Two long jobs running (one per worker), the rest queued or handed out ahead: a cancel
+    ends all five, as cancelled (never failed, no result), and stops the two running ones:
+    the next batch runs on the freed workers and is done before the long jobs would have
+    finished by themselves. A second cancel is a no-op.
 
     ``started(job_ids)``: whether the running jobs have begun on their workers (claimed is
     not yet started on a remote worker); by default their scratch folders exist. ``timeout``
@@ -113,15 +113,17 @@ def cancel_stops_running_and_queued(srv, started: Callable[[list[str]], bool] | 
     long_s = 60.0  # the generator's longest sleep: far longer than stopping a job takes
     batch = submit(srv, [{"sleep_s": long_s}] * 5, preview=True)
 
-    def running() -> list[str]:
-        ids = [r["id"] for r in summary(srv, batch["id"]) if r["status"] == "running"]
-        return ids if len(ids) == 2 else []
-    running_ids = wait_for(running, timeout=timeout, what="two jobs running")
-
     def scratch_made(job_ids: list[str]) -> bool:
         return all(any((srv.home / "work").glob(f"{j}-*/{j}")) for j in job_ids)
-    wait_for(lambda: (started or scratch_made)(running_ids), timeout=timeout,
-             what="both running jobs to begin on their workers")
+    has_begun = started or scratch_made
+
+    def begun() -> list[str]:
+        # "running" is claimed: while jobs are short the dispatcher hands each worker its
+        # next job ahead, so more than two may be claimed; two have begun on the workers.
+        claimed = [r["id"] for r in summary(srv, batch["id"]) if r["status"] == "running"]
+        on_workers = [job_id for job_id in claimed if has_begun([job_id])]
+        return on_workers if len(on_workers) >= 2 else []
+    running_ids = wait_for(begun, timeout=timeout, what="two jobs begun on their workers")
     answer = srv.post(f"api/batch/{batch['id']}/cancel/")
     assert answer.status_code == 200 and answer.json() == {"id": batch["id"], "cancelled": 5}
     runs = wait_finished(srv, batch["id"], timeout=timeout)
