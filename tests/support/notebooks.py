@@ -30,7 +30,14 @@ def report(expr: str) -> str:
     return f"import json as _json\nprint('DRIVER:' + _json.dumps({expr}, default=str))"
 
 
-def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600) -> nbformat.NotebookNode:
+# A cell whose reply never reaches the client (seen on a machine loaded several times over:
+# the kernel idle, the client waiting) fails the test with a CellTimeoutError, well inside
+# pytest's own 600 s limit, rather than hanging it until that limit.
+CELL_TIMEOUT = 300
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = CELL_TIMEOUT
+            ) -> nbformat.NotebookNode:
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(cwd)}}).execute()
     return nb
