@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from ...generators import GeneratorRegistry
 from ..dependencies import Ctx, ResultLinks, SettingsDep, StoreDep
@@ -136,15 +137,17 @@ async def login(request: Request, store: StoreDep):
                            error="This login form expired or was sent from another site. "
                                  "Paste your token into this fresh form.")
     token = (form.get("token") or [""])[0].strip()
-    token_id = store.tokens.id_for(token) if token else None
+    # The body is read on the event loop; the database is not (it would block every request).
+    token_id = await run_in_threadpool(store.tokens.id_for, token) if token else None
     if token_id is None:
         return _login_page(request, status=401,
                            error="That token is not known to this server. Paste the token "
                                  "printed by `infinity-workflows token create` (or saved in "
                                  "your credentials file).")
     response = RedirectResponse("/portal/", status_code=303)
-    response.set_cookie(COOKIE_NAME, store.sessions.create(token_id, SESSION_TTL_SECONDS),
-                        max_age=SESSION_TTL_SECONDS, **_cookie_options(request))
+    session = await run_in_threadpool(store.sessions.create, token_id, SESSION_TTL_SECONDS)
+    response.set_cookie(COOKIE_NAME, session, max_age=SESSION_TTL_SECONDS,
+                        **_cookie_options(request))
     response.delete_cookie(CSRF_COOKIE, **_cookie_options(request))
     return response
 
