@@ -3,14 +3,15 @@
 :class:`FrameLabeller` turns each composited frame into COCO annotations (the person's boxes,
 masks, keypoints and occlusion; each room object's) and an image record;
 :class:`FrameFiles` writes the frame's masks, depth map and video frame. Both read the same
-composite, so labels and pixels cannot disagree. :class:`~.job.Job` drives them.
+composite, so labels and pixels cannot disagree. :class:`~.job.Job` drives them and is passed
+in as ``job``; this module does not import it, so the two do not import each other.
 """
 
 from __future__ import annotations
 
 import colorsys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -35,9 +36,6 @@ from .labels import (
     person_keypoints,
 )
 from .raster import first_hit_depth, mean_colours, person_coverage
-
-if TYPE_CHECKING:
-    from .job import Job
 
 __all__ = ["INSTANCE_PALETTE", "FrameFiles", "FrameLabeller"]
 
@@ -71,7 +69,7 @@ class FrameLabeller:
     masks and cuboids) is computed once here.
     """
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Any) -> None:
         self.job = job
         camera, static = job.camera, job.static
         self.projected_joints = camera.project(job.animation.joints)
@@ -189,7 +187,7 @@ class FrameFiles:
     a preview), and the video through ffmpeg. All or nothing: :meth:`abort` leaves none
     of them half-written."""
 
-    def __init__(self, job: Job, out_dir: Path) -> None:
+    def __init__(self, job: Any, out_dir: Path) -> None:
         camera, params = job.camera, job.params
         self.job = job
         self.out_dir = out_dir
