@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from infinity_workflows.server.routers.portal import COOKIE_NAME, CSRF_COOKIE
-from tests.support.jobs import submit, wait_finished
+from tests.support.jobs import submit, summary, wait_finished
 from tests.support.server import LiveServer, portal_login
 from tests.support.waiting import wait_for
 
@@ -188,3 +188,57 @@ def test_database_results_and_secret_are_private_whatever_the_umask(tmp_path: Pa
     finally:
         srv.stop()
     assert time.monotonic()  # the server stopped cleanly above
+
+
+def _session_members(sid: int) -> dict[int, str]:
+    """Live processes of session ``sid`` (the server's own, as LiveServer starts it): pid ->
+    command line. Zombies are dead already and do not count."""
+    members: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid and fields[0] != b"Z":
+            members[int(entry.name)] = cmdline
+    return members
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_die_with_the_server_when_it_is_killed(make_server) -> None:
+    srv = make_server("--workers", "2")
+    sid = srv.proc.pid
+    created = submit(srv, [{"sleep_s": 60}] * 3)
+    wait_for(lambda: sum(r["status"] == "running" for r in summary(srv, created["id"])) == 2,
+             timeout=120, what="both workers busy")
+    members = _session_members(sid)
+    assert any("forkserver" in c for c in members.values()), members
+    assert any("resource_tracker" in c for c in members.values()), members
+    assert len(members) >= 5, members  # server, tracker, forkserver, two workers
+    try:
+        os.kill(sid, 9)  # the server alone: its children are left to notice
+        srv.proc.wait(timeout=30)
+        started = time.monotonic()
+        wait_for(lambda: not _session_members(sid), timeout=20, interval=0.05,
+                 what="every process the server started to end")
+        print(f"children gone {time.monotonic() - started:.2f} s after kill -9")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(sid, 9)
+
+
+def test_a_clean_stop_leaves_no_process_socket_folder_or_warning(make_server) -> None:
+    srv = make_server("--workers", "2")
+    created = submit(srv, [{}] * 4, preview=True)
+    wait_finished(srv, created["id"])
+    assert list((srv.home / "work").glob("pymp-*")), "the forkserver's socket is in work/"
+    sid = srv.proc.pid
+    srv.stop()
+    assert srv.proc.returncode == 143  # stopped by SIGTERM, exit handlers run
+    wait_for(lambda: not _session_members(sid), timeout=20, what="the pool to end")
+    assert not list((srv.home / "work").glob("pymp-*"))
+    log = srv.log_path.read_text()
+    assert "leaked" not in log and "Traceback" not in log, log[-2000:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 from . import Command, _add_home, _positive_float, _positive_int, log, register
@@ -88,6 +89,10 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     log.info("portal: http://%s:%d/portal/  API schema: http://%s:%d/api/schema/",
              args.host, args.port, args.host, args.port)
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again; with the default
+    # action the process would die there, before exit handlers run (multiprocessing's among
+    # them: its semaphores would be reported leaked). Exit 143, as after SIGTERM, instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                 timeout_graceful_shutdown=5, log_config=None,
                 proxy_headers=args.proxy_headers)
