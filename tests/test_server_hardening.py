@@ -242,3 +242,30 @@ def test_a_clean_stop_leaves_no_process_socket_folder_or_warning(make_server) ->
     assert not list((srv.home / "work").glob("pymp-*"))
     log = srv.log_path.read_text()
     assert "leaked" not in log and "Traceback" not in log, log[-2000:]
+
+
+def test_no_spelling_of_a_parameter_name_gets_a_signature_into_the_log(server: LiveServer
+                                                                        ) -> None:
+    created = submit(server, [{}])
+    (run,) = wait_finished(server, created["id"])
+    base, query = run["result_url"].split("?")
+    params = dict(p.split("=") for p in query.split("&"))
+    expires, signature = params["expires"], params["signature"]
+    spellings = ["%73ignature", "signatur%65", "%53IGNATURE", "SiGnAtUrE", "sig+nature",
+                 "%2573ignature", "%25%37%33ignature", "sig%6eature", "x=1%26signature%3D"]
+    answers = {}
+    for name in spellings:
+        answer = requests.get(f"{base}?expires={expires}&{name}={signature}", timeout=30)
+        answers[name] = answer.status_code
+    # Decoded once, as the server reads a query, these two are the link unchanged.
+    assert answers["%73ignature"] == answers["signatur%65"] == 200, answers
+    forged = requests.get(f"{base}?expires={expires}&signature={signature}&x=1%0aFORGED",
+                          timeout=30)
+    assert forged.status_code == 200
+    marker = f"api/results/{run['id']}/"
+    log = wait_for(lambda: (text := server.log_path.read_text()).count(marker)
+                   >= len(spellings) + 1 and text, timeout=60, what="every request logged")
+    assert signature not in log
+    lines = [line for line in log.splitlines() if marker in line]
+    assert all("<redacted>" in line for line in lines), lines
+    assert not any(line.startswith("FORGED") for line in log.splitlines())
