@@ -269,3 +269,35 @@ def test_no_spelling_of_a_parameter_name_gets_a_signature_into_the_log(server: L
     lines = [line for line in log.splitlines() if marker in line]
     assert all("<redacted>" in line for line in lines), lines
     assert not any(line.startswith("FORGED") for line in log.splitlines())
+
+
+def test_every_body_that_will_not_parse_is_a_400_naming_its_field(server: LiveServer) -> None:
+    headers = {**server.headers(), "Content-Type": "application/json"}
+    huge = "9" * 5000  # beyond Python's 4,300-digit int-str limit
+
+    def job(extra: str) -> bytes:
+        return ('{"name": "x", "job_runs": [{"name": "tiny-v1", "param_values": {}}, '
+                '{"name": "tiny-v1", ' + extra + '}]}').encode()
+    cases = [
+        (job('"param_values": {"frames": ' + huge + '}'), 1, "frames", "int_too_long"),
+        (job('"param_values": {"frames": -' + huge + '}'), 1, "frames", "int_too_long"),
+        (job('"param_values": {"scale": [1, ' + huge + ']}'), 1, None, "int_too_long"),
+        (job('"is_preview": "yes"'), 1, "is_preview", "bool_type"),
+        (job('"is_preview": 1'), 1, "is_preview", "bool_type"),
+        (job('"param_values": {"color": "r\xe9d"}').replace(b"\xc3\xa9", b"\xe9"), 1, "color",
+         "invalid_utf8"),
+        (b'{"name": "x", "job_runs": [', None, "body", "json_invalid"),
+        (b"[1, 2]", None, "body", "model_attributes_type"),
+        (b"[" * 100_000, None, "body", None),
+    ]
+    for body, job_index, param, rule in cases:
+        answer = requests.post(server.url + "api/batch/", data=body, headers=headers,
+                               timeout=30)
+        assert answer.status_code == 400, (body[:80], answer.text[:300])
+        errors = answer.json()["errors"]
+        assert errors, (body[:80], answer.text)
+        if rule:
+            assert errors[0]["rule"] == rule, (body[:80], errors)
+        assert errors[0]["job_index"] == job_index and errors[0]["param"] == param, errors
+    assert "5000 digits" in requests.post(server.url + "api/batch/", data=cases[0][0],
+                                          headers=headers, timeout=30).json()["detail"]
