@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from ...generators import GeneratorRegistry
 from ..dependencies import Ctx, ResultLinks, SettingsDep, StoreDep
@@ -66,7 +67,7 @@ def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
 def portal_user(request: Request, store: StoreDep) -> int:
     """The token the session cookie stands for; else the browser is sent to log in."""
     value = request.cookies.get(COOKIE_NAME)
-    token_id = store.session_token_id(value) if value else None
+    token_id = store.sessions.token_id(value) if value else None
     if token_id is None:
         raise LoginRequired()
     return token_id
@@ -92,7 +93,7 @@ PortalGallery = Annotated[Gallery, Depends(portal_gallery)]
 
 
 def _user_name(store: Store, token_id: int) -> str:
-    return store.token_name(token_id) or f"token {token_id}"
+    return store.tokens.name(token_id) or f"token {token_id}"
 
 
 # -- login ------------------------------------------------------------------------------------
@@ -136,15 +137,17 @@ async def login(request: Request, store: StoreDep):
                            error="This login form expired or was sent from another site. "
                                  "Paste your token into this fresh form.")
     token = (form.get("token") or [""])[0].strip()
-    token_id = store.token_id(token) if token else None
+    # The body is read on the event loop; the database is not (it would block every request).
+    token_id = await run_in_threadpool(store.tokens.id_for, token) if token else None
     if token_id is None:
         return _login_page(request, status=401,
                            error="That token is not known to this server. Paste the token "
                                  "printed by `infinity-workflows token create` (or saved in "
                                  "your credentials file).")
     response = RedirectResponse("/portal/", status_code=303)
-    response.set_cookie(COOKIE_NAME, store.create_session(token_id, SESSION_TTL_SECONDS),
-                        max_age=SESSION_TTL_SECONDS, **_cookie_options(request))
+    session = await run_in_threadpool(store.sessions.create, token_id, SESSION_TTL_SECONDS)
+    response.set_cookie(COOKIE_NAME, session, max_age=SESSION_TTL_SECONDS,
+                        **_cookie_options(request))
     response.delete_cookie(CSRF_COOKIE, **_cookie_options(request))
     return response
 
@@ -153,7 +156,7 @@ async def login(request: Request, store: StoreDep):
 def logout(request: Request, store: StoreDep):
     value = request.cookies.get(COOKIE_NAME)
     if value and _same_origin(request):
-        store.end_session(value)  # the cookie is worthless from now on, wherever it is
+        store.sessions.end(value)  # the cookie is worthless from now on, wherever it is
     response = RedirectResponse("/portal/login/", status_code=303)
     response.delete_cookie(COOKIE_NAME, **_cookie_options(request))
     return response
@@ -162,9 +165,9 @@ def logout(request: Request, store: StoreDep):
 # -- batches ----------------------------------------------------------------------------------
 @router.get("/")
 def batches_page(store: StoreDep, token_id: PortalUser):
-    counts = store.status_counts(token_id)
+    counts = store.batches.status_counts(token_id)
     batches = [{**b._asdict(), "counts": {s: counts.get(b.id, {}).get(s, 0) for s in STATUSES}}
-               for b in reversed(store.batches(token_id))]  # newest first
+               for b in reversed(store.batches.of_token(token_id))]  # newest first
     return _page("batches.html", user=_user_name(store, token_id), batches=batches,
                  statuses=STATUSES)
 
@@ -172,19 +175,19 @@ def batches_page(store: StoreDep, token_id: PortalUser):
 @router.get("/batch/{batch_id}/")
 def batch_page(batch_id: str, store: StoreDep, token_id: PortalUser,
                generators: PortalGenerators, link: ResultLinks, page: int = 1):
-    batch = store.batch(token_id, _uuid_or_404(batch_id))
+    batch = store.batches.get(token_id, _uuid_or_404(batch_id))
     if batch is None:
         raise PortalNotFound(f"batch {batch_id}")
     generator = generators.get(batch.generator)
     defaults = generator.schema.defaults() if generator else {}
-    stored = store.batch_counts(batch.id)
+    stored = store.batches.counts(batch.id)
     counts = {s: stored.get(s, 0) for s in STATUSES}
     # Big batches are shown a page at a time, so a page that refreshes itself stays cheap.
     pages = max(1, -(-batch.num_jobs // JOBS_PER_PAGE))
     page = min(max(page, 1), pages)
     first = (page - 1) * JOBS_PER_PAGE
     jobs = []
-    for index, row in enumerate(store.batch_jobs(batch.id, JOBS_PER_PAGE, first),
+    for index, row in enumerate(store.batches.jobs(batch.id, JOBS_PER_PAGE, first),
                                 start=first):
         job = row._asdict()
         params = json.loads(row.params)
@@ -204,7 +207,7 @@ def batch_page(batch_id: str, store: StoreDep, token_id: PortalUser,
 def thumbnail(job_id: str, store: StoreDep, settings: SettingsDep, token_id: PortalUser):
     """The job's ``video_preview.png``, read from its result archive."""
     job_id = _uuid_or_404(job_id)
-    row = store.job(token_id, job_id)
+    row = store.batches.job(token_id, job_id)
     if row is None or row.status != "succeeded":
         raise PortalNotFound(f"thumbnail of job {job_id}")
     try:
@@ -221,7 +224,7 @@ def thumbnail(job_id: str, store: StoreDep, settings: SettingsDep, token_id: Por
 def generators_page(store: StoreDep, token_id: PortalUser, generators: PortalGenerators):
     return _page("generators.html", user=_user_name(store, token_id),
                  generators=list(generators),
-                 restricted=store.token_generators(token_id) is not None)
+                 restricted=store.tokens.generators(token_id) is not None)
 
 
 @router.get("/generators/{name}/")
