@@ -7,6 +7,8 @@ which rule). FastAPI's own validation errors are reshaped to it and answered wit
 
 from __future__ import annotations
 
+import ctypes
+import io
 import json
 import logging
 import re
@@ -215,20 +217,44 @@ class BodySizeLimit:
 
     Declared lengths are checked up front; chunked bodies are counted as they arrive and
     buffered (FastAPI reads the whole body anyway), then replayed to the application.
+
+    With ``max_values``, a body is also refused before it is parsed when it holds more JSON
+    values (commas) or objects and arrays (``{`` and ``[``) than ``max_values`` and
+    ``max_containers``: a parsed value costs tens of bytes, so 31 MiB of ``{},{},...`` would
+    take over a gigabyte and most of a minute to parse, holding the event loop all along.
+    Once a large body has been answered, the memory it took is given back to the system.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int,
                  hint: str = "split the batch into smaller ones, or start the server with a "
-                             "larger --max-body-mb") -> None:
+                             "larger --max-body-mb",
+                 max_values: int | None = None, max_containers: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.hint = hint
+        self.max_values = max_values
+        self.max_containers = max_containers
 
     def _too_large(self) -> Response:
         mb = self.max_bytes / (1024 * 1024)
         return error_response(
             413, f"the request body is larger than this server accepts ({mb:g} MB); "
-            + self.hint, [error_item("body_too_large", f"body over {self.max_bytes} bytes")])
+            + self.hint, [error_item("body_too_large", f"body over {self.max_bytes} bytes",
+                                     None, "body")])
+
+    def _too_complex(self, body: bytes) -> Response | None:
+        if self.max_values is None or self.max_containers is None:
+            return None
+        values = body.count(b",")
+        containers = body.count(b"{") + body.count(b"[")
+        if values <= self.max_values and containers <= self.max_containers:
+            return None
+        return error_response(
+            413, f"the request body holds more JSON values ({values:,}) or objects and "
+            f"arrays ({containers:,}) than a batch this server accepts can need "
+            f"({self.max_values:,} and {self.max_containers:,}); " + self.hint,
+            [error_item("body_too_complex", f"body: {values} values, {containers} objects "
+                        "and arrays", None, "body")])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -243,21 +269,26 @@ class BodySizeLimit:
                 if declared > self.max_bytes:
                     await self._too_large()(scope, receive, send)
                     return
-        chunks: list[bytes] = []
-        size = 0
+        # One growing buffer rather than a list of chunks joined at the end (which holds
+        # the body twice); its value is handed on without another copy.
+        buffer = io.BytesIO()
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
+            if buffer.tell() + len(chunk) > self.max_bytes:
                 await self._too_large()(scope, receive, send)
                 return
-            chunks.append(chunk)
+            buffer.write(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
+        body = buffer.getvalue()
+        del buffer
+        refusal = self._too_complex(body)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
         scope[BODY_SCOPE_KEY] = body
         replayed = False
 
@@ -268,4 +299,30 @@ class BodySizeLimit:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            large = len(body) >= _TRIM_AFTER_BYTES
+            scope.pop(BODY_SCOPE_KEY, None)
+            body = b""  # the closure above holds it too
+            if large:
+                _give_back_memory()
+
+
+_TRIM_AFTER_BYTES = 1024 * 1024
+
+
+def _give_back_memory() -> None:
+    """Return freed heap to the system (glibc keeps it otherwise, so one large request
+    would leave the server that much bigger for good). Elsewhere: nothing."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL(None).malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
