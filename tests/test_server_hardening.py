@@ -302,3 +302,106 @@ def test_every_body_that_will_not_parse_is_a_400_naming_its_field(server: LiveSe
         assert errors[0]["job_index"] == job_index and errors[0]["param"] == param, errors
     assert "5000 digits" in requests.post(server.url + "api/batch/", data=cases[0][0],
                                           headers=headers, timeout=30).json()["detail"]
+
+
+def _open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads /proc")
+def test_slow_clients_cannot_hold_connections(make_server) -> None:
+    """1,500 connections that never finish their request: half-sent headers, and bodies
+    promised but never sent (unauthenticated and authenticated) are all closed once the
+    request deadline passes, while the server goes on answering others."""
+    import selectors
+
+    srv = make_server("--workers", "1", "--request-timeout", "2", "--max-connections", "5000")
+    pid = srv.proc.pid
+    baseline = _open_fds(pid)
+    host = f"Host: 127.0.0.1:{srv.port}\r\n"
+    starts = [
+        f"GET /api/jobs/ HTTP/1.1\r\n{host}X-Slow: ",  # headers never finished
+        f"POST /portal/login/ HTTP/1.1\r\n{host}Content-Type: application/x-www-form-"
+        "urlencoded\r\nContent-Length: 1000\r\n\r\ntoken=",  # the portal reads its body
+        f"POST /api/batch/ HTTP/1.1\r\n{host}Authorization: Token {srv.token}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"name\": ",
+    ]
+    selector = selectors.DefaultSelector()
+    sockets = []
+    try:
+        for i in range(1500):
+            sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+            sock.sendall(starts[i % 3].encode())
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ, {"kind": i % 3, "data": b""})
+            sockets.append(sock)
+        # Meanwhile the server answers everyone else.
+        assert srv.get("api/jobs/").status_code == 200
+        open_now = len(selector.get_map())
+        assert open_now > 1000, open_now  # they were open (none closed at once)
+        closed: dict[int, bytes] = {}
+        deadline = time.monotonic() + 90
+        while len(closed) < len(sockets) and time.monotonic() < deadline:
+            for key, _ in selector.select(timeout=1):
+                try:
+                    chunk = key.fileobj.recv(65536)
+                except ConnectionResetError:
+                    chunk = b""
+                key.data["data"] += chunk
+                if not chunk:
+                    closed[key.fileobj.fileno()] = key.data["data"]
+                    selector.unregister(key.fileobj)
+        assert len(closed) == len(sockets), f"{len(sockets) - len(closed)} still open"
+        answers = [data for data in closed.values() if data]
+        # Only the authenticated body was awaited by a route: it is told why.
+        assert len(answers) >= 400 and all(a.startswith(b"HTTP/1.1 408") for a in answers), (
+            len(answers), answers[:1])
+    finally:
+        for sock in sockets:
+            sock.close()
+    wait_for(lambda: _open_fds(pid) <= baseline + 5, timeout=30,
+             what="the server's descriptors to return")
+    assert srv.get("api/jobs/").status_code == 200
+
+
+def _vm_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_a_large_authenticated_body_costs_little_memory_and_none_for_long(make_server
+                                                                          ) -> None:
+    """31 MiB bodies from a known token: padding, one long string, and shapes that parse
+    into millions of objects (refused before parsing). Each raises the server's peak memory
+    by a small multiple of its size at most, and the memory goes back afterwards."""
+    srv = make_server("--workers", "1")
+    pid = srv.proc.pid
+    size = 31 * 1024 * 1024
+    bodies = {
+        "padding": b'{"name": "x", "job_runs": [' + b" " * (size - 40) + b"]}",
+        "one long string": b'{"name": "' + b"x" * (size - 40) + b'", "job_runs": []}',
+        "a million jobs": b'{"name": "x", "job_runs": ['
+                          + b",".join([b'{"name":"tiny-v1"}'] * (size // 19)) + b"]}",
+        "a list of zeros": b'{"name": "x", "job_runs": [{"name": "tiny-v1", "param_values": '
+                           b'{"frames": [' + b",".join([b"0"] * (size // 2)) + b"]}}]}",
+    }
+    headers = {**srv.headers(), "Content-Type": "application/json"}
+    srv.get("api/jobs/")  # warm: first requests load modules
+    for name, body in bodies.items():
+        settled = _vm_rss_kb(pid)
+        _reset_peak_memory(pid)
+        started = time.monotonic()
+        answer = requests.post(srv.url + "api/batch/", data=body, headers=headers, timeout=120)
+        took = time.monotonic() - started
+        assert answer.status_code in (400, 413), (name, answer.text[:300])
+        assert answer.json()["errors"], name
+        peak_mb = (_vm_hwm_kb(pid) - settled) / 1024
+        assert peak_mb < 5 * 31, (name, peak_mb)  # bytes, text, value: about 4x at most
+        assert took < 30, (name, took)
+        wait_for(lambda: _vm_rss_kb(pid) - settled < 16 * 1024, timeout=30,  # noqa: B023
+                 what=f"the memory of {name} to go back")

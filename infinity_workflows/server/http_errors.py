@@ -285,11 +285,7 @@ class BodySizeLimit:
                 break
         body = buffer.getvalue()
         del buffer
-        refusal = self._too_complex(body)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
-        scope[BODY_SCOPE_KEY] = body
+        large = len(body) >= _TRIM_AFTER_BYTES
         replayed = False
 
         async def replay() -> Message:
@@ -300,9 +296,13 @@ class BodySizeLimit:
             return await receive()
 
         try:
+            refusal = self._too_complex(body)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+            scope[BODY_SCOPE_KEY] = body
             await self.app(scope, replay, send)
         finally:
-            large = len(body) >= _TRIM_AFTER_BYTES
             scope.pop(BODY_SCOPE_KEY, None)
             body = b""  # the closure above holds it too
             if large:
