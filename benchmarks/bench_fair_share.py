@@ -113,7 +113,7 @@ def _line(label: str, idle: list[float], loaded: list[float]) -> None:
     verdict = "ok" if ratio <= TARGET_RATIO else "OVER TARGET"
     print(f"  {label:42s} idle {statistics.median(idle):5.2f} s, loaded "
           f"{statistics.median(loaded):5.2f} s: {ratio:4.2f}x (max {max(ratios):4.2f}x; "
-          f"target <= {TARGET_RATIO:g}x: {verdict})")
+          f"target <= {TARGET_RATIO:g}x: {verdict})", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video-seconds", type=float, default=0.4,
                         help="how long each video sleeps")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--cases", default="", help="only these cases, e.g. 1,3")
+    parser.add_argument("--no-claim-cost", action="store_true")
     args = parser.parse_args(argv)
     p, v = args.preview_seconds, args.video_seconds
     # A video's frames in the proportion of its time to a preview's (one frame): the
@@ -138,24 +140,27 @@ def main(argv: list[str] | None = None) -> int:
             finish_time(srv, b, [{"sleep_s": p}] * 4, True)
             finish_time(srv, b, [video] * 2, False)
             cases = {
-                "B's 1 video behind A's 600 previews": measure_case(
-                    srv, b, a_jobs=600, a_preview=True, a_seconds=p, a_frames=1,
-                    b_params=[video], b_preview=False,
-                    repeat=args.repeat),
-                "B's 5 previews behind A's 400 previews": measure_case(
-                    srv, b, a_jobs=400, a_preview=True, a_seconds=p, a_frames=1,
-                    b_params=[{"sleep_s": p}] * 5, b_preview=True, repeat=args.repeat),
-                "B's 5 previews behind A's 400 videos": measure_case(
-                    srv, b, a_jobs=400, a_preview=False, a_seconds=v, a_frames=frames,
-                    b_params=[{"sleep_s": p}] * 5, b_preview=True, repeat=args.repeat),
+                "B's 1 video behind A's 600 previews": dict(
+                    a_jobs=600, a_preview=True, a_seconds=p, a_frames=1, b_params=[video],
+                    b_preview=False),
+                "B's 5 previews behind A's 400 previews": dict(
+                    a_jobs=400, a_preview=True, a_seconds=p, a_frames=1,
+                    b_params=[{"sleep_s": p}] * 5, b_preview=True),
+                "B's 5 previews behind A's 400 videos": dict(
+                    a_jobs=400, a_preview=False, a_seconds=v, a_frames=frames,
+                    b_params=[{"sleep_s": p}] * 5, b_preview=True),
             }
+            print(f"fair share on {WORKERS} workers: previews sleep {p:g} s, videos {v:g} s "
+                  f"({frames} frames); median of {args.repeat} alternating runs after a "
+                  "warm-up", flush=True)
+            for n, (label, case) in enumerate(cases.items(), 1):
+                if args.cases and str(n) not in args.cases.split(","):
+                    continue
+                _line(label, *measure_case(srv, b, repeat=args.repeat, **case))
         finally:
             srv.stop()
-    print(f"fair share on {WORKERS} workers: previews sleep {p:g} s, videos {v:g} s "
-          f"({frames} frames); "
-          f"median of {args.repeat} alternating runs after a warm-up")
-    for label, (idle, loaded) in cases.items():
-        _line(label, idle, loaded)
+    if args.no_claim_cost:
+        return 0
     print("choosing the next 2 jobs (CPU ms, median of 50):")
     with tempfile.TemporaryDirectory() as tmp:
         for batches in (2, 20, 200):
