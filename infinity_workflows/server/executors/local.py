@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -161,8 +162,14 @@ class LocalProcessExecutor(Executor):
         for process in processes:
             process.join(timeout=5)
         # Let the pool's own thread see its workers gone and release its queues, so nothing
-        # is left for the resource tracker to warn about at exit.
-        pool.shutdown(wait=True, cancel_futures=True)
+        # is left for the resource tracker to warn about at exit; a stop never hangs on it.
+        waiter = threading.Thread(target=pool.shutdown, kwargs={"wait": True},
+                                  name="pool-shutdown", daemon=True)
+        waiter.start()
+        waiter.join(timeout=_POOL_SHUTDOWN_S)
+
+
+_POOL_SHUTDOWN_S = 10.0
 
 
 def _translate(inner: Future, outer: Future[JobOutcome]) -> None:
