@@ -235,12 +235,12 @@ def test_a_clean_stop_leaves_no_process_socket_folder_or_warning(make_server) ->
     srv = make_server("--workers", "2")
     created = submit(srv, [{}] * 4, preview=True)
     wait_finished(srv, created["id"])
-    assert list((srv.home / "work").glob("pymp-*")), "the forkserver's socket is in work/"
+    assert list((srv.home / "pool").glob("pymp-*")), "the forkserver's socket is in pool/"
     sid = srv.proc.pid
     srv.stop()
     assert srv.proc.returncode == 143  # stopped by SIGTERM, exit handlers run
     wait_for(lambda: not _session_members(sid), timeout=20, what="the pool to end")
-    assert not list((srv.home / "work").glob("pymp-*"))
+    assert not list((srv.home / "pool").glob("pymp-*"))
     log = srv.log_path.read_text()
     assert "leaked" not in log and "Traceback" not in log, log[-2000:]
 

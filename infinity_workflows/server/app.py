@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     signer = Signer(load_or_create_secret(home.secret_key), settings.url_ttl_seconds)
     config = ExecutorConfig(workers=settings.workers, generator_specs=settings.generator_specs,
                             results_dir=home.results, work_dir=home.work,
+                            socket_dir=home.root / "pool",
                             options={"scheduler": settings.scheduler} if settings.scheduler
                             else {})
 

@@ -94,22 +94,26 @@ class LocalProcessExecutor(Executor):
         self._pool = self._new_pool()
 
     def _start_forkserver(self) -> None:
-        """Start the forkserver now, from this (the main) thread, with its socket under the
-        server's work folder.
+        """Start the forkserver now, from this (the main) thread, with its socket in the
+        server's own ``socket_dir``.
 
         The kernel's parent-death signal follows the thread that started a process, and the
         main thread lives as long as the server. multiprocessing would put the socket in a
-        ``pymp-*`` folder of the shared temp folder, which its exit handler removes; under
-        ``work/`` a folder left by a server that was killed is cleared by the next start.
+        ``pymp-*`` folder of the shared temp folder, which only its exit handler removes; in
+        ``socket_dir`` a folder left by a server that was killed is removed at the next start.
         """
         if self._ctx.get_start_method() != "forkserver":
             return
         from multiprocessing import forkserver
 
-        work = str(self.config.work_dir)
         saved = tempfile.tempdir
-        if len(work) <= _MAX_SOCKET_FOLDER:  # AF_UNIX paths are short (108 bytes on Linux)
-            tempfile.tempdir = work
+        folder = self.config.socket_dir
+        # AF_UNIX paths are short (108 bytes on Linux): a deep folder keeps the default.
+        if folder is not None and len(str(folder)) <= _MAX_SOCKET_FOLDER:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            for stale in folder.glob("pymp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            tempfile.tempdir = str(folder)
         try:
             forkserver.ensure_running()
         finally:
