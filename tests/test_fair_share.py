@@ -137,8 +137,9 @@ def test_a_video_behind_another_tokens_previews_takes_its_turn(make_server) -> N
     for _ in range(2):
         idle = _finish_time(srv, b, video, False)
         flood = submit(srv, [{"sleep_s": 0.05}] * 600, preview=True)
+        # Claimed ahead while jobs are short, so up to two per worker count as running.
         wait_for(lambda: sum(r["status"] == "running"  # noqa: B023
-                             for r in summary(srv, flood["id"])) == 2,  # noqa: B023
+                             for r in summary(srv, flood["id"])) >= 2,  # noqa: B023
                  timeout=60, what="A's previews on both workers")
         loaded = _finish_time(srv, b, video, False)
         assert any(r["in_progress"] for r in summary(srv, flood["id"])), "A's flood ran out"
