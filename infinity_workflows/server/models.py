@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 __all__ = [
     "BatchCreated",
@@ -42,7 +42,8 @@ class _Request(BaseModel):
 
 class JobRunIn(_Request):
     name: str = Field(description="The generator's name, e.g. from GET api/jobs/.")
-    is_preview: bool = Field(False, description="A preview renders one still image.")
+    # Strict: "yes", "1" or 1 are refused, not read as true.
+    is_preview: StrictBool = Field(False, description="A preview renders one still image.")
     param_values: dict[str, Any] = Field(
         default_factory=dict, description="Parameter values; omitted ones take the default.")
 
