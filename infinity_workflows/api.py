@@ -40,6 +40,7 @@ from .transport import iso as _iso
 __all__ = [
     "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT",
+    "ResultTooLarge",
     "TokenAuth",
     "Transport",
     "cancel_batch",
@@ -164,7 +165,8 @@ def download_result(t: Transport, url: str, out: BinaryIO, *, chunk_size: int = 
 
     A hostile server cannot make it write or wait without end: past ``max_bytes`` (a
     ``Content-Length`` over it is refused before the body is read) it stops with
-    :class:`ProtocolError`, having written at most ``max_bytes``; at ``deadline``
+    :class:`ResultTooLarge` (a :class:`ProtocolError`), having written at most
+    ``max_bytes``; at ``deadline``
     (:func:`time.monotonic`) it stops with :class:`JobTimeout` however slowly the bytes
     arrive (:class:`~infinity_workflows.transport.CutOff`). An archive is never compressed
     again for the wire, so an answer with a ``Content-Encoding`` (a way to smuggle a
@@ -185,8 +187,8 @@ def download_result(t: Transport, url: str, out: BinaryIO, *, chunk_size: int = 
                 _check_result_headers(response, path, max_bytes)
                 for chunk in response.iter_content(chunk_size=chunk_size):
                     if max_bytes is not None and written + len(chunk) > max_bytes:
-                        raise ProtocolError(f"GET {path}: the result is larger than "
-                                            f"{max_bytes:,} bytes")
+                        raise ResultTooLarge(path, f"the archive went on past {max_bytes:,} "
+                                             "bytes")
                     out.write(chunk)
                     written += len(chunk)
         except requests.RequestException as exc:
@@ -206,5 +208,14 @@ def _check_result_headers(response: requests.Response, path: str,
                             f"(Content-Encoding: {encoding[:40]}), which an archive never is")
     declared = response.headers.get("Content-Length", "").strip()
     if max_bytes is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise ProtocolError(f"GET {path}: the result is {int(declared):,} bytes, more than "
-                            f"{max_bytes:,}")
+        raise ResultTooLarge(path, f"the archive is {int(declared):,} bytes (its "
+                             "Content-Length)")
+
+
+class ResultTooLarge(ProtocolError):
+    """A result bigger than :func:`download_result` was told to accept; ``found`` says
+    what was seen."""
+
+    def __init__(self, path: str, found: str) -> None:
+        super().__init__(f"GET {path}: {found}")
+        self.found = found
