@@ -13,6 +13,7 @@ infinity-core's names for the same endpoints (raw responses) are here too, from
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -183,6 +184,9 @@ def download_result(t: Transport, url: str, out: BinaryIO, *, chunk_size: int = 
                                      headers={"Accept": "application/zip",
                                               "Accept-Encoding": "identity"}) as response:
                 if not response.ok:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise JobTimeout(f"GET {path}: answered {response.status_code} when "
+                                         "its time had run out")  # after Retry-After waits
                     raise error_for("GET", path, response)
                 _check_result_headers(response, path, max_bytes)
                 for chunk in response.iter_content(chunk_size=chunk_size):
