@@ -268,8 +268,13 @@ def test_the_timeout_holds_however_slowly_the_server_sends(
                            progress=False)
         return time.perf_counter() - started
 
-    with ThreadPoolExecutor(1) as pool:  # without a deadline of its own, a hang fails
+    # In a thread of its own, so that a download that hangs fails the test; stopping the
+    # hostile server (the fixture) then ends it.
+    pool = ThreadPoolExecutor(1)
+    try:
         elapsed = pool.submit(download).result(timeout=25)
+    finally:
+        pool.shutdown(wait=False)
     assert elapsed < timeout + 3, f"{how}: download(timeout={timeout}) took {elapsed:.1f} s"
     assert _left_in(root) == ["batch_id.txt"]
 
