@@ -135,7 +135,8 @@ class DownloadLimits:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, (int, float)) or value < 0):
+                                      or not isinstance(value, (int, float))
+                                      or not value >= 0):  # NaN too
                 raise ValidationError(f"DownloadLimits.{f.name} must be a number >= 0 or "
                                       f"None (no limit), not {value!r}")
 
@@ -198,14 +199,26 @@ def _shown(name: str, value: float) -> str:
     return f"{value:g}"
 
 
+def _typed(name: str, value: float) -> str:
+    """``value`` as one would type it for limit ``name`` (``8G``), ``_limit_value`` reads."""
+    if name.endswith("bytes"):
+        for unit, size in (("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20)):
+            if value >= size:
+                return f"{value / size:.3g}{unit}"
+        return f"{value:.0f}"
+    return f"{value:g}"
+
+
 def _over(limits: DownloadLimits, name: str, what: str) -> _Refused:
-    """The refusal for limit ``name``: what was found, the limit, and how to raise it."""
+    """The refusal for limit ``name``: what was found, the limit, and how to change it."""
     value = getattr(limits, name)
-    suggestion = _shown(name, value * 4).replace(" ", "").replace("iB", "") \
-        if name.endswith("bytes") else f"{value * 4:g}"
+    if name == "keep_free_bytes":  # the one limit a user lowers to let more in
+        change, suggestion = "free some space or lower", _typed(name, value / 8)
+    else:
+        change, suggestion = "raise", _typed(name, max(value * 4, 1))
     return _Refused(
         f"refused: {what}, over the limit {name}={_shown(name, value)}; nothing of this job "
-        f"was kept. If the server is yours and the job really is this big, raise it: "
+        f"was kept. If you trust this server and want the job, {change} it: "
         f"download(..., limits={{'{name}': '{suggestion}'}}) or "
         f"{LIMITS_ENV}='{name}={suggestion}'")
 
