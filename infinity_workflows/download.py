@@ -245,16 +245,40 @@ class _Budget:
                 raise _over(self.limits, "batch_bytes", f"the job's {_bytes(size)}"
                             f" would take this download past its limit "
                             f"({_bytes(self.left)} left)")
-            keep = self.limits.keep_free_bytes
-            if keep is not None:
-                free = shutil.disk_usage(self.root).free
-                if free - size < keep:
-                    raise _over(self.limits, "keep_free_bytes",
-                                f"the job's {_bytes(size)} would leave "
-                                f"{_bytes(max(free - size, 0))} free on the disk "
-                                f"of {self.root}")
+            self.keep_free(size, "the job's files")
             if self.left is not None:
                 self.left -= size
+
+    def keep_free(self, size: int, what: str) -> None:
+        """Refuse when writing ``size`` more bytes would leave less than the reserve."""
+        keep = self.limits.keep_free_bytes
+        if keep is not None:
+            free = shutil.disk_usage(self.root).free
+            if free - size < keep:
+                raise _over(self.limits, "keep_free_bytes",
+                            f"{what} would leave {_bytes(max(free - size, 0))} free on the "
+                            f"disk of {self.root}")
+
+
+class _Partial:
+    """An archive's ``.partial`` file as it arrives; every 64 MiB it looks that the disk
+    keeps its reserve, so that parallel endless bodies cannot fill it either."""
+
+    _LOOK_EVERY = 64 << 20
+
+    def __init__(self, out: BinaryIO, budget: _Budget) -> None:
+        self._out = out
+        self._budget = budget
+        self._unchecked = 0
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._unchecked += len(data)
+        if self._unchecked >= self._LOOK_EVERY:
+            self._unchecked = 0
+            self._budget.keep_free(0, f"the archive, {_bytes(self.size)} in,")
+        self.size += len(data)
+        return self._out.write(data)
 
 
 # -- one job: an archive, checked and extracted into place -----------------------------------
@@ -347,9 +371,11 @@ def _fetch(t: api.Transport, url: str, job_id: str, root: Path, limits: Download
     ends = [e for e in (ends_at, own_end) if e is not None]
     partial = root / PARTIAL_DIR / f"{job_id}.zip"
     try:
-        with open(partial, "wb") as out:  # a stale file of an interrupted run is replaced
+        with open(partial, "wb") as file:  # a stale file of an interrupted run is replaced
+            out = _Partial(file, budget)
             try:
-                api.download_result(t, url, out, max_bytes=limits.archive_bytes,
+                api.download_result(t, url, out,  # type: ignore[arg-type]
+                                    max_bytes=limits.archive_bytes,
                                     deadline=min(ends) if ends else None)
             except api.ResultTooLarge as exc:
                 raise _over(limits, "archive_bytes", exc.found) from None
@@ -357,10 +383,10 @@ def _fetch(t: api.Transport, url: str, job_id: str, root: Path, limits: Download
                 raise _Refused(f"refused: {exc}; nothing of this job was kept") from None
             except JobTimeout:
                 if ends_at is not None and time.monotonic() >= ends_at:
-                    raise _OutOfTime(f"{partial.stat().st_size:,} bytes of its archive had "
-                                     "arrived when the download's time ran out") from None
+                    raise _OutOfTime(f"{out.size:,} bytes of its archive had arrived when "
+                                     "the download's time ran out") from None
                 raise _over(limits, "archive_seconds", "the archive was still arriving, "
-                            f"{partial.stat().st_size:,} bytes in") from None
+                            f"{out.size:,} bytes in") from None
         return _extract(partial, job_id, root, limits, budget)
     except zipfile.BadZipFile as exc:
         raise _Refused(f"the result archive is corrupt ({exc})") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import time
 import uuid
 import zipfile
@@ -323,6 +324,22 @@ def test_a_batch_stops_at_its_limit_and_at_the_disks_reserve(
     with pytest.raises(DownloadError) as info:
         batch.download(root, progress=False, limits={"keep_free_bytes": 1 << 60})
     assert "free on the disk" in info.value.failed[refused]
+
+
+def test_endless_bodies_stop_before_the_disks_reserve(scripted: Scripted,
+                                                      hostile: HostileResults,
+                                                      tmp_path: Path) -> None:
+    """Parallel endless bodies, each under archive_bytes, still leave the disk its reserve."""
+    batch, jobs = _finished_batch(scripted, [hostile.url("e1"), hostile.url("e2")])
+    hostile.routes["/e1"] = hostile.routes["/e2"] = endless()
+    reserve = shutil.disk_usage(tmp_path).free - (256 << 20)
+    with pytest.raises(DownloadError) as info:
+        batch.download(tmp_path / "out", progress=False,
+                       limits={"keep_free_bytes": reserve, "archive_bytes": None})
+    assert set(info.value.failed) == set(jobs)
+    assert all("keep_free_bytes" in why and "the archive" in why
+               for why in info.value.failed.values())
+    assert _left_in(tmp_path / "out") == ["batch_id.txt"]
 
 
 @pytest.mark.parametrize("name", ["CON", "nul", "COM1", "aux.txt", "LPT9", "com9.tar.gz",
