@@ -174,6 +174,12 @@ class CutOff:
                 raise _CutOffReached(None, "the call's time ran out")  # type: ignore[arg-type]
             self._connections.append(connection)
 
+    def detach(self, connection: Any) -> None:
+        """Forget a connection going back to the pool: another call may take it next."""
+        with self._lock:
+            if connection in self._connections:
+                self._connections.remove(connection)
+
     def _watch(self) -> None:
         assert self.at is not None
         wait = self.at - time.monotonic()
@@ -210,9 +216,15 @@ class _Watched:
             try:
                 cut_off.attach(connection)
             except _CutOffReached:
-                self._put_conn(connection)  # type: ignore[attr-defined]
+                self._put_conn(connection)
                 raise
         return connection
+
+    def _put_conn(self, connection: Any) -> None:
+        cut_off: CutOff | None = getattr(_active, "cut_off", None)
+        if cut_off is not None and connection is not None:
+            cut_off.detach(connection)
+        super()._put_conn(connection)  # type: ignore[misc]
 
 
 class _WatchedHTTPPool(_Watched, HTTPConnectionPool):
