@@ -355,3 +355,16 @@ def test_reserved_device_names_become_safe_folder_names(name: str) -> None:
     assert folder_name(folder) == folder  # a safe name stays as it is
     for fine in ("CONSOLE", "console-1", "COM10", "nully", "my aux run"):
         assert folder_name(fine) == fine
+
+
+def test_a_retry_after_of_hours_waits_seconds() -> None:
+    """What urllib3 would sleep for a server's ``Retry-After`` (6 hours by its default)."""
+    from urllib3 import HTTPResponse
+
+    from infinity_workflows.transport import MAX_RETRY_AFTER, CutOff, _retry
+
+    answer = HTTPResponse(body=b"", headers={"Retry-After": "3600"}, status=503)
+    retry = _retry(4, 0.25)
+    assert retry.get_retry_after(answer) == MAX_RETRY_AFTER == 30
+    with CutOff(time.monotonic() + 2):
+        assert retry.get_retry_after(answer) <= 2
