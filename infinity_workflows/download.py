@@ -26,6 +26,7 @@ import dataclasses
 import os
 import re
 import shutil
+import struct
 import tempfile
 import threading
 import time
@@ -282,6 +283,55 @@ class _Partial:
 
 
 # -- one job: an archive, checked and extracted into place -----------------------------------
+_END = struct.Struct("<4s4H2LH")  # end of central directory: signature ... comment length
+_END64_LOCATOR = struct.Struct("<4sLQL")
+_END64 = struct.Struct("<4sQ2H2L4Q")
+_ENTRY = struct.Struct("<4s6H3L5H2L")  # central directory header, 46 bytes
+
+
+def _count_entries(path: Path, most: int) -> int:
+    """Entries in the zip at ``path``, counting no further than ``most + 1``.
+
+    ``zipfile`` reads a whole central directory into objects before anyone can count them,
+    so a directory of millions of entries costs gigabytes of memory; this walks it header by
+    header instead, from where ``zipfile`` would start. Where it cannot follow the headers,
+    neither can ``zipfile``, which then refuses the archive as corrupt.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        tail_at = max(0, size - (_END.size + 0xFFFF))
+        f.seek(tail_at)
+        tail = f.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < _END.size:
+            return 0
+        end_at = tail_at + at
+        *_, count, dir_size, _offset, _comment = _END.unpack_from(tail, at)
+        directory_end = end_at
+        # Where zipfile looks for zip64's end record: right before its locator.
+        end64_at = end_at - _END64_LOCATOR.size - _END64.size
+        if at >= _END64_LOCATOR.size and tail[at - _END64_LOCATOR.size:][:4] == b"PK\x06\x07" \
+                and end64_at >= 0:
+            f.seek(end64_at)
+            record = _END64.unpack(f.read(_END64.size))
+            if record[0] == b"PK\x06\x06":
+                count, dir_size, directory_end = record[7], record[8], end64_at
+        if count > most:
+            return count
+        f.seek(max(0, directory_end - dir_size))
+        walked = found = 0
+        while walked < dir_size and found <= most:
+            header = f.read(_ENTRY.size)
+            if len(header) < _ENTRY.size or header[:4] != b"PK\x01\x02":
+                break
+            fields = _ENTRY.unpack(header)
+            skip = fields[10] + fields[11] + fields[12]  # name, extra, comment lengths
+            f.seek(skip, os.SEEK_CUR)
+            walked += _ENTRY.size + skip
+            found += 1
+        return found
+
+
 def _check_members(archive: zipfile.ZipFile, job_id: str, limits: DownloadLimits,
                    archive_size: int) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
     """Every entry with its path parts, provided each stays inside ``<job_id>/`` and the
@@ -290,7 +340,7 @@ def _check_members(archive: zipfile.ZipFile, job_id: str, limits: DownloadLimits
     Raises before anything is written, so a hostile archive leaves no trace.
     """
     infos = archive.infolist()
-    if limits.entries is not None and len(infos) > limits.entries:
+    if limits.entries is not None and len(infos) > limits.entries:  # _count_entries missed it
         raise _over(limits, "entries", f"the archive holds {len(infos):,} entries")
     members = []
     total = 0
@@ -334,6 +384,10 @@ def _copy_member(src: BinaryIO, dst: BinaryIO, declared: int, name: str) -> None
 def _extract(archive_path: Path, job_id: str, root: Path, limits: DownloadLimits,
              budget: _Budget) -> Path:
     """Extract a checked archive into a temporary folder, then rename it into place."""
+    if limits.entries is not None and _count_entries(archive_path,
+                                                     limits.entries) > limits.entries:
+        raise _over(limits, "entries", f"the archive holds more than {limits.entries:,} "
+                    "entries")
     with zipfile.ZipFile(archive_path) as archive:
         members = _check_members(archive, job_id, limits, archive_path.stat().st_size)
         budget.take(sum(info.file_size for info, _ in members))

@@ -39,9 +39,11 @@ def _zeros_deflated(size: int) -> tuple[bytes, int]:
     return b"".join(parts), zlib.crc32(bytes(rest), crc)
 
 
-def craft_zip(entries: Iterable[tuple[str, bytes, int, int, int]]) -> bytes:
+def craft_zip(entries: Iterable[tuple[str, bytes, int, int, int]],
+              claimed: int | None = None) -> bytes:
     """A zip of ``(name, data as stored, size once extracted, crc32, method)`` entries,
-    written field by field (zip64 end records when there are more than 65,535)."""
+    written field by field (zip64 end records when there are more than 65,535); its end
+    records say it holds ``claimed`` entries when that is given (a lie)."""
     out = bytearray()
     central = bytearray()
     count = 0
@@ -55,7 +57,9 @@ def craft_zip(entries: Iterable[tuple[str, bytes, int, int, int]]) -> bytes:
         count += 1
     start = len(out)
     out += central
-    if count > 0xFFFF:
+    zip64 = count > 0xFFFF
+    count = count if claimed is None else claimed
+    if zip64:
         end64 = len(out)
         out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count,
                            len(central), start)
@@ -72,10 +76,10 @@ def zip_bomb(root: str, size: int = 1 << 30, members: int = 1) -> bytes:
     return craft_zip((f"{root}/bomb-{i}.bin", data, size, crc, 8) for i in range(members))
 
 
-def many_entries(root: str, count: int) -> bytes:
-    """``count`` empty files under ``root/``."""
+def many_entries(root: str, count: int, claimed: int | None = None) -> bytes:
+    """``count`` empty files under ``root/`` (the end records claiming ``claimed``)."""
     empty = zlib.crc32(b"")
-    return craft_zip((f"{root}/{i}.txt", b"", 0, empty, 0) for i in range(count))
+    return craft_zip(((f"{root}/{i}.txt", b"", 0, empty, 0) for i in range(count)), claimed)
 
 
 # An answer: writes to the handler, says how many body bytes it sent with ``note``, and
