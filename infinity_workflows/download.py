@@ -287,6 +287,9 @@ _END = struct.Struct("<4s4H2LH")  # end of central directory: signature ... comm
 _END64_LOCATOR = struct.Struct("<4sLQL")
 _END64 = struct.Struct("<4sQ2H2L4Q")
 _ENTRY = struct.Struct("<4s6H3L5H2L")  # central directory header, 46 bytes
+# Name, extra fields and comment of one entry: beyond this, a directory is only bloat, and
+# zipfile would hold all of it in memory (entries x this bounds what it may cost).
+_MAX_ENTRY_HEADER = 4096
 
 
 def _count_entries(path: Path, most: int) -> int:
@@ -294,8 +297,9 @@ def _count_entries(path: Path, most: int) -> int:
 
     ``zipfile`` reads a whole central directory into objects before anyone can count them,
     so a directory of millions of entries costs gigabytes of memory; this walks it header by
-    header instead, from where ``zipfile`` would start. Where it cannot follow the headers,
-    neither can ``zipfile``, which then refuses the archive as corrupt.
+    header instead, from where ``zipfile`` would start, and refuses an entry whose header
+    is longer than any file name needs. Where it cannot follow the headers, neither can
+    ``zipfile``, which then refuses the archive as corrupt.
     """
     size = path.stat().st_size
     with open(path, "rb") as f:
@@ -326,6 +330,9 @@ def _count_entries(path: Path, most: int) -> int:
                 break
             fields = _ENTRY.unpack(header)
             skip = fields[10] + fields[11] + fields[12]  # name, extra, comment lengths
+            if skip > _MAX_ENTRY_HEADER:  # no file system has such names: only bloat
+                raise _Refused(f"refused: an entry's name and fields take {skip:,} bytes "
+                               "(no file name is that long); nothing of this job was kept")
             f.seek(skip, os.SEEK_CUR)
             walked += _ENTRY.size + skip
             found += 1

@@ -9,6 +9,7 @@ import shutil
 import time
 import uuid
 import zipfile
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +31,7 @@ from infinity_workflows.trust import checked_id, folder_name
 from infinity_workflows.workflow import download_folder
 from tests.support.hostile import (
     HostileResults,
+    craft_zip,
     endless,
     many_entries,
     serve_bytes,
@@ -219,6 +221,16 @@ def test_an_archive_of_too_many_entries_is_refused(scripted: Scripted,
     assert "more than 100,000 entries" in info.value.failed[job]
     assert "entries=100000" in info.value.failed[job]
     assert _left_in(root) == ["batch_id.txt"]
+
+
+def test_an_entry_of_bloated_headers_is_refused(scripted: Scripted, hostile: HostileResults,
+                                                tmp_path: Path) -> None:
+    batch, (job,) = _finished_batch(scripted, [hostile.url("long")])
+    hostile.routes["/long"] = serve_bytes(
+        craft_zip([(f"{job}/{'a' * 60_000}", b"", 0, zlib.crc32(b""), 0)]))
+    with pytest.raises(DownloadError, match="no file name is that long"):
+        batch.download(tmp_path / "out", progress=False)
+    assert _left_in(tmp_path / "out") == ["batch_id.txt"]
 
 
 def test_an_endless_body_stops_at_the_archive_limit(scripted: Scripted,
