@@ -11,6 +11,7 @@ API (``tests/support/scripted.py``) and measures, through ``Batch.download``:
   ``archive_bytes`` and with a stated 64 MiB;
 * a body trickling one byte every 5 s, and headers doing the same, under
   ``download(wait=True, timeout=10)``: seconds until it returns;
+* the limits' fixed cost per archive (the cut-off's watcher thread, counting entries);
 * the limits' cost on a normal download: the real server (tiny generator), ``--jobs``
   archives of ``--payload-mb``, downloaded with the default limits and with none, interleaved
   ``--repeat`` times; the ratio of the medians.
@@ -159,6 +160,35 @@ def overhead_figures(tmp: Path, jobs: int, payload_mb: int, repeat: int) -> None
         srv.stop()
 
 
+def fixed_costs(tmp: Path, rounds: int = 2000) -> None:
+    """What the limits add to each archive, whatever its size: the cut-off's watcher thread
+    and counting the entries of an 8-entry archive, against fetching a 1-byte file."""
+    import io
+    import os
+    import zipfile
+
+    from infinity_workflows.download import _count_entries
+    from infinity_workflows.transport import CutOff
+
+    archive = tmp / "eight.zip"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name in "abcdefgh":
+            zf.writestr(f"job/{name}", os.urandom(1000))
+    archive.write_bytes(out.getvalue())
+    started = time.perf_counter()
+    for _ in range(rounds):
+        with CutOff(time.monotonic() + 3600):
+            pass
+    cut_off = (time.perf_counter() - started) / rounds * 1000
+    started = time.perf_counter()
+    for _ in range(rounds):
+        _count_entries(archive, 100_000)
+    counting = (time.perf_counter() - started) / rounds * 1000
+    print(f"fixed cost per archive (mean of {rounds}): cut-off {cut_off:.3f} ms, counting 8 "
+          f"entries {counting:.3f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20)
@@ -166,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
+        fixed_costs(Path(tmp))
         hostile_figures(Path(tmp), args.repeat)
         overhead_figures(Path(tmp), args.jobs, args.payload_mb, args.repeat)
     return 0
