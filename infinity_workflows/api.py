@@ -167,12 +167,12 @@ def download_result(t: Transport, url: str, out: BinaryIO, *, chunk_size: int = 
     A hostile server cannot make it write or wait without end: past ``max_bytes`` (a
     ``Content-Length`` over it is refused before the body is read) it stops with
     :class:`ResultTooLarge` (a :class:`ProtocolError`), having written at most
-    ``max_bytes``; at ``deadline``
-    (:func:`time.monotonic`) it stops with :class:`JobTimeout` however slowly the bytes
-    arrive (:class:`~infinity_workflows.transport.CutOff`). An archive is never compressed
-    again for the wire, so an answer with a ``Content-Encoding`` (a way to smuggle a
-    decompression bomb past ``max_bytes``) is a ProtocolError too. Raises the typed API
-    error for an error status (an expired or tampered link is refused by the server) and
+    ``max_bytes``; at ``deadline`` (:func:`time.monotonic`) it stops with
+    :class:`JobTimeout` however slowly the bytes arrive
+    (:class:`~infinity_workflows.transport.CutOff`). An archive is never compressed again
+    for the wire, so an answer with a ``Content-Encoding`` (a way to smuggle a decompression
+    bomb past ``max_bytes``) is a ProtocolError too. Raises the typed API error for an error
+    status (an expired or tampered link is refused by the server) and
     :class:`ServerUnreachable` when the host does not answer.
     """
     host = "{0.scheme}://{0.netloc}/".format(urlsplit(url))
