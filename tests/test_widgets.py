@@ -241,11 +241,11 @@ def test_download_then_wait_and_download_reports_progress_and_failures(
                            polling_interval=0.2, timeout=60, on_downloaded=seen.append)
     wait_for(lambda: batch.get_num_jobs_remaining() < 3, what="a job to finish")
     ui.download_button.click()
-    first = ui.report
+    first = ui.join(timeout=120)
     assert first is not None and first.total == 3 and first.finished >= 1
     assert first.finished + first.in_progress == 3
     ui.wait_button.click()
-    report = ui.report
+    report = ui.join(timeout=120)
     assert report.total == 3 and report.finished == 3 and report.in_progress == 0
     assert [p.name for p in report.downloaded] == [batch.job_ids[0], batch.job_ids[2]]
     assert (folder / batch.job_ids[0] / "labels.json").is_file()
@@ -256,11 +256,16 @@ def test_download_then_wait_and_download_reports_progress_and_failures(
     assert "Submitted 0h" in ui.message.value
     assert seen and seen[-1] is report
     assert not ui.download_button.disabled and not ui.wait_button.disabled
+    assert ui.bar.bar_style == "danger" and "#c62828" in ui.message.value  # a failed job
+    assert (ui.bar.value, ui.bar.max) == (3, 3)
+    assert "3/3 finished: 2 downloaded, 1 failed, 0 cancelled, 0 in progress" in \
+        ui.status.value
 
 
-def test_an_interrupt_ends_wait_and_download_with_one_line(tiny_session: Session,
-                                                           clean_env: Path) -> None:
-    """The kernel's stop button during Wait and Download: said in the message, buttons back."""
+def test_an_interrupt_of_a_blocking_wait_ends_with_one_line(tiny_session: Session,
+                                                             clean_env: Path) -> None:
+    """The kernel's stop button during a blocking wait (``_run``, as Infinity's notebooks
+    call it): said in the message, buttons back."""
     batch = tiny_session.submit([{"sleep_s": 60.0}], batch_name="interrupted")
     folder = clean_env / "dl"
     ui = DownloadInterface(batch, folder, polling_interval=0.1, timeout=120)
@@ -274,7 +279,7 @@ def test_an_interrupt_ends_wait_and_download_with_one_line(tiny_session: Session
     thread = threading.Thread(target=interrupt)
     thread.start()
     try:
-        ui.wait_button.click()
+        assert ui._run(wait=True) is None
     finally:
         thread.join(timeout=90)
         batch.cancel()
@@ -282,6 +287,63 @@ def test_an_interrupt_ends_wait_and_download_with_one_line(tiny_session: Session
         ui.message.value
     assert "Traceback" not in ui.message.value and ui.report is None
     assert not ui.download_button.disabled and not ui.wait_button.disabled
+    assert ui.bar.bar_style == "danger"
+
+
+def test_wait_and_download_runs_beside_the_caller_and_cancel_acts_at_once(
+        tiny_session: Session, clean_env: Path) -> None:
+    """Wait and Download returns at once (the kernel stays free); Cancel, clicked meanwhile,
+    reaches the server at once, its message stays, and the counts say what happened."""
+    batch = tiny_session.submit([{"frames": 1}] + [{"sleep_s": 60.0}] * 4,
+                                batch_name="to cancel while waiting")
+    ui = DownloadInterface(batch, clean_env / "dl", polling_interval=0.2, timeout=300)
+    started = time.monotonic()
+    ui.wait_button.click()
+    returned = time.monotonic() - started
+    assert ui.running and ui.download_button.disabled and ui.wait_button.disabled
+    wait_for(lambda: "1 downloaded" in ui.status.value, timeout=120,
+             what="the quick job downloaded while waiting")
+    assert "in progress" in ui.status.value and ui.report is None  # still waiting
+
+    clicked = time.monotonic()
+    ui.cancel_button.click()
+    cancel_latency = time.monotonic() - clicked
+    assert "Cancelled 4 queued or running job(s)" in ui.message.value
+    assert {j["status"] for j in batch.job_summaries()[1:]} == {"cancelled"}
+    report = ui.join(timeout=120)
+    settle_latency = time.monotonic() - clicked
+    print(f"click returned in {returned:.3f} s; cancel said in {cancel_latency:.3f} s; "
+          f"wait ended {settle_latency:.3f} s after Cancel")
+    assert cancel_latency < 5  # the figure is ~0.05 s; generous for a loaded machine
+    assert report is not None and not ui.running
+    assert (report.total, report.finished, len(report.downloaded), len(report.cancelled),
+            report.in_progress, len(report.failed)) == (5, 5, 1, 4, 0, 0)
+    # Cancel's sentence is kept above the outcome, in the outcome's colour (not red).
+    assert ui.message.value.index("Cancelled 4") < ui.message.value.index("5/5 jobs finished")
+    assert "#c62828" not in ui.message.value and "#e65100" in ui.message.value
+    assert ui.bar.bar_style == "warning" and (ui.bar.value, ui.bar.max) == (5, 5)
+    assert "1 downloaded, 0 failed, 4 cancelled, 0 in progress" in ui.status.value
+
+
+def test_a_server_stopped_mid_session_is_one_sentence_for_every_button(
+        make_server, clean_env: Path) -> None:
+    srv = make_server("--workers", "1")
+    sesh = Session(token=srv.token, generator=TINY, server=srv.url)
+    batch = sesh.submit([{"frames": 1}], batch_name="server goes away")
+    seen: list = []
+    ui = DownloadInterface(batch, clean_env / "dl", polling_interval=0.2, timeout=60,
+                           on_downloaded=seen.append)
+    srv.stop()
+    for button in (ui.download_button, ui.wait_button):
+        button.click()
+        assert ui.join(timeout=120) is None
+        text = ui.message.value
+        assert "#c62828" in text and f"Cannot reach the server at {srv.url}" in text
+        assert "Traceback" not in text and text.count("<div") == 1
+        assert ui.bar.bar_style == "danger" and not ui.download_button.disabled
+    ui.cancel_button.click()
+    assert "Cannot reach the server" in ui.message.value and "#c62828" in ui.message.value
+    assert seen == [] and ui.output.outputs == ()
 
 
 def test_create_starts_with_the_server_of_infinity_api_server(

@@ -175,8 +175,8 @@ def follow_download(batch: Batch, folder: Path | str, *, wait: bool,
     """Download what is finished, and with ``wait`` keep going in rounds until no job is in
     progress; ``on_progress(report)`` after every round.
 
-    A round fetches every job finished by then, so a round's report is the truth at its
-    end. Between rounds the call sleeps ``polling_interval`` seconds or until ``wake`` is
+    A round fetches every job finished by then and reports what is on disk and what the
+    server says. Between rounds the call sleeps ``polling_interval`` seconds or until ``wake`` is
     set (a cancel: its jobs settle at once, so look again now). JobTimeout after
     ``timeout`` seconds, naming how far it got.
     """
@@ -184,12 +184,20 @@ def follow_download(batch: Batch, folder: Path | str, *, wait: bool,
     folder = Path(folder)
     end = None if timeout is None else time.monotonic() + timeout
     wake = wake or threading.Event()
+    caught_up = False
     while True:
         report = _download(batch, folder, wait=False, progress=False)
         if on_progress is not None:
             on_progress(report)
-        if not wait or not report.in_progress:
+        if not wait:
             return report
+        if not report.in_progress:
+            # A job may finish between the round's fetch and its report: one more round
+            # fetches it, then the report is final.
+            if caught_up or report.settled >= report.total:
+                return report
+            caught_up = True
+            continue
         if end is not None and time.monotonic() >= end:
             raise JobTimeout(f"{report.counts()} after {timeout:g} s; the downloaded jobs "
                              f"are in {folder}")
