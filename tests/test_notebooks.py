@@ -103,7 +103,9 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
     at = next(i for i, c in enumerate(nb.cells) if "download_interface(" in c.source)
     nb.cells.insert(at + 1, driver_cell("""
         download_ui.download_button.click()
+        download_ui.join()  # the buttons work in a thread beside the kernel
         download_ui.wait_button.click()
+        download_ui.join()
         assert download_ui.report.finished == download_ui.report.total, download_ui.message.value
     """))
     nb.cells.append(driver_cell(report(

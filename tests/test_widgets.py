@@ -7,6 +7,10 @@ import json
 import signal
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -24,7 +28,8 @@ from infinity_workflows.records import (
 from infinity_workflows.widgets.create import CreateWorkflowInterface
 from infinity_workflows.widgets.download import DownloadInterface
 from infinity_workflows.widgets.submit import SubmitInterface
-from infinity_workflows.workflow import download_folder, open_batch
+from infinity_workflows.workflow import batch_metadata_frame, download_folder, open_batch
+from tests.support.scripted import Scripted
 from tests.support.server import free_port
 from tests.support.waiting import wait_for
 
@@ -178,7 +183,12 @@ def test_submit_checks_then_confirms_once_and_writes_the_download_notebook(
 
     before = len(tiny_session.get_batches_last_n_days(1))
     ui.confirm_button.click()
-    ui.confirm_button.click()  # a second click cannot submit twice
+    success = ui.message.value
+    assert "#2e7d32" in success and "Submitted batch" in success
+    ui.confirm_button.click()  # a second click cannot submit twice, and says so calmly, once
+    ui.confirm_button.click()
+    assert ui.message.value.startswith(success) and "#c62828" not in ui.message.value
+    assert ui.message.value.count("already submitted") == 1
     ui.submit_button.click()
     assert len(tiny_session.get_batches_last_n_days(1)) == before + 1
     assert ui.batch is not None and ui.batch.name == "widget-batch"
@@ -374,3 +384,194 @@ def test_names_records_import_from_the_widget_modules_are_the_workflow_steps() -
          "from infinity_workflows.widgets.submit import submit_headless\n"
          "from infinity_workflows.widgets.download import (\n"
          "    batch_metadata_frame, download_folder, open_batch, wait_and_download)\n", {})
+
+
+# -- a token belongs to the server it was typed for ------------------------------------------
+def test_a_typed_token_is_never_sent_to_another_server(
+        server, strict_server, scripted: Scripted, clean_env: Path) -> None:
+    """Type X's token, list X's generators, change Server: the box is empty, and neither a
+    second real server nor a recording one receives X's token."""
+    ui = make_create_ui(clean_env, server.url)
+    ui.token.value = server.token
+    ui.get_generators_button.click()
+    assert TINY in [v for _l, v in ui.generator.options]
+
+    ui.server.value = strict_server.url  # another real server
+    assert ui.generator.options == () and ui.create_button.disabled
+    ui.get_generators_button.click()
+    assert f"No token for {strict_server.url}" in ui.message.value
+    assert "refused the token" not in ui.message.value  # X's token was not tried there
+
+    ui.server.value = scripted.url  # a server that records what it is sent
+    ui.get_generators_button.click()
+    assert scripted.seen == []  # not a request: no token of its own, so nothing is sent
+    ui.server.value = server.url  # back to X: the typed token was forgotten, not kept
+    ui.get_generators_button.click()
+    assert f"No token for {server.url}" in ui.message.value
+    sent = [r["headers"].get("Authorization", "") for r in scripted.seen]
+    assert not any(server.token in h for h in sent)
+
+
+def test_a_refused_token_removes_the_old_link(server, clean_env: Path) -> None:
+    ui = make_create_ui(clean_env, server.url)
+    ui.token.value = server.token
+    ui.get_generators_button.click()
+    ui.create_button.click()
+    assert "Open it:" in json.dumps(ui.links.outputs)
+    ui.token.value = "not-a-real-token"
+    ui.get_generators_button.click()
+    assert "refused the token" in ui.message.value and ui.links.outputs == ()
+
+
+# -- what a server sends is text, never markup -----------------------------------------------
+EVIL = '<img src=x onerror="alert(document.domain)">'
+EVIL_MD = "[click](javascript:alert(1)) <script>alert(2)</script>"
+SAFE_TAGS = {"div", "br", "b", "code", "p", "a"}
+
+
+class _Markup(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.live: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in SAFE_TAGS:
+            self.live.append(tag)
+        for name, value in attrs:
+            if name.startswith("on") or (value or "").strip().lower().startswith(
+                    "javascript:"):
+                self.live.append(f"{tag} {name}={value}")
+
+
+def live_markup(root: widgets.Widget) -> list[str]:
+    """Tags or handlers a browser would run in what the widgets under ``root`` render: the
+    HTML widgets' values and the Output widgets' HTML and Markdown."""
+    parser, stack, seen = _Markup(), [root], set()
+    while stack:
+        w = stack.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        stack.extend(getattr(w, "children", ()))
+        if isinstance(w, widgets.HTML):
+            parser.feed(w.value)
+        if isinstance(w, widgets.Output):
+            for out in w.outputs:
+                data = out.get("data", {})
+                parser.feed(data.get("text/html", ""))
+                parser.feed(data.get("text/markdown", ""))
+    return parser.live
+
+
+class Hostile:
+    """A loopback server answering by route, every name and message a piece of markup."""
+
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], tuple[int, object]] = {}
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                status, body = owner.routes.get((self.command, self.path.split("?")[0]),
+                                                (404, {"detail": EVIL}))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def hostile() -> Iterator[Hostile]:
+    peer = Hostile()
+    yield peer
+    peer.close()
+
+
+def test_strings_from_a_server_are_text_in_every_widget(hostile: Hostile,
+                                                        clean_env: Path) -> None:
+    batch_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
+    generator = {"name": TINY, "version": EVIL, "description": EVIL + EVIL_MD,
+                 "options": {"preview": True},
+                 "params": [{"name": "frames", "type": "int", "default_value": 1,
+                             "options": {"min": 1, "max": 10}, "description": EVIL}]}
+    batch = {"id": batch_id, "name": EVIL + EVIL_MD, "created": "2026-01-01T00:00:00+00:00",
+             "job_runs": [{"id": job_id, "name": TINY, "is_preview": True,
+                           "param_values": {"frames": 1, EVIL: EVIL}}]}
+    hostile.routes = {
+        ("GET", "/api/jobs/"): (200, [{**generator, "name": EVIL + EVIL_MD}, generator]),
+        ("GET", f"/api/jobs/{TINY}/"): (200, generator),
+        ("GET", "/api/batch/"): (200, [{"id": batch_id, "name": EVIL + EVIL_MD,
+                                        "created": "2026-01-01T00:00:00+00:00",
+                                        "num_jobs": 1}]),
+        ("POST", "/api/batch/estimate/"): (400, {"detail": EVIL, "errors": [
+            {"job_index": 0, "param": EVIL, "rule": EVIL, "message": EVIL + EVIL_MD}]}),
+        ("POST", "/api/batch/"): (200, batch),
+        ("GET", f"/api/batch/{batch_id}/"): (200, batch),
+        ("GET", f"/api/batch/{batch_id}/summary/"): (200, {
+            "id": batch_id, "name": EVIL, "job_runs": [
+                {"id": job_id, "in_progress": False, "status": "failed", "error": EVIL_MD + EVIL,
+                 "result_url": None}]}),
+        ("POST", f"/api/batch/{batch_id}/cancel/"): (409, {"detail": EVIL + EVIL_MD}),
+    }
+    # The create interface: generators, descriptions, recent batches, a record from them.
+    ui = make_create_ui(clean_env, hostile.url)
+    ui.workflow.value = "download"
+    ui.token.value = "a-token-for-this-server"
+    ui.get_generators_button.click()
+    assert len(ui.generator.options) == 2 and ui.batch.options
+    for name in (EVIL + EVIL_MD, TINY):
+        ui.generator.value = name
+        assert "&lt;img" in ui.generator_help.value
+        ui.batch.value = batch_id
+        ui.create_button.click()
+        assert not live_markup(ui.widget), live_markup(ui.widget)
+    assert "Open it:" in json.dumps(ui.links.outputs)
+
+    # The submit interface: the server's refusal, then its batch.
+    sesh = Session(token="a-token-for-this-server", generator=TINY, server=hostile.url)
+    submit = SubmitInterface(sesh, [{"frames": 1}], record_folder=clean_env,
+                             batch_name="b", is_preview=True)
+    submit.submit_button.click()
+    assert "refused the request" in submit.message.value and "&lt;img" in submit.message.value
+    assert not live_markup(submit.widget), live_markup(submit.widget)
+    hostile.routes[("POST", "/api/batch/estimate/")] = (200, [1])
+    submit.submit_button.click()
+    submit.confirm_button.click()
+    assert submit.batch is not None and submit.batch.name == EVIL + EVIL_MD
+    shown = json.dumps(submit.links.outputs)
+    assert "&lt;img" in shown and submit.download_notebook is not None
+    assert not live_markup(submit.widget), live_markup(submit.widget)
+
+    # The download interface: the server's reasons, its refusal to cancel, the batch table.
+    download = DownloadInterface(open_batch(sesh, batch_id), clean_env / "dl")
+    download.download_button.click()
+    report = download.join(timeout=60)
+    assert report is not None and list(report.failed) == [job_id]
+    assert "&lt;img" in download.message.value
+    assert not live_markup(download.widget), live_markup(download.widget)
+    download.cancel_button.click()
+    assert "#c62828" in download.message.value
+    assert not live_markup(download.widget), live_markup(download.widget)
+    table = _Markup()
+    table.feed(batch_metadata_frame(open_batch(sesh, batch_id))._repr_html_())
+    assert not set(table.live) - {"table", "thead", "tbody", "tr", "th", "td", "style"}, \
+        table.live
