@@ -25,13 +25,16 @@ from infinity_workflows.records import (
     read_lineage,
     read_parameters,
 )
+from infinity_workflows.widgets._display import error_html
 from infinity_workflows.widgets.create import CreateWorkflowInterface
 from infinity_workflows.widgets.download import DownloadInterface
 from infinity_workflows.widgets.submit import SubmitInterface
 from infinity_workflows.workflow import batch_metadata_frame, download_folder, open_batch
+from infinity_workflows.workflow.explain import explain_error
 from tests.support.scripted import Scripted
 from tests.support.server import free_port
 from tests.support.waiting import wait_for
+from tests.test_workflow import ACTIONS, _instance
 
 TINY = "tiny-v1"
 
@@ -575,3 +578,55 @@ def test_strings_from_a_server_are_text_in_every_widget(hostile: Hostile,
     table.feed(batch_metadata_frame(open_batch(sesh, batch_id))._repr_html_())
     assert not set(table.live) - {"table", "thead", "tbody", "tr", "th", "td", "style"}, \
         table.live
+
+
+# -- every action, every error class: the one sentence of explain_error ----------------------
+@pytest.mark.parametrize("cls", list(ACTIONS), ids=lambda c: c.__name__)
+def test_every_action_ends_in_explain_errors_sentence_for_every_error_class(
+        cls: type[BaseException], tiny_session: Session, clean_env: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each button's step fails with ``cls`` (raised where the real step would raise it):
+    the message is explain_error's sentence, red, once, and the buttons are usable again.
+    The real failures (a stopped server, a refused token, an interrupt) are tested above."""
+    from infinity_workflows.widgets import create as create_mod
+    from infinity_workflows.widgets import download as download_mod
+    from infinity_workflows.widgets import submit as submit_mod
+
+    exc = _instance(cls)
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise exc
+
+    server = tiny_session.server
+    said = error_html(explain_error(exc, server))
+    assert "Traceback" not in said
+
+    monkeypatch.setattr(create_mod, "list_choices", fail)
+    monkeypatch.setattr(create_mod, "create_record", fail)
+    ui = make_create_ui(clean_env, server)
+    ui.get_generators_button.click()
+    assert ui.message.value == said
+    ui.create_button.click()
+    assert ui.message.value == said
+
+    checks = submit_mod.check_submission
+    monkeypatch.setattr(submit_mod, "check_submission", fail)
+    submit = SubmitInterface(tiny_session, [{"frames": 1}], record_folder=clean_env,
+                             batch_name="b")
+    submit.submit_button.click()
+    assert submit.message.value == said
+    monkeypatch.setattr(submit_mod, "check_submission", checks)
+    monkeypatch.setattr(submit_mod, "submit_checked", fail)
+    submit.submit_button.click()
+    submit.confirm_button.click()
+    assert submit.message.value == said and not submit.confirm_button.disabled
+
+    batch = tiny_session.submit([{"frames": 1}], batch_name="errors")
+    monkeypatch.setattr(download_mod, "follow_download", fail)
+    monkeypatch.setattr(download_mod, "cancel_batch", fail)
+    download = DownloadInterface(batch, clean_env / "dl")
+    for button in (download.download_button, download.wait_button, download.cancel_button):
+        button.click()
+        download.join(timeout=60)
+        assert download.message.value == said
+        assert not download.download_button.disabled and not download.running
