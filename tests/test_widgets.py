@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import ipywidgets as widgets
+import nbformat
 import pytest
 
 from infinity_workflows import Session
@@ -630,3 +631,47 @@ def test_every_action_ends_in_explain_errors_sentence_for_every_error_class(
         download.join(timeout=60)
         assert download.message.value == said
         assert not download.download_button.disabled and not download.running
+
+
+def test_strings_from_a_server_are_text_in_every_download_record_output(
+        hostile: Hostile, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Download record run against the hostile server, top to bottom: nothing it shows
+    (the batch's table, the previews, the interface) holds live markup."""
+    from tests.support.notebooks import execute
+
+    batch_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
+    generator = {"name": TINY, "version": "1", "description": EVIL, "options": {"preview": True},
+                 "params": [{"name": "frames", "type": "int", "default_value": 1,
+                             "options": {"min": 1, "max": 10}, "description": EVIL}]}
+    batch = {"id": batch_id, "name": EVIL + EVIL_MD, "created": "2026-01-01T00:00:00+00:00",
+             "job_runs": [{"id": job_id, "name": TINY, "is_preview": True,
+                           "param_values": {"frames": 1, EVIL: EVIL_MD}}]}
+    hostile.routes = {
+        ("GET", f"/api/jobs/{TINY}/"): (200, generator),
+        ("GET", f"/api/batch/{batch_id}/"): (200, batch),
+        ("GET", f"/api/batch/{batch_id}/summary/"): (200, {
+            "id": batch_id, "name": EVIL, "job_runs": [
+                {"id": job_id, "in_progress": False, "status": "failed", "error": EVIL,
+                 "result_url": None}]}),
+    }
+    monkeypatch.setenv("INFINITY_API_TOKEN", "a-token-for-this-server")
+    monkeypatch.setenv("INFINITY_API_SERVER", hostile.url)
+    path = create_workflow_notebook("download", generator=TINY, server=hostile.url,
+                                    batch_id=batch_id, records_dir=clean_env / "records")
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "download_ui.download_button.click()\ndownload_ui.join()\n"
+        "print(download_ui.message.value)"))
+    execute(nb, path.parent)
+    markup, shown = _Markup(), []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            markup.feed(data.get("text/html", ""))
+            markup.feed(data.get("text/markdown", ""))
+            shown.append(json.dumps(out))
+    # A table (pandas escapes what it holds) is the only markup; no preview was downloaded.
+    assert not set(markup.live) - {"table", "thead", "tbody", "tr", "th", "td", "style"}, \
+        markup.live
+    assert "&lt;img" in "".join(shown)  # the names are there, as text
+    assert "1 failed" in nb.cells[-1].outputs[0]["text"]
