@@ -339,6 +339,27 @@ def test_wait_and_download_runs_beside_the_caller_and_cancel_acts_at_once(
     assert "1 downloaded, 0 failed, 4 cancelled, 0 in progress" in ui.status.value
 
 
+def test_the_cell_run_again_takes_over_the_folder(tiny_session: Session,
+                                                  clean_env: Path) -> None:
+    """Running the Download cell again makes a new interface: its wait stops the old one's
+    (two downloads into one folder never run at once); nothing is cancelled."""
+    batch = tiny_session.submit([{"frames": 1}, {"sleep_s": 60.0}], batch_name="again")
+    old = DownloadInterface(batch, clean_env / "dl", polling_interval=0.2, timeout=300)
+    new = DownloadInterface(batch, clean_env / "dl", polling_interval=0.2, timeout=300)
+    try:
+        old.wait_button.click()
+        wait_for(lambda: "1 downloaded" in old.status.value, timeout=120, what="a round")
+        new.wait_button.click()
+        ended = old.join(timeout=60)
+        assert ended is not None and not old.running and new.running
+        assert "a newer download into this folder took over" in old.message.value
+        assert batch.get_cancelled_jobs() == []
+    finally:
+        new.cancel()
+        new.join(timeout=120)
+    assert new.report is not None and len(new.report.cancelled) == 1
+
+
 def test_a_server_stopped_mid_session_is_one_sentence_for_every_button(
         make_server, clean_env: Path) -> None:
     srv = make_server("--workers", "1")

@@ -79,6 +79,12 @@ def on_kernel_thread(action: Callable[[], Any]) -> None:
         loop.add_callback(action)
 
 
+# The interface downloading into each folder now: a cell run again makes a new interface,
+# and two downloads into one folder must not run at once, so the new one takes over.
+_ACTIVE: dict[Path, DownloadInterface] = {}
+_ACTIVE_LOCK = threading.Lock()
+
+
 class DownloadInterface:
     """Widgets of the Download notebook; ``widget`` is the box to display.
 
@@ -98,6 +104,7 @@ class DownloadInterface:
         self.report: DownloadReport | None = None
         self._worker: threading.Thread | None = None
         self._wake = threading.Event()  # set by Cancel: look again now, not after the sleep
+        self._stop = threading.Event()  # set when another interface takes over the folder
         self._lock = threading.Lock()
         self._cancel_note: str | None = None  # Cancel's sentence, kept by the final message
         self.download_button = widgets.Button(description="Download", button_style="info")
@@ -163,10 +170,26 @@ class DownloadInterface:
             self._worker.join(timeout)
         return self.report
 
+    def stop(self) -> None:
+        """End a running wait after the round under way (nothing is cancelled)."""
+        self._stop.set()
+        self._wake.set()
+
+    def _take_over_folder(self) -> None:
+        """Stop and wait out an earlier interface still downloading into this folder."""
+        key = self.folder.resolve()
+        with _ACTIVE_LOCK:
+            previous = _ACTIVE.get(key)
+            _ACTIVE[key] = self
+        if previous is not None and previous is not self and previous.running:
+            previous.stop()
+            previous.join()
+
     def _begin(self, wait: bool) -> None:
         with self._lock:
             self.download_button.disabled = self.wait_button.disabled = True
             self._cancel_note = None
+            self._stop.clear()
             self._wake.clear()
             self.report = None
             self.message.value = info_html("Waiting for jobs and downloading ..." if wait
@@ -181,10 +204,11 @@ class DownloadInterface:
         if not self.download_button.disabled:
             self._begin(wait)
         try:
+            self._take_over_folder()
             report = follow_download(self.batch, self.folder, wait=wait,
                                      polling_interval=self.polling_interval,
                                      timeout=self.timeout, on_progress=self._progress,
-                                     wake=self._wake)
+                                     wake=self._wake, stop=self._stop)
         # An interrupt (the kernel's stop button, when called directly) is said too.
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - shown, not raised
             with self._lock:
@@ -213,7 +237,10 @@ class DownloadInterface:
             outcome = report.outcome
             self.bar.bar_style = _BAR_STYLE[outcome]
             text = report.describe()
-            if outcome == "waiting":
+            if outcome == "waiting" and self._stop.is_set():
+                text += ("\nStopped waiting: a newer download into this folder took over "
+                         "(the cell was run again).")
+            elif outcome == "waiting":
                 text += ("\nJobs still in progress: click Wait and Download to fetch them as "
                          "they finish, or Download again later.")
             self.message.value = self._with_cancel_note(_MESSAGE[outcome](text))

@@ -171,14 +171,16 @@ def wait_and_download(batch: Batch, folder: Path | str, polling_interval: float 
 def follow_download(batch: Batch, folder: Path | str, *, wait: bool,
                     polling_interval: float = 2, timeout: float | None = None,
                     on_progress: Callable[[DownloadReport], Any] | None = None,
-                    wake: threading.Event | None = None) -> DownloadReport:
+                    wake: threading.Event | None = None,
+                    stop: threading.Event | None = None) -> DownloadReport:
     """Download what is finished, and with ``wait`` keep going in rounds until no job is in
     progress; ``on_progress(report)`` after every round.
 
     A round fetches every job finished by then and reports what is on disk and what the
     server says. Between rounds the call sleeps ``polling_interval`` seconds or until ``wake`` is
     set (a cancel: its jobs settle at once, so look again now). JobTimeout after
-    ``timeout`` seconds, naming how far it got.
+    ``timeout`` seconds, naming how far it got. ``stop`` set (with ``wake``) ends the wait
+    after the round under way, with that round's report.
     """
     check_interval(polling_interval)
     folder = Path(folder)
@@ -189,7 +191,7 @@ def follow_download(batch: Batch, folder: Path | str, *, wait: bool,
         report = _download(batch, folder, wait=False, progress=False)
         if on_progress is not None:
             on_progress(report)
-        if not wait:
+        if not wait or (stop is not None and stop.is_set()):
             return report
         if not report.in_progress:
             # A job may finish between the round's fetch and its report: one more round
