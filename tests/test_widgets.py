@@ -696,3 +696,40 @@ def test_strings_from_a_server_are_text_in_every_download_record_output(
         markup.live
     assert "&lt;img" in "".join(shown)  # the names are there, as text
     assert "1 failed" in nb.cells[-1].outputs[0]["text"]
+
+
+def test_in_a_kernel_what_on_downloaded_shows_lands_under_the_buttons(
+        kernel_env, tmp_path: Path) -> None:
+    """In a real kernel, the thread's ``on_downloaded`` runs on the kernel's own thread and
+    what it prints and displays goes to the interface's output, not to whatever cell runs."""
+    from tests.support.notebooks import driver_cell, driver_output, execute, report
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [driver_cell(f"""
+        from IPython.display import HTML, display
+        from infinity_workflows import Session
+        from infinity_workflows.widgets.download import DownloadInterface
+
+        sesh = Session(generator="{TINY}", server="{kernel_env.url}")
+        batch = sesh.submit([{{"frames": 1}}], batch_name="shown in a kernel")
+        batch.await_completion(polling_interval=0.1, timeout=120, progress=False)
+
+        def shown(report):
+            print("downloaded", len(report.downloaded))
+            display(HTML("<b>the previews</b>"))
+
+        ui = DownloadInterface(batch, "dl", on_downloaded=shown)
+        ui.download_button.click()
+        ui.join()
+    """), driver_cell("print('a later cell')"), driver_cell(report(
+        '{"outputs": list(ui.output.outputs), "message": ui.message.value}'))]
+    nb = execute(nb, tmp_path)
+    seen = driver_output(nb)
+    assert seen["outputs"] == [
+        {"output_type": "stream", "name": "stdout", "text": "downloaded 1\n"},
+        {"output_type": "display_data", "data": {"text/html": "<b>the previews</b>",
+                                                 "text/plain": "<IPython.core.display.HTML "
+                                                               "object>"},
+         "metadata": {}}], seen
+    assert [o.get("text") for o in nb.cells[1].outputs] == ["a later cell\n"]
+    assert "1/1 jobs finished" in seen["message"]

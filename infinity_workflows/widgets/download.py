@@ -250,14 +250,27 @@ class DownloadInterface:
         return warning_html(note) + markup if note else markup
 
     def _show_downloaded(self, report: DownloadReport) -> None:
+        """``on_downloaded(report)``, its output captured here and put under the buttons
+        (not through the Output widget's capture of a cell, whose parent message a button
+        run from another thread cannot name)."""
+        from IPython.utils.capture import capture_output
+
         assert self.on_downloaded is not None
-        with self.output:
-            try:
+        try:
+            with capture_output() as shown:
                 self.on_downloaded(report)
-            except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - said, not raised
-                with self._lock:
-                    self.message.value += error_html(
-                        "Showing the downloaded jobs failed: " + explain_error(exc, self.server))
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - said, not raised
+            with self._lock:
+                self.message.value += error_html(
+                    "Showing the downloaded jobs failed: " + explain_error(exc, self.server))
+            return
+        if shown.stdout:
+            self.output.append_stdout(shown.stdout)
+        if shown.stderr:
+            self.output.append_stderr(shown.stderr)
+        self.output.outputs += tuple(
+            {"output_type": "display_data", "data": item.data, "metadata": item.metadata}
+            for item in shown.outputs)
 
 
 def download_interface(batch: Batch, folder: Path | str, **kwargs: Any) -> DownloadInterface:
