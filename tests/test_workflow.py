@@ -414,3 +414,15 @@ def test_the_submit_notebook_stops_at_one_sentence_when_the_server_is_down(
     (line,) = out["traceback"]
     assert_one_actionable_line(line)
     assert line.startswith(f"Cannot reach the server at {down}"), line
+
+
+def test_the_submit_template_names_the_command_that_writes_the_credentials_file() -> None:
+    """`token create` only prints a token; `serve` writes the credentials file on its first
+    start (cli/serve.py), so that is the command the Submit notebook names."""
+    template = nbformat.read(
+        str(ROOT / "infinity_workflows" / "notebooks" / "submit_batch.ipynb"), as_version=4)
+    intro = " ".join(template.cells[0].source.split())
+    assert "credentials file (written by `infinity-workflows serve`" in intro
+    assert "`infinity-workflows token`" not in intro
+    serve = (ROOT / "infinity_workflows" / "cli" / "serve.py").read_text()
+    assert "save_token(" in serve
