@@ -71,10 +71,10 @@ def _settings(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def lab(server: LiveServer, tmp_path: Path):
-    """JupyterLab rooted in a temporary copy of the notebooks, beside the session's server
-    (VisionFit among its generators)."""
+@contextmanager
+def running_lab(server: LiveServer, tmp_path: Path, **extra_env: str) -> Iterator[dict]:
+    """JupyterLab rooted in a temporary copy of the notebooks, beside ``server``; its kernels
+    see ``extra_env`` too."""
     chromium = _chromium()
 
     root = tmp_path / "lab"
@@ -86,7 +86,7 @@ def lab(server: LiveServer, tmp_path: Path):
            "INFINITY_WORKFLOWS_DOWNLOADS": str(tmp_path / "downloads"),
            "JUPYTERLAB_SETTINGS_DIR": str(_settings(tmp_path / "lab-settings")),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), **extra_env}
     log = (tmp_path / "jupyterlab.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
@@ -113,6 +113,13 @@ def lab(server: LiveServer, tmp_path: Path):
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def lab(server: LiveServer, tmp_path: Path):
+    """JupyterLab beside the session's server (VisionFit among its generators)."""
+    with running_lab(server, tmp_path) as started:
+        yield started
 
 
 @contextmanager
@@ -298,3 +305,186 @@ def test_label_video_plays_inline_in_jupyterlab(lab) -> None:
     assert state["ready"] >= 2 and state["duration"] > 0
     assert (state["width"], state["height"]) == (4 * 256, 2 * 256)  # 128 px jobs shown 2x
     assert state["loop"] and state["muted"]
+
+
+# -- the Download interface in a real JupyterLab: errors as sentences, a free kernel --------
+RUN_ALL_DONE = """() => {
+    const panel = window.jupyterapp?.shell?.currentWidget;
+    const kernel = panel?.sessionContext?.session?.kernel;
+    return !!kernel && kernel.status === "idle" && panel.content.widgets.every(
+        c => c.model.type !== "code" || c.model.executionCount !== null);
+}"""
+# Every error or stderr message the notebook's kernel sends from now on, whichever cell or
+# button it belongs to (what the Log Console would show, and more).
+LISTEN_FOR_ERRORS = """() => {
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    window.iwKernelErrors = [];
+    kernel.iopubMessage.connect((_kernel, msg) => {
+        const kind = msg.header.msg_type;
+        if (kind === "error" || (kind === "stream" && msg.content.name === "stderr")) {
+            window.iwKernelErrors.push(kind + ": " + JSON.stringify(msg.content).slice(0, 800));
+        }
+    });
+}"""
+# Click a button and time, in the page, until the panel shows ``text``.
+CLICK_AND_TIME = """async ([name, text]) => {
+    const panel = window.jupyterapp.shell.currentWidget.node;
+    const button = [...panel.querySelectorAll("button.widget-button")]
+        .find(b => b.textContent.trim() === name);
+    const started = performance.now();
+    button.click();
+    while (!panel.innerText.includes(text)) {
+        if (performance.now() - started > 60000) return -1;
+        await new Promise(resolve => setTimeout(resolve, 5));
+    }
+    return (performance.now() - started) / 1000;
+}"""
+
+
+def _download_record(lab: dict, batch_id: str, extra_cells: tuple[str, ...] = ()) -> str:
+    """A Download record of ``batch_id`` in the lab's folder (as the Submit notebook writes
+    one), with ``extra_cells`` at its end; its path relative to the lab's root."""
+    from infinity_workflows.records import create_workflow_notebook
+
+    path = create_workflow_notebook("download", generator="tiny-v1", server=lab["server"].url,
+                                    batch_id=batch_id, records_dir=lab["root"] / "records",
+                                    extra_parameters={"POLLING_INTERVAL": 0.5})
+    if extra_cells:
+        nb = nbformat.read(str(path), as_version=4)
+        nb.cells.extend(nbformat.v4.new_code_cell(source) for source in extra_cells)
+        nbformat.write(nb, str(path))
+    return str(path.relative_to(lab["root"]))
+
+
+def _open_and_run_all(page: Any, lab: dict, relative: str) -> Any:
+    """Open the notebook, Run All, wait until every cell ran; its panel."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{lab['url']}lab/tree/{relative}?token={lab['lab_token']}")
+    panel = page.locator(".jp-NotebookPanel:visible")
+    expect(panel.locator(".jp-Cell").first).to_be_visible()
+    page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page.wait_for_function(RUN_ALL_DONE, timeout=WAIT_MS)
+    return panel
+
+
+def _widget_button(panel: Any, name: str) -> Any:
+    return panel.locator("button.widget-button", has_text=re.compile(f"^{name}$"))
+
+
+def _log_console_entries(page: Any, relative: str) -> int:
+    """Open the notebook's Log Console; the number of entries it shows."""
+    page.evaluate("path => window.jupyterapp.commands.execute('logconsole:open', "
+                  "{source: path})", relative)
+    page.locator(".jp-LogConsolePanel").first.wait_for(state="attached")
+    entries = page.locator(".jp-LogConsolePanel .jp-OutputArea-child").count()
+    if not entries:  # an empty console says so: the panel looked at is the right one
+        page.locator(".jp-LogConsoleListPlaceholder", has_text="No log messages").wait_for()
+    return entries
+
+
+@pytest.mark.usefixtures("tiny_installed")
+def test_a_server_stopped_mid_session_is_one_sentence_in_jupyterlab(
+        make_server, tmp_path: Path) -> None:
+    """Download, Wait and Download and Cancel after the server stopped: each shows one red
+    sentence; no traceback in the notebook, nothing in the kernel's error stream or the
+    Log Console."""
+    from playwright.sync_api import expect
+
+    from infinity_workflows import Session
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    srv = make_server("--workers", "1")
+    batch = Session(token=srv.token, generator="tiny-v1", server=srv.url).submit(
+        [{"frames": 1}], batch_name="server goes away")
+    with running_lab(srv, tmp_path, INFINITY_API_TOKEN=srv.token,
+                     INFINITY_API_SERVER=srv.url) as lab, chromium_page(lab) as page:
+        try:
+            relative = _download_record(lab, batch.batch_id)
+            panel = _open_and_run_all(page, lab, relative)
+            expect(_widget_button(panel, "Wait and Download")).to_be_visible()
+            page.evaluate(LISTEN_FOR_ERRORS)
+            srv.stop()
+            for name in ("Download", "Wait and Download", "Cancel"):
+                _widget_button(panel, name).click()
+                sentence = panel.locator(".widget-html", has_text="Cannot reach the server")
+                expect(sentence).to_have_count(1)
+                expect(_widget_button(panel, "Download")).to_be_enabled()
+            page.screenshot(path=str(SHOTS / "server_stopped_sentence.png"))
+            text = panel.inner_text()
+            errors = page.evaluate("window.iwKernelErrors")
+            stderr_outputs = panel.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert stderr_outputs.count() == 0
+            entries = _log_console_entries(page, relative)
+            page.screenshot(path=str(SHOTS / "server_stopped_log_console.png"))
+        except Exception:
+            page.screenshot(path=str(SHOTS / "server_stopped_failure.png"))
+            raise
+    assert "Traceback" not in text and "Error" not in text, text
+    assert errors == [] and entries == 0, (errors, entries)
+    assert text.count(f"Cannot reach the server at {srv.url}") == 1
+
+
+@pytest.mark.usefixtures("tiny_installed")
+def test_cancel_during_wait_and_download_in_jupyterlab(server: LiveServer,
+                                                       tmp_path: Path) -> None:
+    """Wait and Download leaves the kernel free (another cell runs while it waits); Cancel
+    shows its sentence within a second and the counts say what happened."""
+    from playwright.sync_api import expect
+
+    from infinity_workflows import Session
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    srv = server
+    sesh = Session(token=srv.token, generator="tiny-v1", server=srv.url)
+    # Eight minute-long jobs on two workers: four minutes of waiting, unless cancelled.
+    batch = sesh.submit([{"frames": 1}] + [{"sleep_s": 60.0}] * 8,
+                        batch_name="cancel while waiting")
+    meanwhile = "print('meanwhile, waiting:', download_ui.running)"
+    try:
+        with running_lab(srv, tmp_path, INFINITY_API_TOKEN=srv.token,
+                         INFINITY_API_SERVER=srv.url) as lab, chromium_page(lab) as page:
+            try:
+                relative = _download_record(lab, batch.batch_id, (meanwhile,))
+                panel = _open_and_run_all(page, lab, relative)
+                page.evaluate(LISTEN_FOR_ERRORS)
+                _widget_button(panel, "Wait and Download").click()
+                status = panel.locator(".widget-html", has_text="1 downloaded")
+                expect(status).to_have_count(1)
+                expect(status).to_contain_text("8 in progress")
+                # Another cell runs while the wait goes on.
+                page.evaluate("""() => {
+                    const panel = window.jupyterapp.shell.currentWidget;
+                    panel.content.activeCellIndex = panel.content.widgets.length - 1;
+                    return window.jupyterapp.commands.execute("notebook:run-cell");
+                }""")
+                expect(panel.get_by_text("meanwhile, waiting: True")).to_be_visible()
+                expect(_widget_button(panel, "Wait and Download")).to_be_disabled()
+                page.screenshot(path=str(SHOTS / "cancel_meanwhile.png"))
+
+                said = page.evaluate(CLICK_AND_TIME, ["Cancel", "queued or running job(s)"])
+                counts = panel.locator(".widget-html", has_text=re.compile(
+                    r"9/9 finished: 1 downloaded, 0 failed, 8 cancelled, 0 in progress"))
+                expect(counts).to_have_count(1)
+                expect(_widget_button(panel, "Wait and Download")).to_be_enabled()
+                page.screenshot(path=str(SHOTS / "cancel_counts.png"))
+                message = panel.locator(".widget-html", has_text="Cancelled 8").inner_text()
+                bar = panel.locator(".progress .progress-bar").first
+                bar_class = bar.get_attribute("class") or ""
+                errors = page.evaluate("window.iwKernelErrors")
+                text = panel.inner_text()
+            except Exception:
+                page.screenshot(path=str(SHOTS / "cancel_failure.png"))
+                raise
+    finally:
+        batch.cancel()
+    print(f"Cancel's sentence shown {said:.3f} s after the click")
+    assert 0 <= said <= 1.0, said
+    assert {j["status"] for j in batch.job_summaries()[1:]} == {"cancelled"}
+    assert "9/9 jobs finished" in message and message.index("Cancelled 8") < \
+        message.index("9/9 jobs finished")
+    assert "warning" in bar_class, bar_class
+    assert errors == [] and "Traceback" not in text, errors
