@@ -87,6 +87,16 @@ class TinyGenerator(Generator):
                 else math.nan,
                 "max_percent_occlusion": max(occlusion, default=math.nan)}
 
+    def frame_statistics(self, job_folder: Path) -> dict[str, list[float]]:
+        """Per frame: its value, and the value times the job's ``scale`` (a statistic a
+        parameter moves, for design to a target)."""
+        path = Path(job_folder) / "labels.json"
+        if not path.is_file():
+            return {}
+        values = [f["value"] for f in json.loads(path.read_text())["frames"]]
+        scale = json.loads((Path(job_folder) / "job.json").read_text())["params"]["scale"]
+        return {"value": values, "scaled_value": [v * scale for v in values]}
+
     def run(self, params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> None:
         if params["sleep_s"]:
             time.sleep(params["sleep_s"])

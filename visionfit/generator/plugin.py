@@ -54,6 +54,17 @@ class VisionFitGenerator(Generator):
         downloaded job (:mod:`.label_summary`), the columns of the review table."""
         return read_statistics(Path(job_folder))
 
+    def frame_statistics(self, job_folder: Path) -> dict[str, Any]:
+        """Per person in every frame: box size and position, keypoint visibility (a wrist
+        hidden or not), occlusion; the per-frame hook of design to a target. Its labels are
+        COCO, so the core's COCO reader computes them (the same as for a user's COCO file)."""
+        from infinity_workflows.design.coco import coco_statistics
+
+        path = Path(job_folder) / "labels.json"
+        if not path.is_file():
+            return {}
+        return coco_statistics(json.loads(path.read_text(encoding="utf-8")), "person")
+
     def run(self, params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> None:
         from .job import run_job
 
