@@ -178,3 +178,15 @@ def test_design_with_the_tiny_generator_through_the_server(
     assert list(table["statistic"]) == ["scaled_value", "flag"]
     fig = design.figure(achieved)
     assert len(fig.axes) == 2
+
+
+def test_a_bound_on_an_event_counts_the_share_past_a_threshold() -> None:
+    occlusion = np.array([0.0, 12.0, 3.0, 30.0])
+    assert AtLeast(0.5, above=10).mean(occlusion) == pytest.approx(0.5)
+    assert AtLeast(0.6, above=10).met(occlusion) is False
+    assert AtMost(0.3, below=5).distance(occlusion) == pytest.approx(0.2)
+    with pytest.raises(ValidationError):
+        AtLeast(0.5, above=1, below=2)
+    rare = np.where(np.arange(200) % 20 == 0, 50.0, 1.0)
+    chosen = choose({"occ": rare}, {"occ": np.ones(200)}, {"occ": AtLeast(0.3, above=10)}, 20)
+    assert AtLeast(0.3, above=10).met(rare[chosen])

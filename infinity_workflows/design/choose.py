@@ -166,8 +166,8 @@ def choose(values: Mapping[str, np.ndarray], weights: Mapping[str, np.ndarray],
         usable &= np.isfinite(values[name]) & np.isfinite(weights[name])
     pool = np.flatnonzero(usable)
     n = min(n, len(pool))
-    terms = [_Term(t, np.nan_to_num(values[name]), np.nan_to_num(weights[name]), margin)
-             for name, t in targets.items()]
+    terms = [_Term(t, np.nan_to_num(_as_measured(t, values[name])),
+                   np.nan_to_num(weights[name]), margin) for name, t in targets.items()]
     chosen: list[int] = []
     free = np.ones(count, bool)
     free[~usable] = False
@@ -192,6 +192,11 @@ def choose(values: Mapping[str, np.ndarray], weights: Mapping[str, np.ndarray],
         if not improved:
             break
     return chosen
+
+
+def _as_measured(target: Target, values: np.ndarray) -> np.ndarray:
+    """What a target averages: a bound's event indicator, else the values."""
+    return target.indicator(values) if isinstance(target, _Bound) else values
 
 
 def _loss_with_each(terms: Sequence[_Term], chosen: Sequence[int], cand: np.ndarray

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,9 @@ class Outcome:
 
     @property
     def mean(self) -> float:
+        """The weighted mean (a bound's: of its event, e.g. the share of frames >= x)."""
+        if isinstance(self.target, _Bound):
+            return self.target.mean(self.values, self.weights)
         v, w = self.values, self.weights
         keep = np.isfinite(v) & (w > 0)
         return float(np.average(v[keep], weights=w[keep])) if keep.any() else math.nan
@@ -144,6 +147,10 @@ class Design:
         return design_figure(self, achieved, baseline)
 
 
+def _same(values: np.ndarray) -> np.ndarray:
+    return values
+
+
 def _generator(name: str) -> Generator:
     generator = installed_generator(name)
     if generator is None:
@@ -216,8 +223,11 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
     # 3-4. Learn, predict for the rest of the pool, preview the set that matches best.
     learnt = [n for n, k in kinds.items() if k != PARAM]
     schema = sesh.schema
-    models = {n: NeighbourModel(features(measured.params, schema), measured.per_job(n))
-              for n in learnt}
+    # A bound on an event (above=/below=) is learnt as the event's probability.
+    learn_as = {n: wanted[n].indicator if isinstance(wanted[n], _Bound) else _same
+                for n in learnt}
+    models = {n: NeighbourModel(features(measured.params, schema),
+                                learn_as[n](measured.per_job(n))) for n in learnt}
     r2 = {n: m.r2() for n, m in models.items()}
     n2 = preview_budget - n1
     if n2 > 0:
@@ -229,7 +239,10 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
         weights = {n: frames if kinds[n] == FRAME else np.ones(len(rest)) for n in wanted}
         say("design: learnt " + ", ".join(f"{n} (R2 {v:.2f})" for n, v in r2.items())
             if r2 else "design: every target is a parameter")
-        proposal = choose(values, weights, wanted, n2, margin)
+        on_predictions = {n: replace(t, above=None, below=None)
+                          if isinstance(t, _Bound) and n in models else t
+                          for n, t in wanted.items()}
+        proposal = choose(values, weights, on_predictions, n2, margin)
         batch2, ids2 = _preview(sesh, [rest[i] for i in proposal], folder / "exploit",
                                 "design: exploit", timeout, say)
         measured = Measured.concat([measured, measure_folder(folder / "exploit", generator,

@@ -200,9 +200,25 @@ class Empirical(DistributionTarget):
 @dataclass(frozen=True)
 class _Bound(Target):
     bound: float
+    # An event instead of the value itself: the share of values >= above (or <= below).
+    above: float | None = None
+    below: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.above is not None and self.below is not None:
+            raise ValidationError("a bound takes above= or below=, not both")
+
+    def indicator(self, values: np.ndarray) -> np.ndarray:
+        """The values the mean is taken of: the values, or 0/1 for the event."""
+        v = np.asarray(values, float)
+        if self.above is not None:
+            return np.where(np.isfinite(v), (v >= self.above).astype(float), np.nan)
+        if self.below is not None:
+            return np.where(np.isfinite(v), (v <= self.below).astype(float), np.nan)
+        return v
 
     def mean(self, values: np.ndarray, weights: np.ndarray | None = None) -> float:
-        v, w = _weights(values, weights)
+        v, w = _weights(self.indicator(values), weights)
         return float(np.average(v, weights=w)) if len(v) else math.nan
 
     def shortfall(self, mean: float) -> float:
@@ -214,16 +230,25 @@ class _Bound(Target):
     def met(self, values: np.ndarray, weights: np.ndarray | None = None) -> bool | None:
         return self.distance(values, weights) <= 0
 
+    def _event(self) -> str:
+        if self.above is not None:
+            return f"share with value >= {self.above:g}"
+        if self.below is not None:
+            return f"share with value <= {self.below:g}"
+        return "mean"
+
 
 class AtLeast(_Bound):
     """The batch's (weighted) mean at least ``bound``: for a 0/1 statistic, the share of
-    frames (or jobs) where it holds."""
+    frames (or jobs) where it holds. ``above=x`` (or ``below=x``): the share of values
+    >= x (<= x) at least ``bound``, e.g. ``AtLeast(0.3, above=10)`` on
+    ``percent_occlusion``: at least 30 % of frames with the person 10 % hidden or more."""
 
     def shortfall(self, mean: float) -> float:
         return max(0.0, self.bound - mean) if math.isfinite(mean) else math.inf
 
     def describe(self) -> str:
-        return f"mean >= {self.bound:g}"
+        return f"{self._event()} >= {self.bound:g}"
 
 
 class AtMost(_Bound):
@@ -233,7 +258,7 @@ class AtMost(_Bound):
         return max(0.0, mean - self.bound) if math.isfinite(mean) else math.inf
 
     def describe(self) -> str:
-        return f"mean <= {self.bound:g}"
+        return f"{self._event()} <= {self.bound:g}"
 
 
 def as_target(value: Any) -> Target:
