@@ -84,6 +84,6 @@ def design_figure(design: Design, achieved: Mapping[str, Outcome] | None = None,
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         ax.set_title(name, fontsize=9, fontweight="bold")
-    fig.suptitle(f"Designed batch ({design.generator}): {len(design.chosen)} videos from "
-                 f"{len(design.measured)} previews, against the targets", fontsize=11)
+    fig.suptitle(f"Designed batch: {len(design.chosen)} videos chosen from "
+                 f"{len(design.measured)} previews\n({design.generator})", fontsize=10)
     return fig

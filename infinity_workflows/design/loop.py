@@ -9,7 +9,8 @@ The method (why, in the README's "Batches designed to a target"):
 3. **learn** how parameters move each targeted statistic (:class:`~.choose.NeighbourModel`)
    and predict it for the whole pool;
 4. **exploit**: choose from the pool, on predictions, the set that best matches the targets
-   (:func:`~.choose.choose`) and preview it with the rest of the budget;
+   (:func:`~.choose.choose`), add neighbours of the best previews so far (their seeds, the
+   parameters moved a little: local search), and preview them with the rest of the budget;
 5. **select** the videos among all measured previews (greedy on measurements, not
    predictions), and rerun each from its preview's seed (``state`` = the preview's job id),
    so a video starts from exactly the frame its preview showed.
@@ -35,6 +36,8 @@ from .measure import FRAME, PARAM, Measured, measure_folder
 from .targets import Target, _Bound, as_targets
 
 __all__ = ["Design", "Outcome", "design_batch"]
+
+LOCAL_STEP = 0.03  # local search moves a numeric parameter by this share of its range (sd)
 
 
 @dataclass
@@ -164,6 +167,35 @@ def _frames(generator: Generator, params: list[dict[str, Any]]) -> np.ndarray:
     return np.array([float(generator.estimate(p, False)) for p in params])
 
 
+def _neighbours(measured: Measured, kinds: Mapping[str, str], targets: Mapping[str, Target],
+                n: int, schema: Any, keep: set[str], margin: float,
+                rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Local search: ``n`` jobs near the best measured previews (the set the choice would
+    take now), each from its seed's ``state`` (same room, furniture and timing) with every
+    numeric parameter not fixed by the caller moved by a few per cent of its range. What
+    the parameters cannot explain (a piece of furniture in front of the person comes from
+    the seed) is found again this way."""
+    frames = np.ones(len(measured))
+    values = {name: measured.per_job(name) for name in targets}
+    weights = {name: frames for name in targets}
+    seeds = choose(values, weights, targets, max(1, n // 2), margin)
+    if not seeds:
+        return []
+    jobs = []
+    for k in range(n):
+        i = seeds[k % len(seeds)]
+        job = {**measured.params[i], "state": measured.job_ids[i]}
+        for p in schema:
+            if p.name in keep or p.type not in ("int", "float") or p.min is None \
+                    or p.max is None or not isinstance(job.get(p.name), (int, float)):
+                continue
+            moved = float(job[p.name]) + rng.normal(0, LOCAL_STEP * (p.max - p.min))
+            moved = min(p.max, max(p.min, moved))
+            job[p.name] = round(moved) if p.type == "int" else moved
+        jobs.append(job)
+    return jobs
+
+
 def _preview(sesh: Any, jobs: list[dict[str, Any]], folder: Path, label: str,
              timeout: float | None, say: Callable[[str], None]) -> tuple[str, list[str]]:
     """Render ``jobs`` as previews on the server and download them; (batch id, ids of the
@@ -182,7 +214,7 @@ def _preview(sesh: Any, jobs: list[dict[str, Any]], folder: Path, label: str,
 def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_budget: int,
                  folder: str | Path, *, fixed: Mapping[str, Any] | None = None,
                  seed: int | None = None, explore: float = 0.5, pool_size: int = 4000,
-                 margin: float = 0.1, timeout: float | None = 1800,
+                 margin: float = 0.1, local: float = 0.3, timeout: float | None = 1800,
                  say: Callable[[str], None] | None = print) -> Design:
     """Choose ``n_videos`` video jobs whose label statistics meet ``targets``, spending at
     most ``preview_budget`` previews on the server to measure candidates.
@@ -194,8 +226,9 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
     ``folder/explore`` and ``folder/exploit``.
     ``explore``: the share of the budget previewed at random before the model proposes the
     rest. ``margin``: how far past a bound the choice aims (a share of the bound), for the
-    gap between a preview's one frame and its video. Returns a :class:`Design`; submit its
-    ``job_params`` as videos.
+    gap between a preview's one frame and its video. ``local``: the share of the exploit
+    round spent near the best previews so far, from their seeds (local search). Returns a
+    :class:`Design`; submit its ``job_params`` as videos.
     """
     from ..sampling import sample_inputs
 
@@ -203,8 +236,9 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
     if n_videos < 1 or preview_budget < 2:
         raise ValidationError(f"need n_videos >= 1 and preview_budget >= 2, got {n_videos} "
                               f"and {preview_budget}")
-    if not 0 < explore <= 1:
-        raise ValidationError(f"explore must be in (0, 1], got {explore}")
+    if not 0 < explore <= 1 or not 0 <= local <= 1:
+        raise ValidationError(f"explore must be in (0, 1] and local in [0, 1], got "
+                              f"{explore} and {local}")
     say = say or (lambda _msg: None)
     generator = _generator(sesh.generator)
     folder = Path(folder)
@@ -242,9 +276,14 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
         on_predictions = {n: replace(t, above=None, below=None)
                           if isinstance(t, _Bound) and n in models else t
                           for n, t in wanted.items()}
-        proposal = choose(values, weights, on_predictions, n2, margin)
-        batch2, ids2 = _preview(sesh, [rest[i] for i in proposal], folder / "exploit",
-                                "design: exploit", timeout, say)
+        n_local = round(local * n2) if "state" in schema else 0
+        proposal = choose(values, weights, on_predictions, n2 - n_local, margin)
+        jobs2 = [rest[i] for i in proposal]
+        if n_local:
+            jobs2 += _neighbours(measured, kinds, wanted, n_local, schema,
+                                 set(fixed or ()), margin, rng)
+        batch2, ids2 = _preview(sesh, jobs2, folder / "exploit", "design: exploit", timeout,
+                                say)
         measured = Measured.concat([measured, measure_folder(folder / "exploit", generator,
                                                              ids2)])
         batches.append(batch2)
