@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     coco = synthetic_coco(out / "coco_closeups.json")
     targets: dict[str, dict[str, Any]] = {
         "uniform": {"bbox_center_x": Uniform(0.15, 0.85)},
-        "rare": {"percent_occlusion": AtLeast(0.3, above=10.0)},
+        "rare": {"visible_keypoint_fraction": AtLeast(0.3, below=0.5)},
         "coco": match_coco(coco, ("bbox_area_fraction",)),
     }
     if args.only:

@@ -33,10 +33,11 @@ from ..errors import ConfigurationError, DownloadError, ValidationError
 from ..generators import Generator, installed_generator
 from .choose import NeighbourModel, choose, features
 from .measure import FRAME, PARAM, Measured, measure_folder
-from .targets import Target, _Bound, as_targets
+from .targets import AtLeast, AtMost, Target, _Bound, as_targets
 
 __all__ = ["Design", "Outcome", "design_batch"]
 
+MIN_EVENTS = 3  # events seen before a bound's event is learnt as a probability
 LOCAL_STEP = 0.03  # local search moves a numeric parameter by this share of its range (sd)
 
 
@@ -257,9 +258,16 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
     # 3-4. Learn, predict for the rest of the pool, preview the set that matches best.
     learnt = [n for n, k in kinds.items() if k != PARAM]
     schema = sesh.schema
-    # A bound on an event (above=/below=) is learnt as the event's probability.
+    # A bound on an event (above=/below=) is learnt as the event's probability; while the
+    # random previews show it fewer than MIN_EVENTS times, as the value itself, and the
+    # proposal then pushes the value towards the event.
     learn_as = {n: wanted[n].indicator if isinstance(wanted[n], _Bound) else _same
                 for n in learnt}
+    towards = {n: t for n, t in wanted.items() if n in learnt and isinstance(t, _Bound)
+               and (t.above is not None or t.below is not None)
+               and np.nansum(t.indicator(measured.per_job(n))) < MIN_EVENTS}
+    for n in towards:
+        learn_as[n] = _same
     models = {n: NeighbourModel(features(measured.params, schema),
                                 learn_as[n](measured.per_job(n))) for n in learnt}
     r2 = {n: m.r2() for n, m in models.items()}
@@ -276,6 +284,13 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
         on_predictions = {n: replace(t, above=None, below=None)
                           if isinstance(t, _Bound) and n in models else t
                           for n, t in wanted.items()}
+        for n, t in towards.items():  # as far towards the event as the pool goes
+            pred = values[n][np.isfinite(values[n])]
+            if len(pred):
+                on_predictions[n] = AtLeast(float(pred.max())) if t.above is not None \
+                    else AtMost(float(pred.min()))
+            say(f"design: {n}: the event was seen {MIN_EVENTS - 1} times or fewer in "
+                f"{n1} random previews; proposing towards it")
         n_local = round(local * n2) if "state" in schema else 0
         proposal = choose(values, weights, on_predictions, n2 - n_local, margin)
         jobs2 = [rest[i] for i in proposal]
