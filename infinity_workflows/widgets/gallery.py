@@ -203,10 +203,11 @@ class CurationGallery:
         started = time.perf_counter()
         self.curation = Curation.load(self.folder, self.generator, thumb_px=self.thumb_px)
         cur = self.curation
+        none = "" if cur.statistics else \
+            " (its generator declares none, or is not installed here)"
         self.status.value = info_html(
-            f"{len(cur)} jobs, {len(cur.statistics)} label statistics"
-            f"{'' if cur.statistics else ' (its generator declares none, or is not installed here)'}"
-            f", read in {time.perf_counter() - started:.1f} s")
+            f"{len(cur)} jobs, {len(cur.statistics)} label statistics{none}, read in "
+            f"{time.perf_counter() - started:.1f} s")
         columns = cur.columns()
         self.column.options = columns
         self.sort.options = [_JOB_ORDER, *columns]
