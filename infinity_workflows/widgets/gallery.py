@@ -396,6 +396,9 @@ class CurationGallery:
             sort = None if self.sort.value == _JOB_ORDER else self.sort.value
             plan = plan_rerun(self.batch, self.selected, self._overrides(),
                               self.batch_name.value.strip() or None, self.filters, sort)
+        except ValidationError as exc:  # the user's choice: said as it is
+            self.result.value = error_html(str(exc))
+            return None
         except Exception as exc:  # noqa: BLE001 - shown to the user, in one sentence
             self.result.value = error_html(explain_error(exc, self._server()))
             return None
