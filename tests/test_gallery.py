@@ -63,12 +63,12 @@ def test_filters_sort_and_pages(folder: Path) -> None:
 
 def test_the_table_and_thumbnails_are_made_once(folder: Path) -> None:
     Curation.load(folder, TinyGenerator())
-    table = folder / CACHE_FOLDER / "table.json"
-    thumbs = sorted((folder / CACHE_FOLDER / "thumbs128").iterdir())
-    assert len(thumbs) == 60
-    stamps = (table.stat().st_mtime_ns, thumbs[0].stat().st_mtime_ns)
+    table, pack = folder / CACHE_FOLDER / "table.json", folder / CACHE_FOLDER / "thumbs128.pack"
+    index = json.loads((folder / CACHE_FOLDER / "thumbs128.json").read_text())
+    assert len(index) == 60 and pack.stat().st_size == sum(n for _, n in index.values())
+    stamps = (table.stat().st_mtime_ns, pack.stat().st_mtime_ns)
     again = Curation.load(folder, TinyGenerator())
-    assert (table.stat().st_mtime_ns, thumbs[0].stat().st_mtime_ns) == stamps
+    assert (table.stat().st_mtime_ns, pack.stat().st_mtime_ns) == stamps
     assert again.statistics == dict(TinyGenerator.label_statistics)
     assert again.frame["color"].tolist() == [COLOURS[i % 3] for i in range(60)]
 

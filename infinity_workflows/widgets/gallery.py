@@ -201,7 +201,9 @@ class CurationGallery:
             self._refilter()
             return
         started = time.perf_counter()
-        self.curation = Curation.load(self.folder, self.generator, thumb_px=self.thumb_px)
+        self.curation = Curation.load(
+            self.folder, self.generator, thumb_px=self.thumb_px,
+            progress=lambda text: setattr(self.status, "value", info_html(f"Reading: {text}")))
         cur = self.curation
         none = "" if cur.statistics else \
             " (its generator declares none, or is not installed here)"

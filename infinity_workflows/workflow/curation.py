@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -100,28 +100,23 @@ class Curation:
     frame: pd.DataFrame                          # index: job id
     statistics: dict[str, str]                   # column -> description
     params: list[str]
-    thumbs_dir: Path
+    thumbs: _ThumbPack
     _arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _thumb_cache: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls, folder: str | Path, generator: Any = None, *,
-             thumb_px: int = THUMB_PX) -> Curation:
+    def load(cls, folder: str | Path, generator: Any = None, *, thumb_px: int = THUMB_PX,
+             progress: Callable[[str], None] | None = None) -> Curation:
         """Read ``folder`` (a downloaded batch): the statistics table and thumbnails are
-        made for jobs not seen before and cached under ``<folder>/.gallery/``."""
+        made for jobs not seen before and cached under ``<folder>/.gallery/``;
+        ``progress(text)`` hears how far a first read has got."""
         import pandas as pd
 
         folder = Path(folder)
         cache = folder / CACHE_FOLDER
-        thumbs = cache / f"thumbs{thumb_px}"
-        thumbs.mkdir(parents=True, exist_ok=True)
-        frame = _cached_table(folder, cache, generator)
-        for job_id, path in zip(frame.index, frame["job_path"], strict=True):
-            target = thumbs / f"{job_id}.png"
-            if not target.is_file():
-                data = _thumbnail(Path(path), thumb_px)
-                if data is not None:
-                    write_bytes_atomic(target, data)
+        cache.mkdir(parents=True, exist_ok=True)
+        frame = _cached_table(folder, cache, generator, progress)
+        thumbs = _ThumbPack(cache / f"thumbs{thumb_px}")
+        thumbs.update(zip(frame.index, frame["job_path"], strict=True), thumb_px, progress)
         statistics = dict(frame.attrs.get("statistics", {}))
         params = list(frame.attrs.get("params", []))
         frame = frame.reset_index()
@@ -213,16 +208,55 @@ class Curation:
         return self.frame.at[job_id, column]
 
     def thumbnail(self, job_id: str) -> bytes:
-        """The job's thumbnail PNG (b"" without a preview), read once then kept."""
-        data = self._thumb_cache.get(job_id)
-        if data is None:
-            path = self.thumbs_dir / f"{job_id}.png"
-            data = path.read_bytes() if path.is_file() else b""
-            self._thumb_cache[job_id] = data
-        return data
+        """The job's thumbnail PNG (b"" without a preview)."""
+        return self.thumbs.get(job_id)
 
 
-def _cached_table(folder: Path, cache: Path, generator: Any) -> pd.DataFrame:
+class _ThumbPack:
+    """Every thumbnail of a batch in one file (``<stem>.pack``: PNGs back to back, and
+    ``<stem>.json``: job id -> offset, length), read whole into memory: one open instead of
+    thousands, and rewritten once when jobs are added. A cache: rebuilt if damaged."""
+
+    def __init__(self, stem: Path) -> None:
+        self.pack, self.index_path = stem.with_suffix(".pack"), stem.with_suffix(".json")
+        self.data: dict[str, bytes] = {}
+        try:
+            index = json.loads(self.index_path.read_text(encoding="utf-8"))
+            blob = self.pack.read_bytes()
+            self.data = {job_id: blob[offset:offset + length]
+                         for job_id, (offset, length) in index.items()}
+        except (OSError, ValueError, TypeError):
+            self.data = {}
+
+    def get(self, job_id: str) -> bytes:
+        return self.data.get(job_id, b"")
+
+    def update(self, jobs: Iterable[tuple[str, str]], px: int,
+               progress: Callable[[str], None] | None) -> None:
+        """Make the thumbnails missing (on two threads: PIL lets go of the GIL while it
+        decodes and encodes), then write the pack once."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        missing = [(job_id, Path(path)) for job_id, path in jobs if job_id not in self.data]
+        if not missing:
+            return
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for done, (job_id, data) in enumerate(pool.map(
+                    lambda job: (job[0], _thumbnail(job[1], px)), missing), start=1):
+                self.data[job_id] = data or b""
+                if progress is not None and done % 250 == 0:
+                    progress(f"thumbnails: {done:,} of {len(missing):,}")
+        index, parts, offset = {}, [], 0
+        for job_id, data in self.data.items():
+            index[job_id] = (offset, len(data))
+            parts.append(data)
+            offset += len(data)
+        write_bytes_atomic(self.pack, b"".join(parts))
+        write_text_atomic(self.index_path, json.dumps(index))
+
+
+def _cached_table(folder: Path, cache: Path, generator: Any,
+                  progress: Callable[[str], None] | None) -> pd.DataFrame:
     """The batch's statistics table, re-read only when its set of job folders changed."""
     import pandas as pd
 
@@ -239,7 +273,11 @@ def _cached_table(folder: Path, cache: Path, generator: Any) -> pd.DataFrame:
             return frame
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    frame = label_statistics_table(folder, generator)
+    def counted(done: int, total: int) -> None:
+        if progress is not None and (done % 250 == 0 or done == total):
+            progress(f"label statistics: {done:,} of {total:,} jobs")
+
+    frame = label_statistics_table(folder, generator, counted)
     write_text_atomic(path, json.dumps({
         "version": _CACHE_VERSION, "jobs": names, "attrs": frame.attrs,
         "dtypes": {c: str(t) for c, t in frame.reset_index().dtypes.items()},
