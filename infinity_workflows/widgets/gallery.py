@@ -39,6 +39,7 @@ __all__ = ["CurationGallery", "curation_gallery"]
 _JOB_ORDER = "(job order)"
 _SELECTED = "3px solid #1976d2"
 _UNSELECTED = "3px solid transparent"
+_CAPTION = '<div style="line-height:1.25;font-size:11px;padding:2px 0">'
 
 
 def _fmt(value: Any) -> str:
@@ -90,6 +91,7 @@ class CurationGallery:
         self.page = 0
         self._rows: Any = []
         self._drawing = False
+        self._varying: list[str] = []
         self.last_redraw_s = 0.0
         self.last_plan: RerunPlan | None = None
         self.last_record: Path | None = None
@@ -210,6 +212,7 @@ class CurationGallery:
         self.status.value = info_html(
             f"{len(cur)} jobs, {len(cur.statistics)} label statistics{none}, read in "
             f"{time.perf_counter() - started:.1f} s")
+        self._varying = cur.varying() or list(cur.statistics)
         columns = cur.columns()
         self.column.options = columns
         self.sort.options = [_JOB_ORDER, *columns]
@@ -292,7 +295,7 @@ class CurationGallery:
         cur = self.curation
         assert cur is not None
         wanted = [] if self.sort.value == _JOB_ORDER else [self.sort.value]
-        wanted += [f.column for f in self.filters] + list(cur.statistics)[:3]
+        wanted += [f.column for f in self.filters] + self._varying
         return list(dict.fromkeys(wanted))[:3]
 
     def _draw(self, started: float) -> None:
@@ -311,9 +314,9 @@ class CurationGallery:
                 job_id = ids[i]
                 tile.job_id = job_id
                 tile.image.value = self.curation.thumbnail(job_id)
-                tile.caption.value = "<small>" + "<br>".join(
+                tile.caption.value = _CAPTION + "<br>".join(
                     f"{html.escape(_short(c))}: {html.escape(_fmt(self.curation.value(job_id, c)))}"
-                    for c in captions) + "</small>"
+                    for c in captions) + "</div>"
                 picked = job_id in self.selection
                 tile.pick.value = picked
                 tile.pick.description = job_id[:8]

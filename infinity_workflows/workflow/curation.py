@@ -146,6 +146,18 @@ class Curation:
         """What a filter or sort may name: the statistics, then the parameters."""
         return [*self.statistics, *self.params]
 
+    def varying(self) -> list[str]:
+        """The statistics that differ between jobs (a caption's worth showing), in order."""
+        import numpy as np
+
+        out = []
+        for name in self.statistics:
+            values = self._arrays[name]
+            values = values[np.isfinite(values)]
+            if len(values) and values.min() != values.max():
+                out.append(name)
+        return out
+
     def is_numeric(self, column: str) -> bool:
         return self._arrays[column].dtype.kind == "f"
 
