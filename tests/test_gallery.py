@@ -58,13 +58,14 @@ def test_filters_sort_and_pages(folder: Path) -> None:
         cur.select_rows([Filter("nope", low=1)])
     with pytest.raises(ValidationError, match="not a number"):
         cur.select_rows([Filter("color", low=1)])
-    assert cur.thumbnail(ids[0]).startswith(b"\x89PNG")
+    assert cur.thumbnail(ids[0]).startswith(b"\xff\xd8")  # a JPEG
 
 
 def test_the_table_and_thumbnails_are_made_once(folder: Path) -> None:
     Curation.load(folder, TinyGenerator())
-    table, pack = folder / CACHE_FOLDER / "table.json", folder / CACHE_FOLDER / "thumbs128.pack"
-    index = json.loads((folder / CACHE_FOLDER / "thumbs128.json").read_text())
+    cache = folder / CACHE_FOLDER
+    table, pack = cache / "table.json", cache / "thumbs128-jpeg.pack"
+    index = json.loads((cache / "thumbs128-jpeg.json").read_text())
     assert len(index) == 60 and pack.stat().st_size == sum(n for _, n in index.values())
     stamps = (table.stat().st_mtime_ns, pack.stat().st_mtime_ns)
     again = Curation.load(folder, TinyGenerator())

@@ -60,7 +60,7 @@ class _Tile:
 
     def __init__(self, px: int) -> None:
         self.job_id: str | None = None
-        self.image = widgets.Image(format="png", layout=widgets.Layout(
+        self.image = widgets.Image(format="jpeg", layout=widgets.Layout(
             width=f"{px}px", height=f"{px}px", object_fit="contain"))
         self.caption = widgets.HTML(layout=widgets.Layout(width=f"{px}px"))
         self.pick = widgets.ToggleButton(description="", layout=widgets.Layout(
