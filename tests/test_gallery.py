@@ -221,3 +221,23 @@ def test_a_written_record_has_no_token(previews, tmp_path: Path, server: LiveSer
     record = write_rerun_record(plan, tmp_path)
     text = "".join(p.read_text() for p in record.parent.iterdir())
     assert server.token not in text and batch.batch_id in text
+
+
+def test_a_written_record_submits_the_videos_when_run(previews, kernel_env: LiveServer,
+                                                      tmp_path: Path) -> None:
+    from infinity_workflows import Session
+    from infinity_workflows.records import read_lineage, rerun_record
+    from infinity_workflows.workflow import open_batch
+
+    batch, _ = previews
+    chosen = [batch.jobs[2]["id"], batch.jobs[5]["id"]]
+    record = write_rerun_record(plan_rerun(batch, chosen, {"frames": 3}), tmp_path / "records")
+    ran = rerun_record(record, {"SUBMIT_NOW": True}, records_dir=tmp_path / "records")
+    assert read_lineage(ran)["rerun_of"]["job_ids"] == chosen  # kept by the re-run
+    (download,) = ran.parent.glob("download_batch_*.ipynb")
+    videos_id = read_lineage(download)["batch_id"]
+    session = Session(token=kernel_env.token, generator="tiny-v1", server=kernel_env.url)
+    videos = open_batch(session, videos_id)
+    assert videos.job_type == "video"
+    assert sorted(j["param_values"]["state"] for j in videos.jobs) == sorted(chosen)
+    assert {j["param_values"]["frames"] for j in videos.jobs} == {3}

@@ -373,7 +373,6 @@ def write_rerun_record(plan: RerunPlan, records_dir: str | Path | None = None,
     """A new Submit record that reruns the plan's jobs as videos, its lineage naming the
     previews batch and the selection; ``selection.json`` beside it. Returns its path."""
     from ..records.render import (
-        METADATA_KEY,
         build_record,
         new_record_folder,
         place_record,
@@ -389,9 +388,7 @@ def write_rerun_record(plan: RerunPlan, records_dir: str | Path | None = None,
                   "BATCH_NAME": plan.batch_name, "SUBMIT_NOW": submit_now,
                   "RERUN_OF_BATCH": plan.previews_batch_id,
                   "RERUN_JOB_IDS": list(plan.job_ids), "OVERRIDES": dict(plan.overrides)}
-    nb = build_record("submit", parameters, nb, template_name)
-    nb.metadata[METADATA_KEY]["rerun_of"] = {"batch_id": plan.previews_batch_id,
-                                             "job_ids": list(plan.job_ids)}
+    nb = build_record("submit", parameters, nb, template_name)  # lineage: rerun_of
     folder, stamp = new_record_folder(records_dir)
     place_record(nb, parameters, folder, None, None)
     path = publish_exclusive(nb, folder, f"submit_batch_{stamp}")
