@@ -162,7 +162,9 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
             expect(gallery().locator(".iw-gallery-result")).to_contain_text(
                 f"{PICKS} preview job(s)")
             page.screenshot(path=str(SHOTS / "gallery_selected.png"))
+            page.set_viewport_size({"width": 1100, "height": 2000})  # the whole gallery
             gallery().screenshot(path=str(SHOTS / "gallery_widget.png"))
+            page.set_viewport_size({"width": 1440, "height": 1000})
             confirm.click()
             result = gallery().locator(".iw-gallery-result")
             expect(result).to_contain_text("Submitted videos batch", timeout=WAIT_MS)

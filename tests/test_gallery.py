@@ -241,3 +241,9 @@ def test_a_written_record_submits_the_videos_when_run(previews, kernel_env: Live
     assert videos.job_type == "video"
     assert sorted(j["param_values"]["state"] for j in videos.jobs) == sorted(chosen)
     assert {j["param_values"]["frames"] for j in videos.jobs} == {3}
+
+
+def test_captions_skip_statistics_that_repeat_another(folder: Path) -> None:
+    cur = Curation.load(folder, TinyGenerator())
+    # Previews have one frame: num_frames never varies, max occlusion is the mean's copy.
+    assert cur.varying() == ["avg_value", "avg_percent_occlusion"]

@@ -148,14 +148,17 @@ class Curation:
         return [*self.statistics, *self.params]
 
     def varying(self) -> list[str]:
-        """The statistics that differ between jobs (a caption's worth showing), in order."""
+        """The statistics that differ between jobs and are not a copy of an earlier one (a
+        preview's min, mean and max are its one frame's value): a caption's worth showing."""
         import numpy as np
 
-        out = []
+        out: list[str] = []
         for name in self.statistics:
             values = self._arrays[name]
-            values = values[np.isfinite(values)]
-            if len(values) and values.min() != values.max():
+            finite = values[np.isfinite(values)]
+            if not len(finite) or finite.min() == finite.max():
+                continue
+            if not any(np.array_equal(values, self._arrays[o], equal_nan=True) for o in out):
                 out.append(name)
         return out
 
