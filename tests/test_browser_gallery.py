@@ -22,7 +22,8 @@ import pytest
 from tests.support.server import LiveServer
 from tests.test_browser import KERNEL_READY, SHOTS, WAIT_MS, chromium_page, lab  # noqa: F401
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# Rendering and downloading 2,000 previews takes minutes on a busy two-core machine.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 GENERATOR = "visionfit-flagship-v0.1.0"
 PREVIEWS = 2000
