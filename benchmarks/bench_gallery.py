@@ -14,7 +14,8 @@ run, interleaved round by round:
 
 Both run in this process without a browser (no comm messages), so they compare the Python
 side; the browser's end-to-end redraw is measured by tests/test_browser_gallery.py.
-Target: a redraw <= 200 ms; figures as medians and the ratio gallery / naive.
+Target: a redraw <= 200 ms; figures as medians and 95th percentiles, and the ratio of the
+medians gallery / naive.
 
 Run: ``.venv/bin/python benchmarks/bench_gallery.py [--jobs 2000] [--rounds 30]``.
 """
@@ -105,10 +106,11 @@ def main() -> None:
             naive_redraw(df, query, page, args.per_page)
             times["naive page"].append(time.perf_counter() - started)
     med = {k: 1000 * statistics.median(v) for k, v in times.items()}
-    worst = {k: 1000 * max(v) for k, v in times.items()}
+    # The 95th percentile: on a shared machine the single worst round is a preemption.
+    worst = {k: 1000 * statistics.quantiles(v, n=20)[-1] for k, v in times.items()}
     print(f"first load (statistics + thumbnails of {args.jobs}): {first:.1f} s "
           f"({first_cpu:.1f} CPU s); cached: {cached:.2f} s")
-    print(f"{'redraw':<8} {'gallery ms':>11} {'max':>6} {'naive ms':>9} {'max':>6} {'ratio':>6}")
+    print(f"{'redraw':<8} {'gallery ms':>11} {'p95':>6} {'naive ms':>9} {'p95':>6} {'ratio':>6}")
     for kind in ("filter", "page"):
         print(f"{kind:<8} {med[kind]:>11.1f} {worst[kind]:>6.1f} {med['naive ' + kind]:>9.1f} "
               f"{worst['naive ' + kind]:>6.1f} {med[kind] / med['naive ' + kind]:>6.2f}")
