@@ -79,7 +79,9 @@ def design_figure(design: Design, achieved: Mapping[str, Outcome] | None = None,
             ax.axhline(bound, color="black", linewidth=2, label=f"target: {target.describe()}")
             for i, m in enumerate(means):
                 ax.text(i, m, f"{m:.3g}", ha="center", va="bottom", fontsize=8)
-            ax.set_ylabel(f"mean {name} ({design.kinds[name]})", fontsize=8)
+            what = "mean" if getattr(target, "above", None) is None and \
+                getattr(target, "below", None) is None else "share past the threshold"
+            ax.set_ylabel(f"{what}: {name} ({design.kinds[name]})", fontsize=8)
         ax.legend(fontsize=7, loc="best")
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)

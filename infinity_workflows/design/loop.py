@@ -215,7 +215,7 @@ def _preview(sesh: Any, jobs: list[dict[str, Any]], folder: Path, label: str,
 def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_budget: int,
                  folder: str | Path, *, fixed: Mapping[str, Any] | None = None,
                  seed: int | None = None, explore: float = 0.5, pool_size: int = 4000,
-                 margin: float = 0.1, local: float = 0.3, timeout: float | None = 1800,
+                 margin: float = 0.3, local: float = 0.3, timeout: float | None = 1800,
                  say: Callable[[str], None] | None = print) -> Design:
     """Choose ``n_videos`` video jobs whose label statistics meet ``targets``, spending at
     most ``preview_budget`` previews on the server to measure candidates.
