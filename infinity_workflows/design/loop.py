@@ -151,8 +151,32 @@ class Design:
         return design_figure(self, achieved, baseline)
 
 
-def _same(values: np.ndarray) -> np.ndarray:
-    return values
+def _learn(measured: Measured, wanted: Mapping[str, Target], learnt: list[str], schema: Any,
+           say: Callable[[str], None]) -> tuple[dict[str, NeighbourModel],
+                                                dict[str, Target | None]]:
+    """A model per learnt statistic, and the targets to choose proposals by. A bound on an
+    event (above=/below=) is learnt as the event's probability; while the previews show it
+    fewer than MIN_EVENTS times, as the value itself, and its proposal target is None (the
+    caller pushes the value as far towards the event as the pool goes)."""
+    x = features(measured.params, schema)
+    models: dict[str, NeighbourModel] = {}
+    targets: dict[str, Target | None] = dict(wanted)
+    for n in learnt:
+        t = wanted[n]
+        y = measured.per_job(n)
+        if isinstance(t, _Bound) and (t.above is not None or t.below is not None):
+            events = np.nansum(t.indicator(y))
+            if events < MIN_EVENTS:
+                say(f"design: {n}: the event was seen {int(events)} times in "
+                    f"{len(measured)} previews; proposing towards it")
+                targets[n] = None
+            else:
+                y = t.indicator(y)
+                targets[n] = replace(t, above=None, below=None)
+        elif isinstance(t, _Bound):
+            targets[n] = t
+        models[n] = NeighbourModel(x, y)
+    return models, targets
 
 
 def _generator(name: str) -> Generator:
@@ -215,7 +239,8 @@ def _preview(sesh: Any, jobs: list[dict[str, Any]], folder: Path, label: str,
 def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_budget: int,
                  folder: str | Path, *, fixed: Mapping[str, Any] | None = None,
                  seed: int | None = None, explore: float = 0.5, pool_size: int = 4000,
-                 margin: float = 0.3, local: float = 0.3, timeout: float | None = 1800,
+                 margin: float = 0.3, local: float = 0.3, rounds: int = 3,
+                 timeout: float | None = 1800,
                  say: Callable[[str], None] | None = print) -> Design:
     """Choose ``n_videos`` video jobs whose label statistics meet ``targets``, spending at
     most ``preview_budget`` previews on the server to measure candidates.
@@ -224,11 +249,12 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
     ``Histogram``, ``Empirical``, ``AtLeast``, ``AtMost``; see :mod:`.targets` and
     :func:`~.coco.match_coco`). ``fixed``: values every candidate keeps, as for
     ``sample_input`` (a value or a distribution). Previews are downloaded into
-    ``folder/explore`` and ``folder/exploit``.
+    ``folder/explore`` and ``folder/exploit-<round>``.
     ``explore``: the share of the budget previewed at random before the model proposes the
     rest. ``margin``: how far past a bound the choice aims (a share of the bound), for the
     gap between a preview's one frame and its video. ``local``: the share of the exploit
-    round spent near the best previews so far, from their seeds (local search). Returns a
+    round spent near the best previews so far, from their seeds (local search). ``rounds``:
+    how many times the rest of the budget is learnt from and proposed. Returns a
     :class:`Design`; submit its ``job_params`` as videos.
     """
     from ..sampling import sample_inputs
@@ -237,9 +263,9 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
     if n_videos < 1 or preview_budget < 2:
         raise ValidationError(f"need n_videos >= 1 and preview_budget >= 2, got {n_videos} "
                               f"and {preview_budget}")
-    if not 0 < explore <= 1 or not 0 <= local <= 1:
-        raise ValidationError(f"explore must be in (0, 1] and local in [0, 1], got "
-                              f"{explore} and {local}")
+    if not 0 < explore <= 1 or not 0 <= local <= 1 or rounds < 1:
+        raise ValidationError(f"explore must be in (0, 1], local in [0, 1] and rounds >= 1, "
+                              f"got {explore}, {local} and {rounds}")
     say = say or (lambda _msg: None)
     generator = _generator(sesh.generator)
     folder = Path(folder)
@@ -255,52 +281,49 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
     kinds = {name: measured.kind(name) for name in wanted}
     batches = [batch1]
 
-    # 3-4. Learn, predict for the rest of the pool, preview the set that matches best.
+    # 3-4. Learn, predict for the rest of the pool, preview the set that matches best; in
+    # `rounds` rounds, each learning from every preview so far.
     learnt = [n for n, k in kinds.items() if k != PARAM]
     schema = sesh.schema
-    # A bound on an event (above=/below=) is learnt as the event's probability; while the
-    # random previews show it fewer than MIN_EVENTS times, as the value itself, and the
-    # proposal then pushes the value towards the event.
-    learn_as = {n: wanted[n].indicator if isinstance(wanted[n], _Bound) else _same
-                for n in learnt}
-    towards = {n: t for n, t in wanted.items() if n in learnt and isinstance(t, _Bound)
-               and (t.above is not None or t.below is not None)
-               and np.nansum(t.indicator(measured.per_job(n))) < MIN_EVENTS}
-    for n in towards:
-        learn_as[n] = _same
-    models = {n: NeighbourModel(features(measured.params, schema),
-                                learn_as[n](measured.per_job(n))) for n in learnt}
-    r2 = {n: m.r2() for n, m in models.items()}
-    n2 = preview_budget - n1
-    if n2 > 0:
-        rest = pool[n1:]
+    r2: dict[str, float] = {}
+    left = preview_budget - n1
+    rest = pool[n1:]
+    for round_no in range(1, rounds + 1):
+        n2 = -(-left // (rounds - round_no + 1))
+        if n2 <= 0:
+            break
+        models, on_predictions = _learn(measured, wanted, learnt, schema, say)
+        if round_no == 1:  # on the random previews alone: an unbiased leave-one-out
+            r2 = {n: m.r2() for n, m in models.items()}
+            say("design: learnt " + ", ".join(f"{n} (R2 {v:.2f})" for n, v in r2.items())
+                if r2 else "design: every target is a parameter")
         x = features(rest, schema)
         values = {n: models[n].predict(x) if n in models else
                   np.array([float(p[n]) for p in rest]) for n in wanted}
+        for n, t in on_predictions.items():  # "towards": as far as the pool goes
+            if t is None:
+                pred = values[n][np.isfinite(values[n])]
+                bound = wanted[n]
+                on_predictions[n] = AtLeast(float(pred.max()) if len(pred) else 0.0) \
+                    if isinstance(bound, _Bound) and bound.above is not None \
+                    else AtMost(float(pred.min()) if len(pred) else 0.0)
         weights = {n: np.ones(len(rest)) for n in wanted}
-        say("design: learnt " + ", ".join(f"{n} (R2 {v:.2f})" for n, v in r2.items())
-            if r2 else "design: every target is a parameter")
-        on_predictions = {n: replace(t, above=None, below=None)
-                          if isinstance(t, _Bound) and n in models else t
-                          for n, t in wanted.items()}
-        for n, t in towards.items():  # as far towards the event as the pool goes
-            pred = values[n][np.isfinite(values[n])]
-            if len(pred):
-                on_predictions[n] = AtLeast(float(pred.max())) if t.above is not None \
-                    else AtMost(float(pred.min()))
-            say(f"design: {n}: the event was seen {MIN_EVENTS - 1} times or fewer in "
-                f"{n1} random previews; proposing towards it")
         n_local = round(local * n2) if "state" in schema else 0
-        proposal = choose(values, weights, on_predictions, n2 - n_local, margin)
+        # Proposals aim bounds further (twice the bound at least), so the final choice has
+        # spare candidates with the event to pick from.
+        proposal = choose(values, weights, on_predictions, n2 - n_local, max(margin, 1.0))
         jobs2 = [rest[i] for i in proposal]
+        taken = set(proposal)
+        rest = [job for i, job in enumerate(rest) if i not in taken]
         if n_local:
             jobs2 += _neighbours(measured, kinds, wanted, n_local, schema,
                                  set(fixed or ()), margin, rng)
-        batch2, ids2 = _preview(sesh, jobs2, folder / "exploit", "design: exploit", timeout,
+        where = folder / f"exploit-{round_no}"
+        batch2, ids2 = _preview(sesh, jobs2, where, f"design: exploit {round_no}", timeout,
                                 say)
-        measured = Measured.concat([measured, measure_folder(folder / "exploit", generator,
-                                                             ids2)])
+        measured = Measured.concat([measured, measure_folder(where, generator, ids2)])
         batches.append(batch2)
+        left -= len(jobs2)
 
     # 5. Select the videos among the measured previews.
     frames = _frames(generator, measured.params)
