@@ -190,3 +190,24 @@ def test_a_bound_on_an_event_counts_the_share_past_a_threshold() -> None:
     rare = np.where(np.arange(200) % 20 == 0, 50.0, 1.0)
     chosen = choose({"occ": rare}, {"occ": np.ones(200)}, {"occ": AtLeast(0.3, above=10)}, 20)
     assert AtLeast(0.3, above=10).met(rare[chosen])
+
+
+def test_an_event_not_yet_seen_is_proposed_towards() -> None:
+    from infinity_workflows.design.loop import _learn
+    from infinity_workflows.design.measure import Measured
+
+    schema = Schema([Param("d", "float", 1.0, "", min=0.0, max=1.0)])
+    params = [{"d": v} for v in np.linspace(0, 1, 20)]
+    area = np.linspace(0.0, 0.1, 20)          # the event (>= 0.15) never happened
+    measured = Measured([f"j{i}" for i in range(20)], params, {"area": area},
+                        [{} for _ in range(20)])
+    said: list[str] = []
+    target = AtLeast(0.3, above=0.15)
+    models, proposal_targets = _learn(measured, {"area": target}, ["area"], schema,
+                                      said.append)
+    assert proposal_targets["area"] is None and "proposing towards" in said[0]
+    assert models["area"].predict(np.array([[1.0, 1.0]]))[0] > 0.08   # the value is learnt
+    seen = Measured(measured.job_ids, params, {"area": np.linspace(0, 0.3, 20)},
+                    measured.frames)
+    _, proposal_targets = _learn(seen, {"area": target}, ["area"], schema, said.append)
+    assert proposal_targets["area"] == AtLeast(0.3)   # now the event's probability
