@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from ..schema import Schema
-from .targets import DistributionTarget, Target, _Bound
+from .targets import Bound, DistributionTarget, Target
 
-__all__ = ["NeighbourModel", "choose", "features", "set_loss"]
+__all__ = ["NeighbourModel", "choose", "features"]
 
 BOUND_WEIGHT = 5.0  # a bound's shortfall (relative to the bound) counts this much more
 
@@ -111,7 +111,7 @@ class _Term:
                 * weights[:, None].astype(np.float32)
             self.norm = target.span
         else:
-            assert isinstance(target, _Bound)
+            assert isinstance(target, Bound)
             b = target.bound
             # +1 for AtLeast (the mean must rise to the aim), -1 for AtMost.
             self.sign = 1.0 if target.shortfall(b - 1) > 0 else -1.0
@@ -134,16 +134,6 @@ class _Term:
             return (np.abs(cdf - self.t[None, :]) * self.dx[None, :]).sum(axis=1) / self.norm
         mean = (acc + w * self.v[cand]) / np.maximum(tot, 1e-12)
         return np.maximum(0.0, self.sign * (self.aim - mean)) / self.norm
-
-    def value(self, chosen: Sequence[int]) -> float:
-        if not len(chosen):
-            return math.inf
-        state = self.state(chosen[:-1])
-        return float(self.with_each(state, np.array([chosen[-1]]))[0])
-
-
-def set_loss(terms: Sequence[_Term], chosen: Sequence[int]) -> float:
-    return sum(t.value(list(chosen)) for t in terms)
 
 
 def choose(values: Mapping[str, np.ndarray], weights: Mapping[str, np.ndarray],
@@ -196,7 +186,7 @@ def choose(values: Mapping[str, np.ndarray], weights: Mapping[str, np.ndarray],
 
 def _as_measured(target: Target, values: np.ndarray) -> np.ndarray:
     """What a target averages: a bound's event indicator, else the values."""
-    return target.indicator(values) if isinstance(target, _Bound) else values
+    return target.indicator(values) if isinstance(target, Bound) else values
 
 
 def _loss_with_each(terms: Sequence[_Term], chosen: Sequence[int], cand: np.ndarray

@@ -33,7 +33,7 @@ from ..errors import ConfigurationError, DownloadError, ValidationError
 from ..generators import Generator, installed_generator
 from .choose import NeighbourModel, choose, features
 from .measure import FRAME, PARAM, Measured, measure_folder
-from .targets import AtLeast, AtMost, Target, _Bound, as_targets
+from .targets import AtLeast, AtMost, Bound, Target, as_targets
 
 __all__ = ["Design", "Outcome", "design_batch"]
 
@@ -58,7 +58,7 @@ class Outcome:
     @property
     def mean(self) -> float:
         """The weighted mean (a bound's: of its event, e.g. the share of frames >= x)."""
-        if isinstance(self.target, _Bound):
+        if isinstance(self.target, Bound):
             return self.target.mean(self.values, self.weights)
         v, w = self.values, self.weights
         keep = np.isfinite(v) & (w > 0)
@@ -164,7 +164,7 @@ def _learn(measured: Measured, wanted: Mapping[str, Target], learnt: list[str], 
     for n in learnt:
         t = wanted[n]
         y = measured.per_job(n)
-        if isinstance(t, _Bound) and (t.above is not None or t.below is not None):
+        if isinstance(t, Bound) and (t.above is not None or t.below is not None):
             events = np.nansum(t.indicator(y))
             if events < MIN_EVENTS:
                 say(f"design: {n}: the event was seen {int(events)} times in "
@@ -173,7 +173,7 @@ def _learn(measured: Measured, wanted: Mapping[str, Target], learnt: list[str], 
             else:
                 y = t.indicator(y)
                 targets[n] = replace(t, above=None, below=None)
-        elif isinstance(t, _Bound):
+        elif isinstance(t, Bound):
             targets[n] = t
         models[n] = NeighbourModel(x, y)
     return models, targets
@@ -192,9 +192,9 @@ def _frames(generator: Generator, params: list[dict[str, Any]]) -> np.ndarray:
     return np.array([float(generator.estimate(p, False)) for p in params])
 
 
-def _neighbours(measured: Measured, kinds: Mapping[str, str], targets: Mapping[str, Target],
-                n: int, schema: Any, keep: set[str], margin: float,
-                rng: np.random.Generator) -> list[dict[str, Any]]:
+def _neighbours(measured: Measured, targets: Mapping[str, Target], n: int, schema: Any,
+                keep: set[str], margin: float, rng: np.random.Generator
+                ) -> list[dict[str, Any]]:
     """Local search: ``n`` jobs near the best measured previews (the set the choice would
     take now), each from its seed's ``state`` (same room, furniture and timing) with every
     numeric parameter not fixed by the caller moved by a few per cent of its range. What
@@ -305,7 +305,7 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
                 pred = values[n][np.isfinite(values[n])]
                 bound = wanted[n]
                 on_predictions[n] = AtLeast(float(pred.max()) if len(pred) else 0.0) \
-                    if isinstance(bound, _Bound) and bound.above is not None \
+                    if isinstance(bound, Bound) and bound.above is not None \
                     else AtMost(float(pred.min()) if len(pred) else 0.0)
         weights = {n: np.ones(len(rest)) for n in wanted}
         n_local = round(local * n2) if "state" in schema else 0
@@ -316,8 +316,8 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
         taken = set(proposal)
         rest = [job for i, job in enumerate(rest) if i not in taken]
         if n_local:
-            jobs2 += _neighbours(measured, kinds, wanted, n_local, schema,
-                                 set(fixed or ()), margin, rng)
+            jobs2 += _neighbours(measured, wanted, n_local, schema, set(fixed or ()), margin,
+                                 rng)
         where = folder / f"exploit-{round_no}"
         batch2, ids2 = _preview(sesh, jobs2, where, f"design: exploit {round_no}", timeout,
                                 say)
@@ -344,7 +344,7 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
                     job_params, batches, r2, folder)
     for name, out in design.expected().items():
         t = wanted[name]
-        what = f"mean {out.mean:.3g}" if isinstance(t, _Bound) else \
+        what = f"mean {out.mean:.3g}" if isinstance(t, Bound) else \
             f"distance {out.distance:.3g} (plain {design.plain()[name].distance:.3g})"
         say(f"design: {name} {t.describe()}: expected {what}")
     return design

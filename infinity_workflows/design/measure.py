@@ -18,7 +18,7 @@ file's box sizes are about.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,12 +87,6 @@ class Measured:
             return np.concatenate(parts) if parts else np.zeros(0)
         return self.per_job(name)[list(idx)]
 
-    def subset(self, jobs: Iterable[int]) -> Measured:
-        idx = list(jobs)
-        return Measured([self.job_ids[i] for i in idx], [self.params[i] for i in idx],
-                        {k: v[idx] for k, v in self.job_stats.items()},
-                        [self.frames[i] for i in idx])
-
     @staticmethod
     def concat(parts: Iterable[Measured]) -> Measured:
         parts = list(parts)
@@ -148,13 +142,3 @@ def _plain(value: Any) -> Any:
 
 def _missing(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
-
-
-def weights_for(kind: str, frames: np.ndarray) -> np.ndarray:
-    """How much each job counts in the batch: its frames for a per-frame statistic."""
-    return frames.astype(float) if kind == FRAME else np.ones(len(frames))
-
-
-def check_names(measured: Measured, names: Mapping[str, Any]) -> dict[str, str]:
-    """name -> kind for every target name (raises for an unknown one)."""
-    return {name: measured.kind(name) for name in names}

@@ -28,6 +28,7 @@ from ..errors import ValidationError
 __all__ = [
     "AtLeast",
     "AtMost",
+    "Bound",
     "DistributionTarget",
     "Empirical",
     "Histogram",
@@ -198,7 +199,9 @@ class Empirical(DistributionTarget):
 
 
 @dataclass(frozen=True)
-class _Bound(Target):
+class Bound(Target):
+    """A bound on the batch's weighted mean (of the values, or of an event's indicator)."""
+
     bound: float
     # An event instead of the value itself: the share of values >= above (or <= below).
     above: float | None = None
@@ -238,7 +241,7 @@ class _Bound(Target):
         return "mean"
 
 
-class AtLeast(_Bound):
+class AtLeast(Bound):
     """The batch's (weighted) mean at least ``bound``: for a 0/1 statistic, the share of
     frames (or jobs) where it holds. ``above=x`` (or ``below=x``): the share of values
     >= x (<= x) at least ``bound``, e.g. ``AtLeast(0.3, above=10)`` on
@@ -251,7 +254,7 @@ class AtLeast(_Bound):
         return f"{self._event()} >= {self.bound:g}"
 
 
-class AtMost(_Bound):
+class AtMost(Bound):
     """The batch's (weighted) mean at most ``bound``."""
 
     def shortfall(self, mean: float) -> float:
