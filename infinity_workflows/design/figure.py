@@ -7,15 +7,12 @@ area between), a bound as bars of the means with the bound drawn across.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from .targets import DistributionTarget
-
-if TYPE_CHECKING:
-    from .loop import Design, Outcome
 
 __all__ = ["design_figure"]
 
@@ -33,15 +30,16 @@ def _cdf(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return v[order], np.cumsum(w[order]) / max(w.sum(), 1e-12)
 
 
-def design_figure(design: Design, achieved: Mapping[str, Outcome] | None = None,
-                  baseline: Mapping[str, Outcome] | None = None) -> Figure:
+def design_figure(design: Any, achieved: Mapping[str, Any] | None = None,
+                  baseline: Mapping[str, Any] | None = None) -> Figure:
     """One panel per target: the target and the batches' statistics, distances in legends.
-    ``baseline``: another batch's outcomes (e.g. plain sampling's videos) to draw too."""
+    ``design``: a :class:`~.loop.Design` (not imported here: the loop imports this module);
+    ``achieved`` and ``baseline`` (e.g. plain sampling's videos): name -> Outcome."""
     names = list(design.targets)
     cols = min(3, len(names))
     rows = -(-len(names) // cols)
     fig = Figure(figsize=(5.2 * cols, 4.0 * rows), layout="constrained")
-    series: list[tuple[str, Mapping[str, Outcome]]] = [
+    series: list[tuple[str, Mapping[str, Any]]] = [
         (f"plain sampling ({design.explored} random previews)", design.plain()),
         (f"designed: {len(design.chosen)} chosen previews", design.expected())]
     if baseline is not None:
