@@ -118,6 +118,9 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
             label = gallery().locator(".iw-gallery-page")
             expect(label).to_contain_text(f"{PREVIEWS:,} shown of {PREVIEWS:,}",
                                           timeout=600_000)
+            # The review cells after the gallery go on over 2,000 previews; a click is
+            # handled (and timed) once the kernel is free.
+            page.wait_for_function(KERNEL_READY, timeout=600_000)
             gallery().scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / "gallery_opened.png"))
 
