@@ -167,7 +167,7 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
             expect(gallery().locator(".iw-gallery-result")).to_contain_text(
                 f"{PICKS} preview job(s)")
             page.screenshot(path=str(SHOTS / "gallery_selected.png"))
-            page.set_viewport_size({"width": 1100, "height": 2000})  # the whole gallery
+            page.set_viewport_size({"width": 1440, "height": 2000})  # the whole gallery
             gallery().screenshot(path=str(SHOTS / "gallery_widget.png"))
             page.set_viewport_size({"width": 1440, "height": 1000})
             confirm.click()
@@ -175,10 +175,13 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
             expect(result).to_contain_text("Submitted videos batch", timeout=WAIT_MS)
             page.screenshot(path=str(SHOTS / "gallery_submitted.png"))
 
-            # The videos' Download notebook, opened from the gallery's link.
-            result.locator("a", has_text="Download notebook").click()
+            # The videos' Download notebook, opened from the gallery's link in a new tab.
+            (record,) = [p for p in records.glob("workflow_*/submit_batch_*.ipynb")
+                         if (p.parent / "selection.json").is_file()]
+            (download_nb,) = record.parent.glob("download_batch_*.ipynb")
+            gallery().locator(".iw-gallery-links a", has_text=download_nb.name).click()
             expect(page.locator(".lm-TabBar-tab.lm-mod-current",
-                                has_text="download_batch_")).to_be_visible()
+                                has_text=download_nb.stem)).to_be_visible()
             expect(panel().locator(".jp-Cell").first).to_be_visible()
             run_all()
             wait_button = panel().locator("button.widget-button",
@@ -193,12 +196,9 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
             raise
 
     assert all(chosen) and len(set(chosen)) == PICKS
-    (record,) = [p for p in records.glob("workflow_*/submit_batch_*.ipynb")
-                 if (p.parent / "selection.json").is_file()]
     lineage = read_lineage(record)
     assert lineage["rerun_of"] == {"batch_id": batch.batch_id, "job_ids": chosen}
     assert read_selection(record)["job_ids"] == chosen
-    (download_nb,) = record.parent.glob("download_batch_*.ipynb")
     videos_id = read_lineage(download_nb)["batch_id"]
     videos = list(lab["downloads"].glob(f"*/batch_ID_{videos_id}/*/video.mp4"))
     assert len(videos) == PICKS
