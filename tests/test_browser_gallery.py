@@ -73,7 +73,7 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
 
     from infinity_workflows.credentials import save_token
     from infinity_workflows.records import create_workflow_notebook, read_lineage
-    from infinity_workflows.workflow.curation import read_selection
+    from infinity_workflows.workflow.curation import Curation, Filter, read_selection
 
     server: LiveServer = lab["server"]
     started = time.perf_counter()
@@ -149,10 +149,16 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
             assert PICKS <= shown < PREVIEWS
             sort = gallery().locator(".iw-gallery-sort select")
             sort.select_option("avg_percent_occlusion")
-            page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)  # the sorted page is drawn
+            # What the page must show, from the same table (the kernel cached it on disk).
+            cur = Curation.load(folder)
+            expected = cur.ids_of(cur.select_rows(
+                [Filter("avg_percent_occlusion", low=MIN_OCCLUSION, high=100.0)],
+                "avg_percent_occlusion"))
+            assert len(expected) == shown
+            picks = gallery().locator(".iw-gallery-pick")
+            expect(picks.first).to_have_attribute("title", expected[0])  # sorted and drawn
 
             # Each click is seen by the kernel before the next (the count says so).
-            picks = gallery().locator(".iw-gallery-pick")
             count = gallery().locator(".iw-gallery-count")
             chosen = []
             for i in range(PICKS):
@@ -160,6 +166,7 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
                 chosen.append(pick.get_attribute("title"))
                 pick.click()
                 expect(count).to_have_text(f"{i + 1} selected")
+            assert chosen == expected[:PICKS]
             gallery().locator(".iw-gallery-overrides textarea").fill('{"frame_rate": 8}')
             gallery().locator(".iw-gallery-rerun").click()
             confirm = gallery().locator(".iw-gallery-confirm")
