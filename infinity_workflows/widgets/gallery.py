@@ -311,6 +311,8 @@ class CurationGallery:
                 start = self.page * self.per_page
                 ids = self.curation.ids_of(self._rows[start:start + self.per_page])
                 captions = self._caption_columns()
+            # One comm message per widget that changes (hold_sync gathers its traits): in a
+            # browser the messages, not the Python, are what a redraw costs.
             for i, tile in enumerate(self.tiles):
                 if i >= len(ids):
                     tile.job_id = None
@@ -323,11 +325,13 @@ class CurationGallery:
                     f"{html.escape(_short(c))}: {html.escape(_fmt(self.curation.value(job_id, c)))}"
                     for c in captions) + "</div>"
                 picked = job_id in self.selection
-                tile.pick.value = picked
-                tile.pick.description = job_id[:8]
-                tile.pick.tooltip = job_id
-                tile.box.layout.border = _SELECTED if picked else _UNSELECTED
-                tile.box.layout.display = ""
+                with tile.pick.hold_sync():
+                    tile.pick.value = picked
+                    tile.pick.description = job_id[:8]
+                    tile.pick.tooltip = job_id
+                with tile.box.layout.hold_sync():
+                    tile.box.layout.border = _SELECTED if picked else _UNSELECTED
+                    tile.box.layout.display = ""
             shown = len(self._rows)
             total = 0 if self.curation is None else len(self.curation)
             self.page_label.value = (f"page {self.page + 1} / {self.pages()} · {shown:,} shown "
