@@ -32,7 +32,7 @@ from ..workflow.curation import (
     write_rerun_record,
 )
 from ..workflow.explain import explain_error
-from ._display import error_html, info_html, lab_link, success_html
+from ._display import error_html, info_html, lab_link, show_markdown, success_html
 
 __all__ = ["CurationGallery", "curation_gallery"]
 
@@ -173,6 +173,10 @@ class CurationGallery:
         self.confirm_button.on_click(lambda _: self._confirm_clicked())
         self.result = w.HTML()
         self.result.add_class("iw-gallery-result")
+        # Links go in rendered markdown, so JupyterLab opens them in a tab of its own (a link
+        # in an HTML widget would open a new browser window).
+        self.links = w.Output()
+        self.links.add_class("iw-gallery-links")
         self.widget = w.VBox([
             w.HBox([self.status, self.reload_button]),
             w.HBox([self.column, self.low, self.high, self.values, self.add_filter_button]),
@@ -184,6 +188,7 @@ class CurationGallery:
             w.HBox([w.VBox([self.overrides, self.batch_name]),
                     w.VBox([self.rerun_button, self.write_button, self.confirm_button])]),
             self.result,
+            self.links,
         ])
         self.widget.add_class("iw-gallery")
 
@@ -306,6 +311,8 @@ class CurationGallery:
                 start = self.page * self.per_page
                 ids = self.curation.ids_of(self._rows[start:start + self.per_page])
                 captions = self._caption_columns()
+            # One comm message per widget that changes (hold_sync gathers its traits): in a
+            # browser the messages, not the Python, are what a redraw costs.
             for i, tile in enumerate(self.tiles):
                 if i >= len(ids):
                     tile.job_id = None
@@ -318,11 +325,13 @@ class CurationGallery:
                     f"{html.escape(_short(c))}: {html.escape(_fmt(self.curation.value(job_id, c)))}"
                     for c in captions) + "</div>"
                 picked = job_id in self.selection
-                tile.pick.value = picked
-                tile.pick.description = job_id[:8]
-                tile.pick.tooltip = job_id
-                tile.box.layout.border = _SELECTED if picked else _UNSELECTED
-                tile.box.layout.display = ""
+                with tile.pick.hold_sync():
+                    tile.pick.value = picked
+                    tile.pick.description = job_id[:8]
+                    tile.pick.tooltip = job_id
+                with tile.box.layout.hold_sync():
+                    tile.box.layout.border = _SELECTED if picked else _UNSELECTED
+                    tile.box.layout.display = ""
             shown = len(self._rows)
             total = 0 if self.curation is None else len(self.curation)
             self.page_label.value = (f"page {self.page + 1} / {self.pages()} · {shown:,} shown "
@@ -394,6 +403,7 @@ class CurationGallery:
         ways on (write the record, or submit now)."""
         self.write_button.layout.display = self.confirm_button.layout.display = "none"
         self.last_plan = None
+        self.links.clear_output()
         try:
             if self.batch is None:
                 raise ValidationError("this gallery was opened without its previews batch; pass "
@@ -422,9 +432,9 @@ class CurationGallery:
         except Exception as exc:  # noqa: BLE001
             self.result.value = error_html(explain_error(exc, self._server()))
             return
-        link = lab_link(self.last_record, self.notebook_folder)
-        self.result.value = success_html(f"Submit record written: {self.last_record}") + (
-            f'<a href="{html.escape(link)}" target="_blank">Open the Submit record</a>')
+        self.result.value = success_html(f"Submit record written: {self.last_record}")
+        show_markdown(self.links, f"[Open the Submit record]"
+                      f"({lab_link(self.last_record, self.notebook_folder)})")
 
     def _confirm_clicked(self) -> None:
         self.write_button.layout.display = self.confirm_button.layout.display = "none"
@@ -438,12 +448,12 @@ class CurationGallery:
             self.result.value = error_html(explain_error(exc, self._server()))
             return
         self.last_batch, self.last_record = batch, record
-        downloads = sorted(record.parent.glob("download_batch_*.ipynb"))
-        links = "".join(f'<a href="{html.escape(lab_link(p, self.notebook_folder))}" '
-                        f'target="_blank">Open its Download notebook</a>' for p in downloads)
         self.result.value = success_html(
             f"Submitted videos batch {batch.batch_id} ({len(plan.job_ids)} jobs); record "
-            f"{record.parent}") + links
+            f"{record.parent}")
+        show_markdown(self.links, "  \n".join(
+            f"[Open its Download notebook ({p.name})]({lab_link(p, self.notebook_folder)})"
+            for p in sorted(record.parent.glob("download_batch_*.ipynb"))))
 
 
 def curation_gallery(folder: Path | str, batch: Batch | None = None, **options: Any,
