@@ -178,6 +178,11 @@ def test_design_with_the_tiny_generator_through_the_server(
     assert list(table["statistic"]) == ["scaled_value", "flag"]
     fig = design.figure(achieved)
     assert len(fig.axes) == 2
+    # Designing again into the same folder (a notebook cell run twice) starts afresh.
+    again = design_batch(tiny_session, targets, n_videos=2, preview_budget=4,
+                         folder=tmp_path / "previews", fixed={"frames": 1}, seed=6,
+                         timeout=300, say=None)
+    assert len(again.measured) == 4 and not set(again.preview_ids) & set(design.preview_ids)
 
 
 def test_a_bound_on_an_event_counts_the_share_past_a_threshold() -> None:

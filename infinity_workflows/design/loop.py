@@ -8,9 +8,10 @@ The method (why, in the README's "Batches designed to a target"):
    statistics through the generator's hooks (:mod:`.measure`);
 3. **learn** how parameters move each targeted statistic (:class:`~.choose.NeighbourModel`)
    and predict it for the whole pool;
-4. **exploit**: choose from the pool, on predictions, the set that best matches the targets
-   (:func:`~.choose.choose`), add neighbours of the best previews so far (their seeds, the
-   parameters moved a little: local search), and preview them with the rest of the budget;
+4. **exploit**, in rounds that each learn again from every preview so far: choose from the
+   pool, on predictions, the set that best matches the targets (:func:`~.choose.choose`),
+   add neighbours of the best previews so far (their seeds, the parameters moved a little:
+   local search), and preview them, until the budget is spent;
 5. **select** the videos among all measured previews (greedy on measurements, not
    predictions), and rerun each from its preview's seed (``state`` = the preview's job id),
    so a video starts from exactly the frame its preview showed.
@@ -221,19 +222,23 @@ def _neighbours(measured: Measured, targets: Mapping[str, Target], n: int, schem
     return jobs
 
 
-def _preview(sesh: Any, jobs: list[dict[str, Any]], folder: Path, label: str,
-             timeout: float | None, say: Callable[[str], None]) -> tuple[str, list[str]]:
-    """Render ``jobs`` as previews on the server and download them; (batch id, ids of the
-    jobs downloaded, in the batch's order)."""
+def _preview(sesh: Any, jobs: list[dict[str, Any]], folder: Path, name: str,
+             timeout: float | None, say: Callable[[str], None]
+             ) -> tuple[str, list[str], Path]:
+    """Render ``jobs`` as previews on the server and download them into
+    ``folder/<name>_<batch id>`` (a design run again never meets an earlier one's folders);
+    (batch id, ids of the jobs downloaded in the batch's order, their folder)."""
+    label = f"design: {name}"
     batch = sesh.submit(jobs, is_preview=True, batch_name=label)
     say(f"{label}: {len(jobs)} previews in batch {batch.batch_id}")
+    where = folder / f"{name}_{batch.batch_id}"
     try:
-        batch.download(folder, wait=True, timeout=timeout, polling_interval=0.5,
+        batch.download(where, wait=True, timeout=timeout, polling_interval=0.5,
                        progress=False)
     except DownloadError as exc:  # measure the others; say which failed
         say(f"{label}: {len(exc.failed)} previews failed and are left out")
-    have = {p.name for p in folder.iterdir() if p.is_dir()}
-    return batch.batch_id, [j for j in batch.job_ids if j in have]
+    have = {p.name for p in where.iterdir() if p.is_dir()} if where.is_dir() else set()
+    return batch.batch_id, [j for j in batch.job_ids if j in have], where
 
 
 def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_budget: int,
@@ -249,7 +254,7 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
     ``Histogram``, ``Empirical``, ``AtLeast``, ``AtMost``; see :mod:`.targets` and
     :func:`~.coco.match_coco`). ``fixed``: values every candidate keeps, as for
     ``sample_input`` (a value or a distribution). Previews are downloaded into
-    ``folder/explore`` and ``folder/exploit-<round>``.
+    ``folder/explore_<batch id>`` and ``folder/exploit-<round>_<batch id>``.
     ``explore``: the share of the budget previewed at random before the model proposes the
     rest. ``margin``: how far past a bound the choice aims (a share of the bound), for the
     gap between a preview's one frame and its video. ``local``: the share of the exploit
@@ -275,9 +280,8 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
     n1 = min(preview_budget, max(2, round(explore * preview_budget)))
 
     # 2. Explore: random previews.
-    batch1, ids1 = _preview(sesh, pool[:n1], folder / "explore", "design: explore", timeout,
-                            say)
-    measured = measure_folder(folder / "explore", generator, ids1)
+    batch1, ids1, where = _preview(sesh, pool[:n1], folder, "explore", timeout, say)
+    measured = measure_folder(where, generator, ids1)
     kinds = {name: measured.kind(name) for name in wanted}
     batches = [batch1]
 
@@ -318,9 +322,8 @@ def design_batch(sesh: Any, targets: Mapping[str, Any], n_videos: int, preview_b
         if n_local:
             jobs2 += _neighbours(measured, wanted, n_local, schema, set(fixed or ()), margin,
                                  rng)
-        where = folder / f"exploit-{round_no}"
-        batch2, ids2 = _preview(sesh, jobs2, where, f"design: exploit {round_no}", timeout,
-                                say)
+        batch2, ids2, where = _preview(sesh, jobs2, folder, f"exploit-{round_no}", timeout,
+                                       say)
         measured = Measured.concat([measured, measure_folder(where, generator, ids2)])
         batches.append(batch2)
         left -= len(jobs2)
