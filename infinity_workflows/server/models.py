@@ -82,6 +82,10 @@ class GeneratorDetail(GeneratorSummary):
         description="parameter -> category -> the choices it stands for (exercise: UPPERCUT "
                     "-> [UPPERCUT-LEFT, UPPERCUT-RIGHT]); a sampler picks one per job, a "
                     "submitted job names one")
+    label_statistics: dict[str, str] = Field(
+        default_factory=dict,
+        description="the generator's declared label summary: per-job statistic -> what it "
+                    "means (a client computes them from a downloaded job's labels)")
 
 
 class JobRunCreated(BaseModel):

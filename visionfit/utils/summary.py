@@ -17,48 +17,30 @@ from matplotlib.figure import Figure
 
 from infinity_workflows.errors import DataError
 
+from ..generator.label_summary import LABEL_STATS as _LABEL_STATS
+from ..generator.label_summary import statistics_of
 from .histograms import STAT_COLOR, small_multiples
 from .jobdata import JobLabels, job_folders, read_json
 
 __all__ = ["LABEL_STATS", "stat_columns", "summarize_batch_results_as_dataframe",
            "visualize_batch_results"]
 
-# Statistics every row has (image metrics add ``avg_<metric>`` columns after them).
-LABEL_STATS = (
-    "num_frames", "final_rep_count",
-    "avg_percent_occlusion", "min_percent_occlusion", "max_percent_occlusion",
-    "avg_percent_in_fov", "min_percent_in_fov",
-    "avg_bbox_area_fraction", "min_bbox_area_fraction", "max_bbox_area_fraction",
-    "avg_visible_keypoint_fraction", "min_visible_keypoint_fraction",
-)
+# Statistics every row has (image metrics add ``avg_<metric>`` columns after them); the
+# formula is the generator's declared label summary, so this table and the core's agree.
+LABEL_STATS = _LABEL_STATS
 _IDENTITY = ("job_path", "job_id", "kind")
-
-
-def _stat(values: np.ndarray, how: str) -> float:
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return math.nan
-    return float({"avg": np.mean, "min": np.min, "max": np.max}[how](values))
 
 
 def job_statistics(labels: JobLabels) -> dict[str, float]:
     """The per-job statistics of one job's labels (the LABEL_STATS columns and avg_ of
     each image metric)."""
-    box = labels.person_bbox
-    area_fraction = box[:, 2] * box[:, 3] / (labels.width * labels.height)
     visible = (labels.keypoints[:, :, 2] == 2).mean(axis=1) if labels.keypoints.shape[1] \
         else np.full(labels.frames, np.nan)
-    series = {"percent_occlusion": labels.percent_occlusion,
-              "percent_in_fov": labels.percent_in_fov, "bbox_area_fraction": area_fraction,
-              "visible_keypoint_fraction": visible}
-    row: dict[str, float] = {"num_frames": labels.frames,
-                             "final_rep_count": float(labels.rep_count[-1])}
-    for column in LABEL_STATS[2:]:
-        how, name = column.split("_", 1)
-        row[column] = _stat(series[name], how)
-    for metric, values in labels.metrics.items():
-        row[f"avg_{metric.removeprefix('mean_')}"] = _stat(values, "avg")
-    return row
+    return statistics_of(width=labels.width, height=labels.height,
+                         person_bbox=labels.person_bbox, visible_keypoints=visible,
+                         percent_occlusion=labels.percent_occlusion,
+                         percent_in_fov=labels.percent_in_fov, rep_count=labels.rep_count,
+                         metrics=labels.metrics)
 
 
 def summarize_batch_results_as_dataframe(folder: str | Path) -> pd.DataFrame:
