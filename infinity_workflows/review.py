@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .batch import Batch
 from .generators import PREVIEW_FILE
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .batch import Batch
 
 __all__ = ["REVIEW_FOLDER", "LinkedFile", "TableView", "downloaded_jobs_frame",
            "linked_figure", "preview_gallery", "relative_url", "review_folder", "table_view"]

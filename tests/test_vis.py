@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -116,6 +117,71 @@ def test_summary_of_a_missing_or_empty_folder(tmp_path: Path) -> None:
     assert empty.empty and list(empty.columns) == ["job_path", "job_id", "kind", *LABEL_STATS]
     with pytest.raises(ValueError, match="no downloaded jobs to plot"):
         visualize_batch_results(tmp_path)
+
+
+def test_summary_index_is_built_once_and_kept_up_to_date(batch_folder: Path,
+                                                         tmp_path: Path) -> None:
+    """The table reads review/summary.jsonl: a job is read from its labels.json once; a job
+    downloaded later is added, one downloaded again (new labels.json) is read again, one
+    deleted is dropped; a folder that cannot be written is still summarised."""
+    from visionfit.utils import summary_index
+
+    folder = tmp_path / "batch"
+    first, *others = job_folders(batch_folder)
+    shutil.copytree(first, folder / first.name)
+    index = folder / "review" / "summary.jsonl"
+    expected = summarize_batch_results_as_dataframe(batch_folder).set_index("job_id")
+
+    read: list[str] = []
+    real_row = summary_index._row
+
+    def counting_row(job_dir: Path, signature: list[int]) -> dict:
+        read.append(job_dir.name)
+        return real_row(job_dir, signature)
+
+    summary_index._row = counting_row
+    try:
+        summarize_batch_results_as_dataframe(folder)
+        assert read == [first.name] and len(index.read_text().splitlines()) == 1
+        for job_dir in others:
+            shutil.copytree(job_dir, folder / job_dir.name)
+        df = summarize_batch_results_as_dataframe(folder)
+        assert sorted(read) == sorted(d.name for d in [first, *others])
+        assert len(index.read_text().splitlines()) == len(JOBS)
+        read.clear()
+        again = summarize_batch_results_as_dataframe(folder)
+        assert read == []  # nothing new: one file read
+        pd.testing.assert_frame_equal(df, again)
+        stats = [c for c in LABEL_STATS if c in df.columns]
+        pd.testing.assert_frame_equal(df.set_index("job_id")[stats],
+                                      expected.loc[df["job_id"], stats])
+
+        labels = folder / others[0].name / "labels.json"
+        labels.write_text(labels.read_text() + " ")  # downloaded again
+        shutil.rmtree(folder / others[1].name)
+        df = summarize_batch_results_as_dataframe(folder)
+        assert read == [others[0].name] and len(df) == len(JOBS) - 1
+        assert len(index.read_text().splitlines()) == len(JOBS) - 1
+    finally:
+        summary_index._row = real_row
+
+    index.unlink()
+    index.mkdir()  # the index cannot be read or written (as in a read-only folder, even as root)
+    assert len(summarize_batch_results_as_dataframe(folder)) == len(JOBS) - 1
+
+
+def test_tables_show_short_job_ids_on_one_line(batch_folder: Path) -> None:
+    from infinity_workflows.review import table_view
+
+    df = summarize_batch_results_as_dataframe(batch_folder)
+    html = table_view(df)._repr_html_()
+    assert "white-space: nowrap" in html and str(batch_folder) not in html  # no job_path
+    for job_id in df["job_id"]:
+        assert f">{job_id[:8]}<" in html and job_id not in html
+    many = pd.concat([df] * 30, ignore_index=True)
+    html = table_view(many, max_rows=10)._repr_html_()
+    assert html.count("<tr>") <= 12 and f"10 of {len(many)} rows shown" in html
+    assert len(df) == len(JOBS) and len(df["job_id"][0]) == 36  # the DataFrame is whole
 
 
 def test_batch_results_plot_statistics_first_and_varying_parameters(batch_folder: Path

@@ -138,7 +138,7 @@ def _read_rows(path: Path) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except OSError:  # none yet, or unreadable: every job is read again
         return rows
     for line in text.splitlines():
         try:
