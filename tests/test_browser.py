@@ -83,7 +83,8 @@ def lab(server: LiveServer, tmp_path: Path):
     port, lab_token = free_port(), "browser-test-lab-token"
     env = {**cli_env(server.home, tmp_path / "config"),
            "INFINITY_SERVER_URL": server.url,
-           "INFINITY_WORKFLOWS_DOWNLOADS": str(tmp_path / "downloads"),
+           # Inside the folder JupyterLab serves, as the README asks: review links files.
+           "INFINITY_WORKFLOWS_DOWNLOADS": str(root / "downloads"),
            "JUPYTERLAB_SETTINGS_DIR": str(_settings(tmp_path / "lab-settings")),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
@@ -106,7 +107,7 @@ def lab(server: LiveServer, tmp_path: Path):
         wait_for(lambda: answers() or proc.poll() is not None, timeout=120, what="JupyterLab")
         assert proc.poll() is None, (tmp_path / "jupyterlab.log").read_text()[-3000:]
         yield {"url": url, "lab_token": lab_token, "root": root, "server": server,
-               "chromium": chromium, "downloads": tmp_path / "downloads"}
+               "chromium": chromium, "downloads": root / "downloads"}
     finally:
         proc.terminate()
         try:
@@ -220,6 +221,9 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
             expect(panel().get_by_text(re.compile(r"(\d+)/\1 jobs finished"))).to_be_visible()
             preview_image = panel().locator(".widget-output img").first
             expect(preview_image).to_be_visible()
+            # Linked from its file (not embedded): the browser fetched and decoded it.
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                   arg=preview_image.element_handle(), timeout=WAIT_MS)
             preview_image.scroll_into_view_if_needed()
             shot("previews_downloaded")
 

@@ -37,6 +37,7 @@ from infinity_workflows.errors import (
 from infinity_workflows.files import replace_folder
 
 from .jobdata import batch_folder, job_folders, video_frames
+from .summary_index import progress
 
 __all__ = ["ANNOTATIONS_FILE", "export_coco"]
 
@@ -150,7 +151,7 @@ def _build(jobs: list[Path], staging: Path, every_nth: int, source: Path) -> dic
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     job_records: list[dict[str, Any]] = []
-    for job_dir in jobs:
+    for job_dir in progress(jobs, f"Exporting {len(jobs)} job(s)"):
         job_id = job_dir.name
         labels = json.loads((job_dir / "labels.json").read_text())
         job = json.loads((job_dir / "job.json").read_text())

@@ -27,7 +27,7 @@ from infinity_workflows.files import write_text_atomic
 from .jobdata import JobLabels, batch_folder, job_folders, read_json
 
 __all__ = ["BOX_BINS", "INDEX_FILE", "LABEL_STATS", "OCCLUSION_BINS", "VISIBILITY_VALUES",
-           "job_statistics", "read_index"]
+           "job_statistics", "progress", "read_index"]
 
 INDEX_FILE = "review/summary.jsonl"
 FORMAT = 1  # bumped when a row's fields change, so older indexes are rebuilt
@@ -126,7 +126,8 @@ def _row(job_dir: Path, signature: list[int]) -> dict[str, Any]:
     return row
 
 
-def _progress(items: list[Path], what: str) -> Iterable[Path]:
+def progress(items: list[Path], what: str) -> Iterable[Path]:
+    """``items``, with a progress bar (tqdm: a widget in a notebook) when there are many."""
     if len(items) < _PROGRESS_FROM:
         return items
     from tqdm.auto import tqdm
@@ -158,7 +159,7 @@ def read_index(folder: str | Path) -> list[dict[str, Any]]:
     known = _read_rows(path)
     signatures = {d.name: _signature(d) for d in jobs}
     stale = [d for d in jobs if known.get(d.name, {}).get("signature") != signatures[d.name]]
-    for job_dir in _progress(stale, f"Indexing {len(stale)} job(s)"):
+    for job_dir in progress(stale, f"Indexing {len(stale)} job(s)"):
         known[job_dir.name] = _row(job_dir, signatures[job_dir.name])
     rows = [known[d.name] for d in jobs]
     if stale or len(known) != len(rows):
