@@ -13,6 +13,7 @@ directory), which JupyterLab resolves, shows and plays (:class:`LinkedFile`).
 from __future__ import annotations
 
 import html
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,16 +79,29 @@ class LinkedFile:
         return f"{'Video' if self.video else 'Picture'}: {self.path}"
 
 
-def linked_figure(fig: Any, path: Path | str, *, dpi: int = 80,
+def linked_figure(figure: Any, path: Path | str, *, key: Any = None, dpi: int = 80,
                   width: int | None = None) -> LinkedFile:
     """A matplotlib figure saved as a PNG at ``path`` (whole or not at all) and linked, so a
-    large figure costs the notebook a line instead of its bytes."""
-    from .files import atomic_write
+    large figure costs the notebook a line instead of its bytes.
+
+    ``figure`` is the figure or a function that makes it. With ``key`` (JSON data naming what
+    the figure shows, e.g. the summary index's digest and the options), a file made for the
+    same key is linked again without drawing: re-running a review cell costs nothing."""
+    from .files import atomic_write, write_text_atomic
 
     path = Path(path)
+    stamp = path.with_name(f".{path.name}.key")
+    wanted = None if key is None else json.dumps(key, sort_keys=True, default=str)
+    if wanted is not None and path.is_file() and stamp.is_file() and \
+            stamp.read_text(encoding="utf-8") == wanted:
+        return LinkedFile(path, width=width)
+    fig = figure() if callable(figure) else figure
     path.parent.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
     with atomic_write(path, "wb") as fh:
         fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight")
+    if wanted is not None:
+        write_text_atomic(stamp, wanted)
     return LinkedFile(path, width=width)
 
 

@@ -376,3 +376,28 @@ def test_batch_results_stratified_by_a_parameter(batch_folder: Path) -> None:
         visualize_batch_results(df, stratify_var="job_id") if len(df) > 10 else \
             visualize_batch_results(pd.concat([df] * 3, ignore_index=True).assign(
                 job_id=[str(i) for i in range(3 * len(df))]), stratify_var="job_id")
+
+
+def test_linked_figure_is_a_file_drawn_once_per_key(batch_folder: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from infinity_workflows.review import linked_figure
+    from visionfit.utils.summary_index import index_digest
+
+    monkeypatch.chdir(tmp_path)  # the notebook's folder
+    drawn: list[int] = []
+
+    def make():
+        drawn.append(1)
+        return visualize_batch_results(batch_folder)
+
+    path = tmp_path / "review" / "histograms.png"
+    digest = index_digest(batch_folder)
+    shown = linked_figure(make, path, key=[digest, ""])
+    assert 'src="review/histograms.png"' in shown._repr_html_() and drawn == [1]
+    with Image.open(path) as im:
+        assert im.width > 500
+    linked_figure(make, path, key=[digest, ""])
+    assert drawn == [1]  # the same key: the file is shown again, nothing drawn
+    linked_figure(make, path, key=[digest, "scene"])
+    assert drawn == [1, 1]
+    assert index_digest(batch_folder) == digest  # nothing changed in the batch

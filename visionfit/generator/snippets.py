@@ -65,6 +65,7 @@ EXPORT_COCO = False      # True: also write the downloaded jobs as one COCO data
 # %%
 from infinity_workflows.review import linked_figure, review_folder, table_view
 from visionfit.utils.export import export_coco
+from visionfit.utils.summary_index import index_digest
 from visionfit.utils.vis import (
     display_batch_results,
     display_video,
@@ -78,6 +79,7 @@ from visionfit.utils.vis import (
 job_folders = [folder / job_id for job_id in batch.job_ids if (folder / job_id).is_dir()]
 if job_folders:
     summary_df = summarize_batch_results_as_dataframe(folder)
+    digest = index_digest(folder)  # figures drawn for this digest are not drawn again
     display(table_view(summary_df))  # job ids shortened; summary_df has them whole
 else:
     summary_df = None
@@ -91,7 +93,8 @@ else:
 if job_folders and getattr(download_ui.report, "downloaded", None):
     print("The previews are shown under the Download buttons above.")
 elif job_folders:
-    display(linked_figure(view_previews(folder), review_folder(folder) / "previews.png"))
+    display(linked_figure(lambda: view_previews(folder), review_folder(folder) / "previews.png",
+                          key=digest))
 
 # %% [markdown]
 # ## One job: video and labels
@@ -134,8 +137,9 @@ if job_folders:
 
 # %%
 if job_folders:
-    display(linked_figure(visualize_batch_results(summary_df, stratify_var=STRATIFY_BY or None),
-                          review_folder(folder) / "histograms.png"))
+    display(linked_figure(
+        lambda: visualize_batch_results(summary_df, stratify_var=STRATIFY_BY or None),
+        review_folder(folder) / "histograms.png", key=[digest, STRATIFY_BY]))
 
 # %% [markdown]
 # ## What the batch covers
@@ -147,7 +151,8 @@ if job_folders:
 
 # %%
 if job_folders:
-    display(linked_figure(label_coverage(folder), review_folder(folder) / "coverage.png"))
+    display(linked_figure(lambda: label_coverage(folder), review_folder(folder) / "coverage.png",
+                          key=digest))
 if job_folders and batch.job_type == "preview":
     picked = [job_dir.name for job_dir in job_folders][:3]
     print("Rerun chosen previews as videos (edit job_ids; one override dict per variant):\\n"

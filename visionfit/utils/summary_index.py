@@ -14,6 +14,7 @@ from memory.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from infinity_workflows.files import write_text_atomic
 from .jobdata import JobLabels, batch_folder, job_folders, read_json
 
 __all__ = ["BOX_BINS", "INDEX_FILE", "LABEL_STATS", "OCCLUSION_BINS", "VISIBILITY_VALUES",
-           "job_statistics", "progress", "read_index"]
+           "index_digest", "job_statistics", "progress", "read_index"]
 
 INDEX_FILE = "review/summary.jsonl"
 FORMAT = 1  # bumped when a row's fields change, so older indexes are rebuilt
@@ -169,3 +170,12 @@ def read_index(folder: str | Path) -> list[dict[str, Any]]:
         except OSError:
             pass  # a read-only download: reviewed from memory, indexed next time it can be
     return rows
+
+
+def index_digest(folder: str | Path) -> str:
+    """A digest of the batch's summary index after bringing it up to date: it changes
+    exactly when what the table, histograms and coverage show does, so a figure drawn for
+    one digest can be shown again without drawing (``linked_figure(..., key=...)``)."""
+    rows = read_index(folder)
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+    return hashlib.sha1(f"{FORMAT}\n{text}".encode()).hexdigest()
