@@ -271,6 +271,8 @@ def test_mosaic_of_a_video_batch_and_of_a_previews_batch(batch_folder: Path,
     assert frames[0].shape == (272, 1024, 3)  # two video jobs side by side, 512x256 + caption
     assert frames[0][:, :512].std() > 10 and frames[0][:, 512:].std() > 10
     Image.fromarray(frames[len(frames) // 2]).save(OUT / "mosaic_middle.png")
+    made = shown.path.stat().st_mtime_ns
+    assert display_batch_results(batch_folder, n=6).path.stat().st_mtime_ns == made  # kept
 
     previews = tmp_path / "previews"
     previews.mkdir()

@@ -8,6 +8,7 @@ one H.264 MP4 (yuv420p, even size) that JupyterLab and browsers play inline.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from infinity_workflows.errors import DataError, ValidationError
+from infinity_workflows.files import write_text_atomic
 from infinity_workflows.review import LinkedFile, review_folder
 from visionfit.generator.encode import VideoEncoder, write_png_atomic
 
@@ -223,7 +225,8 @@ def display_batch_results(folder: str | Path, n: int = 6, tile_width: int = 512,
                           width: int | None = None) -> Any:
     """A mosaic of ``n`` jobs' label videos (label stills for a previews batch) side by
     side, sampled evenly from the batch; each job's label video is made if missing (with a
-    progress bar). Jobs play in step by time, shorter ones looping. Returns a player (or
+    progress bar). Jobs play in step by time, shorter ones looping; asked again for the same
+    label videos, the mosaic already made is shown as it is. Returns a player (or
     picture) linked to the file, ``review/label_mosaic.mp4`` (``.png``) in the batch
     folder."""
     root = batch_folder(folder)
@@ -255,11 +258,17 @@ def display_batch_results(folder: str | Path, n: int = 6, tile_width: int = 512,
         write_png_atomic(path, grid)
         return _player(path, width)
 
+    path = review_folder(root) / f"{MOSAIC}.mp4"
+    made_from = path.with_name(f".{path.name}.key")
+    key = json.dumps([tile_width, titles, [(j / LABEL_VIDEO).stat().st_mtime_ns
+                                           for j in jobs]])
+    if path.is_file() and made_from.is_file() and made_from.read_text() == key:
+        return _player(path, width)  # the same jobs' label videos: nothing to encode again
+    made_from.unlink(missing_ok=True)
     timing = [JobLabels.load(j) for j in jobs]
     fps = max(lab.fps for lab in timing)
     duration = max(lab.frames / lab.fps for lab in timing)
     readers = [_Looping(j / LABEL_VIDEO) for j in jobs]
-    path = review_folder(root) / f"{MOSAIC}.mp4"
     encoder = VideoEncoder(path, cols * tile[0], rows * tile[1], fps, crf=_CRF)
     try:
         for k in range(max(1, round(duration * fps))):
@@ -275,4 +284,5 @@ def display_batch_results(folder: str | Path, n: int = 6, tile_width: int = 512,
         encoder.abort()
         raise
     encoder.close()
+    write_text_atomic(made_from, key)
     return _player(path, width)
