@@ -118,10 +118,15 @@ def visualize_all_labels(job_folder: str | Path, frames: Any = None,
     grid, the rep count with a moving cursor, and the depth map if the job has one.
     ``frames``: None (all), an index, a slice or indices. Writes ``label_video.mp4`` in the
     job folder (or ``out``) and returns a player linked to that file (nothing embedded in
-    the notebook); for a preview job it writes and shows ``label_still.png`` instead.
+    the notebook); for a preview job it writes and shows ``label_still.png`` instead. A
+    complete one made before (every frame and panel, newer than the labels) is shown as
+    it is.
     """
     job_dir = Path(job_folder)
     names = _panel_names(panels)
+    video = (job_dir / "video.mp4").is_file()
+    if frames is None and panels is None and out is None and _complete(job_dir, video):
+        return _player(job_dir / (LABEL_VIDEO if video else LABEL_STILL), width)  # made before
     labels = JobLabels.load(job_dir)
     wanted = _frame_indices(frames, labels.frames, job_dir.name)
     with MaskReader(job_dir) as masks:
