@@ -83,7 +83,8 @@ def running_lab(server: LiveServer, tmp_path: Path, **extra_env: str) -> Iterato
     port, lab_token = free_port(), "browser-test-lab-token"
     env = {**cli_env(server.home, tmp_path / "config"),
            "INFINITY_SERVER_URL": server.url,
-           "INFINITY_WORKFLOWS_DOWNLOADS": str(tmp_path / "downloads"),
+           # Inside the folder JupyterLab serves, as the README asks: review links files.
+           "INFINITY_WORKFLOWS_DOWNLOADS": str(root / "downloads"),
            "JUPYTERLAB_SETTINGS_DIR": str(_settings(tmp_path / "lab-settings")),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), **extra_env}
@@ -106,7 +107,7 @@ def running_lab(server: LiveServer, tmp_path: Path, **extra_env: str) -> Iterato
         wait_for(lambda: answers() or proc.poll() is not None, timeout=120, what="JupyterLab")
         assert proc.poll() is None, (tmp_path / "jupyterlab.log").read_text()[-3000:]
         yield {"url": url, "lab_token": lab_token, "root": root, "server": server,
-               "chromium": chromium, "downloads": tmp_path / "downloads"}
+               "chromium": chromium, "downloads": root / "downloads"}
     finally:
         proc.terminate()
         try:
@@ -227,6 +228,9 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
             expect(panel().get_by_text(re.compile(r"(\d+)/\1 jobs finished"))).to_be_visible()
             preview_image = panel().locator(".widget-output img").first
             expect(preview_image).to_be_visible()
+            # Linked from its file (not embedded): the browser fetched and decoded it.
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                   arg=preview_image.element_handle(), timeout=WAIT_MS)
             preview_image.scroll_into_view_if_needed()
             shot("previews_downloaded")
 
@@ -261,8 +265,8 @@ from visionfit.utils.vis import visualize_all_labels
 gen = VisionFitGenerator()
 params = gen.schema.complete({"exercise": "SQUAT-BODYWEIGHT", "scene": "GYM_1", "num_reps": 1,
                               "frame_rate": 8, "image_width": 128, "image_height": 128})
-job = Path("label-video-job")
-job.mkdir(exist_ok=True)
+job = Path("../my downloads/label-video-job")  # beside the notebook's folder, as downloads are
+job.mkdir(parents=True, exist_ok=True)
 gen.run(params, False, job, 5)""",
     "visualize_all_labels(job)",
 ]
@@ -270,11 +274,15 @@ VIDEO_PLAYING = """() => {
     const video = document.querySelector(".jp-OutputArea-output video");
     return !!video && video.readyState >= 2 && video.duration > 0 && video.currentTime > 0;
 }"""
+LINKED_SRC = "../my%20downloads/label-video-job/label_video.mp4"
 
 
 def test_label_video_plays_inline_in_jupyterlab(lab) -> None:
-    """The label video's player, embedded in the notebook output, loads and plays in
-    Chromium: the browser decodes the H.264 (yuv420p) file, not just shows a box."""
+    """The label video's player, linked from the notebook output by a URL relative to the
+    notebook's folder (up a level, through a folder name with a space), loads and plays in
+    Chromium: JupyterLab resolves the URL to the file, the browser decodes the H.264
+    (yuv420p) file, not just shows a box; and the saved notebook holds the link, not the
+    video."""
     from playwright.sync_api import expect
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -282,10 +290,12 @@ def test_label_video_plays_inline_in_jupyterlab(lab) -> None:
     nb.cells = [nbformat.v4.new_code_cell(source) for source in LABEL_VIDEO_CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    nbformat.write(nb, str(lab["root"] / "label_video.ipynb"))
+    (lab["root"] / "records").mkdir()
+    nbformat.write(nb, str(lab["root"] / "records" / "label_video.ipynb"))
     with chromium_page(lab) as page:
         try:
-            page.goto(f"{lab['url']}lab/tree/label_video.ipynb?token={lab['lab_token']}")
+            page.goto(f"{lab['url']}lab/tree/records/label_video.ipynb"
+                      f"?token={lab['lab_token']}")
             cells = page.locator(".jp-NotebookPanel:visible .jp-Cell")
             expect(cells.first).to_be_visible()
             page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)
@@ -296,7 +306,12 @@ def test_label_video_plays_inline_in_jupyterlab(lab) -> None:
             page.wait_for_function(VIDEO_PLAYING, timeout=WAIT_MS)
             state = video.evaluate("v => ({ready: v.readyState, duration: v.duration, "
                                    "width: v.videoWidth, height: v.videoHeight, "
-                                   "loop: v.loop, muted: v.muted})")
+                                   "loop: v.loop, muted: v.muted, "
+                                   "url: v.currentSrc})")
+            page.keyboard.press("Control+s")
+            wait_for(lambda: "label_video.mp4" in (lab["root"] / "records" /
+                                                   "label_video.ipynb").read_text(),
+                     timeout=60, what="the notebook saved with its output")
             video.scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / "label_video_playing.png"))
         except Exception:
@@ -305,6 +320,12 @@ def test_label_video_plays_inline_in_jupyterlab(lab) -> None:
     assert state["ready"] >= 2 and state["duration"] > 0
     assert (state["width"], state["height"]) == (4 * 256, 2 * 256)  # 128 px jobs shown 2x
     assert state["loop"] and state["muted"]
+
+    # The output holds the relative URL; JupyterLab resolved it to the file it serves.
+    assert "/files/my%20downloads/label-video-job/label_video.mp4?" in state["url"], state
+    saved = (lab["root"] / "records" / "label_video.ipynb").read_text()
+    assert f'src=\\"{LINKED_SRC}\\"' in saved
+    assert len(saved) < 20_000, f"the saved notebook is {len(saved)} bytes: video embedded?"
 
 
 # -- the Download interface in a real JupyterLab: errors as sentences, a free kernel --------

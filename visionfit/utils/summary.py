@@ -9,54 +9,33 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from infinity_workflows.errors import DataError
 
-from ..generator.label_summary import LABEL_STATS as _LABEL_STATS
-from ..generator.label_summary import statistics_of
 from .histograms import STAT_COLOR, small_multiples
-from .jobdata import JobLabels, job_folders, read_json
+from .jobdata import batch_folder
+from .summary_index import LABEL_STATS, job_statistics, read_index
 
-__all__ = ["LABEL_STATS", "stat_columns", "summarize_batch_results_as_dataframe",
+__all__ = ["LABEL_STATS", "job_statistics", "stat_columns", "summarize_batch_results_as_dataframe",
            "visualize_batch_results"]
 
-# Statistics every row has (image metrics add ``avg_<metric>`` columns after them); the
-# formula is the generator's declared label summary, so this table and the core's agree.
-LABEL_STATS = _LABEL_STATS
 _IDENTITY = ("job_path", "job_id", "kind")
-
-
-def job_statistics(labels: JobLabels) -> dict[str, float]:
-    """The per-job statistics of one job's labels (the LABEL_STATS columns and avg_ of
-    each image metric)."""
-    visible = (labels.keypoints[:, :, 2] == 2).mean(axis=1) if labels.keypoints.shape[1] \
-        else np.full(labels.frames, np.nan)
-    return statistics_of(width=labels.width, height=labels.height,
-                         person_bbox=labels.person_bbox, visible_keypoints=visible,
-                         percent_occlusion=labels.percent_occlusion,
-                         percent_in_fov=labels.percent_in_fov, rep_count=labels.rep_count,
-                         metrics=labels.metrics)
 
 
 def summarize_batch_results_as_dataframe(folder: str | Path) -> pd.DataFrame:
     """One row per downloaded job: ``job_path``, ``job_id``, ``kind`` (video/preview), the
     label statistics (:data:`LABEL_STATS`: frames, final rep count, occlusion, field of
     view, person box area as a fraction of the image, fraction of the 17 keypoints
-    visible; ``avg_<metric>`` per image metric), then every parameter from job.json."""
-    rows = []
-    for job_dir in job_folders(folder):
-        job = read_json(job_dir / "job.json")
-        stats: dict[str, Any] = dict.fromkeys(LABEL_STATS, math.nan)
-        if (job_dir / "labels.json").is_file():
-            stats.update(job_statistics(JobLabels.load(job_dir)))
-        kind = "video" if (job_dir / "video.mp4").is_file() else "preview"
-        rows.append({"job_path": str(job_dir), "job_id": job_dir.name, "kind": kind, **stats,
-                     **job.get("params", {})})
+    visible; ``avg_<metric>`` per image metric), then every parameter from job.json.
+    Read from the batch's summary index (:mod:`.summary_index`), which is brought up to
+    date first, so a second call reads one file."""
+    root = batch_folder(folder)
+    rows = [{"job_path": str(root / r["job_id"]), "job_id": r["job_id"], "kind": r["kind"],
+             **dict.fromkeys(LABEL_STATS, math.nan), **r["stats"], **r["params"]}
+            for r in read_index(root)]
     if not rows:
         return pd.DataFrame(columns=[*_IDENTITY, *LABEL_STATS])
     return pd.DataFrame.from_records(rows)
