@@ -141,6 +141,8 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
                 "avg_percent_occlusion")
             low = gallery().locator(".iw-gallery-low input")
             high = gallery().locator(".iw-gallery-high input")
+            expect(high).not_to_have_value("0")  # the kernel filled in the column's range
+            page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)
             high.fill("100")
             high.press("Tab")
             for threshold in (5.0, 0.5, MIN_OCCLUSION):  # each a different count shown
