@@ -52,8 +52,8 @@ def _previews_batch(server: LiveServer, downloads: Path):
 
 
 REDRAW = """async (selector) => {
-    // Click in the page and time, in the page, until the page label has changed and every
-    // shown tile's image is decoded: what a user waits for (no test-driver round trips).
+    // Click in the page and time, in the page, until the page label (sent last) has changed
+    // and every shown tile's image is decoded: what a user waits for (no test-driver round trips).
     const label = document.querySelector(".jp-NotebookPanel:not(.lm-mod-hidden) .iw-gallery-page");
     const before = label.innerText;
     const started = performance.now();
@@ -62,7 +62,7 @@ REDRAW = """async (selector) => {
         await new Promise(requestAnimationFrame);
         if (performance.now() - started > 60000) return -1;  // never redrawn: the test says so
         if (label.innerText === before) continue;
-        const imgs = [...document.querySelectorAll(".iw-gallery .widget-image")]
+        const imgs = [...document.querySelectorAll(".iw-gallery .iw-gallery-tile img")]
             .filter(i => i.offsetParent !== null);
         if (imgs.length && imgs.every(i => i.complete && i.naturalWidth > 0)) break;
     }
@@ -141,6 +141,8 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
                 "avg_percent_occlusion")
             low = gallery().locator(".iw-gallery-low input")
             high = gallery().locator(".iw-gallery-high input")
+            expect(high).not_to_have_value("0")  # the kernel filled in the column's range
+            page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)
             high.fill("100")
             high.press("Tab")
             for threshold in (5.0, 0.5, MIN_OCCLUSION):  # each a different count shown

@@ -86,7 +86,8 @@ def test_the_widget_filters_pages_and_picks(folder: Path) -> None:
     shown = g.shown_ids()
     g.go_to_page(1)
     assert [t.job_id for t in g.tiles] == shown[8:16]
-    assert "occlusion" in g.tiles[0].caption.value
+    assert "occlusion" in g.tiles[0].view.value and "data:image/jpeg;base64," in \
+        g.tiles[0].view.value
     g.tiles[0].pick.value = True
     g.tiles[3].pick.value = True
     assert g.selected == [shown[8], shown[11]] and "2 selected" in g.count.value

@@ -2,11 +2,12 @@
 the picked previews rerun as videos.
 
 A thin view over :class:`~infinity_workflows.workflow.curation.Curation`: one page of tiles
-(image, caption, a pick button) is built once and reused, so a filter or page change only
-swaps the tiles' values: the thumbnails are small PNG files made once, and the filtering is
-NumPy over columns held as arrays. ``Rerun selected as videos`` checks the selection and the
-overrides, then writes a Submit record (lineage: the previews batch and the selected jobs,
-``selection.json`` beside it) or, on confirmation, also submits it now.
+(picture and caption, a pick button) is built once and reused, so a filter or page change only
+swaps the tiles' values, about two comm messages a tile (in a browser the messages, not the
+Python, are what a redraw costs): the thumbnails are small JPEGs made once, and the
+filtering is NumPy over columns held as arrays. ``Rerun selected as videos`` checks the
+selection and the overrides, then writes a Submit record (lineage: the previews batch and
+the selected jobs, ``selection.json`` beside it) or, on confirmation, also submits it now.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..workflow.curation import (
     write_rerun_record,
 )
 from ..workflow.explain import explain_error
-from ._display import error_html, info_html, lab_link, show_markdown, success_html
+from ._display import error_html, info_html, lab_link, link_html, show_html, success_html
 
 __all__ = ["CurationGallery", "curation_gallery"]
 
@@ -56,18 +57,25 @@ def _short(name: str) -> str:
 
 
 class _Tile:
-    """One reusable tile: thumbnail, caption and the button that picks it."""
+    """One reusable tile: its picture and caption in one HTML widget (one message a redraw,
+    the thumbnail inline as a data URI), and the button that picks it."""
 
     def __init__(self, px: int) -> None:
         self.job_id: str | None = None
-        self.image = widgets.Image(format="jpeg", layout=widgets.Layout(
-            width=f"{px}px", height=f"{px}px", object_fit="contain"))
-        self.caption = widgets.HTML(layout=widgets.Layout(width=f"{px}px"))
+        self.px = px
+        self.view = widgets.HTML(layout=widgets.Layout(width=f"{px}px"))
+        self.view.add_class("iw-gallery-tile")
         self.pick = widgets.ToggleButton(description="", layout=widgets.Layout(
             width=f"{px}px"), tooltip="click to select or unselect this job")
         self.pick.add_class("iw-gallery-pick")
-        self.box = widgets.VBox([self.image, self.caption, self.pick], layout=widgets.Layout(
+        self.box = widgets.VBox([self.view, self.pick], layout=widgets.Layout(
             border=_UNSELECTED, padding="2px", margin="2px", display="none"))
+
+    def html(self, uri: str, caption: str) -> str:
+        picture = (f'<img src="{uri}" width="{self.px}" height="{self.px}" '
+                   f'style="object-fit:contain;display:block">' if uri else
+                   f'<div style="width:{self.px}px;height:{self.px}px;background:#eee"></div>')
+        return picture + _CAPTION + caption + "</div>"
 
 
 class CurationGallery:
@@ -320,10 +328,9 @@ class CurationGallery:
                     continue
                 job_id = ids[i]
                 tile.job_id = job_id
-                tile.image.value = self.curation.thumbnail(job_id)
-                tile.caption.value = _CAPTION + "<br>".join(
+                tile.view.value = tile.html(self.curation.thumbnail_uri(job_id), "<br>".join(
                     f"{html.escape(_short(c))}: {html.escape(_fmt(self.curation.value(job_id, c)))}"
-                    for c in captions) + "</div>"
+                    for c in captions))
                 picked = job_id in self.selection
                 with tile.pick.hold_sync():
                     tile.pick.value = picked
@@ -433,8 +440,8 @@ class CurationGallery:
             self.result.value = error_html(explain_error(exc, self._server()))
             return
         self.result.value = success_html(f"Submit record written: {self.last_record}")
-        show_markdown(self.links, f"[Open the Submit record]"
-                      f"({lab_link(self.last_record, self.notebook_folder)})")
+        show_html(self.links, link_html("Open the Submit record",
+                                        lab_link(self.last_record, self.notebook_folder)))
 
     def _confirm_clicked(self) -> None:
         self.write_button.layout.display = self.confirm_button.layout.display = "none"
@@ -451,8 +458,8 @@ class CurationGallery:
         self.result.value = success_html(
             f"Submitted videos batch {batch.batch_id} ({len(plan.job_ids)} jobs); record "
             f"{record.parent}")
-        show_markdown(self.links, "  \n".join(
-            f"[Open its Download notebook ({p.name})]({lab_link(p, self.notebook_folder)})"
+        show_html(self.links, "<br>".join(
+            link_html(f"Open its Download notebook ({p.name})", lab_link(p, self.notebook_folder))
             for p in sorted(record.parent.glob("download_batch_*.ipynb"))))
 
 

@@ -12,6 +12,7 @@ is saved beside it (:data:`SELECTION_FILE`) and read back with :func:`read_selec
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -103,6 +104,7 @@ class Curation:
     params: list[str]
     thumbs: _ThumbPack
     _arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _uris: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, folder: str | Path, generator: Any = None, *, thumb_px: int = THUMB_PX,
@@ -226,6 +228,16 @@ class Curation:
     def thumbnail(self, job_id: str) -> bytes:
         """The job's thumbnail JPEG (b"" without a preview)."""
         return self.thumbs.get(job_id)
+
+    def thumbnail_uri(self, job_id: str) -> str:
+        """The thumbnail as a ``data:`` URI ("" without a preview), encoded once."""
+        uri = self._uris.get(job_id)
+        if uri is None:
+            data = self.thumbs.get(job_id)
+            uri = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii") \
+                if data else ""
+            self._uris[job_id] = uri
+        return uri
 
 
 class _ThumbPack:
