@@ -48,18 +48,18 @@ def claim_order_cpu_ms(folder: Path, queued: int = 20_000, rounds: int = 50
     one, 3,000 finished): the fair order, and plain submission order for reference."""
     import uuid
 
-    from infinity_workflows.server.job_queue import FAIR_ORDER
     from infinity_workflows.server.rows import NewJob, utc_now, utc_text
     from infinity_workflows.server.store import Store
+    from infinity_workflows.server.store.job_queue import FAIR_ORDER
 
     store = Store(folder / "claim.sqlite3")
     for name, n in (("a", queued // 2), ("b", queued // 2), ("c", 5)):
-        store.insert_batch(
-            batch_id=str(uuid.uuid4()), token_id=store.token_id(store.create_token(name)),
+        store.batches.insert(
+            batch_id=str(uuid.uuid4()), token_id=store.tokens.id_for(store.tokens.create(name)),
             name=name, generator="g", is_preview=False, created=utc_text(utc_now()),
             jobs=[NewJob(str(uuid.uuid4()), "{}", i, 1) for i in range(n)],
             idempotency_key=None, request_hash=None)
-    conn = store._conn
+    conn = store.db.conn
     with conn:
         conn.execute("UPDATE jobs SET status = 'succeeded' WHERE seq <= 3000")
         conn.execute("UPDATE jobs SET status = 'running' WHERE seq IN (3001, 3002)")

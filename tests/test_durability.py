@@ -71,5 +71,5 @@ def test_a_remote_archive_is_stored_durably(tmp_path: Path, calls) -> None:
 
 def test_the_database_commits_with_synchronous_full(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite3")
-    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert store.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -187,8 +187,8 @@ def test_a_version_1_database_gains_grants_in_place(tmp_path: Path) -> None:
     make_version_1_database(path, "old-token")
     for _ in range(2):  # the second open finds the column and changes nothing
         store = Store(path)
-        token_id = store.token_id("old-token")
-        assert token_id is not None and store.token_generators(token_id) is None
+        token_id = store.tokens.id_for("old-token")
+        assert token_id is not None and store.tokens.generators(token_id) is None
         store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -72,8 +72,8 @@ def _serve(args: argparse.Namespace) -> int:
                     "database, the results and the secret that signs links; run "
                     "`chmod 700 %s`", home.root, home.root.stat().st_mode & 0o777, home.root)
     store = Store(home.database)
-    if store.count_tokens() == 0:
-        token = store.create_token("first user")
+    if store.tokens.count() == 0:
+        token = store.tokens.create("first user")
         path = save_token(f"http://{args.host}:{args.port}/", token)
         # The path, never the token: logs end up in places tokens must not.
         log.info("created the first API token and saved it in %s", path)

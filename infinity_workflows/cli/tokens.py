@@ -93,7 +93,7 @@ def _no_live_token(action: str, token_id: int) -> int:
 
 def _token_create(store: Store, args: argparse.Namespace, grant: list[str] | None) -> int:
     _warn_unknown(grant)
-    token = store.create_token(args.name, grant)
+    token = store.tokens.create(args.name, grant)
     print(f"New API token {args.name!r} for the server with home {store.path.parent}; it may "
           f"use {_scope(grant)}. It is shown only now (the server keeps a hash); store it like "
           "a password:")
@@ -102,7 +102,7 @@ def _token_create(store: Store, args: argparse.Namespace, grant: list[str] | Non
 
 
 def _token_list(store: Store, args: argparse.Namespace, grant: list[str] | None) -> int:
-    for t in store.tokens():
+    for t in store.tokens.all():
         state = f"revoked {t.revoked}" if t.revoked else "live"
         print(f"{t.id:>4}  {t.name!r}  created {t.created}  {state}  "
               f"may use {_scope(t.generators)}")
@@ -111,14 +111,14 @@ def _token_list(store: Store, args: argparse.Namespace, grant: list[str] | None)
 
 def _token_grant(store: Store, args: argparse.Namespace, grant: list[str] | None) -> int:
     _warn_unknown(grant)
-    if not store.set_token_generators(args.token_id, grant):
+    if not store.tokens.set_generators(args.token_id, grant):
         return _no_live_token("grant", args.token_id)
     print(f"Token {args.token_id} may now use {_scope(grant)}.")
     return 0
 
 
 def _token_revoke(store: Store, args: argparse.Namespace, grant: list[str] | None) -> int:
-    if not store.revoke_token(args.token_id):
+    if not store.tokens.revoke(args.token_id):
         return _no_live_token("revoke", args.token_id)
     print(f"Token {args.token_id} is revoked: its requests now get 401, its portal sessions "
           "and result links no longer work. Its batches stay on disk.")

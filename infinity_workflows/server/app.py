@@ -89,7 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     portal.install_portal(app, Gallery(home.gallery, home.work))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so it runs first: no body is read for a request without a known token.
-    app.add_middleware(AuthenticateFirst, token_id=store.token_id)
+    app.add_middleware(AuthenticateFirst, token_id=store.tokens.id_for)
     return app
 
 

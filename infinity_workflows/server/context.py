@@ -30,7 +30,7 @@ class ServerContext:
         Every route that lists, describes or accepts generators looks them up here, so a
         generator outside the grant is indistinguishable from one that is not installed.
         """
-        granted = self.store.token_generators(token_id)
+        granted = self.store.tokens.generators(token_id)
         if granted is None:
             return self.registry
         return GeneratorRegistry([g for g in self.registry if g.name in granted])

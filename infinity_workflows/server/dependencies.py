@@ -79,7 +79,7 @@ DispatcherDep = Annotated[Dispatcher, Depends(dispatcher)]
 def authenticated(store: StoreDep,
                   authorization: Annotated[str | None, Depends(_auth_header)]) -> int:
     """The id of the token in the Authorization header, or 401."""
-    return token_id_from_header(authorization, store.token_id)
+    return token_id_from_header(authorization, store.tokens.id_for)
 
 
 TokenId = Annotated[int, Depends(authenticated)]

@@ -82,7 +82,7 @@ class Dispatcher:
 
     # -- control ------------------------------------------------------------------------------
     def start(self) -> None:
-        requeued = self.store.requeue_running()
+        requeued = self.store.queue.requeue_running()
         if requeued:
             log.info("%d job(s) left running by the previous server are queued again", requeued)
         self._thread.start()
@@ -102,7 +102,7 @@ class Dispatcher:
         except Exception:  # noqa: BLE001 - the next start re-runs what was not recorded
             log.exception("could not record the last outcomes; those jobs run again next start")
         left = [job_id for job_id in self._in_flight]
-        self.store.requeue(left, refund_attempt=True)
+        self.store.queue.requeue(left, refund_attempt=True)
         if left:
             log.info("%d running job(s) put back in the queue for the next start", len(left))
         self._in_flight.clear()
@@ -125,7 +125,7 @@ class Dispatcher:
             if self._in_flight:
                 return
             job_id = self._suspects[0]
-            job = self.store.claim_job(job_id)
+            job = self.store.queue.claim_job(job_id)
             if job is None:  # finished or gone meanwhile
                 self._suspects.pop(0)
                 self._events.put(None)
@@ -133,9 +133,9 @@ class Dispatcher:
             self._submit(job, alone=True)
             return
         free = self._limit() - len(self._in_flight)
-        if free <= 0 or not self.store.has_queued():  # a read: no write lock when idle
+        if free <= 0 or not self.store.queue.has_queued():  # a read: no write lock when idle
             return
-        for job in self.store.claim(free):
+        for job in self.store.queue.claim(free):
             self._submit(job, alone=False)
 
     def _limit(self) -> int:
@@ -149,7 +149,7 @@ class Dispatcher:
         """Ask the executor to stop running jobs that were cancelled meanwhile."""
         if not self._in_flight:
             return
-        for job_id in self.store.cancelled_among(self._in_flight) - self._stopping_jobs:
+        for job_id in self.store.queue.cancelled_among(self._in_flight) - self._stopping_jobs:
             self._stopping_jobs.add(job_id)
             log.info("job %s was cancelled while running: stopping it", job_id)
             self.executor.cancel(job_id)
@@ -186,7 +186,7 @@ class Dispatcher:
         lost: list[str] = []
         lost_reason = ""
         # Jobs that finished after a cancel, before it could stop them.
-        cancelled = self.store.cancelled_among(
+        cancelled = self.store.queue.cancelled_among(
             job_id for job_id, future in events if not future.exception())
         for job_id, future in events:
             flight = self._in_flight.pop(job_id, None)
@@ -243,9 +243,9 @@ class Dispatcher:
         self._unqueued.extend(lost)
         # A database error propagates to the loop, which logs it and comes back in a second;
         # what was not written stays in the lists above until it is.
-        self.store.record(self._unrecorded)
+        self.store.queue.record(self._unrecorded)
         self._unrecorded.clear()
-        self.store.requeue(self._unqueued, refund_attempt=False)
+        self.store.queue.requeue(self._unqueued, refund_attempt=False)
         self._unqueued.clear()
 
     def _drop_result(self, job_id: str) -> None:
@@ -266,7 +266,7 @@ class Dispatcher:
 
     def _blame(self, job: ClaimedJob) -> str | None:
         """Count a death against a job that ran alone; the failure text once it is too many."""
-        deaths = self.store.add_death(job.id)
+        deaths = self.store.queue.add_death(job.id)
         if deaths < self.max_attempts:
             log.warning("job %s killed its worker process (%d of %d allowed)", job.id, deaths,
                         self.max_attempts)

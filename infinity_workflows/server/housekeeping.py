@@ -62,8 +62,8 @@ def batch_usage(store: Store, results_dir: Path, token_id: int) -> list[BatchUsa
     """Disk taken by each of this token's batches, newest first. Read from the files
     themselves (a stat each), so it is true even after a crash or a hand-deleted file."""
     usage = []
-    for batch in reversed(store.batches(token_id)):
-        count, total = _sizes(results_dir, (j.id for j in store.batch_statuses(batch.id)))
+    for batch in reversed(store.batches.of_token(token_id)):
+        count, total = _sizes(results_dir, (j.id for j in store.batches.statuses(batch.id)))
         usage.append(BatchUsage(batch.id, batch.name, batch.created, batch.num_jobs, count,
                                 total))
     return usage
@@ -78,7 +78,7 @@ def delete_batch(store: Store, results_dir: Path, token_id: int, batch_id: str
     no page or link can point at a result half removed. A crash in between leaves files no
     link reaches; they are the only thing not freed.
     """
-    gone = store.delete_batch(token_id, batch_id)
+    gone = store.batches.delete(token_id, batch_id)
     if gone is None:
         return None
     job_ids, cancelled = gone

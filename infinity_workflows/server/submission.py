@@ -130,7 +130,7 @@ def prepare_batch(body: BatchIn, *, token_id: int, registry: GeneratorRegistry, 
                 value = run.param_values.get(name)
                 if value is not None:
                     referenced.setdefault(i, str(uuid.UUID(value)))
-        seeds = store.seeds(token_id, referenced.values())
+        seeds = store.batches.seeds(token_id, referenced.values())
         for i, run in enumerate(runs):
             for name in uuid_params:
                 value = run.param_values.get(name)

@@ -96,7 +96,7 @@ class LiveServer:
             raise TypeError(f"generators must be a list of names, not {generators!r}")
         store = _store(self.home)
         try:
-            token = store.create_token(name, None if generators is None else list(generators))
+            token = store.tokens.create(name, None if generators is None else list(generators))
         finally:
             store.close()
         self.tokens_made.append(token)
@@ -108,9 +108,9 @@ class LiveServer:
         store = _store(self.home)
         try:
             for token in self.tokens_made:
-                token_id = store.token_id(token)
+                token_id = store.tokens.id_for(token)
                 if token_id is not None:
-                    store.revoke_token(token_id)
+                    store.tokens.revoke(token_id)
         finally:
             store.close()
         self.tokens_made.clear()

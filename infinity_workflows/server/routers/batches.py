@@ -12,9 +12,9 @@ from fastapi import APIRouter, Header
 from fastapi.responses import Response
 
 from ..dependencies import DispatcherDep, Granted, ResultLinks, SettingsDep, StoreDep, TokenId
+from ..housekeeping import batch_usage, delete_batch
 from ..http_errors import ErrorBody, RequestRefused, error_item
 from ..job_json import jobs_json, with_jobs
-from ..housekeeping import batch_usage, delete_batch
 from ..models import (
     BatchCreated,
     BatchDeleted,
@@ -46,7 +46,7 @@ def _batch_head(batch: BatchRow) -> dict[str, Any]:
 
 
 def _own_batch(store: Store, token_id: int, batch_id: uuid.UUID) -> BatchRow:
-    batch = store.batch(token_id, str(batch_id))
+    batch = store.batches.get(token_id, str(batch_id))
     if batch is None:
         raise not_found("batch", str(batch_id))
     return batch
@@ -61,7 +61,7 @@ def submit_batch(body: BatchIn, store: StoreDep, settings: SettingsDep,
     """Submit a batch: validated whole, stored whole, queued in order."""
     fingerprint = request_fingerprint(body) if idempotency_key else None
     if idempotency_key:
-        earlier = store.batch_for_key(token_id, idempotency_key)
+        earlier = store.batches.for_key(token_id, idempotency_key)
         if earlier is not None:
             return _repeat(store, token_id, idempotency_key, earlier, fingerprint)
     prepared = prepare_batch(body, token_id=token_id, registry=generators, store=store,
@@ -69,14 +69,14 @@ def submit_batch(body: BatchIn, store: StoreDep, settings: SettingsDep,
     batch_id = str(uuid.uuid4())
     created = utc_text(utc_now())
     try:
-        store.insert_batch(
+        store.batches.insert(
             batch_id=batch_id, token_id=token_id, name=body.name,
             generator=prepared.generator.name, is_preview=prepared.is_preview, created=created,
             jobs=[j.to_new_job() for j in prepared.jobs], idempotency_key=idempotency_key,
             request_hash=fingerprint)
     except sqlite3.IntegrityError:
         # The same key arrived twice at once and the other request stored its batch first.
-        earlier = store.batch_for_key(token_id, idempotency_key) if idempotency_key else None
+        earlier = store.batches.for_key(token_id, idempotency_key) if idempotency_key else None
         if earlier is None:
             raise
         return _repeat(store, token_id, idempotency_key, earlier, fingerprint)
@@ -96,11 +96,11 @@ def _repeat(store: Store, token_id: int, key: str, earlier: tuple[str, str],
                              f"different batch ({batch_id}); use a new key for a new batch",
                              [error_item("idempotency_key_reused", "different body, same key",
                                          None, "Idempotency-Key")])
-    batch = store.batch(token_id, batch_id)
+    batch = store.batches.get(token_id, batch_id)
     assert batch is not None
     # Answered as the first time, except that its jobs' progress is today's.
     return json_text_answer(with_jobs(_batch_head(batch),
-                                      jobs_json(store.batch_jobs(batch_id), "created")), 201)
+                                      jobs_json(store.batches.jobs(batch_id), "created")), 201)
 
 
 @router.post("/batch/estimate/", response_model=list[int])
@@ -117,7 +117,7 @@ def list_batches(store: StoreDep, token_id: TokenId, start_time: WindowStart = N
                  end_time: WindowEnd = None) -> Response:
     """This token's batches created in the window (all when no window is given)."""
     start, end = utc(start_time), utc(end_time)
-    rows = store.batches(token_id, utc_text(start) if start else None,
+    rows = store.batches.of_token(token_id, utc_text(start) if start else None,
                          utc_text(end) if end else None)
     return json_answer([{**_batch_head(b), "num_jobs": b.num_jobs} for b in rows])
 
@@ -127,7 +127,7 @@ def batch_detail(batch_id: uuid.UUID, store: StoreDep, token_id: TokenId) -> Res
     """A batch with every job's complete parameters."""
     batch = _own_batch(store, token_id, batch_id)
     return json_text_answer(with_jobs(_batch_head(batch),
-                                      jobs_json(store.batch_jobs(batch.id), "detail")))
+                                      jobs_json(store.batches.jobs(batch.id), "detail")))
 
 
 @router.post("/batch/{batch_id}/cancel/", response_model=Cancelled, responses=ERRORS_404)
@@ -136,7 +136,7 @@ def cancel_batch(batch_id: uuid.UUID, store: StoreDep, dispatcher: DispatcherDep
     """Cancel the batch's queued jobs and stop its running ones (within seconds); finished
     jobs keep their results. Cancelling a finished batch changes nothing."""
     batch = _own_batch(store, token_id, batch_id)
-    cancelled = store.cancel(token_id, batch_id=batch.id)
+    cancelled = store.queue.cancel(token_id, batch_id=batch.id)
     dispatcher.wake()
     return json_answer({"id": batch.id, "cancelled": cancelled})
 
@@ -147,7 +147,7 @@ def batch_summary(batch_id: uuid.UUID, store: StoreDep, token_id: TokenId,
     """Status of every job; a fresh signed ``result_url`` for each that succeeded."""
     batch = _own_batch(store, token_id, batch_id)
     return json_text_answer(with_jobs({"id": batch.id}, jobs_json(
-        store.batch_statuses(batch.id), "summary", links)))
+        store.batches.statuses(batch.id), "summary", links)))
 
 
 @router.delete("/batch/{batch_id}/", response_model=BatchDeleted, responses=ERRORS_404)

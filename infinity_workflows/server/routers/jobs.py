@@ -55,7 +55,7 @@ KINDS = (
 
 def _own_job(store: Store, token_id: int, kind: JobKind, job_id: uuid.UUID) -> JobRow:
     """The token's job of this kind; the other kind's ids answer 404 like unknown ones."""
-    row = store.job(token_id, str(job_id))
+    row = store.batches.job(token_id, str(job_id))
     if row is None or bool(row.is_preview) != kind.is_preview:
         raise not_found(kind.refusal_noun, str(job_id))
     return row
@@ -65,7 +65,7 @@ def _own_job(store: Store, token_id: int, kind: JobKind, job_id: uuid.UUID) -> J
 def _list_handler(kind: JobKind) -> Callable[..., Response]:
     def handler(store: StoreDep, token_id: TokenId, links: ResultLinks, limit: Limit = None,
                 offset: Offset = 0) -> Response:
-        rows = store.token_jobs(token_id, kind.is_preview, limit=limit, offset=offset)
+        rows = store.batches.token_jobs(token_id, kind.is_preview, limit=limit, offset=offset)
         return json_text_answer(jobs_json(rows, "full", links))
     return handler
 
@@ -82,7 +82,7 @@ def _cancel_handler(kind: JobKind) -> Callable[..., Response]:
     def handler(job_id: uuid.UUID, store: StoreDep, dispatcher: DispatcherDep,
                 token_id: TokenId) -> Response:
         row = _own_job(store, token_id, kind, job_id)
-        cancelled = store.cancel(token_id, job_id=row.id)
+        cancelled = store.queue.cancel(token_id, job_id=row.id)
         dispatcher.wake()
         return json_answer({"id": row.id, "cancelled": cancelled})
     return handler
@@ -121,7 +121,7 @@ def usage_counts(store: StoreDep, token_id: TokenId, start_time: WindowStart = N
     start = utc(start_time) or datetime(1970, 1, 1, tzinfo=timezone.utc)
     end = utc(end_time) or utc_now()
     by_generator: dict[str, dict[str, Any]] = {}
-    for generator, is_preview, frames in store.rendered_counts(
+    for generator, is_preview, frames in store.batches.rendered_counts(
             token_id, utc_text(start), utc_text(end)):
         entry = by_generator.setdefault(generator, {
             "generator": generator, "preview_samples_rendered": 0,

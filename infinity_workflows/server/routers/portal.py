@@ -91,7 +91,7 @@ def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
 def portal_user(request: Request, store: StoreDep) -> int:
     """The token the session cookie stands for; else the browser is sent to log in."""
     value = request.cookies.get(COOKIE_NAME)
-    token_id = store.session_token_id(value) if value else None
+    token_id = store.sessions.token_id(value) if value else None
     if token_id is None:
         raise LoginRequired()
     return token_id
@@ -117,7 +117,7 @@ PortalGallery = Annotated[Gallery, Depends(portal_gallery)]
 
 
 def _user_name(store: Store, token_id: int) -> str:
-    return store.token_name(token_id) or f"token {token_id}"
+    return store.tokens.name(token_id) or f"token {token_id}"
 
 
 def _form_value(request: Request) -> str:
@@ -206,14 +206,14 @@ async def login(request: Request, store: StoreDep, settings: SettingsDep):
                            error="This login form expired or was sent from another site. "
                                  "Paste your token into this fresh form.")
     token = (form.get("token") or [""])[0].strip()
-    token_id = store.token_id(token) if token else None
+    token_id = store.tokens.id_for(token) if token else None
     if token_id is None:
         return _login_page(request, settings, next_page, status=401,
                            error="That token is not known to this server. Paste the token "
                                  "that `infinity-workflows token show` prints (or that "
                                  "`infinity-workflows token create` printed).")
     response = RedirectResponse(next_page, status_code=303)
-    response.set_cookie(COOKIE_NAME, store.create_session(token_id, SESSION_TTL_SECONDS),
+    response.set_cookie(COOKIE_NAME, store.sessions.create(token_id, SESSION_TTL_SECONDS),
                         max_age=SESSION_TTL_SECONDS, **_cookie_options(request))
     response.delete_cookie(CSRF_COOKIE, **_cookie_options(request))
     return response
@@ -223,7 +223,7 @@ async def login(request: Request, store: StoreDep, settings: SettingsDep):
 async def logout(request: Request, store: StoreDep):
     value = request.cookies.get(COOKIE_NAME)
     if value and _same_origin(request):
-        store.end_session(value)  # the cookie is worthless from now on, wherever it is
+        store.sessions.end(value)  # the cookie is worthless from now on, wherever it is
     response = RedirectResponse("/portal/login/", status_code=303)
     response.delete_cookie(COOKIE_NAME, **_cookie_options(request))
     return response
@@ -233,9 +233,9 @@ async def logout(request: Request, store: StoreDep):
 @router.get("/")
 def batches_page(request: Request, store: StoreDep, token_id: PortalUser,
                  deleted: str | None = None):
-    counts = store.status_counts(token_id)
+    counts = store.batches.status_counts(token_id)
     batches = [{**b._asdict(), "counts": {s: counts.get(b.id, {}).get(s, 0) for s in STATUSES}}
-               for b in reversed(store.batches(token_id))]  # newest first
+               for b in reversed(store.batches.of_token(token_id))]  # newest first
     return _user_page("batches.html", request, store, token_id, batches=batches,
                       statuses=STATUSES, deleted=_uuid_or_none(deleted))
 
@@ -289,20 +289,20 @@ def _video_name(archive: str, job_id: str) -> str | None:
 def batch_page(request: Request, batch_id: str, store: StoreDep, settings: SettingsDep,
                token_id: PortalUser, generators: PortalGenerators, link: ResultLinks,
                page: int = 1, cancelled: int | None = None):
-    batch = store.batch(token_id, _uuid_or_404(batch_id))
+    batch = store.batches.get(token_id, _uuid_or_404(batch_id))
     if batch is None:
         raise PortalNotFound(f"batch {batch_id}")
     generator = generators.get(batch.generator)
     defaults = generator.schema.defaults() if generator else {}
     schema = {p.name: p for p in generator.schema} if generator else {}
-    stored = store.batch_counts(batch.id)
+    stored = store.batches.counts(batch.id)
     counts = {s: stored.get(s, 0) for s in STATUSES}
     # Big batches are shown a page at a time, so a page that refreshes itself stays cheap.
     pages = max(1, -(-batch.num_jobs // JOBS_PER_PAGE))
     page = min(max(page, 1), pages)
     first = (page - 1) * JOBS_PER_PAGE
     jobs = []
-    for index, row in enumerate(store.batch_jobs(batch.id, JOBS_PER_PAGE, first),
+    for index, row in enumerate(store.batches.jobs(batch.id, JOBS_PER_PAGE, first),
                                 start=first):
         job = row._asdict()
         params = json.loads(row.params)
@@ -330,10 +330,10 @@ async def cancel_batch(request: Request, batch_id: str, store: StoreDep,
                        dispatcher: DispatcherDep, token_id: PortalUser):
     """Cancel the batch's unfinished jobs (as ``POST api/batch/<id>/cancel/``)."""
     await _checked_form(request)
-    batch = store.batch(token_id, _uuid_or_404(batch_id))
+    batch = store.batches.get(token_id, _uuid_or_404(batch_id))
     if batch is None:
         raise PortalNotFound(f"batch {batch_id}")
-    cancelled = store.cancel(token_id, batch_id=batch.id)
+    cancelled = store.queue.cancel(token_id, batch_id=batch.id)
     dispatcher.wake()
     return RedirectResponse(f"/portal/batch/{batch.id}/?cancelled={cancelled}",
                             status_code=303)
@@ -343,12 +343,12 @@ async def cancel_batch(request: Request, batch_id: str, store: StoreDep,
 def delete_confirm(request: Request, batch_id: str, store: StoreDep, settings: SettingsDep,
                    token_id: PortalUser):
     """The confirm step: what deleting will remove, and the button that does it."""
-    batch = store.batch(token_id, _uuid_or_404(batch_id))
+    batch = store.batches.get(token_id, _uuid_or_404(batch_id))
     if batch is None:
         raise PortalNotFound(f"batch {batch_id}")
     usage = next((u for u in batch_usage(store, settings.home.results, token_id)
                   if u.id == batch.id), None)
-    counts = store.batch_counts(batch.id)
+    counts = store.batches.counts(batch.id)
     return _user_page("delete.html", request, store, token_id, batch=batch, usage=usage,
                       unfinished=sum(counts.get(s, 0) for s in ACTIVE_STATUSES))
 
@@ -369,7 +369,7 @@ async def delete(request: Request, batch_id: str, store: StoreDep, settings: Set
 def thumbnail(job_id: str, store: StoreDep, settings: SettingsDep, token_id: PortalUser):
     """The job's ``video_preview.png``, read from its result archive."""
     job_id = _uuid_or_404(job_id)
-    row = store.job(token_id, job_id)
+    row = store.batches.job(token_id, job_id)
     if row is None or row.status != "succeeded":
         raise PortalNotFound(f"thumbnail of job {job_id}")
     try:
@@ -421,7 +421,7 @@ def video(request: Request, job_id: str, store: StoreDep, settings: SettingsDep,
     """A finished job's video, for the player on its row; answers range requests, so a
     browser can seek and fetch a long video in parts."""
     job_id = _uuid_or_404(job_id)
-    row = store.job(token_id, job_id)
+    row = store.batches.job(token_id, job_id)
     archive = settings.home.results / f"{job_id}.zip"
     name = _video_name(str(archive), job_id) if row and row.status == "succeeded" else None
     if name is None:
@@ -453,7 +453,7 @@ def generators_page(request: Request, store: StoreDep, token_id: PortalUser,
                     generators: PortalGenerators):
     return _user_page("generators.html", request, store, token_id,
                       generators=list(generators),
-                      restricted=store.token_generators(token_id) is not None)
+                      restricted=store.tokens.generators(token_id) is not None)
 
 
 @router.get("/generators/{name}/")

@@ -51,7 +51,7 @@ def download_result(job_id: uuid.UUID, settings: SettingsDep, signer: SignerDep,
         raise RequestRefused(403, f"this download link expired at {when}; fetch a fresh "
                              "result_url from GET api/batch/<batch id>/summary/") from None
     path = settings.home.results / f"{job}.zip"
-    if store.job_status(job) != "succeeded" or not path.is_file():
+    if store.batches.job_status(job) != "succeeded" or not path.is_file():
         raise RequestRefused(404, f"job {job} has no result to download; check its status in "
                              "the batch's summary/")
     return _ArchiveResponse(path, media_type="application/zip", filename=f"{job}.zip",

@@ -2,8 +2,7 @@
 
 Jobs are claimed only when a worker is free, so the database, not a process's memory, is the
 queue, and a server killed mid-batch finds every unfinished job here when it starts again.
-:class:`JobQueue` holds these operations for :class:`~.store.Store`, which provides the
-connection (``_conn``) and the write transaction (``_write``).
+:class:`JobQueue` holds these operations over the :class:`~.database.Database`.
 """
 
 from __future__ import annotations
@@ -11,11 +10,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 
-from .rows import ClaimedJob, utc_now, utc_text
+from ..rows import ClaimedJob, utc_now, utc_text
+from .database import Database
 
-__all__ = ["FAIR_ORDER", "JobQueue"]
+__all__ = ["FAIR_ORDER", "JobQueue", "cancel_where"]
 
 
 # Which queued jobs run next. Previews go before videos (a preview is a person waiting to
@@ -62,31 +61,33 @@ LIMIT :limit
 """
 
 
+def cancel_where(conn: sqlite3.Connection, where: str, args: Sequence[object],
+                 reason: str) -> int:
+    """Within a write transaction: unfinished jobs matching ``where`` become cancelled.
+
+    A function, not a method, so revoking a token (:mod:`.tokens`) cancels its jobs in the
+    same transaction that revokes it.
+    """
+    return conn.execute(
+        "UPDATE jobs SET status = 'cancelled', end_time = ?, error = ? "
+        f"WHERE {where} AND status IN ('queued', 'running')",
+        (utc_text(utc_now()), reason, *args)).rowcount
+
+
 class JobQueue:
-    """Queue operations over the ``jobs`` table (a part of :class:`~.store.Store`)."""
+    """Queue operations over the ``jobs`` table."""
 
-    _conn: sqlite3.Connection
-
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def cancel(self, token_id: int, *, batch_id: str | None = None,
                job_id: str | None = None) -> int:
         """Cancel this token's unfinished jobs of a batch, or one job; how many were.
         Finished jobs stay as they are, so cancelling a finished batch changes nothing."""
         column, value = ("batch_id", batch_id) if batch_id is not None else ("id", job_id)
-        with self._write() as conn:
-            return self._cancel_in(conn, f"token_id = ? AND {column} = ?", (token_id, value),
-                                   "cancelled by its owner")
-
-    @staticmethod
-    def _cancel_in(conn: sqlite3.Connection, where: str, args: Sequence[object],
-                   reason: str) -> int:
-        """Within a write transaction: unfinished jobs matching ``where`` become cancelled."""
-        return conn.execute(
-            "UPDATE jobs SET status = 'cancelled', end_time = ?, error = ? "
-            f"WHERE {where} AND status IN ('queued', 'running')",
-            (utc_text(utc_now()), reason, *args)).rowcount
+        with self._db.write() as conn:
+            return cancel_where(conn, f"token_id = ? AND {column} = ?", (token_id, value),
+                                "cancelled by its owner")
 
     def cancelled_among(self, job_ids: Iterable[str]) -> set[str]:
         """Those of ``job_ids`` that are cancelled (the dispatcher stops them)."""
@@ -94,20 +95,20 @@ class JobQueue:
         found: set[str] = set()
         for i in range(0, len(ids), 500):  # below SQLite's bound-parameter limit
             part = ids[i:i + 500]
-            found.update(r[0] for r in self._conn.execute(
+            found.update(r[0] for r in self._db.conn.execute(
                 f"SELECT id FROM jobs WHERE status = 'cancelled' AND id IN "
                 f"({','.join('?' * len(part))})", part))
         return found
 
     def requeue_running(self) -> int:
         """At startup: jobs left running by a previous process go back to the queue."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             return conn.execute(
                 "UPDATE jobs SET status = 'queued', worker = NULL, start_time = NULL "
                 "WHERE status = 'running'").rowcount
 
     def has_queued(self) -> bool:
-        return self._conn.execute(
+        return self._db.conn.execute(
             "SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1").fetchone() is not None
 
     def claim(self, limit: int) -> list[ClaimedJob]:
@@ -115,7 +116,7 @@ class JobQueue:
         and return them in that order."""
         if limit <= 0:
             return []
-        with self._write() as conn:
+        with self._db.write() as conn:
             order = [seq for (seq,) in conn.execute(FAIR_ORDER, {"limit": limit})]
             if not order:
                 return []
@@ -136,7 +137,7 @@ class JobQueue:
 
     def claim_job(self, job_id: str) -> ClaimedJob | None:
         """Mark one particular queued job running (for a job being run on its own)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, start_time = ?, "
                 "worker = NULL WHERE id = ? AND status = 'queued' "
@@ -149,7 +150,7 @@ class JobQueue:
         if not finished:
             return
         now = utc_text(utc_now())
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.executemany(
                 "UPDATE jobs SET status = ?, error = ?, worker = ?, end_time = ? "
                 "WHERE id = ? AND status = 'running'",
@@ -161,18 +162,17 @@ class JobQueue:
         if not job_ids:
             return
         refund = ", attempts = MAX(attempts - 1, 0)" if refund_attempt else ""
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.executemany(
                 f"UPDATE jobs SET status = 'queued', worker = NULL, start_time = NULL{refund} "
                 "WHERE id = ? AND status = 'running'", [(j,) for j in job_ids])
 
     def add_death(self, job_id: str) -> int:
         """Count one worker death blamed on this job; returns the new count."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute("UPDATE jobs SET deaths = deaths + 1 WHERE id = ? "
                                "RETURNING deaths", (job_id,)).fetchone()
         return row[0] if row else 0
-
 
 
 def _claimed(row: tuple) -> ClaimedJob:
