@@ -212,3 +212,15 @@ def test_token_show_prints_the_token_this_computer_has(server: LiveServer, tmp_p
     assert shown.stdout == server.token + "\n" and str(saved) in shown.stderr
     # The token it prints logs in to the portal.
     login(server, shown.stdout.strip())
+
+
+def test_batch_delete_in_the_client(tiny_session) -> None:
+    from infinity_workflows.errors import NotFoundError
+
+    batch = tiny_session.submit([{"frames": 2}, {"frames": 3}], batch_name="client delete")
+    wait_for(lambda: all(not j["in_progress"] for j in batch.job_summaries()),
+             what="the batch to finish")
+    done = batch.delete()
+    assert done["id"] == batch.batch_id and done["removed"] == 2 and done["freed_bytes"] > 0
+    with pytest.raises(NotFoundError):
+        batch.job_summaries()

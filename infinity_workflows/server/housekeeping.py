@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .rows import BatchRow
 from .store import Store
 
-__all__ = ["BatchUsage", "Deleted", "batch_usage", "delete_batch"]
+__all__ = ["BatchUsage", "Deleted", "batch_usage", "delete_batch", "one_batch_usage"]
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +59,17 @@ def _sizes(results_dir: Path, job_ids: Iterable[str]) -> tuple[int, int]:
     return count, total
 
 
+def one_batch_usage(store: Store, results_dir: Path, batch: BatchRow) -> BatchUsage:
+    """Disk taken by one batch, read from the files themselves (a stat per job), so it is
+    true even after a crash or a hand-deleted file."""
+    count, total = _sizes(results_dir, (j.id for j in store.batches.statuses(batch.id)))
+    return BatchUsage(batch.id, batch.name, batch.created, batch.num_jobs, count, total)
+
+
 def batch_usage(store: Store, results_dir: Path, token_id: int) -> list[BatchUsage]:
-    """Disk taken by each of this token's batches, newest first. Read from the files
-    themselves (a stat each), so it is true even after a crash or a hand-deleted file."""
-    usage = []
-    for batch in reversed(store.batches.of_token(token_id)):
-        count, total = _sizes(results_dir, (j.id for j in store.batches.statuses(batch.id)))
-        usage.append(BatchUsage(batch.id, batch.name, batch.created, batch.num_jobs, count,
-                                total))
-    return usage
+    """Disk taken by each of this token's batches, newest first."""
+    return [one_batch_usage(store, results_dir, batch)
+            for batch in reversed(store.batches.of_token(token_id))]
 
 
 def delete_batch(store: Store, results_dir: Path, token_id: int, batch_id: str

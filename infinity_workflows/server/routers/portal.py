@@ -42,7 +42,7 @@ from ...schema import Param
 from ..config import Settings
 from ..dependencies import Ctx, DispatcherDep, ResultLinks, SettingsDep, StoreDep
 from ..gallery import Gallery
-from ..housekeeping import batch_usage, delete_batch
+from ..housekeeping import delete_batch, one_batch_usage
 from ..rows import ACTIVE_STATUSES, STATUSES
 from ..store import Store
 
@@ -346,8 +346,7 @@ def delete_confirm(request: Request, batch_id: str, store: StoreDep, settings: S
     batch = store.batches.get(token_id, _uuid_or_404(batch_id))
     if batch is None:
         raise PortalNotFound(f"batch {batch_id}")
-    usage = next((u for u in batch_usage(store, settings.home.results, token_id)
-                  if u.id == batch.id), None)
+    usage = one_batch_usage(store, settings.home.results, batch)
     counts = store.batches.counts(batch.id)
     return _user_page("delete.html", request, store, token_id, batch=batch, usage=usage,
                       unfinished=sum(counts.get(s, 0) for s in ACTIVE_STATUSES))
