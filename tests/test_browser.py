@@ -2,9 +2,10 @@
 JupyterLab started by the test, against a real local server.
 
 Create notebook -> Get Generators -> Create Notebook -> Submit notebook (Previews, Submit,
-Confirm) -> Download notebook (Wait and Download) -> preview images. Screenshots of every step
-go to tests/artifacts/browser/. Without a ``chromium`` on PATH the test is skipped, unless
-``IW_REQUIRE_BROWSER=1`` (set by .ci/run), which makes a missing browser a failure.
+Confirm) -> Download notebook (Wait and Download) -> preview images; the portal's Cancel and
+a video playing on a job's row. Screenshots of every step go to tests/artifacts/browser/.
+Without a ``chromium`` on PATH the test is skipped, unless ``IW_REQUIRE_BROWSER=1`` (set by
+.ci/run), which makes a missing browser a failure.
 """
 
 from __future__ import annotations

@@ -97,17 +97,18 @@ def _prune(args: argparse.Namespace) -> int:
                 print("  " + _row(batch))
             print("Nothing was deleted; run again with --yes to delete them.")
             return 0
-        freed = 0
+        freed = deleted = 0
         with open_transport(server) as transport:
             for batch in old:
                 try:
                     freed += api.delete_batch(transport, batch["id"])["freed_bytes"]
                 except NotFoundError:  # deleted meanwhile (the portal, another prune)
                     continue
+                deleted += 1
                 print(f"deleted {_row(batch)}")
     except InfinityError as exc:
         return _user_error("prune", exc)
-    print(f"Deleted {len(old)} batch(es), {human_bytes(freed)} freed on {server}.")
+    print(f"Deleted {deleted} batch(es), {human_bytes(freed)} freed on {server}.")
     return 0
 
 
