@@ -29,12 +29,13 @@ import secrets
 import struct
 import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ...generators import GeneratorRegistry
@@ -406,9 +407,10 @@ def _read_member(archive: Path, info: zipfile.ZipInfo, zf: zipfile.ZipFile, star
         with archive.open("rb") as fh:
             fh.seek(info.header_offset)
             local = fh.read(30)
-            name_len, extra_len = struct.unpack("<HH", local[26:30])
-            fh.seek(info.header_offset + 30 + name_len + extra_len + start)
-            return fh.read(length)
+            if len(local) == 30 and local[:4] == b"PK\x03\x04":
+                name_len, extra_len = struct.unpack("<HH", local[26:30])
+                fh.seek(info.header_offset + 30 + name_len + extra_len + start)
+                return fh.read(length)
     with zf.open(info) as member:
         member.seek(start)
         return member.read(length)
@@ -433,17 +435,25 @@ def video(request: Request, job_id: str, store: StoreDep, settings: SettingsDep,
                 wanted = _byte_range(request.headers.get("range"), size)
             except ValueError:
                 return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
-            start, end = wanted if wanted else (0, size - 1)
-            end = min(end, start + VIDEO_CHUNK - 1)
-            data = _read_member(archive, info, zf, start, end - start + 1)
+            if wanted is not None:
+                start, end = wanted[0], min(wanted[1], wanted[0] + VIDEO_CHUNK - 1)
+                data = _read_member(archive, info, zf, start, end - start + 1)
     except (OSError, KeyError, zipfile.BadZipFile):
         raise PortalNotFound(f"video of job {job_id}") from None
+    media_type = VIDEO_TYPES[Path(name).suffix.lower()]
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
-    partial = wanted is not None or end < size - 1
-    if partial:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return Response(data, status_code=206 if partial else 200, headers=headers,
-                    media_type=VIDEO_TYPES[Path(name).suffix.lower()])
+    if wanted is None:  # the whole file, streamed a part at a time
+        headers["Content-Length"] = str(size)
+        return StreamingResponse(_member_parts(archive, name), headers=headers,
+                                 media_type=media_type)
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return Response(data, status_code=206, headers=headers, media_type=media_type)
+
+
+def _member_parts(archive: Path, name: str) -> Iterator[bytes]:
+    with zipfile.ZipFile(archive) as zf, zf.open(name) as member:
+        while part := member.read(VIDEO_CHUNK):
+            yield part
 
 
 # -- generators -------------------------------------------------------------------------------
