@@ -13,6 +13,7 @@ infinity-core's names for the same endpoints (raw responses) are here too, from
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -23,9 +24,11 @@ import requests
 from . import endpoints as ep
 from .compat.core_api import *  # noqa: F403 - infinity-core's names, part of this surface
 from .compat.core_api import __all__ as _core_names
+from .errors import JobTimeout, ProtocolError
 from .transport import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
+    CutOff,
     TokenAuth,
     Transport,
     batch_body,
@@ -38,6 +41,7 @@ from .transport import iso as _iso
 __all__ = [
     "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT",
+    "ResultTooLarge",
     "TokenAuth",
     "Transport",
     "cancel_batch",
@@ -169,25 +173,67 @@ def _page(limit: int | None, offset: int) -> dict[str, int | None]:
     return {"limit": limit, "offset": offset or None}
 
 
-def download_result(t: Transport, url: str, out: BinaryIO, *,
-                    chunk_size: int = 1 << 20) -> int:
+def download_result(t: Transport, url: str, out: BinaryIO, *, chunk_size: int = 1 << 20,
+                    max_bytes: int | None = None, deadline: float | None = None) -> int:
     """Stream the signed ``url`` (a summary's ``result_url``, :data:`.endpoints.GET_RESULT`)
     into ``out`` without sending the token; returns bytes written.
 
-    Raises the typed API error for an error status (an expired or tampered link is refused
-    by the server) and :class:`ServerUnreachable` when the host does not answer.
+    A hostile server cannot make it write or wait without end: past ``max_bytes`` (a
+    ``Content-Length`` over it is refused before the body is read) it stops with
+    :class:`ResultTooLarge` (a :class:`ProtocolError`), having written at most
+    ``max_bytes``; at ``deadline`` (:func:`time.monotonic`) it stops with
+    :class:`JobTimeout` however slowly the bytes arrive
+    (:class:`~infinity_workflows.transport.CutOff`). An archive is never compressed again
+    for the wire, so an answer with a ``Content-Encoding`` (a way to smuggle a decompression
+    bomb past ``max_bytes``) is a ProtocolError too. Raises the typed API error for an error
+    status (an expired or tampered link is refused by the server) and
+    :class:`ServerUnreachable` when the host does not answer.
     """
     host = "{0.scheme}://{0.netloc}/".format(urlsplit(url))
     path = urlsplit(url).path  # the signature lives in the query string: keep it out of messages
-    try:
-        with t.download_http.get(url, stream=True, timeout=t.timeout,
-                                 headers={"Accept": "application/zip"}) as response:
-            if not response.ok:
-                raise error_for("GET", path, response)
-            written = 0
-            for chunk in response.iter_content(chunk_size=chunk_size):
-                out.write(chunk)
-                written += len(chunk)
-            return written
-    except requests.RequestException as exc:
-        raise unreachable(host, exc, t.timeout) from None
+    written = 0
+    with CutOff(deadline) as cut_off:
+        try:
+            with t.download_http.get(url, stream=True, timeout=t.timeout,
+                                     headers={"Accept": "application/zip",
+                                              "Accept-Encoding": "identity"}) as response:
+                if not response.ok:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise JobTimeout(f"GET {path}: answered {response.status_code} when "
+                                         "its time had run out")  # after Retry-After waits
+                    raise error_for("GET", path, response)
+                _check_result_headers(response, path, max_bytes)
+                for chunk in response.iter_content(chunk_size=chunk_size):
+                    if max_bytes is not None and written + len(chunk) > max_bytes:
+                        raise ResultTooLarge(path, f"the archive went on past {max_bytes:,} "
+                                             "bytes")
+                    out.write(chunk)
+                    written += len(chunk)
+        except requests.RequestException as exc:
+            if not cut_off.fired:
+                raise unreachable(host, exc, t.timeout) from None
+    if cut_off.fired:  # a cut connection may also look like a normal end of the body
+        raise JobTimeout(f"GET {path}: the result was still arriving when its time ran out "
+                         f"({written:,} bytes received)")
+    return written
+
+
+def _check_result_headers(response: requests.Response, path: str,
+                          max_bytes: int | None) -> None:
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise ProtocolError(f"GET {path}: the result came compressed for the wire "
+                            f"(Content-Encoding: {encoding[:40]}), which an archive never is")
+    declared = response.headers.get("Content-Length", "").strip()
+    if max_bytes is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ResultTooLarge(path, f"the archive is {int(declared):,} bytes (its "
+                             "Content-Length)")
+
+
+class ResultTooLarge(ProtocolError):
+    """A result bigger than :func:`download_result` was told to accept; ``found`` says
+    what was seen."""
+
+    def __init__(self, path: str, found: str) -> None:
+        super().__init__(f"GET {path}: {found}")
+        self.found = found

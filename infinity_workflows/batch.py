@@ -8,6 +8,7 @@ of them can name a file. Waiting polls the batch's summary (:mod:`.polling`); do
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 from tqdm.auto import tqdm
 
 from . import api
-from .download import BATCH_ID_FILE, PARTIAL_DIR, download_batch
+from .download import BATCH_ID_FILE, PARTIAL_DIR, DownloadLimits, download_batch
 from .errors import JobTimeout, NotFoundError, ProtocolError
 from .files import replace_folder
 from .polling import check_interval, poll
@@ -224,18 +225,27 @@ class Batch:
     def download(self, path: str | os.PathLike[str], overwrite: bool = False,
                  quiet: bool = False, *, wait: bool = False, polling_interval: float = 5,
                  timeout: float | None = None, max_workers: int = 4,
-                 progress: bool | None = None) -> list[Path]:
+                 progress: bool | None = None,
+                 limits: DownloadLimits | Mapping[str, Any] | None = None) -> list[Path]:
         """Download every finished job into ``path/<job_id>/``; returns the job folders.
 
         Jobs already on disk are skipped unless ``overwrite``. ``quiet`` (infinity-core's
         name) hides the progress bar, as ``progress=False`` does. With ``wait`` the call keeps
-        polling and downloads jobs as they finish until none is in progress (raising
-        :class:`JobTimeout` after ``timeout`` seconds); without it, jobs still in progress
-        are left for a later call. Raises :class:`DownloadError` naming every job that
-        failed on the server or could not be downloaded, after keeping all the others.
-        A job folder is always whole; an interrupted download resumes (:mod:`.download`).
+        polling and downloads jobs as they finish until none is in progress; without it, jobs
+        still in progress are left for a later call. ``timeout`` ends the whole call however
+        slowly the server sends (:class:`JobTimeout`, keeping every job already whole).
+        Raises :class:`DownloadError` naming every job that failed on the server or could
+        not be downloaded, after keeping all the others. A job folder is always whole; an
+        interrupted download resumes (:mod:`.download`).
+
+        ``limits`` bounds what the server may make this call write or wait for (archive and
+        extracted bytes, entries, compression ratio, seconds per archive, bytes in all):
+        a :class:`~infinity_workflows.download.DownloadLimits`, or a dict of the fields to
+        change (``{"job_bytes": "8G"}``); by default its defaults, as the environment
+        variable ``INFINITY_DOWNLOAD_LIMITS`` changes them. A refused job leaves nothing.
         """
         return download_batch(self, self._t, path, overwrite=overwrite, wait=wait,
                               polling_interval=polling_interval, timeout=timeout,
                               max_workers=max_workers,
-                              progress=not quiet if progress is None else progress)
+                              progress=not quiet if progress is None else progress,
+                              limits=limits)

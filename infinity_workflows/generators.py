@@ -18,6 +18,12 @@ Next to its schema a generator declares what clients use to craft and review job
 kind, ``"submit"`` / ``"download"``: the cells its notebooks start from, see
 :mod:`infinity_workflows.snippets`), and ``examples``, notebooks ``init`` hands a new user.
 
+A generator may also declare a *label summary*: ``label_statistics`` (name -> what it means)
+and ``job_statistics(job_folder)``, the per-job scalar statistics of one downloaded job
+folder (occlusion, visible keypoints, box size, brightness, ...). The gallery and design to a
+target read labels only through these, so they work for any generator that declares them
+(:func:`infinity_workflows.label_statistics.label_statistics_table` builds a batch's table).
+
 Generators are found through the entry-point group ``infinity_workflows.generators``
 (an entry point may name a class, which is instantiated, or an instance), so a third party
 adds one by packaging it; ``--generator MODULE:ATTR`` on ``serve`` loads one by import path,
@@ -80,6 +86,9 @@ class Generator(ABC):
     notebook_snippets: ClassVar[Mapping[str, NotebookSnippet]] = {}
     # "package:folder" of example notebooks that ``infinity-workflows init`` copies.
     examples: ClassVar[str | None] = None
+    # The declared label summary: statistic name -> what it means, the keys
+    # ``job_statistics`` returns (it may add more, e.g. one per image metric). {}: none.
+    label_statistics: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
@@ -88,6 +97,12 @@ class Generator(ABC):
     @abstractmethod
     def run(self, params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> None:
         """Write the job's files into ``out_dir``."""
+
+    def job_statistics(self, job_folder: Path) -> dict[str, float]:
+        """Per-job scalar label statistics of one downloaded job folder (nan where a statistic
+        does not apply; {} when the folder has no labels). Optional: the default declares
+        none. Runs on the client, so it may import what the review helpers import."""
+        return {}
 
     # The API's two views of a generator.
     def summary(self) -> dict[str, Any]:
@@ -102,7 +117,8 @@ class Generator(ABC):
         # Categories are published so any client's sampler and validator use the same ones.
         return {**self.summary(), "params": self.schema.to_api(),
                 "categories": {name: {cat: list(variants) for cat, variants in cats.items()}
-                               for name, cats in self.categories.items()}}
+                               for name, cats in self.categories.items()},
+                "label_statistics": dict(self.label_statistics)}
 
 
 def seed_for_job(job_id: str) -> int:

@@ -86,7 +86,9 @@ def _as_str(value: Any) -> str:
         return value
     if not isinstance(value, str):
         raise _NotOfType(f"is a {type(value).__name__}")
-    return str(value)  # np.str_ -> str
+    # The text itself: str() of a str-mixin Enum member is its name ('Room.A'), but JSON
+    # sends its value, so the value is what is checked (np.str_ -> str likewise).
+    return str.__str__(value)
 
 
 def _as_bool(value: Any) -> bool:

@@ -34,6 +34,10 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
                    r"[0-9a-fA-F]{12}")
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 MAX_NAME_CHARS = 100
+# Windows' device names: a file or folder so named (any case, with any extension, trailing
+# spaces before the dot ignored) opens the device instead. Superscript digits count too.
+_DEVICE_NAME = re.compile(r"(?:CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|CLOCK\$|COM[0-9\u00b9\u00b2\u00b3]"
+                          r"|LPT[0-9\u00b9\u00b2\u00b3])", re.IGNORECASE)
 
 
 def checked_id(value: Any, what: str, server: str = "the server") -> str:
@@ -66,8 +70,14 @@ def parse_uuid(value: Any, what: str, *, sent_by: str | None = None) -> str:
 
 def folder_name(text: Any, fallback: str = "unnamed") -> str:
     """``text`` as one folder name that is safe on any file system: only letters, digits,
-    ``._ -``; never ``.``/``..`` or hidden; at most 100 characters."""
-    name = _UNSAFE_IN_NAME.sub("_", str(text or "")).strip(" .")[:MAX_NAME_CHARS].strip(" .")
+    ``._ -``; never ``.``/``..``, hidden, ending in a dot or space, or a Windows device name
+    (``CON``, ``nul.txt``, ``COM1``: those get a leading ``_``); at most 100 characters."""
+    def tidy(name: str) -> str:
+        return name.strip(" .")[:MAX_NAME_CHARS].strip(" .")
+
+    name = tidy(_UNSAFE_IN_NAME.sub("_", str(text or "")))
+    if _DEVICE_NAME.fullmatch(name.split(".")[0].rstrip(" ")):
+        name = tidy("_" + name)
     return name or fallback
 
 

@@ -72,10 +72,10 @@ def _settings(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def lab(server: LiveServer, tmp_path: Path):
-    """JupyterLab rooted in a temporary copy of the notebooks, beside the session's server
-    (VisionFit among its generators)."""
+@contextmanager
+def running_lab(server: LiveServer, tmp_path: Path, **extra_env: str) -> Iterator[dict]:
+    """JupyterLab rooted in a temporary copy of the notebooks, beside ``server``; its kernels
+    see ``extra_env`` too."""
     chromium = _chromium()
 
     root = tmp_path / "lab"
@@ -84,10 +84,11 @@ def lab(server: LiveServer, tmp_path: Path):
     port, lab_token = free_port(), "browser-test-lab-token"
     env = {**cli_env(server.home, tmp_path / "config"),
            "INFINITY_SERVER_URL": server.url,
-           "INFINITY_WORKFLOWS_DOWNLOADS": str(tmp_path / "downloads"),
+           # Inside the folder JupyterLab serves, as the README asks: review links files.
+           "INFINITY_WORKFLOWS_DOWNLOADS": str(root / "downloads"),
            "JUPYTERLAB_SETTINGS_DIR": str(_settings(tmp_path / "lab-settings")),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), **extra_env}
     log = (tmp_path / "jupyterlab.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
@@ -107,13 +108,20 @@ def lab(server: LiveServer, tmp_path: Path):
         wait_for(lambda: answers() or proc.poll() is not None, timeout=120, what="JupyterLab")
         assert proc.poll() is None, (tmp_path / "jupyterlab.log").read_text()[-3000:]
         yield {"url": url, "lab_token": lab_token, "root": root, "server": server,
-               "chromium": chromium, "downloads": tmp_path / "downloads"}
+               "chromium": chromium, "downloads": root / "downloads"}
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def lab(server: LiveServer, tmp_path: Path):
+    """JupyterLab beside the session's server (VisionFit among its generators)."""
+    with running_lab(server, tmp_path) as started:
+        yield started
 
 
 @contextmanager
@@ -221,6 +229,9 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
             expect(panel().get_by_text(re.compile(r"(\d+)/\1 jobs finished"))).to_be_visible()
             preview_image = panel().locator(".widget-output img").first
             expect(preview_image).to_be_visible()
+            # Linked from its file (not embedded): the browser fetched and decoded it.
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                   arg=preview_image.element_handle(), timeout=WAIT_MS)
             preview_image.scroll_into_view_if_needed()
             shot("previews_downloaded")
 
@@ -255,8 +266,8 @@ from visionfit.utils.vis import visualize_all_labels
 gen = VisionFitGenerator()
 params = gen.schema.complete({"exercise": "SQUAT-BODYWEIGHT", "scene": "GYM_1", "num_reps": 1,
                               "frame_rate": 8, "image_width": 128, "image_height": 128})
-job = Path("label-video-job")
-job.mkdir(exist_ok=True)
+job = Path("../my downloads/label-video-job")  # beside the notebook's folder, as downloads are
+job.mkdir(parents=True, exist_ok=True)
 gen.run(params, False, job, 5)""",
     "visualize_all_labels(job)",
 ]
@@ -264,11 +275,15 @@ VIDEO_PLAYING = """() => {
     const video = document.querySelector(".jp-OutputArea-output video");
     return !!video && video.readyState >= 2 && video.duration > 0 && video.currentTime > 0;
 }"""
+LINKED_SRC = "../my%20downloads/label-video-job/label_video.mp4"
 
 
 def test_label_video_plays_inline_in_jupyterlab(lab) -> None:
-    """The label video's player, embedded in the notebook output, loads and plays in
-    Chromium: the browser decodes the H.264 (yuv420p) file, not just shows a box."""
+    """The label video's player, linked from the notebook output by a URL relative to the
+    notebook's folder (up a level, through a folder name with a space), loads and plays in
+    Chromium: JupyterLab resolves the URL to the file, the browser decodes the H.264
+    (yuv420p) file, not just shows a box; and the saved notebook holds the link, not the
+    video."""
     from playwright.sync_api import expect
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -276,10 +291,12 @@ def test_label_video_plays_inline_in_jupyterlab(lab) -> None:
     nb.cells = [nbformat.v4.new_code_cell(source) for source in LABEL_VIDEO_CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    nbformat.write(nb, str(lab["root"] / "label_video.ipynb"))
+    (lab["root"] / "records").mkdir()
+    nbformat.write(nb, str(lab["root"] / "records" / "label_video.ipynb"))
     with chromium_page(lab) as page:
         try:
-            page.goto(f"{lab['url']}lab/tree/label_video.ipynb?token={lab['lab_token']}")
+            page.goto(f"{lab['url']}lab/tree/records/label_video.ipynb"
+                      f"?token={lab['lab_token']}")
             cells = page.locator(".jp-NotebookPanel:visible .jp-Cell")
             expect(cells.first).to_be_visible()
             page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)
@@ -290,7 +307,12 @@ def test_label_video_plays_inline_in_jupyterlab(lab) -> None:
             page.wait_for_function(VIDEO_PLAYING, timeout=WAIT_MS)
             state = video.evaluate("v => ({ready: v.readyState, duration: v.duration, "
                                    "width: v.videoWidth, height: v.videoHeight, "
-                                   "loop: v.loop, muted: v.muted})")
+                                   "loop: v.loop, muted: v.muted, "
+                                   "url: v.currentSrc})")
+            page.keyboard.press("Control+s")
+            wait_for(lambda: "label_video.mp4" in (lab["root"] / "records" /
+                                                   "label_video.ipynb").read_text(),
+                     timeout=60, what="the notebook saved with its output")
             video.scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / "label_video_playing.png"))
         except Exception:
@@ -299,6 +321,195 @@ def test_label_video_plays_inline_in_jupyterlab(lab) -> None:
     assert state["ready"] >= 2 and state["duration"] > 0
     assert (state["width"], state["height"]) == (4 * 256, 2 * 256)  # 128 px jobs shown 2x
     assert state["loop"] and state["muted"]
+
+    # The output holds the relative URL; JupyterLab resolved it to the file it serves.
+    assert "/files/my%20downloads/label-video-job/label_video.mp4?" in state["url"], state
+    saved = (lab["root"] / "records" / "label_video.ipynb").read_text()
+    assert f'src=\\"{LINKED_SRC}\\"' in saved
+    assert len(saved) < 20_000, f"the saved notebook is {len(saved)} bytes: video embedded?"
+
+
+# -- the Download interface in a real JupyterLab: errors as sentences, a free kernel --------
+RUN_ALL_DONE = """() => {
+    const panel = window.jupyterapp?.shell?.currentWidget;
+    const kernel = panel?.sessionContext?.session?.kernel;
+    return !!kernel && kernel.status === "idle" && panel.content.widgets.every(
+        c => c.model.type !== "code" || c.model.executionCount !== null);
+}"""
+# Every error or stderr message the notebook's kernel sends from now on, whichever cell or
+# button it belongs to (what the Log Console would show, and more).
+LISTEN_FOR_ERRORS = """() => {
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    window.iwKernelErrors = [];
+    kernel.iopubMessage.connect((_kernel, msg) => {
+        const kind = msg.header.msg_type;
+        if (kind === "error" || (kind === "stream" && msg.content.name === "stderr")) {
+            window.iwKernelErrors.push(kind + ": " + JSON.stringify(msg.content).slice(0, 800));
+        }
+    });
+}"""
+# Click a button and time, in the page, until the panel shows ``text``.
+CLICK_AND_TIME = """async ([name, text]) => {
+    const panel = window.jupyterapp.shell.currentWidget.node;
+    const button = [...panel.querySelectorAll("button.widget-button")]
+        .find(b => b.textContent.trim() === name);
+    const started = performance.now();
+    button.click();
+    while (!panel.innerText.includes(text)) {
+        if (performance.now() - started > 60000) return -1;
+        await new Promise(resolve => setTimeout(resolve, 5));
+    }
+    return (performance.now() - started) / 1000;
+}"""
+
+
+def _download_record(lab: dict, batch_id: str, extra_cells: tuple[str, ...] = ()) -> str:
+    """A Download record of ``batch_id`` in the lab's folder (as the Submit notebook writes
+    one), with ``extra_cells`` at its end; its path relative to the lab's root."""
+    from infinity_workflows.records import create_workflow_notebook
+
+    path = create_workflow_notebook("download", generator="tiny-v1", server=lab["server"].url,
+                                    batch_id=batch_id, records_dir=lab["root"] / "records",
+                                    extra_parameters={"POLLING_INTERVAL": 0.5})
+    if extra_cells:
+        nb = nbformat.read(str(path), as_version=4)
+        nb.cells.extend(nbformat.v4.new_code_cell(source) for source in extra_cells)
+        nbformat.write(nb, str(path))
+    return str(path.relative_to(lab["root"]))
+
+
+def _open_and_run_all(page: Any, lab: dict, relative: str) -> Any:
+    """Open the notebook, Run All, wait until every cell ran; its panel."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{lab['url']}lab/tree/{relative}?token={lab['lab_token']}")
+    panel = page.locator(".jp-NotebookPanel:visible")
+    expect(panel.locator(".jp-Cell").first).to_be_visible()
+    page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page.wait_for_function(RUN_ALL_DONE, timeout=WAIT_MS)
+    return panel
+
+
+def _widget_button(panel: Any, name: str) -> Any:
+    return panel.locator("button.widget-button", has_text=re.compile(f"^{name}$"))
+
+
+def _log_console_entries(page: Any, relative: str) -> int:
+    """Open the notebook's Log Console; the number of entries it shows."""
+    page.evaluate("path => window.jupyterapp.commands.execute('logconsole:open', "
+                  "{source: path})", relative)
+    page.locator(".jp-LogConsolePanel").first.wait_for(state="attached")
+    entries = page.locator(".jp-LogConsolePanel .jp-OutputArea-child").count()
+    if not entries:  # an empty console says so: the panel looked at is the right one
+        page.locator(".jp-LogConsoleListPlaceholder", has_text="No log messages").wait_for()
+    return entries
+
+
+@pytest.mark.usefixtures("tiny_installed")
+def test_a_server_stopped_mid_session_is_one_sentence_in_jupyterlab(
+        make_server, tmp_path: Path) -> None:
+    """Download, Wait and Download and Cancel after the server stopped: each shows one red
+    sentence; no traceback in the notebook, nothing in the kernel's error stream or the
+    Log Console."""
+    from playwright.sync_api import expect
+
+    from infinity_workflows import Session
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    srv = make_server("--workers", "1")
+    batch = Session(token=srv.token, generator="tiny-v1", server=srv.url).submit(
+        [{"frames": 1}], batch_name="server goes away")
+    with running_lab(srv, tmp_path, INFINITY_API_TOKEN=srv.token,
+                     INFINITY_API_SERVER=srv.url) as lab, chromium_page(lab) as page:
+        try:
+            relative = _download_record(lab, batch.batch_id)
+            panel = _open_and_run_all(page, lab, relative)
+            expect(_widget_button(panel, "Wait and Download")).to_be_visible()
+            page.evaluate(LISTEN_FOR_ERRORS)
+            srv.stop()
+            for name in ("Download", "Wait and Download", "Cancel"):
+                _widget_button(panel, name).click()
+                sentence = panel.locator(".widget-html", has_text="Cannot reach the server")
+                expect(sentence).to_have_count(1)
+                expect(_widget_button(panel, "Download")).to_be_enabled()
+            page.screenshot(path=str(SHOTS / "server_stopped_sentence.png"))
+            text = panel.inner_text()
+            errors = page.evaluate("window.iwKernelErrors")
+            stderr_outputs = panel.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert stderr_outputs.count() == 0
+            entries = _log_console_entries(page, relative)
+            page.screenshot(path=str(SHOTS / "server_stopped_log_console.png"))
+        except Exception:
+            page.screenshot(path=str(SHOTS / "server_stopped_failure.png"))
+            raise
+    assert "Traceback" not in text and "Error" not in text, text
+    assert errors == [] and entries == 0, (errors, entries)
+    assert text.count(f"Cannot reach the server at {srv.url}") == 1
+
+
+@pytest.mark.usefixtures("tiny_installed")
+def test_cancel_during_wait_and_download_in_jupyterlab(server: LiveServer,
+                                                       tmp_path: Path) -> None:
+    """Wait and Download leaves the kernel free (another cell runs while it waits); Cancel
+    shows its sentence within a second and the counts say what happened."""
+    from playwright.sync_api import expect
+
+    from infinity_workflows import Session
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    srv = server
+    sesh = Session(token=srv.token, generator="tiny-v1", server=srv.url)
+    # Eight minute-long jobs on two workers: four minutes of waiting, unless cancelled.
+    batch = sesh.submit([{"frames": 1}] + [{"sleep_s": 60.0}] * 8,
+                        batch_name="cancel while waiting")
+    meanwhile = "print('meanwhile, waiting:', download_ui.running)"
+    try:
+        with running_lab(srv, tmp_path, INFINITY_API_TOKEN=srv.token,
+                         INFINITY_API_SERVER=srv.url) as lab, chromium_page(lab) as page:
+            try:
+                relative = _download_record(lab, batch.batch_id, (meanwhile,))
+                panel = _open_and_run_all(page, lab, relative)
+                page.evaluate(LISTEN_FOR_ERRORS)
+                _widget_button(panel, "Wait and Download").click()
+                status = panel.locator(".widget-html", has_text="1 downloaded")
+                expect(status).to_have_count(1)
+                expect(status).to_contain_text("8 in progress")
+                # Another cell runs while the wait goes on.
+                page.evaluate("""() => {
+                    const panel = window.jupyterapp.shell.currentWidget;
+                    panel.content.activeCellIndex = panel.content.widgets.length - 1;
+                    return window.jupyterapp.commands.execute("notebook:run-cell");
+                }""")
+                expect(panel.get_by_text("meanwhile, waiting: True")).to_be_visible()
+                expect(_widget_button(panel, "Wait and Download")).to_be_disabled()
+                page.screenshot(path=str(SHOTS / "cancel_meanwhile.png"))
+
+                said = page.evaluate(CLICK_AND_TIME, ["Cancel", "queued or running job(s)"])
+                counts = panel.locator(".widget-html", has_text=re.compile(
+                    r"9/9 finished: 1 downloaded, 0 failed, 8 cancelled, 0 in progress"))
+                expect(counts).to_have_count(1)
+                expect(_widget_button(panel, "Wait and Download")).to_be_enabled()
+                page.screenshot(path=str(SHOTS / "cancel_counts.png"))
+                message = panel.locator(".widget-html", has_text="Cancelled 8").inner_text()
+                bar = panel.locator(".progress .progress-bar").first
+                bar_class = bar.get_attribute("class") or ""
+                errors = page.evaluate("window.iwKernelErrors")
+                text = panel.inner_text()
+            except Exception:
+                page.screenshot(path=str(SHOTS / "cancel_failure.png"))
+                raise
+    finally:
+        batch.cancel()
+    print(f"Cancel's sentence shown {said:.3f} s after the click")
+    assert 0 <= said <= 1.0, said
+    assert {j["status"] for j in batch.job_summaries()[1:]} == {"cancelled"}
+    assert "9/9 jobs finished" in message and message.index("Cancelled 8") < \
+        message.index("9/9 jobs finished")
+    assert "warning" in bar_class, bar_class
+    assert errors == [] and "Traceback" not in text, errors
 
 
 PORTAL_VIDEO_PLAYING = """() => {

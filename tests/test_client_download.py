@@ -274,3 +274,30 @@ def test_expired_links_are_refreshed(strict_server, tmp_path: Path) -> None:
     assert folders == [tmp_path / "fresh" / j for j in batch.job_ids]
     for folder in folders:
         assert_job_intact(folder)
+
+
+def test_a_job_over_a_stated_limit_leaves_nothing_and_passes_once_raised(
+        session: Session, tmp_path: Path) -> None:
+    """The real server's archive of a 2 MiB job, against a 1 MiB limit: refused with the
+    job, the limit and how to raise it named; nothing on disk; the defaults let it in."""
+    batch = session.submit([{"payload_kb": 2048}, {}])
+    batch.await_completion(polling_interval=0.1, timeout=60, progress=False)
+    big, small = batch.job_ids
+    root = tmp_path / "limited"
+    with pytest.raises(DownloadError) as info:
+        batch.download(root, progress=False, limits={"job_bytes": "1M"})
+    assert list(info.value.failed) == [big]
+    why = info.value.failed[big]
+    assert "job_bytes=1 MiB" in why and "INFINITY_DOWNLOAD_LIMITS='job_bytes=" in why
+    assert big in str(info.value)
+    assert sorted(p.name for p in root.iterdir()) == sorted([BATCH_ID_FILE, small])
+    assert batch.download(root, progress=False) == [root / big, root / small]
+    assert_job_intact(root / big)
+
+
+def test_timeout_bounds_a_download_without_wait_too(session: Session, tmp_path: Path) -> None:
+    batch = session.submit([{}])
+    batch.await_completion(polling_interval=0.1, timeout=60, progress=False)
+    with pytest.raises(JobTimeout, match="download\\(\\) again"):
+        batch.download(tmp_path / "none", progress=False, timeout=0)
+    assert sorted(p.name for p in (tmp_path / "none").iterdir()) == [BATCH_ID_FILE]

@@ -169,6 +169,21 @@ def test_a_batch_of_previews_runs_on_both_workers(make_server, cluster: DaskClus
     page = portal.get(srv.url + f"portal/batch/{batch['id']}/", timeout=30).text
     assert all(address in page for address in workers)
     assert not list((srv.home / "work").iterdir()), "the server keeps no scratch of remote jobs"
+    # Nothing to outlive the server: with Dask it starts no process of its own.
+    assert not _children(srv.proc.pid)
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int(
+                    (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
 
 
 def test_killing_a_worker_mid_batch_still_finishes_every_job(make_server,

@@ -141,3 +141,24 @@ def test_export_carries_depth_maps_amodal_masks_and_quaternions(vf_generator,
         assert not (coco.annToMask(ann).astype(bool) & ~amodal).any()
     assert len(list((tmp_path / "coco" / "depth").rglob("*.png"))) == sum(
         1 for img in coco.imgs.values() if img["job_id"] != "video-plain")
+
+
+def test_export_of_the_batch_name_folder_the_readme_passes(vis_batch_folder: Path,
+                                                           tmp_path: Path) -> None:
+    """``export_coco("downloads/<batch name>")``: the Download notebook puts the batch in
+    ``batch_ID_<id>/`` under that folder, so the one batch there is exported, beside it."""
+    named = tmp_path / "downloads" / "gym previews"
+    batch = named / "batch_ID_0b8e6c55-7c1f-4a43-9d0e-5a2f3f7f4c11"
+    previews = [d for d in job_folders(vis_batch_folder)
+                if not (d / "video.mp4").is_file()]
+    for job_dir in previews:
+        shutil.copytree(job_dir, batch / job_dir.name)
+    annotations = export_coco(named)
+    assert annotations == batch.with_name(f"{batch.name}_coco") / ANNOTATIONS_FILE
+    dataset = json.loads(annotations.read_text())
+    assert {j["job_id"] for j in dataset["jobs"]} == {d.name for d in previews}
+
+    # Two batches of one name: which one is meant is the user's choice, named in the error.
+    shutil.copytree(batch, named / "batch_ID_5d2c0a9e-95c4-4d0c-8a55-4c1f6f5a3b22")
+    with pytest.raises(ValueError, match="holds 2 batches of that name.*pass one of them"):
+        export_coco(named, overwrite=True)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from infinity_workflows.review import relative_url
 from tests.conftest import ARTIFACTS
 from visionfit.utils.jobdata import JobLabels, MaskReader, job_folders, video_frames
 from visionfit.utils.label_panels import DEFAULT_PANELS, OCCLUDED, VISIBLE, panel_scale
@@ -139,8 +140,9 @@ def test_label_video_has_every_frame_at_the_grid_size_with_markers_on_the_keypoi
     assert checked >= 10
     assert plain <= checked / 4  # control: without markers, those pixels are another colour
     html = shown._repr_html_()
-    assert "video/mp4" in html and "autoplay" in html and "loop" in html
-    assert str(job_dir) not in html  # embedded: it plays from the saved notebook too
+    assert "<video" in html and "autoplay" in html and "loop" in html
+    # Linked, not embedded: the notebook keeps a URL relative to its folder, not the bytes.
+    assert shown.path == path and f'src="{relative_url(path)}"' in html and len(html) < 1000
     Image.fromarray(frames[labels.frames // 2]).save(OUT / f"video_{which}_middle.png")
 
 
@@ -225,7 +227,7 @@ def test_preview_gives_a_still_of_the_same_panels(batch_folder: Path) -> None:
     shown = visualize_all_labels(job_dir)
     with Image.open(job_dir / LABEL_STILL) as im:
         grid = np.asarray(im.convert("RGB"))
-    assert shown.data == (job_dir / LABEL_STILL).read_bytes()
+    assert shown.path == job_dir / LABEL_STILL and not shown.video
     s = panel_scale(labels.width, labels.height)
     assert grid.shape == (2 * labels.height * s, 4 * labels.width * s, 3)
     assert check_keypoint_markers(grid, labels, 0, tolerance=0)[0] >= 3  # lossless: exact
@@ -259,8 +261,9 @@ def test_preview_gives_a_still_of_the_same_panels(batch_folder: Path) -> None:
 
 def test_mosaic_of_a_video_batch_and_of_a_previews_batch(batch_folder: Path,
                                                          tmp_path: Path) -> None:
-    display_batch_results(batch_folder, n=6)
-    meta, frames = decode(batch_folder / "label_mosaic.mp4")
+    shown = display_batch_results(batch_folder, n=6)
+    assert shown.path == batch_folder / "review" / "label_mosaic.mp4" and shown.video
+    meta, frames = decode(shown.path)
     timing = [JobLabels.load(j) for j in video_jobs(batch_folder)]
     fps = max(t.fps for t in timing)
     assert meta["fps"] == fps
@@ -268,15 +271,17 @@ def test_mosaic_of_a_video_batch_and_of_a_previews_batch(batch_folder: Path,
     assert frames[0].shape == (272, 1024, 3)  # two video jobs side by side, 512x256 + caption
     assert frames[0][:, :512].std() > 10 and frames[0][:, 512:].std() > 10
     Image.fromarray(frames[len(frames) // 2]).save(OUT / "mosaic_middle.png")
+    made = shown.path.stat().st_mtime_ns
+    assert display_batch_results(batch_folder, n=6).path.stat().st_mtime_ns == made  # kept
 
     previews = tmp_path / "previews"
     previews.mkdir()
     for job_dir in preview_jobs(batch_folder):
         shutil.copytree(job_dir, previews / job_dir.name)
     shown = display_batch_results(previews, n=1)
-    with Image.open(previews / "label_mosaic.png") as im:
+    with Image.open(previews / "review" / "label_mosaic.png") as im:
         assert im.size == (512, 272)
-    assert shown.data == (previews / "label_mosaic.png").read_bytes()
+    assert shown.path == previews / "review" / "label_mosaic.png" and not shown.video
     with pytest.raises(ValueError, match="n must be at least 1"):
         display_batch_results(previews, n=0)
 

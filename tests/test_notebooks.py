@@ -103,7 +103,9 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
     at = next(i for i, c in enumerate(nb.cells) if "download_interface(" in c.source)
     nb.cells.insert(at + 1, driver_cell("""
         download_ui.download_button.click()
+        download_ui.join()  # the buttons work in a thread beside the kernel
         download_ui.wait_button.click()
+        download_ui.join()
         assert download_ui.report.finished == download_ui.report.total, download_ui.message.value
     """))
     nb.cells.append(driver_cell(report(
@@ -123,14 +125,19 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
     assert seen["summary_shape"][0] == 2
     assert {"num_frames", "job_path", "avg_percent_in_fov", "avg_percent_occlusion",
             "scene"} <= set(seen["summary_columns"])
-    assert outputs_of(nb, "text/html") >= 2  # DataFrames and the inline video
-    assert outputs_of(nb, "image/png") >= 3  # previews, labels, histograms
+    assert outputs_of(nb, "text/html") >= 2  # tables and the linked videos
+    # Pictures are files linked from the record (histograms, coverage), none embedded; the
+    # previews were shown under the buttons, so the Previews section only points there.
+    assert outputs_of(nb, "image/png") == 0
+    assert (folder / "review" / "histograms.png").is_file()
+    assert not (folder / "review" / "previews.png").exists()
     players = [o["data"]["text/html"] for c in nb.cells for o in c.get("outputs", [])
                if "<video" in o.get("data", {}).get("text/html", "")]
     assert len(players) == 3  # the job's video, its label video, the batch mosaic
-    assert (folder / "label_mosaic.mp4").is_file()
+    assert (folder / "review" / "label_mosaic.mp4").is_file()
+    assert len((folder / "review" / "summary.jsonl").read_text().splitlines()) == 2
     assert all((Path(job) / "label_video.mp4").is_file() for job in seen["downloaded"])
-    assert any("Label coverage of" in o.get("text", "") or o.get("data", {}).get("image/png")
+    assert any("review/coverage.png" in o.get("data", {}).get("text/html", "")
                for c in nb.cells if "label_coverage(" in c.source for o in c.get("outputs", []))
 
     # 4. Re-run the Download record headless into a new record, overriding one parameter.
@@ -157,8 +164,9 @@ def test_download_notebook_says_clearly_when_the_batch_does_not_exist(
     path = create_workflow_notebook("download", generator=GENERATOR, server=kernel_env.url,
                                     batch_id=missing, records_dir=tmp_path / "records")
     nb = nbformat.read(str(path), as_version=4)
-    with pytest.raises(Exception, match=f"batch {missing} does not exist on"):
+    with pytest.raises(Exception, match=f"Batch {missing} does not exist on") as info:
         execute(nb, path.parent)
+    assert "Traceback" not in str(info.value)  # the sentence alone
 
 
 @pytest.mark.parametrize("name, parameters", [
@@ -275,10 +283,12 @@ def test_download_notebook_of_previews_shows_coverage_and_the_rerun_line(
                                 "DOWNLOAD_NOW": True, "POLLING_INTERVAL": 0.5})
     nb = execute(nb, path.parent)
     folder = tmp_path / "downloads" / "nb-previews" / f"batch_ID_{batch.batch_id}"
-    assert (folder / "label_mosaic.png").is_file()
+    assert (folder / "review" / "label_mosaic.png").is_file()
     assert len(list(folder.glob("*/label_still.png"))) == 3
     coverage = next(c for c in nb.cells if "label_coverage(" in c.source)
-    assert any("image/png" in o.get("data", {}) for o in coverage.outputs)
+    assert any("review/coverage.png" in o.get("data", {}).get("text/html", "")
+               for o in coverage.outputs)
+    assert (folder / "review" / "coverage.png").is_file()
     printed = "".join(o.get("text", "") for o in coverage.outputs)
     code = printed[printed.index("from visionfit"):]
     assert "submit_rerun_batch_with_overrides_videos(sesh, batch, {}, job_ids=" in code
@@ -293,3 +303,50 @@ def test_download_notebook_of_previews_shows_coverage_and_the_rerun_line(
     for job in batch.jobs:
         assert {k: v for k, v in by_state[job["id"]].items() if k != "state"} == \
             {k: v for k, v in job["param_values"].items() if k != "state"}
+
+
+RECORD_LIMIT = 1_000_000  # bytes: a Download record is kept, copied and diffed
+
+
+def test_download_record_of_20_videos_stays_under_a_megabyte(kernel_env: LiveServer,
+                                                            tmp_path: Path) -> None:
+    """A 20-video batch's Download record, executed top to bottom (download, table, previews,
+    one job's video and label video, the mosaic, histograms, coverage), is at most 1 MB:
+    every video and large figure is a file in the batch's review/ folder (or its job
+    folder), linked by a URL relative to the record's folder; the table, histograms and
+    coverage read one summary index."""
+    import re
+    from urllib.parse import unquote
+
+    from infinity_workflows import Session
+    from infinity_workflows.records import create_workflow_notebook
+    from visionfit.utils.sampling import sample_input
+
+    sesh = Session(generator=GENERATOR, server=kernel_env.url)
+    jobs = [sample_input(sesh, rng=i, image_width=128, image_height=128, num_reps=1,
+                         frame_rate=6) for i in range(20)]
+    batch = sesh.submit(jobs, is_preview=False, batch_name="twenty videos")
+    path = create_workflow_notebook("download", generator=GENERATOR, server=kernel_env.url,
+                                    batch_id=batch.batch_id, records_dir=tmp_path / "records")
+    downloads = tmp_path / "downloads"
+    nb = with_parameters(path, {"DOWNLOAD_ROOT": str(downloads), "DOWNLOAD_NOW": True,
+                                "POLLING_INTERVAL": 0.5})
+    nb = execute(nb, path.parent)
+    nbformat.write(nb, str(path))  # as JupyterLab would save it
+
+    size = path.stat().st_size
+    assert size <= RECORD_LIMIT, f"the record is {size} bytes"
+    folder = downloads / "twenty videos" / f"batch_ID_{batch.batch_id}"
+    assert len(list(folder.glob("*/video.mp4"))) == 20
+    index = (folder / "review" / "summary.jsonl").read_text().splitlines()
+    assert len(index) == 20
+    text = path.read_text()
+    assert "base64" not in text and "data:image" not in text
+    links = [unquote(u) for u in re.findall(r'(?:src)=\\"([^"\\]+)\\"', text)]
+    videos = [u for u in links if u.endswith(".mp4")]
+    assert len(videos) == 3, links  # the job's video, its label video, the mosaic
+    assert any(u.endswith("review/label_mosaic.mp4") for u in videos)
+    for name in ("previews.png", "histograms.png", "coverage.png"):
+        assert any(u.endswith(f"review/{name}") for u in links), (name, links)
+    for url in links:  # every link resolves from the record's folder to a file
+        assert (path.parent / url).resolve().is_file(), url

@@ -82,3 +82,13 @@ def test_records_skip_hidden_notebooks(tmp_path: Path) -> None:
     (record.parent / ".rerun-output.ipynb").write_text(record.read_text())
     assert [r.notebook for r in list_records(record.parent.parent)] == [record.name]
     assert records.SIDECAR  # the sidecar is unaffected
+
+
+def test_a_number_too_long_to_read_is_refused_not_passed_as_text(tmp_path: Path) -> None:
+    record = probe_record(tmp_path)
+    env = cli_env(tmp_path / "home", tmp_path / "config")
+    result = run_cli("rerun", str(record), "-p", "LABEL", "9" * 5000, env=env, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "LABEL" in result.stderr and "4,300 digits" in result.stderr
+    assert one_line_error(result.stderr)
+    assert [r.notebook for r in list_records(record.parent.parent)] == [record.name]

@@ -177,9 +177,10 @@ def test_look_alike_values_keep_their_rules():
     assert scale.check(np.float32(0.5)) is None and type(scale.normalise(np.float32(0.5))) is float
     assert scale.check(np.int64(2)) is None and scale.normalise(np.int64(2)) == 2.0
     assert color.check(_Text("red")) is None and type(color.normalise(_Text("red"))) is str
-    # A str-mixin Enum member is cast with str(), which gives its name ('_Colour.RED'), not
-    # its value: refused, as it always was.
-    assert color.check(_Colour.RED).rule == "choices"
+    # A str-mixin Enum member counts as its value, as JSON sends it (str() would give its
+    # name, '_Colour.RED').
+    assert color.check(_Colour.RED) is None and color.normalise(_Colour.RED) == "red"
+    assert type(color.normalise(_Colour.RED)) is str
     assert flag.check(np.bool_(True)) is None and type(flag.normalise(np.bool_(True))) is bool
     too_big = scale.check(10**400)
     assert too_big.rule == "not_finite" and len(too_big.message) < 200

@@ -5,9 +5,9 @@ The figures are also written to tests/artifacts/vis/ so a person can look at the
 
 from __future__ import annotations
 
-import base64
 import json
 import random
+import shutil
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -117,6 +117,71 @@ def test_summary_of_a_missing_or_empty_folder(tmp_path: Path) -> None:
     assert empty.empty and list(empty.columns) == ["job_path", "job_id", "kind", *LABEL_STATS]
     with pytest.raises(ValueError, match="no downloaded jobs to plot"):
         visualize_batch_results(tmp_path)
+
+
+def test_summary_index_is_built_once_and_kept_up_to_date(batch_folder: Path,
+                                                         tmp_path: Path) -> None:
+    """The table reads review/summary.jsonl: a job is read from its labels.json once; a job
+    downloaded later is added, one downloaded again (new labels.json) is read again, one
+    deleted is dropped; a folder that cannot be written is still summarised."""
+    from visionfit.utils import summary_index
+
+    folder = tmp_path / "batch"
+    first, *others = job_folders(batch_folder)
+    shutil.copytree(first, folder / first.name)
+    index = folder / "review" / "summary.jsonl"
+    expected = summarize_batch_results_as_dataframe(batch_folder).set_index("job_id")
+
+    read: list[str] = []
+    real_row = summary_index._row
+
+    def counting_row(job_dir: Path, signature: list[int]) -> dict:
+        read.append(job_dir.name)
+        return real_row(job_dir, signature)
+
+    summary_index._row = counting_row
+    try:
+        summarize_batch_results_as_dataframe(folder)
+        assert read == [first.name] and len(index.read_text().splitlines()) == 1
+        for job_dir in others:
+            shutil.copytree(job_dir, folder / job_dir.name)
+        df = summarize_batch_results_as_dataframe(folder)
+        assert sorted(read) == sorted(d.name for d in [first, *others])
+        assert len(index.read_text().splitlines()) == len(JOBS)
+        read.clear()
+        again = summarize_batch_results_as_dataframe(folder)
+        assert read == []  # nothing new: one file read
+        pd.testing.assert_frame_equal(df, again)
+        stats = [c for c in LABEL_STATS if c in df.columns]
+        pd.testing.assert_frame_equal(df.set_index("job_id")[stats],
+                                      expected.loc[df["job_id"], stats])
+
+        labels = folder / others[0].name / "labels.json"
+        labels.write_text(labels.read_text() + " ")  # downloaded again
+        shutil.rmtree(folder / others[1].name)
+        df = summarize_batch_results_as_dataframe(folder)
+        assert read == [others[0].name] and len(df) == len(JOBS) - 1
+        assert len(index.read_text().splitlines()) == len(JOBS) - 1
+    finally:
+        summary_index._row = real_row
+
+    index.unlink()
+    index.mkdir()  # the index cannot be read or written (as in a read-only folder, even as root)
+    assert len(summarize_batch_results_as_dataframe(folder)) == len(JOBS) - 1
+
+
+def test_tables_show_short_job_ids_on_one_line(batch_folder: Path) -> None:
+    from infinity_workflows.review import table_view
+
+    df = summarize_batch_results_as_dataframe(batch_folder)
+    html = table_view(df)._repr_html_()
+    assert "white-space: nowrap" in html and str(batch_folder) not in html  # no job_path
+    for job_id in df["job_id"]:
+        assert f">{job_id[:8]}<" in html and job_id not in html
+    many = pd.concat([df] * 30, ignore_index=True)
+    html = table_view(many, max_rows=10)._repr_html_()
+    assert html.count("<tr>") <= 12 and f"10 of {len(many)} rows shown" in html
+    assert len(df) == len(JOBS) and len(df["job_id"][0]) == 36  # the DataFrame is whole
 
 
 def test_batch_results_plot_statistics_first_and_varying_parameters(batch_folder: Path
@@ -275,15 +340,17 @@ def test_label_overlays_of_a_preview(batch_folder: Path) -> None:
         visualize_frame(job_dir, frame=1)
 
 
-def test_display_video_embeds_a_looping_muted_player(batch_folder: Path) -> None:
+def test_display_video_links_a_looping_muted_player(batch_folder: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     job_dir = jobs_of_kind(batch_folder, video=True)[0]
+    monkeypatch.chdir(batch_folder.parent)  # the notebook's folder, where its kernel runs
     video = display_video(job_dir, width=320)
     html = video._repr_html_()
-    for attribute in ("controls", "loop", "muted", 'width="320"', "video/mp4"):
+    for attribute in ("controls", "loop", "muted", 'width="320"', "<video"):
         assert attribute in html
-    # Embedded: the bytes travel with the notebook, no path to a file that may move.
-    assert base64.b64encode((job_dir / "video.mp4").read_bytes()).decode()[:200] in html
-    assert str(job_dir) not in html
+    # Linked: the notebook keeps a URL relative to its folder, never the video's bytes.
+    assert f'src="{batch_folder.name}/{job_dir.name}/video.mp4"' in html
+    assert len(html) < 1000
     with pytest.raises(FileNotFoundError, match="preview job"):
         display_video(jobs_of_kind(batch_folder, video=False)[0])
 
@@ -309,3 +376,28 @@ def test_batch_results_stratified_by_a_parameter(batch_folder: Path) -> None:
         visualize_batch_results(df, stratify_var="job_id") if len(df) > 10 else \
             visualize_batch_results(pd.concat([df] * 3, ignore_index=True).assign(
                 job_id=[str(i) for i in range(3 * len(df))]), stratify_var="job_id")
+
+
+def test_linked_figure_is_a_file_drawn_once_per_key(batch_folder: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from infinity_workflows.review import linked_figure
+    from visionfit.utils.summary_index import index_digest
+
+    monkeypatch.chdir(tmp_path)  # the notebook's folder
+    drawn: list[int] = []
+
+    def make():
+        drawn.append(1)
+        return visualize_batch_results(batch_folder)
+
+    path = tmp_path / "review" / "histograms.png"
+    digest = index_digest(batch_folder)
+    shown = linked_figure(make, path, key=[digest, ""])
+    assert 'src="review/histograms.png"' in shown._repr_html_() and drawn == [1]
+    with Image.open(path) as im:
+        assert im.width > 500
+    linked_figure(make, path, key=[digest, ""])
+    assert drawn == [1]  # the same key: the file is shown again, nothing drawn
+    linked_figure(make, path, key=[digest, "scene"])
+    assert drawn == [1, 1]
+    assert index_digest(batch_folder) == digest  # nothing changed in the batch

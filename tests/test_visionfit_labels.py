@@ -22,7 +22,8 @@ from PIL import Image
 from pycocotools.coco import COCO
 
 from visionfit.generator import VisionFitGenerator
-from visionfit.generator.job import INSTANCE_PALETTE, Job
+from visionfit.generator.frames import INSTANCE_PALETTE
+from visionfit.generator.job import Job
 from visionfit.generator.raster import instance_depths
 from visionfit.generator.scene import FRONT_Y
 

@@ -19,6 +19,7 @@ from infinity_workflows import Session, api, errors
 from infinity_workflows.credentials import LOCAL_SERVER
 from infinity_workflows.records import read_lineage, read_parameters
 from infinity_workflows.workflow import (
+    StepFailed,
     batch_metadata_frame,
     cancel_batch,
     check_submission,
@@ -28,6 +29,7 @@ from infinity_workflows.workflow import (
     download_available,
     download_folder,
     explain_error,
+    explained,
     fetch_generators,
     list_choices,
     only_generator,
@@ -369,3 +371,58 @@ def test_an_installed_copy_of_the_package_names_infinity_workflows_serve(
     assert Path(out[0]).is_relative_to(site)  # really the installed copy
     assert "`infinity-workflows serve`" in out[1] and "infinity-workflows lab" in out[1]
     assert "run_notebooks" not in out[1]
+
+
+# -- explained: a notebook cell's one line ---------------------------------------------------
+def test_explained_turns_any_failure_and_an_interrupt_into_one_line() -> None:
+    down = f"http://127.0.0.1:{free_port()}/"
+    with pytest.raises(StepFailed) as info, explained(down):
+        fetch_generators(down, "a-token")
+    sentence = info.value.sentence
+    assert_one_actionable_line(sentence)
+    assert sentence.startswith(f"Cannot reach the server at {down}")
+    assert info.value._render_traceback_() == [sentence]  # what IPython shows: nothing else
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert explain_error(info.value, "elsewhere") == sentence  # said once, not re-worded
+    with pytest.raises(StepFailed, match="Interrupted before it finished"), explained(down):
+        raise KeyboardInterrupt
+    with pytest.raises(StepFailed) as again, explained("x"):
+        raise info.value
+    assert again.value is info.value
+
+
+def test_the_submit_notebook_stops_at_one_sentence_when_the_server_is_down(
+        clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run All of a Submit record whose server does not answer: the Session cell fails with
+    the sentence alone (the run stops there, as papermill and Run All expect)."""
+    from nbclient.exceptions import CellExecutionError
+
+    from tests.support.notebooks import execute
+
+    down = f"http://127.0.0.1:{free_port()}/"
+    monkeypatch.setenv("INFINITY_API_TOKEN", "a-token-for-the-down-server")
+    monkeypatch.setenv("INFINITY_API_SERVER", down)
+    path = create_record("submit", TINY, down, records_dir=clean_env / "records")
+    nb = nbformat.read(str(path), as_version=4)
+    with pytest.raises(CellExecutionError):
+        execute(nb, path.parent)
+    failed = [(cell, out) for cell in nb.cells for out in cell.get("outputs", [])
+              if out.get("output_type") == "error"]
+    assert len(failed) == 1
+    cell, out = failed[0]
+    assert "Session(generator=GENERATOR, server=SERVER)" in cell.source
+    (line,) = out["traceback"]
+    assert_one_actionable_line(line)
+    assert line.startswith(f"Cannot reach the server at {down}"), line
+
+
+def test_the_submit_template_names_the_command_that_writes_the_credentials_file() -> None:
+    """`token create` only prints a token; `serve` writes the credentials file on its first
+    start (cli/serve.py), so that is the command the Submit notebook names."""
+    template = nbformat.read(
+        str(ROOT / "infinity_workflows" / "notebooks" / "submit_batch.ipynb"), as_version=4)
+    intro = " ".join(template.cells[0].source.split())
+    assert "credentials file (written by `infinity-workflows serve`" in intro
+    assert "`infinity-workflows token`" not in intro
+    serve = (ROOT / "infinity_workflows" / "cli" / "serve.py").read_text()
+    assert "save_token(" in serve

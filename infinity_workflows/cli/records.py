@@ -42,12 +42,18 @@ def _parameter_value(name: str, text: str):
     """``-p`` values: a literal when one parses (3, 0.5, True, None, [1, 2], {"a": 1}), else
     the text itself; literals that are not JSON-like (tuples, sets) are refused."""
     import ast
+    import sys
 
+    from ..errors import ValidationError
     from ..trust import notebook_value
 
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+        if "integer string conversion" in str(exc):  # a number, too long to read: never text
+            raise ValidationError(
+                f"parameter {name}: a number of more than {sys.get_int_max_str_digits():,} "
+                "digits is more than Python reads; quote it to pass it as text") from None
         return text
     return notebook_value(name, value)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 from . import Command, _add_home, _positive_float, _positive_int, log, register
@@ -29,6 +30,12 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-jobs-per-batch", type=_positive_int, default=10_000)
     parser.add_argument("--max-body-mb", type=_positive_float, default=32.0,
                         help="largest request body accepted, in MiB")
+    parser.add_argument("--request-timeout", type=_positive_float, default=60.0,
+                        metavar="SECONDS",
+                        help="a connection must deliver a whole request (headers and body) "
+                             "within this long, or it is closed (default: 60)")
+    parser.add_argument("--max-connections", type=_positive_int, default=1000,
+                        help="open connections beyond this are answered 503 (default: 1000)")
     parser.add_argument("--url-ttl-seconds", type=_positive_int, default=86_400,
                         help="how long a result download link stays valid")
     parser.add_argument("--max-attempts", type=_positive_int, default=3,
@@ -49,6 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ..credentials import normalise_server, save_token
     from ..errors import ConfigurationError
     from ..server import Settings, create_app
+    from ..server.connections import guarded_protocol
     from ..server.log_redaction import install_redaction
     from ..server.store import Store
     from ..server_home import resolve_home
@@ -88,9 +96,15 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     log.info("portal: http://%s:%d/portal/  API schema: http://%s:%d/api/schema/",
              args.host, args.port, args.host, args.port)
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again; with the default
+    # action the process would die there, before exit handlers run (multiprocessing's among
+    # them: its semaphores would be reported leaked). Exit 143, as after SIGTERM, instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                 timeout_graceful_shutdown=5, log_config=None,
-                proxy_headers=args.proxy_headers)
+                proxy_headers=args.proxy_headers,
+                http=guarded_protocol(args.request_timeout),  # type: ignore[arg-type]
+                limit_concurrency=args.max_connections, timeout_keep_alive=5)
     return 0
 
 

@@ -6,9 +6,10 @@ A record is a notebook in ``<records dir>/workflow_<stamp>/``: the Submit notebo
 interface renders, and the Download notebook the Submit notebook renders beside itself once a
 batch exists. Every record starts with a markdown summary of its parameters and origin, and
 carries its lineage in ``metadata["infinity_workflows"]`` (kind, template, created, generator,
-server, batch id, parent). Templates are loaded with :mod:`importlib.resources` and named in
-the lineage by their package-relative name; the generator's cells for the kind
-(:mod:`infinity_workflows.snippets`) are put in before rendering, and the record folder is
+server, batch id, parent; ``rerun_of`` for a rerun of picked jobs). Templates are loaded
+with :mod:`importlib.resources` and named in the lineage by their package-relative name;
+the generator's cells for the kind (:mod:`infinity_workflows.snippets`) are put in before
+rendering, and the record folder is
 made only once the notebook rendered. A running notebook cannot safely rewrite its own file,
 so the batch id a Submit notebook produces is recorded in the folder's sidecar first (before
 anything else can fail), then in the Download notebook's lineage.
@@ -216,6 +217,10 @@ def build_record(kind: str, parameters: Mapping[str, Any], source: nbformat.Note
         "batch_id": parameters.get("BATCH_ID") or None,
         "parent": None,
     }
+    if parameters.get("RERUN_OF_BATCH"):  # a rerun of picked jobs (the curation gallery's)
+        nb.metadata[METADATA_KEY]["rerun_of"] = {
+            "batch_id": parameters["RERUN_OF_BATCH"],
+            "job_ids": list(parameters.get("RERUN_JOB_IDS") or [])}
     return nb
 
 

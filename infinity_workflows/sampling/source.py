@@ -47,7 +47,16 @@ _REBUILT: OrderedDict[str, Schema] = OrderedDict()
 _MAX_REBUILT = 32
 
 
+# The last object rebuilt from, and its schema: a loop over the same Session's
+# ``parameter_info`` (fetched once per infinity-core Session, never edited in place) skips
+# even the JSON key.
+_last_rebuilt: tuple[Any, Schema] | None = None
+
+
 def _rebuilt(key_data: Any, build: Callable[[], Schema]) -> Schema:
+    global _last_rebuilt
+    if _last_rebuilt is not None and _last_rebuilt[0] is key_data:
+        return _last_rebuilt[1]
     key = json.dumps(key_data, sort_keys=True, default=str)
     schema = _REBUILT.get(key)
     if schema is None:
@@ -55,6 +64,7 @@ def _rebuilt(key_data: Any, build: Callable[[], Schema]) -> Schema:
         if len(_REBUILT) > _MAX_REBUILT:
             _REBUILT.popitem(last=False)
     _REBUILT.move_to_end(key)
+    _last_rebuilt = (key_data, schema)
     return schema
 
 

@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     signer = Signer(load_or_create_secret(home.secret_key), settings.url_ttl_seconds)
     config = ExecutorConfig(workers=settings.workers, generator_specs=settings.generator_specs,
                             results_dir=home.results, work_dir=home.work,
+                            socket_dir=home.root / "pool",
                             options={"scheduler": settings.scheduler} if settings.scheduler
                             else {})
 
@@ -87,7 +88,9 @@ def create_app(settings: Settings) -> FastAPI:
     for routes in (generators, batches, jobs, results, portal):
         app.include_router(routes.router)
     portal.install_portal(app, Gallery(home.gallery, home.work))
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       max_values=settings.max_body_values,
+                       max_containers=settings.max_body_containers)
     # Added last, so it runs first: no body is read for a request without a known token.
     app.add_middleware(AuthenticateFirst, token_id=store.tokens.id_for)
     return app

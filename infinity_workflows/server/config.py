@@ -18,6 +18,10 @@ _FORWARDED_HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{
 _FORWARDED_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*")
 
 
+# Values one job of a batch may take in a request body (VisionFit's jobs take 35).
+VALUES_PER_JOB = 128
+
+
 @dataclass(frozen=True)
 class Settings:
     """What ``infinity-workflows serve`` was told (see its --help for each option)."""
@@ -41,6 +45,17 @@ class Settings:
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
+
+    @property
+    def max_body_values(self) -> int:
+        """JSON values (commas) a request body may hold: enough for a full batch of jobs
+        with :data:`VALUES_PER_JOB` parameters each."""
+        return self.max_jobs_per_batch * VALUES_PER_JOB + 4096
+
+    @property
+    def max_body_containers(self) -> int:
+        """JSON objects and arrays a body may hold (a job needs two)."""
+        return self.max_jobs_per_batch * 4 + 64
 
     @property
     def public_base_url(self) -> str:

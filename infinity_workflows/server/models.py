@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 __all__ = [
     "BatchCreated",
@@ -42,7 +42,8 @@ class _Request(BaseModel):
 
 class JobRunIn(_Request):
     name: str = Field(description="The generator's name, e.g. from GET api/jobs/.")
-    is_preview: bool = Field(False, description="A preview renders one still image.")
+    # Strict: "yes", "1" or 1 are refused, not read as true.
+    is_preview: StrictBool = Field(False, description="A preview renders one still image.")
     param_values: dict[str, Any] = Field(
         default_factory=dict, description="Parameter values; omitted ones take the default.")
 
@@ -81,6 +82,10 @@ class GeneratorDetail(GeneratorSummary):
         description="parameter -> category -> the choices it stands for (exercise: UPPERCUT "
                     "-> [UPPERCUT-LEFT, UPPERCUT-RIGHT]); a sampler picks one per job, a "
                     "submitted job names one")
+    label_statistics: dict[str, str] = Field(
+        default_factory=dict,
+        description="the generator's declared label summary: per-job statistic -> what it "
+                    "means (a client computes them from a downloaded job's labels)")
 
 
 class JobRunCreated(BaseModel):

@@ -7,6 +7,8 @@ The token field is a password box that is emptied as soon as it is read. A typed
 saved to the credentials file only when asked; otherwise it lives on this Python object for
 the listing calls and never in a widget trait, so it cannot reach saved widget state, an
 output or a record (records read the token at run time from the env var or credentials file).
+A typed token belongs to the server it was typed for: changing Server forgets it, so one
+server's token is never sent to another.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..credentials import save_token
+from ..credentials import normalise_server, save_token
+from ..errors import ConfigurationError
 from ..user_folders import default_records_dir
 from ..workflow.create import (
     BatchChoice,
@@ -30,7 +33,7 @@ from ..workflow.create import (
     recent_batches,
 )
 from ..workflow.explain import explain_error
-from ._display import error_html, info_html, lab_link, show_markdown, success_html
+from ._display import error_html, info_html, lab_link, link_html, show_html, success_html
 
 __all__ = [
     "BatchChoice",
@@ -64,7 +67,8 @@ class CreateWorkflowInterface:
         self.records_dir = Path(records_dir or default_records_dir())
         self.notebook_dir = Path(notebook_dir or Path.cwd())
         self.days = days
-        self._token: str | None = None  # a typed token that was not saved; never a trait
+        # A typed token that was not saved, with the server it was typed for; never a trait.
+        self._typed: tuple[str, str] | None = None
         self.generators: list[GeneratorChoice] = []
         self.batches: list[BatchChoice] = []
         self.created: list[Path] = []
@@ -98,6 +102,7 @@ class CreateWorkflowInterface:
         self.create_button.on_click(self._on_create)
         self.workflow.observe(self._on_workflow, names="value")
         self.generator.observe(self._on_generator, names="value")
+        self.server.observe(self._on_server, names="value")
         self._on_workflow()
         self.widget = widgets.VBox([
             self.workflow, self.server, widgets.HBox([self.token, self.remember]),
@@ -112,9 +117,33 @@ class CreateWorkflowInterface:
     def _guard(self, action: Callable[[], Any]) -> Any:
         try:
             return action()
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a red message
+        # An interrupt (the kernel's stop button) is said too, never a traceback.
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - a red message
             self._show(error_html(explain_error(exc, self.server.value)))
+            self.links.outputs = ()  # an earlier "Open it:" link is not this answer
             return None
+
+    @property
+    def _token(self) -> str | None:
+        """The typed token, only while Server is still the one it was typed for."""
+        if self._typed is None:
+            return None
+        server, token = self._typed
+        return token if _same_server(server, self.server.value) else None
+
+    @_token.setter
+    def _token(self, token: str | None) -> None:
+        self._typed = (self.server.value, token) if token else None
+
+    def _on_server(self, _change: Any = None) -> None:
+        """Another server: forget the typed token and what the last one offered."""
+        if self._typed is not None and not _same_server(self._typed[0], self.server.value):
+            self._typed = None
+        self.create_button.disabled = True
+        self.generators, self.batches = [], []
+        self.generator.options = []
+        self.batch.options = []
+        self.links.outputs = ()
 
     def _on_workflow(self, _change: Any = None) -> None:
         self.batch_box.layout.display = "" if self.workflow.value == "download" else "none"
@@ -127,6 +156,7 @@ class CreateWorkflowInterface:
         typed = take_token(self.token)
         server = self.server.value.strip()
         self.create_button.disabled = True
+        self.links.outputs = ()
         self.generator.options = []
         self.batch.options = []
         if typed and self.remember.value:
@@ -160,8 +190,17 @@ class CreateWorkflowInterface:
             return None
         self.created.append(path)
         self._show(success_html(f"Created {path.name} in {path.parent}."))
-        show_markdown(self.links, f"Open it: [{path.name}]({lab_link(path, self.notebook_dir)})")
+        show_html(self.links, "Open it: " + link_html(path.name,
+                                                      lab_link(path, self.notebook_dir)))
         return path
+
+
+def _same_server(a: str, b: str) -> bool:
+    """Whether two spellings name one server (a trailing slash, case of the host)."""
+    try:
+        return normalise_server(a) == normalise_server(b)
+    except ConfigurationError:  # a half-typed address: compared as typed
+        return a.strip() == b.strip()
 
 
 def create_workflow_interface(records_dir: Path | str | None = None,

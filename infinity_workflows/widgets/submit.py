@@ -9,6 +9,7 @@ steps are :mod:`infinity_workflows.workflow.submit`; this module shows them as b
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from ..workflow.submit import (
     submit_headless,
     write_download_notebook,
 )
-from ._display import error_html, info_html, lab_link, show_markdown, success_html
+from ._display import error_html, info_html, lab_link, link_html, show_html, success_html
 
 __all__ = [
     "SubmissionCheck",
@@ -58,6 +59,7 @@ class SubmitInterface:
         self.check: SubmissionCheck | None = None
         self.batch: Batch | None = None
         self.download_notebook: Path | None = None
+        self._said_once = False  # "already submitted", said once
 
         self.job_type = widgets.ToggleButtons(options=list(JOB_TYPES), value=is_preview,
                                               description="Job type:")
@@ -87,7 +89,7 @@ class SubmitInterface:
 
     def _on_submit(self, _button: Any = None) -> SubmissionCheck | None:
         if self.batch is not None:
-            self.message.value = error_html(
+            self.message.value = info_html(
                 f"This interface already submitted batch {self.batch.batch_id}; run the cell "
                 "again to submit another batch.")
             return None
@@ -95,7 +97,8 @@ class SubmitInterface:
         self.message.value = info_html("Checking jobs ...")
         try:
             check = check_submission(self.sesh, self.job_params, self.job_type.value)
-        except Exception as exc:  # noqa: BLE001 - shown, not raised, in a button handler
+        # An interrupt (the kernel's stop button) is said too, never a traceback.
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - shown, not raised
             self.message.value = error_html(explain_error(exc, self.sesh.server))
             return None
         self.check = check
@@ -110,8 +113,12 @@ class SubmitInterface:
         # Disable first: a double click queues two events, the second must find it taken.
         self.confirm_button.disabled = True
         if self.batch is not None:
-            self.message.value = error_html(f"Batch {self.batch.batch_id} was already "
-                                            "submitted; it is not submitted twice.")
+            # Calmly, once: the green success stays, with this note under it.
+            if not self._said_once:
+                self._said_once = True
+                self.message.value += info_html(
+                    f"Batch {self.batch.batch_id} is already submitted; another click does "
+                    "not submit it again.")
             return None
         if self.check is None:
             self.message.value = error_html("Click Submit to check the jobs first.")
@@ -120,26 +127,29 @@ class SubmitInterface:
         try:
             self.batch = submit_checked(self.sesh, self.job_params, self.check,
                                         self.batch_name.value)
-        except Exception as exc:  # noqa: BLE001
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - shown, not raised
             self.message.value = error_html(explain_error(exc, self.sesh.server))
             self.confirm_button.disabled = not (self.check and self.check.ok)
             return None
         self.submit_button.disabled = True
         batch = self.batch
-        lines = [f"Submitted batch **{batch.name}**: `{batch.batch_id}` "
-                 f"({batch.num_jobs} {batch.job_type} job(s)).",
-                 f"Portal: [{batch.portal_url}]({batch.portal_url})"]
+        # The batch's name and id come from the server: text, never markup.
+        lines = [f"Submitted batch <b>{html.escape(batch.name)}</b>: "
+                 f"<code>{html.escape(batch.batch_id)}</code> ({batch.num_jobs} "
+                 f"{html.escape(str(batch.job_type))} job(s)).",
+                 "Portal: " + link_html(batch.portal_url, batch.portal_url)]
         try:
             self.download_notebook = write_download_notebook(
                 batch, self.record_folder, find_own_notebook(self.record_folder))
             link = lab_link(self.download_notebook, Path.cwd())
-            lines.append(f"Download notebook: [{self.download_notebook.name}]({link})")
+            lines.append("Download notebook: " + link_html(self.download_notebook.name, link))
             self.message.value = success_html(f"Submitted batch {batch.batch_id}.")
-        except Exception as exc:  # noqa: BLE001 - the batch exists; say so and how to go on
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the batch exists
             self.message.value = error_html(
                 f"Batch {batch.batch_id} was submitted, but its Download notebook could not "
-                f"be written ({exc}). Create one from create_a_workflow.ipynb with this id.")
-        show_markdown(self.links, "\n\n".join(lines))
+                f"be written: {explain_error(exc, self.sesh.server)} Then create one from "
+                "create_a_workflow.ipynb with this id.")
+        show_html(self.links, "".join(f"<p>{line}</p>" for line in lines))
         return batch
 
 

@@ -29,11 +29,12 @@ from .download import (
     cancel_batch,
     download_available,
     download_folder,
+    follow_download,
     open_batch,
     progress_report,
     wait_and_download,
 )
-from .explain import explain_error, source_checkout, start_server_hint
+from .explain import StepFailed, explain_error, explained, source_checkout, start_server_hint
 from .review import batch_metadata_frame
 from .submit import (
     SubmissionCheck,
@@ -50,6 +51,7 @@ __all__ = [
     "DownloadReport",
     "GeneratorChoice",
     "ServerChoices",
+    "StepFailed",
     "SubmissionCheck",
     "batch_metadata_frame",
     "cancel_batch",
@@ -60,8 +62,10 @@ __all__ = [
     "download_available",
     "download_folder",
     "explain_error",
+    "explained",
     "fetch_generators",
     "find_own_notebook",
+    "follow_download",
     "list_choices",
     "only_generator",
     "open_batch",

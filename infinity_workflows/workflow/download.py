@@ -4,18 +4,30 @@ The Download notebook's buttons and its headless ``DOWNLOAD_NOW`` cell take thes
 Each call returns a :class:`DownloadReport` (finished, downloaded, failed, cancelled and in
 progress, from the server's summary and what is on disk) instead of raising for jobs that
 failed, because a batch with some failed jobs is a normal outcome to show, not a crash.
+:func:`follow_download` is the same work in rounds, reporting after each one and waking
+early when asked, so the Download interface can run it in a thread beside the kernel.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..batch import Batch
-from ..errors import ConfigurationError, DownloadError, NotFoundError, ValidationError
+from ..errors import (
+    ConfigurationError,
+    DownloadError,
+    JobTimeout,
+    NotFoundError,
+    ValidationError,
+)
+from ..polling import check_interval
 from ..session import Session
 from ..trust import folder_name, parse_uuid
 from ..user_folders import default_downloads_dir
@@ -26,6 +38,7 @@ __all__ = [
     "cancel_batch",
     "download_available",
     "download_folder",
+    "follow_download",
     "open_batch",
     "progress_report",
     "wait_and_download",
@@ -67,6 +80,29 @@ class DownloadReport:
     folder: Path | None = None
     cancelled: list[str] = field(default_factory=list)
 
+    @property
+    def outcome(self) -> str:
+        """``failed``, ``cancelled``, ``waiting`` (jobs still in progress), ``partial`` (a
+        finished job not on disk) or ``done`` (every job downloaded): what colour to show."""
+        if self.failed:
+            return "failed"
+        if self.cancelled:
+            return "cancelled"
+        if self.in_progress:
+            return "waiting"
+        return "done" if len(self.downloaded) >= self.total else "partial"
+
+    @property
+    def settled(self) -> int:
+        """Jobs with nothing left to do here: downloaded, failed or cancelled."""
+        return min(self.total, len(self.downloaded) + len(self.failed) + len(self.cancelled))
+
+    def counts(self) -> str:
+        """The counts on one line, for a status bar."""
+        return (f"{self.finished}/{self.total} finished: {len(self.downloaded)} downloaded, "
+                f"{len(self.failed)} failed, {len(self.cancelled)} cancelled, "
+                f"{self.in_progress} in progress")
+
     def describe(self) -> str:
         parts = [f"{self.finished}/{self.total} jobs finished",
                  f"{len(self.downloaded)} downloaded", f"{len(self.failed)} failed",
@@ -105,14 +141,19 @@ def progress_report(batch: Batch, folder: Path | None = None,
 
 
 def _download(batch: Batch, folder: Path, **kwargs: Any) -> DownloadReport:
+    # "still in progress", "cancelled": the report says so. Batch.download's warnings name
+    # its caller, this module; a filter on that name (not catch_warnings, which swaps the
+    # process's filters and is unsafe beside the kernel's own thread) keeps them quiet.
+    warnings.filterwarnings("ignore", category=UserWarning, module=_QUIET_MODULE)
     failed: dict[str, str] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "still in progress", "cancelled": in the report
-        try:
-            batch.download(folder, **kwargs)
-        except DownloadError as exc:
-            failed = dict(exc.failed)
+    try:
+        batch.download(folder, **kwargs)
+    except DownloadError as exc:
+        failed = dict(exc.failed)
     return progress_report(batch, folder, failed)
+
+
+_QUIET_MODULE = __name__.replace(".", r"\.") + r"\Z"
 
 
 def download_available(batch: Batch, folder: Path | str) -> DownloadReport:
@@ -125,6 +166,46 @@ def wait_and_download(batch: Batch, folder: Path | str, polling_interval: float 
     """Poll until every job has finished, downloading each as it completes."""
     return _download(batch, Path(folder), wait=True, polling_interval=polling_interval,
                      timeout=timeout, progress=progress)
+
+
+def follow_download(batch: Batch, folder: Path | str, *, wait: bool,
+                    polling_interval: float = 2, timeout: float | None = None,
+                    on_progress: Callable[[DownloadReport], Any] | None = None,
+                    wake: threading.Event | None = None,
+                    stop: threading.Event | None = None) -> DownloadReport:
+    """Download what is finished, and with ``wait`` keep going in rounds until no job is in
+    progress; ``on_progress(report)`` after every round.
+
+    A round fetches every job finished by then and reports what is on disk and what the
+    server says. Between rounds the call sleeps ``polling_interval`` seconds or until ``wake`` is
+    set (a cancel: its jobs settle at once, so look again now). JobTimeout after
+    ``timeout`` seconds, naming how far it got. ``stop`` set (with ``wake``) ends the wait
+    after the round under way, with that round's report.
+    """
+    check_interval(polling_interval)
+    folder = Path(folder)
+    end = None if timeout is None else time.monotonic() + timeout
+    wake = wake or threading.Event()
+    caught_up = False
+    while True:
+        report = _download(batch, folder, wait=False, progress=False)
+        if on_progress is not None:
+            on_progress(report)
+        if not wait or (stop is not None and stop.is_set()):
+            return report
+        if not report.in_progress:
+            # A job may finish between the round's fetch and its report: one more round
+            # fetches it, then the report is final.
+            if caught_up or report.settled >= report.total:
+                return report
+            caught_up = True
+            continue
+        if end is not None and time.monotonic() >= end:
+            raise JobTimeout(f"{report.counts()} after {timeout:g} s; the downloaded jobs "
+                             f"are in {folder}")
+        wake.wait(polling_interval if end is None
+                  else max(0.0, min(polling_interval, end - time.monotonic())))
+        wake.clear()
 
 
 @dataclass(frozen=True)

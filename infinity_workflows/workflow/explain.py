@@ -11,12 +11,14 @@ toolkit was installed, so that hint names the command that exists here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import errors
 
-__all__ = ["explain_error", "source_checkout", "start_server_hint"]
+__all__ = ["StepFailed", "explain_error", "explained", "source_checkout", "start_server_hint"]
 
 CHECKOUT_SCRIPT = "run_notebooks.sh"
 _LOOPBACK = ("localhost", "::1")
@@ -79,6 +81,34 @@ def _capital(text: str) -> str:
     """``text`` starting with a capital, unless its first word is a name (``nope-v9``,
     ``job_params``), which keeps its spelling."""
     return text[:1].upper() + text[1:] if _PLAIN_WORD.match(text) else text
+
+
+class StepFailed(errors.InfinityError):
+    """A notebook step that failed, already said in one sentence.
+
+    IPython shows an exception's ``_render_traceback_`` instead of its traceback, so a cell
+    that raises this shows the sentence alone, while still failing: Run All stops there and
+    a papermill run is marked failed, as for any error.
+    """
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+
+    def _render_traceback_(self) -> list[str]:
+        return [self.sentence]
+
+
+@contextmanager
+def explained(server: str) -> Iterator[None]:
+    """Turn any failure (or an interrupt) inside the block into :class:`StepFailed` with its
+    sentence from :func:`explain_error`: a notebook cell's one line instead of a traceback."""
+    try:
+        yield
+    except StepFailed:
+        raise
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - said, then raised again
+        raise StepFailed(explain_error(exc, server)) from None
 
 
 # The first class ``exc`` is an instance of gives its sentence, filled in by _fields: the
@@ -171,6 +201,8 @@ def explain_error(exc: BaseException, server: str) -> str:
     Covers every class of :mod:`infinity_workflows.errors` and ``KeyboardInterrupt``; any
     other exception is named as unexpected. The line holds no traceback and never a token.
     """
+    if isinstance(exc, StepFailed):
+        return exc.sentence  # said already
     server = " ".join(str(server).split()) or "(no server given)"
     sentence = next(text for cls, text in _SENTENCES if isinstance(exc, cls))
     said = sentence.format(**_fields(exc, server))

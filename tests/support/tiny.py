@@ -7,6 +7,7 @@ through create -> submit -> download -> review with no VisionFit code involved.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import time
@@ -63,9 +64,38 @@ class TinyGenerator(Generator):
     }
     categories = {"color": {"warm": ("red",), "cool": ("green", "blue")}}
     notebook_snippets = {"submit": _SUBMIT}  # its Download notebook is the generic one
+    label_statistics = {
+        "num_frames": "frames in the job",
+        "avg_value": "mean of the frames' values, 0-1",
+        "avg_percent_occlusion": "mean of the frames' made-up occlusion, 0-100",
+        "max_percent_occlusion": "largest made-up occlusion of any frame",
+    }
 
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
         return 1 if is_preview else int(params["frames"])
+
+    def job_statistics(self, job_folder: Path) -> dict[str, float]:
+        path = Path(job_folder) / "labels.json"
+        if not path.is_file():
+            return {}
+        frames = json.loads(path.read_text())["frames"]
+        values = [f["value"] for f in frames]
+        occlusion = [f.get("percent_occlusion", math.nan) for f in frames]
+        return {"num_frames": float(len(frames)),
+                "avg_value": sum(values) / len(values) if values else math.nan,
+                "avg_percent_occlusion": sum(occlusion) / len(occlusion) if occlusion
+                else math.nan,
+                "max_percent_occlusion": max(occlusion, default=math.nan)}
+
+    def frame_statistics(self, job_folder: Path) -> dict[str, list[float]]:
+        """Per frame: its value, and the value times the job's ``scale`` (a statistic a
+        parameter moves, for design to a target)."""
+        path = Path(job_folder) / "labels.json"
+        if not path.is_file():
+            return {}
+        values = [f["value"] for f in json.loads(path.read_text())["frames"]]
+        scale = json.loads((Path(job_folder) / "job.json").read_text())["params"]["scale"]
+        return {"value": values, "scaled_value": [v * scale for v in values]}
 
     def run(self, params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> None:
         if params["sleep_s"]:
@@ -80,8 +110,12 @@ class TinyGenerator(Generator):
         (out_dir / "job.json").write_text(json.dumps(
             {"name": self.name, "version": self.version, "seed": seed, "params": params},
             sort_keys=True))
+        # A second stream for the made-up occlusion, so the other files' bytes are as before.
+        occluder = random.Random(seed ^ 0x0CC1)
         (out_dir / "labels.json").write_text(json.dumps(
-            {"frames": [{"frame": i, "value": rng.random()} for i in range(frames)]}))
+            {"frames": [{"frame": i, "value": rng.random(),
+                         "percent_occlusion": round(100 * occluder.random(), 3)}
+                        for i in range(frames)]}))
         (out_dir / "payload.bin").write_bytes(rng.randbytes(params["payload_kb"] * 1024))
         # A tiny valid PNG so the portal has a thumbnail to show.
         (out_dir / "video_preview.png").write_bytes(_PNG_1x1)

@@ -6,7 +6,8 @@ is batched over frames. The body's surface is a set of capsules and ellipsoids a
 joints, sized by gender, identity, height and weight and coloured by the outfit; the
 renderer ray-casts them exactly, so the masks and the joints agree to the pixel.
 
-Body frame: x = the person's right, y = forward, z = up; the pelvis is the root.
+Body frame: x = the person's right, y = forward, z = up; the pelvis is the root. One module,
+past 400 lines, because the skeleton, its proportions and its primitives are sized together.
 """
 
 from __future__ import annotations

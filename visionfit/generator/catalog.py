@@ -1,7 +1,8 @@
 """The VisionFit catalogue as data: exercises, rooms, furniture, outfits, looks.
 
 Everything a parameter can choose lives here, so adding a room, an exercise or an outfit is
-a data edit. Units: metres, degrees, seconds; colours are sRGB in 0..1.
+a data edit (which is why this module is long: it is tables, not logic). Units: metres,
+degrees, seconds; colours are sRGB in 0..1.
 
 World frame of a room: x to the right (as seen from the camera side), y into the room
 (the back wall is at y = depth), z up; the floor is z = 0. The room is open on the camera

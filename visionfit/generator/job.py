@@ -9,7 +9,6 @@ rendered again (rare: placement is screened at low resolution first).
 
 from __future__ import annotations
 
-import colorsys
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,30 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from .armature import armature_info, local_rotations, matrix_to_quaternion
-from .body import JOINT_NAMES, BodyModel, BodyShape, Looks
+from .armature import armature_info
+from .body import BodyModel, BodyShape, Looks
 from .camera import Camera, aimed_camera
 from .catalog import EXERCISES, SCENES, Exercise, Scene
 from .encode import (
-    FramePngs,
-    VideoEncoder,
-    depth_png,
-    mask_png,
-    palette_png,
     write_json_atomic,
-    write_png_atomic,
 )
+from .frames import FrameFiles, FrameLabeller
 from .identity import NAME, VERSION
 from .labels import (
-    CATEGORIES,
-    CATEGORY_IDS,
     CUBOID_CORNER_ORDER,
-    WindowEncoder,
     box_corners,
-    cuboid,
-    encode_mask,
-    joint_visibility,
-    person_keypoints,
 )
 from .motion import Animation, Timeline, animate, make_timeline
 from .raster import (
@@ -48,17 +35,14 @@ from .raster import (
     StaticLayer,
     body_coverage,
     composite,
-    first_hit_depth,
     instance_depths,
-    mean_colours,
-    person_coverage,
     render_static,
     shadowed_room,
 )
 from .scene import Room, build_room
 from .timing import Stopwatch
 
-__all__ = ["GENERATOR_DATE", "INSTANCE_PALETTE", "Job", "JobFiles", "run_job",
+__all__ = ["GENERATOR_DATE", "Job", "JobFiles", "run_job",
            "stream"]
 
 # labels.json's info.date_created: the date this generator version was made, so that the
@@ -73,25 +57,6 @@ def stream(seed: int, name: str) -> np.random.Generator:
     """An independent random stream of the job's seed, one per concern, so that changing
     one option (say, wall art) does not reshuffle the others (timing, furniture)."""
     return np.random.default_rng([int(seed), _STREAMS.index(name) + 1])
-
-
-def _palette() -> np.ndarray:
-    """256 distinct colours: 0 black (room), 1 crimson (person), then spread hues."""
-    pal = np.zeros((256, 3), dtype=np.uint8)
-    pal[1] = (220, 20, 60)
-    for i in range(2, 256):
-        h = (i * 0.618033988749895) % 1.0
-        s = 0.55 + 0.4 * ((i * 7) % 5) / 4
-        v = 0.6 + 0.4 * ((i * 3) % 4) / 3
-        pal[i] = np.round(np.array(colorsys.hsv_to_rgb(h, s, v)) * 255)
-    return pal
-
-
-INSTANCE_PALETTE = _palette()
-_CATEGORY_PALETTE = np.zeros((256, 3), dtype=np.uint8)
-for _c in CATEGORIES:
-    _CATEGORY_PALETTE[_c["id"]] = _c["color"]
-_LUMA = np.array([0.299, 0.587, 0.114])
 
 
 @dataclass
@@ -190,149 +155,44 @@ class Job:
     def render(self, out_dir: Path, watch: Stopwatch | None = None) -> JobFiles:
         """Render every frame and write the job's files into ``out_dir``; ``watch`` is
         charged per stage (``room``, ``setup``, then per frame ``render``, ``labels``,
-        ``masks``, ``video``, then ``finish``)."""
+        ``masks``, ``video``, then ``finish``).
+
+        Each frame is composited once; the labels, the masks and the video are all read
+        from that one composite, so they cannot disagree.
+        """
         out_dir = Path(out_dir)
         watch = watch or Stopwatch()
         watch.frame_seconds.clear()  # per-frame figures describe the final pass
-        p, cam, st = self.params, self.camera, self.static
         watch.mark("room")
-        W, H = cam.width, cam.height
-        n = self.frames
-        anim = self.animation
-        proj_all = cam.project(anim.joints)
-        quaternions = np.round(matrix_to_quaternion(
-            local_rotations(anim.frames, self.body.parents)), 6).tolist()
-        person_boxes = self._person_cuboids()
-        sensor = _SensorNoise(H, W, stream(self.seed, "sensor")) if p[
-            "enable_sensor_noise"] else None
-        cat_of_index = np.zeros(256, dtype=np.uint8)
-        cat_of_index[1] = CATEGORY_IDS["person"]
-        static_ann = {}
-        for ins in self.room.instances:
-            cat_of_index[ins.index] = CATEGORY_IDS[ins.category]
-            if st.alone_pixels.get(ins.index, 0) > 0:
-                static_ann[ins.index] = (ins, *encode_mask(st.inst == ins.index),
-                                         cuboid(cam, box_corners(ins.lo, ins.hi)))
-        room_cats = cat_of_index[st.inst]
-        inst_pal = INSTANCE_PALETTE.tobytes()
-        person_rgb = tuple(INSTANCE_PALETTE[1].tolist())
-        person_rle = WindowEncoder((H, W))
-        cat_pal = _CATEGORY_PALETTE.tobytes()
-
-        video = None if self.is_preview else VideoEncoder(out_dir / "video.mp4", W, H,
-                                                          int(p["frame_rate"]))
-        masks = FramePngs(out_dir / "segmentation.zip", plain=self.is_preview)
-        depths = FramePngs(out_dir / "depth.zip", plain=self.is_preview) if p[
-            "enable_depth_maps"] else None
-        outputs = [f for f in (video, masks, depths) if f is not None]
-        images: list[dict[str, Any]] = []
-        annotations: list[dict[str, Any]] = []
-        hidden_by = np.zeros(256, dtype=np.int64)
-        occlusions = []
+        labeller = FrameLabeller(self)
+        sensor = (_SensorNoise(self.camera.height, self.camera.width,
+                               stream(self.seed, "sensor"))
+                  if self.params["enable_sensor_noise"] else None)
+        files = FrameFiles(self, out_dir)
         try:
             watch.mark("setup")
-            for i in range(n):
+            for i in range(self.frames):
                 watch.frame_begins()
                 rgb, inst, body_depth, layer, vis = self.compose(i)
-                ys, xs = layer.slices
                 if sensor is not None:
                     rgb = sensor.apply(rgb)
                 watch.mark("render")
-
-                # Person: the amodal mask is every body pixel in the image, the visible one
-                # those not behind furniture (the body hiding itself does not count).
-                # percent_occlusion is computed from exactly these two masks.
-                hit = np.isfinite(layer.depth)
-                hidden_here = st.inst[ys, xs][hit & ~vis]
-                if len(hidden_here):
-                    hidden_by += np.bincount(hidden_here, minlength=256)
-                image_id = i + 1
-                ann_id = len(annotations) + 1
-                seg, bbox, area = person_rle(vis, layer.slices)
-                amodal_seg, amodal_bbox, amodal_area = person_rle(hit, layer.slices)
-                occlusion = 100.0 * (amodal_area - area) / amodal_area if amodal_area else 0.0
-                occlusions.append(occlusion)
-                v = joint_visibility(cam, proj_all[i], self.body.tolerance, inst, body_depth,
-                                     st.depth)
-                keypoints, num_kp, armature = person_keypoints(cam, anim.joints[i], v)
-                annotations.append({
-                    "id": ann_id, "image_id": image_id, "category_id": 1, "iscrowd": 0,
-                    "bbox": bbox, "area": area, "segmentation": seg,
-                    "color": INSTANCE_PALETTE[1].tolist(), "instance_name": "person",
-                    "percent_in_fov": round(layer.in_fov_pct, 3),
-                    "percent_occlusion": round(occlusion, 3),
-                    "amodal_segmentation": amodal_seg, "amodal_bbox": amodal_bbox,
-                    "amodal_area": amodal_area,
-                    "cuboid_coordinates": cuboid(cam, person_boxes[i]),
-                    "keypoints": keypoints, "num_keypoints": num_kp,
-                    "armature_keypoints": armature,
-                    "quaternions": dict(zip(JOINT_NAMES, quaternions[i], strict=True)),
-                })
-                # Room objects: unchanged unless the person covers part of them this frame.
-                touched = set(np.unique(st.inst[ys, xs][vis]).tolist()) if area else set()
-                for index, (ins, seg0, bbox0, area0, cub) in static_ann.items():
-                    if index in touched:
-                        seg_i, bbox_i, area_i = encode_mask(inst == index)
-                    else:
-                        seg_i, bbox_i, area_i = seg0, bbox0, area0
-                    alone = st.alone_pixels[index]
-                    annotations.append({
-                        "id": len(annotations) + 1, "image_id": image_id,
-                        "category_id": CATEGORY_IDS[ins.category], "iscrowd": 0,
-                        "bbox": bbox_i, "area": area_i, "segmentation": seg_i,
-                        "color": INSTANCE_PALETTE[index].tolist(), "instance_name": ins.name,
-                        "percent_in_fov": round(st.in_fov_pct[index], 3),
-                        "percent_occlusion": round(100.0 * (alone - area_i) / alone, 3),
-                        "cuboid_coordinates": cub,
-                    })
-                mean_rgb, avatar_rgb = mean_colours(rgb, layer, vis)
-                images.append({
-                    "id": image_id,
-                    "file_name": "video_preview.png" if self.is_preview else "video.mp4",
-                    "width": W, "height": H, "frame_number": i,
-                    "rep_count_from_start": round(float(self.timeline.rep_count[i]), 4),
-                    "metrics": {
-                        "mean_image_brightness": round(float(mean_rgb @ _LUMA), 3),
-                        "mean_avatar_brightness": round(float(avatar_rgb @ _LUMA), 3)
-                        if avatar_rgb is not None else 0.0,
-                    },
-                })
+                person_annotation_id = labeller.add_frame(i, rgb, inst, body_depth, layer, vis)
                 watch.mark("labels")
-                cats = room_cats.copy()  # the room's categories, then the person's
-                cats[ys, xs][vis] = CATEGORY_IDS["person"]
-                cseg = palette_png(cats, cat_pal)
-                iseg = palette_png(inst, inst_pal)
-                stem = f"image.{i:06d}"
-                if i == 0:
-                    write_png_atomic(out_dir / "video_preview.png", rgb)
-                masks.add(f"{stem}.cseg.png", cseg)
-                masks.add(f"{stem}.iseg.png", iseg)
-                masks.add(f"{stem}.iseg.{ann_id}.png",
-                          mask_png(person_coverage(layer, inst.shape), person_rgb))
-                if depths is not None:
-                    depths.add(f"{stem}.depth.png", depth_png(first_hit_depth(st, layer)))
+                files.add_masks(i, rgb, inst, layer, vis, person_annotation_id)
                 watch.mark("masks")
-                if video is not None:
-                    video.write(rgb)
+                files.add_video_frame(rgb)
                 watch.mark("video")
                 watch.frame_ends()
         except BaseException:
-            for f in outputs:
-                f.abort()
+            files.abort()
             raise
-        for f in outputs:
-            f.close()
-        write_json_atomic(out_dir / "labels.json", {
-            "info": self._info(),
-            "licenses": [],
-            "categories": CATEGORIES,
-            "images": images,
-            "annotations": annotations,
-        })
+        files.close()
+        write_json_atomic(out_dir / "labels.json", labeller.coco(self._info()))
         watch.mark("finish")
-        return JobFiles(float(np.mean(occlusions)), hidden_by, n)
+        return JobFiles(labeller.mean_person_occlusion(), labeller.hidden_by, self.frames)
 
-    def _person_cuboids(self) -> np.ndarray:
+    def person_cuboids(self) -> np.ndarray:
         """Per frame, the person's box (8, 3) aligned with the direction they face."""
         yaw = math.radians(self.avatar_yaw)
         basis = np.array([[math.cos(yaw), -math.sin(yaw), 0.0],

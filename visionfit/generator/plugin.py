@@ -16,6 +16,7 @@ from infinity_workflows.generators import Generator
 
 from .distributions import CATEGORIES, DISTRIBUTIONS
 from .identity import NAME, VERSION
+from .label_summary import STATISTICS, read_statistics
 from .params import SCHEMA
 from .snippets import DOWNLOAD, SUBMIT
 
@@ -40,12 +41,29 @@ class VisionFitGenerator(Generator):
     categories = CATEGORIES
     notebook_snippets = {"submit": SUBMIT, "download": DOWNLOAD}
     examples = "visionfit:examples"
+    label_statistics = STATISTICS
 
     def estimate(self, params: dict[str, Any], is_preview: bool) -> int:
         from .catalog import EXERCISES
         from .motion import frame_count
 
         return frame_count(EXERCISES[params["exercise"]], params, is_preview)
+
+    def job_statistics(self, job_folder: Path) -> dict[str, float]:
+        """Occlusion, field of view, box size, visible keypoints, reps and brightness of one
+        downloaded job (:mod:`.label_summary`), the columns of the review table."""
+        return read_statistics(Path(job_folder))
+
+    def frame_statistics(self, job_folder: Path) -> dict[str, Any]:
+        """Per person in every frame: box size and position, keypoint visibility (a wrist
+        hidden or not), occlusion; the per-frame hook of design to a target. Its labels are
+        COCO, so the core's COCO reader computes them (the same as for a user's COCO file)."""
+        from infinity_workflows.design.coco import coco_statistics
+
+        path = Path(job_folder) / "labels.json"
+        if not path.is_file():
+            return {}
+        return coco_statistics(json.loads(path.read_text(encoding="utf-8")), "person")
 
     def run(self, params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> None:
         from .job import run_job

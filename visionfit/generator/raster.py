@@ -8,7 +8,8 @@ depth test of the two, over the room darkened by the person's shadow (:func:`sha
 model in :mod:`.shadow`). Every ray is ``(dx, dy, 1)`` in camera coordinates, so a ray's
 parameter is the depth z itself; masks, occlusion figures and keypoint visibility all come
 from these same depth buffers, and so do the by-products :func:`person_coverage` (amodal
-mask) and :func:`first_hit_depth` (depth map).
+mask) and :func:`first_hit_depth` (depth map). Kept in one module, past 400 lines, because
+every function here shares the buffers' layout and the ray convention above.
 """
 
 from __future__ import annotations

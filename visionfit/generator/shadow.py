@@ -39,15 +39,7 @@ import numpy as np
 
 from .body import Primitives
 from .camera import NEAR, Camera
-from .kernels import (
-    bilinear,
-    floor_points,
-    floor_rect_pixels,
-    floor_window,
-    furniture_fields,
-    shadow_casters,
-    shadow_grid,
-)
+from .kernels import floor as floor_loops
 from .scene import Box
 
 __all__ = ["LAMP_RADIUS", "BodyShadow", "body_shadow", "furniture_occlusion"]
@@ -95,10 +87,11 @@ def _floor_xy(cam: Camera, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     Rays that never reach it (level or rising) get a point far away, where nothing occludes.
     """
     out = np.empty((len(rows), len(cols), 2))
-    floor_points(np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64),
-                 np.ascontiguousarray(cam.position, dtype=np.float64),
-                 np.ascontiguousarray(cam.rotation, dtype=np.float64), float(cam.focal),
-                 float(cam.cx), float(cam.cy), out.reshape(-1, 2))
+    floor_loops.floor_points(
+        np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64),
+        np.ascontiguousarray(cam.position, dtype=np.float64),
+        np.ascontiguousarray(cam.rotation, dtype=np.float64), float(cam.focal),
+        float(cam.cx), float(cam.cy), out.reshape(-1, 2))
     return out
 
 
@@ -107,18 +100,18 @@ def _upsample(grids: np.ndarray, rows: np.ndarray, cols: np.ndarray, x0: int, x1
     """Bilinear interpolation of coarse grids (k, gh, gw) to every pixel of
     [x0, x1) x [y0, y1): (k, y1 - y0, x1 - x0)."""
     out = np.empty((len(grids), y1 - y0, x1 - x0))
-    bilinear(np.ascontiguousarray(grids, dtype=np.float64), rows, cols, x0, y0, out)
+    floor_loops.bilinear(np.ascontiguousarray(grids, dtype=np.float64), rows, cols, x0, y0, out)
     return out
 
 
 def _screen_rect(cam: Camera, lo: tuple[float, float], hi: tuple[float, float]
                  ) -> tuple[int, int, int, int]:
     """Pixel rectangle [x0, x1) x [y0, y1) of the floor rectangle lo..hi (x, y), clipped."""
-    return floor_rect_pixels(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]),
-                             np.ascontiguousarray(cam.position, dtype=np.float64),
-                             np.ascontiguousarray(cam.rotation, dtype=np.float64),
-                             float(cam.focal), float(cam.cx), float(cam.cy), cam.width,
-                             cam.height, NEAR)
+    return floor_loops.floor_rect_pixels(
+        float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]),
+        np.ascontiguousarray(cam.position, dtype=np.float64),
+        np.ascontiguousarray(cam.rotation, dtype=np.float64),
+        float(cam.focal), float(cam.cx), float(cam.cy), cam.width, cam.height, NEAR)
 
 
 def body_shadow(cam: Camera, prims: Primitives, light: np.ndarray,
@@ -137,20 +130,21 @@ def body_shadow(cam: Camera, prims: Primitives, light: np.ndarray,
     def c64(x: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=np.float64)
 
-    bounds = shadow_casters(c64(prims.cap_a[0]), c64(prims.cap_b[0]), c64(prims.cap_r),
-                            c64(prims.ell_c[0]), c64(prims.ell_m[0]), c64(light), LAMP_RADIUS,
-                            _MIN_PENUMBRA, _LAMP_CLEARANCE, _FAINT, a, b, r, proj, near, far)
+    bounds = floor_loops.shadow_casters(
+        c64(prims.cap_a[0]), c64(prims.cap_b[0]), c64(prims.cap_r), c64(prims.ell_c[0]),
+        c64(prims.ell_m[0]), c64(light), LAMP_RADIUS, _MIN_PENUMBRA, _LAMP_CLEARANCE, _FAINT,
+        a, b, r, proj, near, far)
     x0, x1, y0, y1 = _screen_rect(cam, bounds[:2], bounds[2:])
     if x1 <= x0 or y1 <= y0:
         return None
     if floor is not None:  # crop to the floor pixels' extent inside the rectangle
-        x0, x1, y0, y1 = floor_window(floor, x0, x1, y0, y1)
+        x0, x1, y0, y1 = floor_loops.floor_window(floor, x0, x1, y0, y1)
         if x1 <= x0:
             return None
     rows, cols = _grid_axes(x0, x1, y0, y1, _BODY_POINTS)
     p = _floor_xy(cam, rows, cols).reshape(-1, 2)
     grids = np.empty((2, len(p)))  # the lamp's and the sky's hidden shares
-    shadow_grid(p, a, b, r, proj, near, far, grids[0], grids[1])
+    floor_loops.shadow_grid(p, a, b, r, proj, near, far, grids[0], grids[1])
     fields = _upsample(grids.reshape(2, len(rows), len(cols)), rows, cols, x0, x1, y0, y1)
     return BodyShadow(x0, x1, y0, y1, fields[0], fields[1])
 
@@ -182,8 +176,8 @@ def furniture_occlusion(cam: Camera, boxes: list[Box], light: np.ndarray,
     standing = table([bx for bx in furniture if bx.lo[2] <= _ON_FLOOR], lambda bx: bx.hi[2])
     raised = table([bx for bx in furniture if bx.lo[2] > _ON_FLOOR], lambda bx: bx.lo[2])
     grids = np.empty((2, len(p)))  # the sky's and the lamp's hidden shares
-    furniture_fields(p, needed, standing, raised, _lamp_slices(furniture, light), grids[0],
-                     grids[1])
+    floor_loops.furniture_fields(p, needed, standing, raised, _lamp_slices(furniture, light),
+                                 grids[0], grids[1])
     fields = _upsample(grids.reshape(2, len(rows), len(cols)), rows, cols, 0, W, 0, H)
     return fields[0], fields[1]
 

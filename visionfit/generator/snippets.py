@@ -2,8 +2,8 @@
 
 Percent format (see :mod:`infinity_workflows.snippets`). The Submit template provides
 ``sesh``, ``SEED`` and ``NUM_JOBS`` and this snippet defines ``job_params``; the Download
-template provides ``sesh``, ``batch``, ``folder`` and ``JOB`` and this snippet reviews what
-was downloaded. The parameter lines join the template's parameters cell, so
+template provides ``sesh``, ``batch``, ``folder``, ``download_ui`` and ``JOB`` and this
+snippet reviews what was downloaded. The parameter lines join the template's parameters cell, so
 ``infinity-workflows rerun RECORD -p IMAGE_SIZE 512`` works like any other parameter.
 """
 
@@ -56,9 +56,16 @@ EXPORT_COCO = False      # True: also write the downloaded jobs as one COCO data
 """, cells='''\
 # %% [markdown]
 # ## Summary of the downloaded jobs
+#
+# One table row per job, read from the batch's summary index (`review/summary.jsonl` in the
+# download folder, brought up to date here), so the histograms and the coverage report below
+# read one file too. Videos, mosaics and figures are files in that `review/` folder, linked
+# from this notebook rather than embedded, so the record stays small at any batch size.
 
 # %%
+from infinity_workflows.review import linked_figure, review_folder, table_view
 from visionfit.utils.export import export_coco
+from visionfit.utils.summary_index import index_digest
 from visionfit.utils.vis import (
     display_batch_results,
     display_video,
@@ -72,18 +79,22 @@ from visionfit.utils.vis import (
 job_folders = [folder / job_id for job_id in batch.job_ids if (folder / job_id).is_dir()]
 if job_folders:
     summary_df = summarize_batch_results_as_dataframe(folder)
+    digest = index_digest(folder)  # figures drawn for this digest are not drawn again
+    display(table_view(summary_df))  # job ids shortened; summary_df has them whole
 else:
     summary_df = None
     print("Nothing downloaded yet: click Download or Wait and Download above, "
           "then run the cells below.")
-summary_df
 
 # %% [markdown]
 # ## Previews
 
 # %%
-if job_folders:
-    display(view_previews(folder))
+if job_folders and getattr(download_ui.report, "downloaded", None):
+    print("The previews are shown under the Download buttons above.")
+elif job_folders:
+    display(linked_figure(lambda: view_previews(folder), review_folder(folder) / "previews.png",
+                          key=digest))
 
 # %% [markdown]
 # ## One job: video and labels
@@ -126,7 +137,9 @@ if job_folders:
 
 # %%
 if job_folders:
-    display(visualize_batch_results(folder, stratify_var=STRATIFY_BY or None))
+    display(linked_figure(
+        lambda: visualize_batch_results(summary_df, stratify_var=STRATIFY_BY or None),
+        review_folder(folder) / "histograms.png", key=[digest, STRATIFY_BY]))
 
 # %% [markdown]
 # ## What the batch covers
@@ -138,7 +151,8 @@ if job_folders:
 
 # %%
 if job_folders:
-    display(label_coverage(folder))
+    display(linked_figure(lambda: label_coverage(folder), review_folder(folder) / "coverage.png",
+                          key=digest))
 if job_folders and batch.job_type == "preview":
     picked = [job_dir.name for job_dir in job_folders][:3]
     print("Rerun chosen previews as videos (edit job_ids; one override dict per variant):\\n"

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from infinity_workflows.errors import DataError
 
-from .jobdata import JobLabels, job_folders, job_params
+from .summary_index import BOX_BINS, OCCLUSION_BINS, read_index
 
 __all__ = ["label_coverage"]
 
@@ -31,38 +31,43 @@ _HEAT = "YlOrRd"
 
 @dataclass
 class _Coverage:
+    """The batch's coverage: the sums of its jobs' counts from the summary index."""
+
     keypoint_names: list[str] = field(default_factory=list)
-    visibility: list[np.ndarray] = field(default_factory=list)   # (frames, K) per job
-    occlusion: list[np.ndarray] = field(default_factory=list)
-    centres: list[np.ndarray] = field(default_factory=list)      # (frames, 2) in 0..1
-    sizes: list[np.ndarray] = field(default_factory=list)        # (frames, 2) in 0..1
+    visibility: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int64))
+    occlusion: np.ndarray = field(
+        default_factory=lambda: np.zeros(len(OCCLUSION_BINS) - 1, np.int64))
+    centres: np.ndarray = field(default_factory=lambda: np.zeros(_HEAT_CELLS, np.int64))
+    sizes: np.ndarray = field(default_factory=lambda: np.zeros(_HEAT_CELLS, np.int64))
+    frames: int = 0
     params: list[dict[str, Any]] = field(default_factory=list)
     videos: int = 0
 
-    def add(self, labels: JobLabels, params: dict[str, Any], video: bool) -> None:
+    def add(self, row: dict[str, Any]) -> None:
+        counts = row["coverage"]
         if not self.keypoint_names:
-            self.keypoint_names = labels.keypoint_names
-        present = np.isfinite(labels.person_bbox).all(axis=1)
-        box = labels.person_bbox[present]
-        wh = np.array([labels.width, labels.height], float)
-        self.visibility.append(labels.keypoints[present][:, :, 2])
-        self.occlusion.append(labels.percent_occlusion[present])
-        self.centres.append((box[:, :2] + box[:, 2:] / 2) / wh)
-        self.sizes.append(box[:, 2:] / wh)
-        self.params.append(params)
-        self.videos += video
+            self.keypoint_names = counts["keypoint_names"]
+            self.visibility = np.zeros((len(self.keypoint_names), 3), np.int64)
+        if counts["visibility"]:
+            self.visibility += np.asarray(counts["visibility"], np.int64)
+        self.occlusion += np.asarray(counts["occlusion"], np.int64)
+        for name in ("centres", "sizes"):
+            for index, n in counts[name]:
+                getattr(self, name)[index] += n
+        self.frames += counts["frames"]
+        self.params.append(row["params"])
+        self.videos += row["kind"] == "video"
 
-    def stacked(self, name: str) -> np.ndarray:
-        parts = getattr(self, name)
-        return np.concatenate(parts) if parts else np.zeros((0,))
+
+_HEAT_CELLS = (len(BOX_BINS) - 1) ** 2
 
 
 def _visibility_panel(ax: Any, cov: _Coverage) -> None:
-    vis = cov.stacked("visibility")
     names = cov.keypoint_names
     left = np.zeros(len(names))
-    for value, label, colour in _VISIBILITY:
-        rate = (vis == value).mean(axis=0) * 100 if len(vis) else np.zeros(len(names))
+    for column, (value, label, colour) in enumerate(_VISIBILITY):
+        rate = cov.visibility[:, column] * 100 / cov.frames if cov.frames \
+            else np.zeros(len(names))
         ax.barh(names, rate, left=left, color=colour, label=label, gid=f"visibility-{value}")
         left += rate
     ax.invert_yaxis()
@@ -75,19 +80,18 @@ def _visibility_panel(ax: Any, cov: _Coverage) -> None:
 
 
 def _occlusion_panel(ax: Any, cov: _Coverage) -> None:
-    occ = cov.stacked("occlusion")
-    ax.hist(occ[np.isfinite(occ)], bins=np.linspace(0, 100, 21), color="#DD8452",
+    centres = (OCCLUSION_BINS[:-1] + OCCLUSION_BINS[1:]) / 2
+    ax.hist(centres, bins=OCCLUSION_BINS, weights=cov.occlusion, color="#DD8452",
             edgecolor="white", linewidth=0.5)
     ax.set_xlabel("person occlusion (%)", fontsize=8)
     ax.set_ylabel("frames", fontsize=8)
     ax.set_title("Occlusion distribution", fontsize=9, fontweight="bold")
 
 
-def _heat_panel(fig: Figure, ax: Any, points: np.ndarray, title: str, xlabel: str,
+def _heat_panel(fig: Figure, ax: Any, flat: np.ndarray, title: str, xlabel: str,
                 ylabel: str, image_axes: bool) -> None:
-    bins = np.linspace(0, 1, 17)
-    counts, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=[bins, bins]) \
-        if len(points) else (np.zeros((16, 16)), None, None)
+    side = len(BOX_BINS) - 1
+    counts = flat.reshape(side, side).astype(float)  # [x bin, y bin], as histogram2d gives
     shown = ax.imshow(counts.T, origin="upper" if image_axes else "lower",
                       extent=(0, 1, 1, 0) if image_axes else (0, 1, 0, 1), cmap=_HEAT,
                       aspect="auto", gid="heatmap")
@@ -142,26 +146,26 @@ def label_coverage(folder: str | Path) -> Figure:
     occlusion distribution, heatmaps of the person's box centres and sizes over the image,
     camera distance/height/yaw against the avatar's angle, and exercise x scene counts.
     Works on a previews batch too (one frame per job), to judge a video batch before it
-    is rendered."""
+    is rendered. Read from the batch's summary index (:mod:`.summary_index`): counts per
+    job, so a second call reads one file, not every labels.json."""
     cov = _Coverage()
-    for job_dir in job_folders(folder):
-        if (job_dir / "labels.json").is_file():
-            cov.add(JobLabels.load(job_dir), job_params(job_dir),
-                    (job_dir / "video.mp4").is_file())
+    for row in read_index(folder):
+        if row["coverage"] is not None:
+            cov.add(row)
     if not cov.params:
         raise DataError(f"{folder} holds no downloaded job with labels yet (download the "
                          f"batch first)")
     df = pd.DataFrame.from_records(cov.params)
-    frames = len(cov.stacked("occlusion"))
+    frames = cov.frames
     jobs = len(cov.params)
     fig = Figure(figsize=(16, 12), layout="constrained")
     grid = fig.add_gridspec(3, 3)
     _visibility_panel(fig.add_subplot(grid[0:2, 0]), cov)
     _occlusion_panel(fig.add_subplot(grid[0, 1]), cov)
-    _heat_panel(fig, fig.add_subplot(grid[0, 2]), cov.stacked("centres").reshape(-1, 2),
+    _heat_panel(fig, fig.add_subplot(grid[0, 2]), cov.centres,
                 "Person box centre over the image", "x / width", "y / height",
                 image_axes=True)
-    _heat_panel(fig, fig.add_subplot(grid[1, 1]), cov.stacked("sizes").reshape(-1, 2),
+    _heat_panel(fig, fig.add_subplot(grid[1, 1]), cov.sizes,
                 "Person box size", "box width / image width", "box height / image height",
                 image_axes=False)
     _scatter_panel(fig, fig.add_subplot(grid[1, 2]), df, _AVATAR, _CAMERA[2], _CAMERA[0])

@@ -36,7 +36,8 @@ from infinity_workflows.errors import (
 )
 from infinity_workflows.files import replace_folder
 
-from .jobdata import job_folders, video_frames
+from .jobdata import batch_folder, job_folders, video_frames
+from .summary_index import progress
 
 __all__ = ["ANNOTATIONS_FILE", "export_coco"]
 
@@ -112,9 +113,10 @@ def _frame_mismatch(job_dir: Path, frames: str, labelled: int) -> DataError:
 def export_coco(folder: str | Path, out_dir: str | Path | None = None, *,
                 every_nth: int = 1, overwrite: bool = False) -> Path:
     """Export the downloaded jobs in ``folder`` as one COCO dataset; returns its
-    annotations file.
+    annotations file. ``folder`` is a batch's download folder, or ``downloads/<batch
+    name>/`` holding one batch (then the batch's ``batch_ID_<id>/`` is exported).
 
-    ``out_dir`` (default ``<folder>_coco`` beside ``folder``) receives
+    ``out_dir`` (default ``<batch folder>_coco`` beside the batch folder) receives
     ``images/<job_id>/<frame_number:06d>.png`` for every ``every_nth`` frame of each job
     (frame 0 always included) and ``annotations.json``, which ``pycocotools.coco.COCO``
     loads. Image and annotation ids are renumbered from 1 across the dataset and categories
@@ -124,7 +126,7 @@ def export_coco(folder: str | Path, out_dir: str | Path | None = None, *,
     """
     if not isinstance(every_nth, int) or every_nth < 1:
         raise ValidationError(f"every_nth must be a whole number of at least 1, got {every_nth!r}")
-    source = Path(folder)
+    source = batch_folder(folder)
     jobs = job_folders(source)
     if not jobs:
         raise MissingDataError(f"{source} holds no downloaded jobs; download the batch "
@@ -149,7 +151,7 @@ def _build(jobs: list[Path], staging: Path, every_nth: int, source: Path) -> dic
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     job_records: list[dict[str, Any]] = []
-    for job_dir in jobs:
+    for job_dir in progress(jobs, f"Exporting {len(jobs)} job(s)"):
         job_id = job_dir.name
         labels = json.loads((job_dir / "labels.json").read_text())
         job = json.loads((job_dir / "job.json").read_text())

@@ -192,9 +192,10 @@ def visualize_frame(job_folder: str | Path, frame: int = 0) -> Figure:
 
 
 def display_video(job_folder: str | Path, width: int | None = None) -> Any:
-    """The job's video.mp4 as an inline player (embedded, so it survives in a saved
-    notebook), looping, muted, with controls."""
-    from IPython.display import Video
+    """The job's video.mp4 as an inline player (looping, muted, with controls), linked to
+    the file rather than embedded, so a saved notebook stays small; JupyterLab plays it from
+    its URL relative to the notebook's folder."""
+    from infinity_workflows.review import LinkedFile
 
     job_dir = Path(job_folder)
     video = job_dir / "video.mp4"
@@ -202,5 +203,4 @@ def display_video(job_folder: str | Path, width: int | None = None) -> Any:
         hint = " (it is a preview job: look at it with view_previews, or rerun it as a video)" \
             if (job_dir / "video_preview.png").is_file() else ""
         raise MissingDataError(f"{video} does not exist{hint}")
-    return Video(str(video), embed=True, width=width, mimetype="video/mp4",
-                 html_attributes="controls loop muted playsinline")
+    return LinkedFile(video, width=width)

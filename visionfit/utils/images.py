@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from infinity_workflows.errors import MissingDataError, ValidationError
+from infinity_workflows.review import REVIEW_FOLDER
 
 __all__ = ["get_all_preview_images", "get_subdirectories", "view_list_of_images",
            "view_previews"]
@@ -26,12 +27,13 @@ _PREVIEW = "video_preview.png"
 
 def get_subdirectories(base_path: str | Path) -> list[str]:
     """The job folders of a downloaded batch, as strings, sorted; hidden folders (an
-    unfinished download's scratch) are left out."""
+    unfinished download's scratch) and ``review/`` (what review wrote) are left out."""
     root = Path(base_path)
     if not root.is_dir():
         raise MissingDataError(f"{root} is not a folder; pass the folder a batch was "
                                 "downloaded into")
-    return sorted(str(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(str(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and p.name != REVIEW_FOLDER)
 
 
 def get_all_preview_images(base_folder: str | Path) -> list[str]:

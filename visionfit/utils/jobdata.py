@@ -28,6 +28,7 @@ __all__ = [
     "CUBOID_EDGES",
     "JobLabels",
     "MaskReader",
+    "batch_folder",
     "caption",
     "job_folders",
     "job_params",
@@ -45,15 +46,34 @@ CUBOID_EDGES = tuple((a, b) for a in range(8) for b in range(a + 1, 8)
                      if bin(a ^ b).count("1") == 1)
 
 
-def job_folders(folder: str | Path) -> list[Path]:
-    """The downloaded job folders ``<folder>/<job_id>/`` (those holding a job.json), sorted;
-    temporary folders of an unfinished download (names starting with '.') are skipped."""
+def _jobs_in(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and (p / "job.json").is_file())
+
+
+def batch_folder(folder: str | Path) -> Path:
+    """The folder that holds the job folders: ``folder`` itself, or its one
+    ``batch_ID_<id>/`` when ``folder`` is ``downloads/<batch name>/`` (where the Download
+    notebook puts each batch of that name)."""
     root = Path(folder)
     if not root.is_dir():
         raise MissingDataError(f"{root} is not a folder; pass the folder Batch.download() "
                                 f"wrote (it holds one sub-folder per job)")
-    return sorted(p for p in root.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and (p / "job.json").is_file())
+    if _jobs_in(root):
+        return root
+    batches = sorted(p for p in root.glob("batch_ID_*") if p.is_dir() and _jobs_in(p))
+    if len(batches) > 1:
+        raise DataError(f"{root} holds {len(batches)} batches of that name "
+                        f"({', '.join(p.name for p in batches)}); pass one of them, "
+                        f"e.g. {batches[-1]}")
+    return batches[0] if batches else root
+
+
+def job_folders(folder: str | Path) -> list[Path]:
+    """The downloaded job folders ``<folder>/<job_id>/`` (those holding a job.json), sorted;
+    temporary folders of an unfinished download (names starting with '.') are skipped.
+    ``downloads/<batch name>/`` stands for its one batch folder (:func:`batch_folder`)."""
+    return _jobs_in(batch_folder(folder))
 
 
 def read_json(path: Path) -> Any:

@@ -8,6 +8,7 @@ one H.264 MP4 (yuv420p, even size) that JupyterLab and browsers play inline.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -17,10 +18,20 @@ import numpy as np
 from PIL import Image
 
 from infinity_workflows.errors import DataError, ValidationError
+from infinity_workflows.files import write_text_atomic
+from infinity_workflows.review import LinkedFile, review_folder
 from visionfit.generator.encode import VideoEncoder, write_png_atomic
 
 from .draw import tag
-from .jobdata import JobLabels, MaskReader, caption, job_folders, job_params, video_frames
+from .jobdata import (
+    JobLabels,
+    MaskReader,
+    batch_folder,
+    caption,
+    job_folders,
+    job_params,
+    video_frames,
+)
 from .label_panels import DEFAULT_PANELS, PANELS, LabelPainter, panel_scale
 
 __all__ = ["LABEL_STILL", "LABEL_VIDEO", "display_batch_results", "label_grid",
@@ -31,7 +42,6 @@ LABEL_STILL = "label_still.png"
 MOSAIC = "label_mosaic"
 _COLUMNS = 4
 _CRF = 23  # for looking at, not for training: a third of the bytes of crf 18
-_PLAYER = 'controls loop muted playsinline autoplay style="max-width: 100%; height: auto"'
 _CAPTION = 16  # pixels under each tile of a mosaic for its job id, scene and exercise
 
 
@@ -77,11 +87,10 @@ def label_grid(painter: LabelPainter, names: Sequence[str], i: int, rgb: np.ndar
     return grid
 
 
-def _player(path: Path, width: int | None = None) -> Any:
-    from IPython.display import Video
-
-    return Video(str(path), embed=True, width=width, mimetype="video/mp4",
-                 html_attributes=_PLAYER)
+def _player(path: Path, width: int | None = None) -> LinkedFile:
+    """The file, linked (not embedded), so the notebook stays small: JupyterLab plays it
+    from its URL relative to the notebook's folder."""
+    return LinkedFile(path, width=width)
 
 
 def _decoded(job_dir: Path, wanted: list[int], count: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -108,13 +117,16 @@ def visualize_all_labels(job_folder: str | Path, frames: Any = None,
     segmentation over the picture, the 3D skeleton from a fixed oblique camera over a floor
     grid, the rep count with a moving cursor, and the depth map if the job has one.
     ``frames``: None (all), an index, a slice or indices. Writes ``label_video.mp4`` in the
-    job folder (or ``out``) and returns an embedded player; for a preview job it writes and
-    returns ``label_still.png`` instead.
+    job folder (or ``out``) and returns a player linked to that file (nothing embedded in
+    the notebook); for a preview job it writes and shows ``label_still.png`` instead. A
+    complete one made before (every frame and panel, newer than the labels) is shown as
+    it is.
     """
-    from IPython.display import Image as ImageDisplay
-
     job_dir = Path(job_folder)
     names = _panel_names(panels)
+    video = (job_dir / "video.mp4").is_file()
+    if frames is None and panels is None and out is None and _complete(job_dir, video):
+        return _player(job_dir / (LABEL_VIDEO if video else LABEL_STILL), width)  # made before
     labels = JobLabels.load(job_dir)
     wanted = _frame_indices(frames, labels.frames, job_dir.name)
     with MaskReader(job_dir) as masks:
@@ -126,7 +138,7 @@ def visualize_all_labels(job_folder: str | Path, frames: Any = None,
                 rgb = np.asarray(im.convert("RGB"))
             path = Path(out) if out is not None else job_dir / LABEL_STILL
             write_png_atomic(path, np.asarray(label_grid(painter, names, 0, rgb)))
-            return ImageDisplay(filename=str(path), width=width)
+            return _player(path, width)
         path = Path(out) if out is not None else job_dir / LABEL_VIDEO
         cols, rows = _layout(len(names))
         encoder = VideoEncoder(path, cols * painter.width, rows * painter.height, labels.fps,
@@ -217,19 +229,23 @@ class _Looping:
 def display_batch_results(folder: str | Path, n: int = 6, tile_width: int = 512,
                           width: int | None = None) -> Any:
     """A mosaic of ``n`` jobs' label videos (label stills for a previews batch) side by
-    side, sampled evenly from the batch; each job's label video is made if missing.
-    Jobs play in step by time, shorter ones looping. Returns an embedded player (or
-    picture); the file is ``label_mosaic.mp4`` (``.png``) in ``folder``."""
-    from IPython.display import Image as ImageDisplay
-
-    root = Path(folder)
+    side, sampled evenly from the batch; each job's label video is made if missing (with a
+    progress bar). Jobs play in step by time, shorter ones looping; asked again for the same
+    label videos, the mosaic already made is shown as it is. Returns a player (or
+    picture) linked to the file, ``review/label_mosaic.mp4`` (``.png``) in the batch
+    folder."""
+    root = batch_folder(folder)
     jobs = _sample(job_folders(root), n)
     if not jobs:
         raise DataError(f"{root} holds no downloaded jobs yet (download the batch first)")
     videos = [j for j in jobs if (j / "video.mp4").is_file()]
     jobs = videos or jobs
-    for job_dir in jobs:
-        if not _complete(job_dir, bool(videos)):
+    missing = [j for j in jobs if not _complete(j, bool(videos))]
+    if missing:
+        from tqdm.auto import tqdm
+
+        for job_dir in tqdm(missing, desc="Label videos for the mosaic", unit="job",
+                            leave=False, disable=len(missing) < 2):
             visualize_all_labels(job_dir)
     cols = 1 if len(jobs) == 1 else 2
     rows = math.ceil(len(jobs) / cols)
@@ -243,15 +259,21 @@ def display_batch_results(folder: str | Path, n: int = 6, tile_width: int = 512,
             r, c = divmod(k, cols)
             grid[r * tile[1]:(r + 1) * tile[1], c * tile[0]:(c + 1) * tile[0]] = \
                 _tile(picture, tile, title)
-        path = root / f"{MOSAIC}.png"
+        path = review_folder(root) / f"{MOSAIC}.png"
         write_png_atomic(path, grid)
-        return ImageDisplay(filename=str(path), width=width)
+        return _player(path, width)
 
+    path = review_folder(root) / f"{MOSAIC}.mp4"
+    made_from = path.with_name(f".{path.name}.key")
+    key = json.dumps([tile_width, titles, [(j / LABEL_VIDEO).stat().st_mtime_ns
+                                           for j in jobs]])
+    if path.is_file() and made_from.is_file() and made_from.read_text() == key:
+        return _player(path, width)  # the same jobs' label videos: nothing to encode again
+    made_from.unlink(missing_ok=True)
     timing = [JobLabels.load(j) for j in jobs]
     fps = max(lab.fps for lab in timing)
     duration = max(lab.frames / lab.fps for lab in timing)
     readers = [_Looping(j / LABEL_VIDEO) for j in jobs]
-    path = root / f"{MOSAIC}.mp4"
     encoder = VideoEncoder(path, cols * tile[0], rows * tile[1], fps, crf=_CRF)
     try:
         for k in range(max(1, round(duration * fps))):
@@ -267,4 +289,5 @@ def display_batch_results(folder: str | Path, n: int = 6, tile_width: int = 512,
         encoder.abort()
         raise
     encoder.close()
+    write_text_atomic(made_from, key)
     return _player(path, width)

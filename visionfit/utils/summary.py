@@ -9,72 +9,33 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from infinity_workflows.errors import DataError
 
 from .histograms import STAT_COLOR, small_multiples
-from .jobdata import JobLabels, job_folders, read_json
+from .jobdata import batch_folder
+from .summary_index import LABEL_STATS, job_statistics, read_index
 
-__all__ = ["LABEL_STATS", "stat_columns", "summarize_batch_results_as_dataframe",
+__all__ = ["LABEL_STATS", "job_statistics", "stat_columns", "summarize_batch_results_as_dataframe",
            "visualize_batch_results"]
 
-# Statistics every row has (image metrics add ``avg_<metric>`` columns after them).
-LABEL_STATS = (
-    "num_frames", "final_rep_count",
-    "avg_percent_occlusion", "min_percent_occlusion", "max_percent_occlusion",
-    "avg_percent_in_fov", "min_percent_in_fov",
-    "avg_bbox_area_fraction", "min_bbox_area_fraction", "max_bbox_area_fraction",
-    "avg_visible_keypoint_fraction", "min_visible_keypoint_fraction",
-)
 _IDENTITY = ("job_path", "job_id", "kind")
-
-
-def _stat(values: np.ndarray, how: str) -> float:
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return math.nan
-    return float({"avg": np.mean, "min": np.min, "max": np.max}[how](values))
-
-
-def job_statistics(labels: JobLabels) -> dict[str, float]:
-    """The per-job statistics of one job's labels (the LABEL_STATS columns and avg_ of
-    each image metric)."""
-    box = labels.person_bbox
-    area_fraction = box[:, 2] * box[:, 3] / (labels.width * labels.height)
-    visible = (labels.keypoints[:, :, 2] == 2).mean(axis=1) if labels.keypoints.shape[1] \
-        else np.full(labels.frames, np.nan)
-    series = {"percent_occlusion": labels.percent_occlusion,
-              "percent_in_fov": labels.percent_in_fov, "bbox_area_fraction": area_fraction,
-              "visible_keypoint_fraction": visible}
-    row: dict[str, float] = {"num_frames": labels.frames,
-                             "final_rep_count": float(labels.rep_count[-1])}
-    for column in LABEL_STATS[2:]:
-        how, name = column.split("_", 1)
-        row[column] = _stat(series[name], how)
-    for metric, values in labels.metrics.items():
-        row[f"avg_{metric.removeprefix('mean_')}"] = _stat(values, "avg")
-    return row
 
 
 def summarize_batch_results_as_dataframe(folder: str | Path) -> pd.DataFrame:
     """One row per downloaded job: ``job_path``, ``job_id``, ``kind`` (video/preview), the
     label statistics (:data:`LABEL_STATS`: frames, final rep count, occlusion, field of
     view, person box area as a fraction of the image, fraction of the 17 keypoints
-    visible; ``avg_<metric>`` per image metric), then every parameter from job.json."""
-    rows = []
-    for job_dir in job_folders(folder):
-        job = read_json(job_dir / "job.json")
-        stats: dict[str, Any] = dict.fromkeys(LABEL_STATS, math.nan)
-        if (job_dir / "labels.json").is_file():
-            stats.update(job_statistics(JobLabels.load(job_dir)))
-        kind = "video" if (job_dir / "video.mp4").is_file() else "preview"
-        rows.append({"job_path": str(job_dir), "job_id": job_dir.name, "kind": kind, **stats,
-                     **job.get("params", {})})
+    visible; ``avg_<metric>`` per image metric), then every parameter from job.json.
+    Read from the batch's summary index (:mod:`.summary_index`), which is brought up to
+    date first, so a second call reads one file."""
+    root = batch_folder(folder)
+    rows = [{"job_path": str(root / r["job_id"]), "job_id": r["job_id"], "kind": r["kind"],
+             **dict.fromkeys(LABEL_STATS, math.nan), **r["stats"], **r["params"]}
+            for r in read_index(root)]
     if not rows:
         return pd.DataFrame(columns=[*_IDENTITY, *LABEL_STATS])
     return pd.DataFrame.from_records(rows)

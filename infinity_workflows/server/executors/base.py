@@ -77,6 +77,8 @@ class ExecutorConfig:
     generator_specs: tuple[str, ...]
     results_dir: Path
     work_dir: Path
+    # Where the local pool keeps its forkserver's socket (None: the system's temp folder).
+    socket_dir: Path | None = None
     # Backend-specific settings (e.g. a scheduler address) without changing this class.
     options: Mapping[str, str] = field(default_factory=dict)
 

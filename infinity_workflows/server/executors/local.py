@@ -26,6 +26,7 @@ from ..cancellation import (
     local_job,
     request_local_cancel,
 )
+from . import lifeline
 from .archive import describe, place_archive, render_archive, worker_registry
 from .base import Executor, ExecutorConfig, JobFailed, JobOutcome, JobTask, WorkerLost
 
@@ -55,28 +56,20 @@ def run_job_locally(task: JobTask, results_dir: str, work_dir: str) -> JobOutcom
                       seconds=time.monotonic() - started)
 
 
-def _exit_when_orphaned(parent: int, interval: float = 0.5) -> None:
-    """End this worker once its parent is gone.
-
-    Workers ignore stop signals (below), and one blocked on an empty call queue never
-    notices the server has gone; without this, a server that stops or dies while a worker
-    is being started or replaced leaves that worker (and multiprocessing's resource tracker,
-    which waits for it) running for ever.
-    """
-    while os.getppid() == parent:
-        time.sleep(interval)
-    os._exit(0)
-
-
-def _init_local_worker(specs: tuple[str, ...]) -> None:
+def _init_local_worker(specs: tuple[str, ...], server: tuple[int, str]) -> None:
     # Ctrl-C or a stop signal reaches the whole process group; the server alone decides when
     # workers stop (so it can first stop handing out jobs), and then kills them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     install_worker_handler()
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True,
-                     name="exit-when-orphaned").start()
+    # Whatever ends the server ends this worker too (see lifeline).
+    lifeline.bind_to_parent(os.getppid())
+    lifeline.watch_server(*server)
     worker_registry(specs)
+
+
+# Leaves room for multiprocessing's "/pymp-xxxxxxxx/listener-xxxxxxxx" in an AF_UNIX path.
+_MAX_SOCKET_FOLDER = 70
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -84,7 +77,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     # inherit a lock some thread held. forkserver starts workers fast and cleanly.
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__])
+        ctx.set_forkserver_preload([lifeline.__name__, __name__])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -94,13 +87,42 @@ class LocalProcessExecutor(Executor):
 
     def __init__(self, config: ExecutorConfig) -> None:
         self.config = config
+        lifeline.mark_server()
+        self._server = lifeline.server_identity()
         self._ctx = _mp_context()
+        self._start_forkserver()
         self._pool = self._new_pool()
+
+    def _start_forkserver(self) -> None:
+        """Start the forkserver now, from this (the main) thread, with its socket in the
+        server's own ``socket_dir``.
+
+        The kernel's parent-death signal follows the thread that started a process, and the
+        main thread lives as long as the server. multiprocessing would put the socket in a
+        ``pymp-*`` folder of the shared temp folder, which only its exit handler removes; in
+        ``socket_dir`` a folder left by a server that was killed is removed at the next start.
+        """
+        if self._ctx.get_start_method() != "forkserver":
+            return
+        from multiprocessing import forkserver
+
+        saved = tempfile.tempdir
+        folder = self.config.socket_dir
+        # AF_UNIX paths are short (108 bytes on Linux): a deep folder keeps the default.
+        if folder is not None and len(str(folder)) <= _MAX_SOCKET_FOLDER:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            for stale in folder.glob("pymp-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            tempfile.tempdir = str(folder)
+        try:
+            forkserver.ensure_running()
+        finally:
+            tempfile.tempdir = saved
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.config.workers, mp_context=self._ctx,
                                    initializer=_init_local_worker,
-                                   initargs=(self.config.generator_specs,))
+                                   initargs=(self.config.generator_specs, self._server))
 
     @property
     def capacity(self) -> int:
@@ -143,6 +165,15 @@ class LocalProcessExecutor(Executor):
                 process.kill()  # workers ignore SIGTERM (see _init_local_worker)
         for process in processes:
             process.join(timeout=5)
+        # Let the pool's own thread see its workers gone and release its queues, so nothing
+        # is left for the resource tracker to warn about at exit; a stop never hangs on it.
+        waiter = threading.Thread(target=pool.shutdown, kwargs={"wait": True},
+                                  name="pool-shutdown", daemon=True)
+        waiter.start()
+        waiter.join(timeout=_POOL_SHUTDOWN_S)
+
+
+_POOL_SHUTDOWN_S = 10.0
 
 
 def _translate(inner: Future, outer: Future[JobOutcome]) -> None:

@@ -37,6 +37,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from ...generators import GeneratorRegistry
 from ...schema import Param
@@ -207,21 +208,23 @@ async def login(request: Request, store: StoreDep, settings: SettingsDep):
                            error="This login form expired or was sent from another site. "
                                  "Paste your token into this fresh form.")
     token = (form.get("token") or [""])[0].strip()
-    token_id = store.tokens.id_for(token) if token else None
+    # The body is read on the event loop; the database is not (it would block every request).
+    token_id = await run_in_threadpool(store.tokens.id_for, token) if token else None
     if token_id is None:
         return _login_page(request, settings, next_page, status=401,
                            error="That token is not known to this server. Paste the token "
                                  "that `infinity-workflows token show` prints (or that "
                                  "`infinity-workflows token create` printed).")
     response = RedirectResponse(next_page, status_code=303)
-    response.set_cookie(COOKIE_NAME, store.sessions.create(token_id, SESSION_TTL_SECONDS),
-                        max_age=SESSION_TTL_SECONDS, **_cookie_options(request))
+    session = await run_in_threadpool(store.sessions.create, token_id, SESSION_TTL_SECONDS)
+    response.set_cookie(COOKIE_NAME, session, max_age=SESSION_TTL_SECONDS,
+                        **_cookie_options(request))
     response.delete_cookie(CSRF_COOKIE, **_cookie_options(request))
     return response
 
 
 @router.post("/logout/")
-async def logout(request: Request, store: StoreDep):
+def logout(request: Request, store: StoreDep):
     value = request.cookies.get(COOKIE_NAME)
     if value and _same_origin(request):
         store.sessions.end(value)  # the cookie is worthless from now on, wherever it is
@@ -331,12 +334,17 @@ async def cancel_batch(request: Request, batch_id: str, store: StoreDep,
                        dispatcher: DispatcherDep, token_id: PortalUser):
     """Cancel the batch's unfinished jobs (as ``POST api/batch/<id>/cancel/``)."""
     await _checked_form(request)
-    batch = store.batches.get(token_id, _uuid_or_404(batch_id))
-    if batch is None:
+    batch_id = _uuid_or_404(batch_id)
+
+    def cancel() -> int | None:  # the database, off the event loop
+        if store.batches.get(token_id, batch_id) is None:
+            return None
+        return store.queue.cancel(token_id, batch_id=batch_id)
+    cancelled = await run_in_threadpool(cancel)
+    if cancelled is None:
         raise PortalNotFound(f"batch {batch_id}")
-    cancelled = store.queue.cancel(token_id, batch_id=batch.id)
     dispatcher.wake()
-    return RedirectResponse(f"/portal/batch/{batch.id}/?cancelled={cancelled}",
+    return RedirectResponse(f"/portal/batch/{batch_id}/?cancelled={cancelled}",
                             status_code=303)
 
 
@@ -358,7 +366,8 @@ async def delete(request: Request, batch_id: str, store: StoreDep, settings: Set
                  dispatcher: DispatcherDep, token_id: PortalUser):
     """Delete the batch (as ``DELETE api/batch/<id>/``), then show the batch list."""
     await _checked_form(request)
-    done = delete_batch(store, settings.home.results, token_id, _uuid_or_404(batch_id))
+    done = await run_in_threadpool(delete_batch, store, settings.home.results, token_id,
+                                   _uuid_or_404(batch_id))
     if done is None:
         raise PortalNotFound(f"batch {batch_id}")
     dispatcher.wake()

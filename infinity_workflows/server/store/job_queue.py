@@ -17,17 +17,20 @@ from .database import Database
 __all__ = ["FAIR_ORDER", "JobQueue", "cancel_where"]
 
 
-# Which queued jobs run next. Previews go before videos (a preview is a person waiting to
-# look at it). Within a kind, workers are shared round-robin: first across tokens, then
-# across each token's batches, then in submission order within a batch. A job's *turn* is
-# its place in its batch plus what that batch already runs, and its token's turns
-# interleave its batches; the token's running jobs are added before tokens are compared.
-# Ties go to the batch, then the token, served least recently (``last_claimed``). So a
-# token with 10,000 queued jobs and two running waits behind a token with five and none:
-# one tenant's big batch cannot hold everyone else's small one for its whole length.
+# Which queued jobs run next: the job whose token has the least work ahead of it, in
+# frames (the generator's estimate of a job's cost): what the token runs now plus its queued
+# jobs before this one. That is start-time fair queueing across tokens: a token that has
+# nothing running gets the next free worker, however much another token has queued, and a
+# token whose jobs are long (videos) gets as much worker time as one whose jobs are short
+# (previews), not as many jobs. Within a token, previews go before its own videos (a
+# preview is a person waiting to look at it), and its batches take turns: a job's place is
+# its position in its batch plus what that batch already runs. Ties go to the batch, then
+# the token, served least recently (``last_claimed``). Previews first across tokens let one
+# tenant's stream of previews hold another's video 42x its idle time.
 # Cost stays small whatever the history: the batches with queued jobs are found by hopping
 # an index (``active``), only each one's first :limit queued jobs are ranked, and running
-# jobs are counted from their own partial index (0.9 ms of CPU with 20,000 queued).
+# jobs are read from their own partial index (benchmarks/bench_fair_share.py: under a
+# millisecond of CPU with 20,000 queued).
 FAIR_ORDER = """
 WITH RECURSIVE active(batch_id) AS (
     SELECT MIN(batch_id) FROM jobs WHERE status = 'queued'
@@ -39,24 +42,25 @@ busy_batch AS (
     SELECT batch_id, COUNT(*) AS n FROM jobs INDEXED BY jobs_running
     WHERE status = 'running' GROUP BY batch_id),
 busy_token AS (
-    SELECT token_id, COUNT(*) AS n FROM jobs INDEXED BY jobs_running
+    SELECT token_id, SUM(MAX(frames, 1)) AS work FROM jobs INDEXED BY jobs_running
     WHERE status = 'running' GROUP BY token_id),
 queued AS (
-    SELECT j.seq, j.token_id, j.batch_id, j.is_preview,
+    SELECT j.seq, j.token_id, j.batch_id, j.is_preview, MAX(j.frames, 1) AS cost,
            ROW_NUMBER() OVER (PARTITION BY j.batch_id ORDER BY j.seq) AS nth
     FROM active a JOIN jobs j ON j.seq IN (
         SELECT seq FROM jobs WHERE batch_id = a.batch_id AND status = 'queued'
         ORDER BY seq LIMIT :limit)),
-turns AS (
-    SELECT q.seq, q.token_id, q.is_preview,
-           ROW_NUMBER() OVER (PARTITION BY q.token_id, q.is_preview
-                              ORDER BY q.nth + COALESCE(bb.n, 0), b.last_claimed, q.seq
-                              ) AS turn
+ahead AS (
+    SELECT q.seq, q.token_id,
+           SUM(q.cost) OVER (PARTITION BY q.token_id
+                             ORDER BY q.is_preview DESC, q.nth + COALESCE(bb.n, 0),
+                                      b.last_claimed, q.seq
+                             ROWS UNBOUNDED PRECEDING) - q.cost AS work
     FROM queued q JOIN batches b ON b.id = q.batch_id
     LEFT JOIN busy_batch bb ON bb.batch_id = q.batch_id)
-SELECT t.seq FROM turns t JOIN tokens k ON k.id = t.token_id
+SELECT t.seq FROM ahead t JOIN tokens k ON k.id = t.token_id
 LEFT JOIN busy_token bt ON bt.token_id = t.token_id
-ORDER BY t.is_preview DESC, t.turn + COALESCE(bt.n, 0), k.last_claimed, t.seq
+ORDER BY t.work + COALESCE(bt.work, 0), k.last_claimed, t.seq
 LIMIT :limit
 """
 
