@@ -46,6 +46,7 @@ __all__ = [
     "Transport",
     "cancel_batch",
     "cancel_job",
+    "delete_batch",
     "download_result",
     "estimate_batch",
     "get_api_schema",
@@ -55,6 +56,7 @@ __all__ = [
     "get_job_counts",
     "get_job_preview",
     "get_job_run",
+    "get_storage",
     "list_batches",
     "list_generators",
     "list_job_previews",
@@ -111,6 +113,18 @@ def get_batch_summary(t: Transport, batch_id: str) -> dict[str, Any]:
 def cancel_batch(t: Transport, batch_id: str) -> dict[str, Any]:
     """POST api/batch/{id}/cancel/: ``{id, cancelled}``; a finished batch cancels 0 jobs."""
     return ep.CANCEL_BATCH.request(t, batch_id)
+
+
+def delete_batch(t: Transport, batch_id: str) -> dict[str, Any]:
+    """DELETE api/batch/{id}/: ``{id, cancelled, removed, freed_bytes}``; the batch is then
+    gone (a second delete is a NotFound)."""
+    return ep.DELETE_BATCH.request(t, batch_id)
+
+
+def get_storage(t: Transport) -> dict[str, Any]:
+    """GET api/storage/: ``{batches: [{id, name, created, num_jobs, results, bytes}],
+    total_bytes}`` of this token's results on the server, newest batch first."""
+    return ep.GET_STORAGE.request(t)
 
 
 def cancel_job(t: Transport, job_id: str, is_preview: bool = False) -> dict[str, Any]:

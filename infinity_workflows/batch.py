@@ -175,6 +175,13 @@ class Batch:
         batch that had finished, which is not an error."""
         return int(api.cancel_batch(self._t, self.batch_id)["cancelled"])
 
+    def delete(self) -> dict[str, Any]:
+        """Delete the batch on the server: unfinished jobs are cancelled, then its results
+        are removed from the server's disk (files already downloaded stay). Returns
+        ``{id, cancelled, removed, freed_bytes}``; the batch is then gone, so asking the
+        server about it again raises NotFound."""
+        return api.delete_batch(self._t, self.batch_id)
+
     def get_cancelled_jobs(self) -> list[dict[str, Any]]:
         """Jobs that were cancelled (by their owner, or by revoking their token)."""
         return [j for j in self.job_summaries() if j.get("status") == "cancelled"]

@@ -25,6 +25,7 @@ __all__ = [
     "CANCEL_BATCH",
     "CANCEL_JOB_PREVIEW",
     "CANCEL_JOB_RUN",
+    "DELETE_BATCH",
     "ENDPOINTS",
     "ESTIMATE_BATCH",
     "GET_API_SCHEMA",
@@ -35,6 +36,7 @@ __all__ = [
     "GET_JOB_PREVIEW",
     "GET_JOB_RUN",
     "GET_RESULT",
+    "GET_STORAGE",
     "LIST_BATCHES",
     "LIST_GENERATORS",
     "LIST_JOB_PREVIEWS",
@@ -101,6 +103,11 @@ GET_BATCH_SUMMARY = Endpoint("GET", "api/batch/{batch_id}/summary/",
                              "error, ...}]}, with a fresh signed result_url per job")
 CANCEL_BATCH = Endpoint("POST", "api/batch/{batch_id}/cancel/",
                         "{id, cancelled}; a finished batch cancels 0 jobs")
+DELETE_BATCH = Endpoint("DELETE", "api/batch/{batch_id}/",
+                        "{id, cancelled, removed, freed_bytes}: unfinished jobs cancelled, "
+                        "results removed; the batch is then gone (404)")
+GET_STORAGE = Endpoint("GET", "api/storage/", "{batches: [{id, name, created, num_jobs, "
+                       "results, bytes}], total_bytes}: this token's results on the server")
 CANCEL_JOB_RUN = Endpoint("POST", "api/job_runs/{job_id}/cancel/", "{id, cancelled}")
 CANCEL_JOB_PREVIEW = Endpoint("POST", "api/job_previews/{job_id}/cancel/", "{id, cancelled}")
 LIST_JOB_RUNS = Endpoint("GET", "api/job_runs/", "this token's video jobs, oldest first",
@@ -118,6 +125,7 @@ GET_RESULT = Endpoint("GET", "api/results/{job_id}/", "the job's zip archive")
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     LIST_GENERATORS, GET_GENERATOR, SUBMIT_BATCH, ESTIMATE_BATCH, LIST_BATCHES, GET_BATCH,
-    GET_BATCH_SUMMARY, CANCEL_BATCH, CANCEL_JOB_RUN, CANCEL_JOB_PREVIEW, LIST_JOB_RUNS,
-    GET_JOB_RUN, LIST_JOB_PREVIEWS, GET_JOB_PREVIEW, GET_JOB_COUNTS, GET_API_SCHEMA, GET_RESULT,
+    GET_BATCH_SUMMARY, CANCEL_BATCH, DELETE_BATCH, GET_STORAGE, CANCEL_JOB_RUN,
+    CANCEL_JOB_PREVIEW, LIST_JOB_RUNS, GET_JOB_RUN, LIST_JOB_PREVIEWS, GET_JOB_PREVIEW,
+    GET_JOB_COUNTS, GET_API_SCHEMA, GET_RESULT,
 )

@@ -29,6 +29,7 @@ from tests.support.waiting import wait_for  # noqa: F401
 ARTIFACTS = ROOT / "tests" / "artifacts"
 GALLERY = "tests.support.tiny:TinyGalleryGenerator"
 NO_PREVIEW = "tests.support.tiny:NoPreviewGenerator"
+VIDEO = "tests.support.tiny:TinyVideoGenerator"
 
 # The strict server's limits, which its tests name in their assertions.
 STRICT_MAX_JOBS = 3
@@ -86,9 +87,10 @@ def _tenant(shared: LiveServer, request: pytest.FixtureRequest) -> Iterator[Live
 
 @pytest.fixture(scope="session")
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The session's server: tiny-v1, tiny-gallery-v1 and VisionFit, two workers."""
+    """The session's server: tiny-v1, tiny-gallery-v1, tiny-video-v1 and VisionFit, two
+    workers."""
     yield from _session_server(tmp_path_factory.mktemp("shared"), "--workers", "2",
-                               "--generator", GALLERY)
+                               "--generator", GALLERY, "--generator", VIDEO)
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,10 @@
 JupyterLab started by the test, against a real local server.
 
 Create notebook -> Get Generators -> Create Notebook -> Submit notebook (Previews, Submit,
-Confirm) -> Download notebook (Wait and Download) -> preview images. Screenshots of every step
-go to tests/artifacts/browser/. Without a ``chromium`` on PATH the test is skipped, unless
-``IW_REQUIRE_BROWSER=1`` (set by .ci/run), which makes a missing browser a failure.
+Confirm) -> Download notebook (Wait and Download) -> preview images; the portal's Cancel and
+a video playing on a job's row. Screenshots of every step go to tests/artifacts/browser/.
+Without a ``chromium`` on PATH the test is skipped, unless ``IW_REQUIRE_BROWSER=1`` (set by
+.ci/run), which makes a missing browser a failure.
 """
 
 from __future__ import annotations
@@ -509,3 +510,54 @@ def test_cancel_during_wait_and_download_in_jupyterlab(server: LiveServer,
         message.index("9/9 jobs finished")
     assert "warning" in bar_class, bar_class
     assert errors == [] and "Traceback" not in text, errors
+
+
+PORTAL_VIDEO_PLAYING = """() => {
+    const video = document.querySelector("video.job");
+    return !!video && video.readyState >= 2 && video.duration > 0 && video.currentTime > 0;
+}"""
+
+
+def test_portal_cancel_and_a_video_playing_on_its_row(server: LiveServer) -> None:
+    """The portal in Chromium: a batch link asks to log in and returns to the batch, Cancel
+    there stops its jobs, and a finished job's video plays on its row (decoded, not only a
+    box), all without the token in any URL."""
+    from playwright.sync_api import expect
+
+    from tests.support.api import finished_summary, job, submit
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    videos = submit(server, [{**job(frames=24), "name": "tiny-video-v1"}], name="videos").json()
+    finished_summary(server, videos["id"])
+    slow = submit(server, [job(sleep_s=30) for _ in range(3)], name="to cancel").json()
+    with chromium_page({"chromium": _chromium()}) as page:
+        try:
+            page.goto(f"{server.url}portal/batch/{slow['id']}/")
+            page.locator("input[type=password]").fill(server.token)
+            page.get_by_role("button", name="Log in").click()
+            expect(page.locator("h1")).to_have_text("to cancel")  # back where it was asked
+            page.screenshot(path=str(SHOTS / "portal_batch_running.png"))
+            page.get_by_role("button", name="Cancel unfinished jobs").click()
+            expect(page.get_by_role("status")).to_contain_text("Cancelled 3 job(s)")
+            expect(page.locator(".badge.cancelled").first).to_have_text("cancelled: 3")
+            page.screenshot(path=str(SHOTS / "portal_batch_cancelled.png"))
+            urls = [page.url]
+
+            page.goto(f"{server.url}portal/batch/{videos['id']}/")
+            video = page.locator("video.job")
+            expect(video).to_have_count(1)
+            video.scroll_into_view_if_needed()
+            video.evaluate("v => v.play()")
+            page.wait_for_function(PORTAL_VIDEO_PLAYING, timeout=WAIT_MS)
+            state = video.evaluate("v => ({width: v.videoWidth, height: v.videoHeight, "
+                                   "duration: v.duration})")
+            page.screenshot(path=str(SHOTS / "portal_video_playing.png"))
+            urls.append(page.url)
+        except Exception:
+            page.screenshot(path=str(SHOTS / "portal_failure.png"))
+            raise
+    statuses = {j["status"] for j in server.get(
+        f"api/batch/{slow['id']}/summary/").json()["job_runs"]}
+    assert statuses == {"cancelled"}
+    assert (state["width"], state["height"]) == (32, 32) and state["duration"] > 2
+    assert not any(server.token in url for url in urls)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
+import zipfile
+from urllib.parse import urlencode
 
 import requests
 
-from infinity_workflows.server.routers.portal import COOKIE_NAME
+from infinity_workflows.schema import Param
+from infinity_workflows.server.routers.portal import COOKIE_NAME, shown_value
 from tests.support.api import finished_summary, job, login, submit
 from tests.support.server import LiveServer, portal_login
 from tests.support.tiny import TinyGenerator, _PNG_1x1
@@ -16,9 +20,12 @@ from tests.support.waiting import wait_for
 
 def test_pages_need_login_and_login_takes_the_token_by_post(server: LiveServer
                                                            ) -> None:
-    for path in ("portal/", "portal/generators/", f"portal/batch/{uuid.uuid4()}/"):
+    resp = requests.get(server.url + "portal/", allow_redirects=False, timeout=30)
+    assert resp.status_code == 303 and resp.headers["location"] == "/portal/login/"
+    for path in ("portal/generators/", f"portal/batch/{uuid.uuid4()}/"):
         resp = requests.get(server.url + path, allow_redirects=False, timeout=30)
-        assert resp.status_code == 303 and resp.headers["location"] == "/portal/login/"
+        assert resp.status_code == 303
+        assert resp.headers["location"] == f"/portal/login/?next=/{path}"
     form = requests.get(server.url + "portal/login/", timeout=30)
     assert 'method="post"' in form.text and 'type="password"' in form.text
     _, wrong = portal_login(server.url, "nope")
@@ -148,3 +155,148 @@ def test_big_batches_are_shown_a_page_at_a_time(server: LiveServer) -> None:
     second = browser.get(srv.url + f"portal/batch/{batch['id']}/?page=2", timeout=30).text
     assert batch["job_runs"][500]["id"] in second and batch["job_runs"][0]["id"] not in second
     assert "queued:" in second  # counts cover the whole batch on every page
+
+
+# -- issue 18: acting in the portal ------------------------------------------------------------
+VIDEO = "tiny-video-v1"
+
+
+def _form_value(page: str, action: str) -> str:
+    """The hidden form value of the form posting to ``action`` on ``page``."""
+    form = page.split(f'action="{action}"')[1].split("</form>")[0]
+    return re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+
+
+def _login_to(url: str, location: str, token: str) -> requests.Response:
+    """Follow a redirect to the login page as a browser would and log in there."""
+    browser = requests.Session()
+    form = browser.get(url + location.lstrip("/"), timeout=30).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    next_page = re.search(r'name="next" value="([^"]*)"', form).group(1)
+    return browser.post(url + "portal/login/", timeout=30, allow_redirects=False,
+                        data={"token": token, "csrf": csrf, "next": next_page})
+
+
+def test_login_returns_to_the_page_asked_for_and_nowhere_else(server: LiveServer) -> None:
+    srv = server
+    batch = submit(srv, [job()]).json()
+    wanted = f"/portal/batch/{batch['id']}/?page=1"
+    first = requests.get(srv.url + wanted.lstrip("/"), allow_redirects=False, timeout=30)
+    assert first.status_code == 303 and "next=" in first.headers["location"]
+    answer = _login_to(srv.url, first.headers["location"], srv.token)
+    assert answer.status_code == 303 and answer.headers["location"] == wanted
+
+    # A login link cannot send a browser anywhere but a page of this portal.
+    for hostile in ("https://evil.example/", "//evil.example/portal/", "/\\evil.example",
+                    "/portal/../../evil", "javascript:alert(1)", "/portal/login/",
+                    "/portal/\r\nSet-Cookie:x=1", "portal/"):
+        answer = _login_to(srv.url, "/portal/login/?" + urlencode({"next": hostile}),
+                           srv.token)
+        assert answer.status_code == 303, hostile
+        assert answer.headers["location"] == "/portal/", hostile
+
+
+def test_login_page_says_where_the_token_is(server: LiveServer) -> None:
+    page = requests.get(server.url + "portal/login/", timeout=30).text
+    assert "infinity-workflows token show --server" in page
+    assert "credentials.json" in page
+
+
+def test_cancel_on_the_batch_page_is_checked_then_cancels(server: LiveServer) -> None:
+    srv = server
+    batch = submit(srv, [job(sleep_s=30) for _ in range(3)], name="to cancel").json()
+    url = f"portal/batch/{batch['id']}/"
+    action = f"/portal/batch/{batch['id']}/cancel/"
+    browser = login(srv)
+    page = browser.get(srv.url + url, timeout=30).text
+    value = _form_value(page, action)
+    assert srv.token not in page
+
+    def statuses() -> set[str]:
+        return {j["status"] for j in srv.get(f"api/batch/{batch['id']}/summary/").json()[
+            "job_runs"]}
+
+    # Refused: no form value, another site's Origin, another session's value.
+    assert browser.post(srv.url + action.lstrip("/"), timeout=30, allow_redirects=False
+                        ).status_code == 403
+    assert browser.post(srv.url + action.lstrip("/"), data={"csrf": value}, timeout=30,
+                        allow_redirects=False,
+                        headers={"Origin": "https://evil.example"}).status_code == 403
+    other = login(srv, srv.new_token("portal cancel other"))
+    other_value = _form_value(other.get(srv.url + "portal/", timeout=30).text,
+                              "/portal/logout/")
+    assert other.post(srv.url + action.lstrip("/"), data={"csrf": value}, timeout=30,
+                      allow_redirects=False).status_code == 403
+    assert other.post(srv.url + action.lstrip("/"), data={"csrf": other_value}, timeout=30,
+                      allow_redirects=False).status_code == 404  # not their batch
+    assert "cancelled" not in statuses()
+
+    done = browser.post(srv.url + action.lstrip("/"), data={"csrf": value}, timeout=30,
+                        allow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/{url}?cancelled=3"
+    assert statuses() == {"cancelled"}
+    after = browser.get(srv.url + done.headers["location"].lstrip("/"), timeout=30).text
+    assert "Cancelled 3 job(s)" in after
+    assert action not in after  # nothing left to cancel: no button
+
+
+def test_finished_videos_play_on_their_rows(server: LiveServer) -> None:
+    srv = server
+    batch = submit(srv, [{**job(frames=8), "name": VIDEO}], name="videos").json()
+    plain = submit(srv, [job(frames=2)], name="no videos").json()
+    summary = finished_summary(srv, batch["id"])
+    finished_summary(srv, plain["id"])
+    video_job, plain_job = batch["job_runs"][0]["id"], plain["job_runs"][0]["id"]
+    archive = requests.get(summary["job_runs"][0]["result_url"], timeout=30).content
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        expected = zf.read(f"{video_job}/video.mp4")
+
+    browser = login(srv)
+    page = browser.get(srv.url + f"portal/batch/{batch['id']}/", timeout=30).text
+    row = page.split(f'id="job-{video_job}"')[1].split("</tr>")[0]
+    assert '<video class="job" controls' in row and f'src="/portal/video/{video_job}/"' in row
+    plain_page = browser.get(srv.url + f"portal/batch/{plain['id']}/", timeout=30).text
+    plain_row = plain_page.split(f'id="job-{plain_job}"')[1].split("</tr>")[0]
+    assert "<video" not in plain_row and "thumbnail" in plain_row  # no video: its picture
+    assert srv.token not in page
+
+    link = srv.url + f"portal/video/{video_job}/"
+    whole = browser.get(link, timeout=30)
+    assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
+    assert whole.headers["accept-ranges"] == "bytes" and whole.content == expected
+    size = len(expected)
+    part = browser.get(link, headers={"Range": "bytes=0-99"}, timeout=30)
+    assert part.status_code == 206 and part.content == expected[:100]
+    assert part.headers["content-range"] == f"bytes 0-99/{size}"
+    tail = browser.get(link, headers={"Range": "bytes=-10"}, timeout=30)
+    assert tail.status_code == 206 and tail.content == expected[-10:]
+    middle = browser.get(link, headers={"Range": "bytes=100-"}, timeout=30)
+    assert middle.content == expected[100:]
+    beyond = browser.get(link, headers={"Range": f"bytes={size}-"}, timeout=30)
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{size}"
+
+    # Only for the logged-in owner, and only jobs with a video.
+    assert requests.get(link, allow_redirects=False, timeout=30).status_code == 303
+    other = login(srv, srv.new_token("portal video other"))
+    assert other.get(link, timeout=30).status_code == 404
+    assert browser.get(srv.url + f"portal/video/{plain_job}/", timeout=30).status_code == 404
+
+
+def test_parameters_are_shown_as_their_schema_rounds_them(server: LiveServer) -> None:
+    srv = server
+    batch = submit(srv, [job(frames=7.0, scale=1 / 3, sleep_s=0.1 + 0.2)]).json()
+    browser = login(srv)
+    page = browser.get(srv.url + f"portal/batch/{batch['id']}/", timeout=30).text
+    summary = re.search(r'<summary class="mono">([^<]*)</summary>', page).group(1)
+    assert summary == "frames=7, scale=0.333, sleep_s=0.3"
+    assert 'title="0.3333333333333333"' in page  # the exact value, on hover
+
+    scale = Param("scale", "float", 1.0, min=0.0, max=10.0)
+    free = Param("free", "float", 0.0)
+    count = Param("count", "int", 1)
+    assert shown_value(scale, 2.0) == "2" and shown_value(scale, 0.00049) == "0"
+    assert shown_value(Param("angle", "float", 0.0, min=-180, max=180), 12.3456) == "12.35"
+    assert shown_value(free, 1234.56789) == "1234.6" and shown_value(free, 1e-7) == "1e-07"
+    assert shown_value(count, 2.0) == "2" and shown_value(None, 3) == "3"
+    assert shown_value(None, True) == "True" and shown_value(scale, None) == "null"

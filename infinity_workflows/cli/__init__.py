@@ -4,7 +4,8 @@ A subcommand is a :class:`Command`: a name, a help line, a function that adds it
 to an ``argparse`` parser, and a function that runs it and returns the exit code. Another
 module adds one with :func:`register` (or by appending to ``COMMANDS`` before ``main`` runs).
 The project's own subcommands live one module per group: :mod:`.serve`, :mod:`.tokens`,
-:mod:`.records` (records and rerun), :mod:`.start` (init and lab) and :mod:`.batches`.
+:mod:`.records` (records and rerun), :mod:`.start` (init and lab), :mod:`.batches`
+(batch cancel and delete) and :mod:`.storage` (storage and prune).
 """
 
 from __future__ import annotations
@@ -90,4 +91,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Each module registers its subcommands when imported.
-from . import batches, records, serve, start, tokens  # noqa: E402, F401
+from . import batches, records, serve, start, storage, tokens  # noqa: E402, F401

@@ -1,8 +1,9 @@
-"""``token``: create, list, grant and revoke API tokens."""
+"""``token``: create, list, grant and revoke API tokens; show the one saved for a server."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,13 @@ def _token_arguments(parser: argparse.ArgumentParser) -> None:
                                                "now on and its result links stop working")
     _add_home(revoke)
     revoke.add_argument("token_id", type=int, metavar="ID", help="the token's id (token list)")
+    show = actions.add_parser(
+        "show", help="print the token this computer uses for a server (from "
+                     "$INFINITY_API_TOKEN or the credentials file), e.g. to log in to the "
+                     "portal")
+    show.add_argument("--server", default=None,
+                      help="the server's URL (default: $INFINITY_API_SERVER, else "
+                           "$INFINITY_SERVER_URL, else the local server)")
 
 
 def _generator_grant(args: argparse.Namespace) -> list[str] | None:
@@ -130,8 +138,46 @@ _TOKEN_ACTIONS = {"create": (_token_create, True), "list": (_token_list, False),
                   "grant": (_token_grant, True), "revoke": (_token_revoke, False)}
 
 
+def _token_show(args: argparse.Namespace) -> int:
+    """The token on stdout alone (for a script or a paste); where it came from on stderr.
+    The server keeps only hashes, so the token can come only from this computer."""
+    from ..credentials import (
+        TOKEN_ENV,
+        credentials_path,
+        environment_server,
+        normalise_server,
+        saved_token,
+    )
+    from ..errors import ConfigurationError
+    from ..workflow import default_server
+
+    try:
+        server = normalise_server(args.server or default_server())
+        env = os.environ.get(TOKEN_ENV, "").strip()
+        if env and server == environment_server():
+            token, source = env, f"${TOKEN_ENV}"
+        else:
+            token, source = saved_token(server), str(credentials_path())
+    except ConfigurationError as exc:
+        print(f"infinity-workflows token show: {exc}", file=sys.stderr)
+        return 2
+    if not token:
+        print(f"infinity-workflows token show: no token for {server} on this computer (not in "
+              f"${TOKEN_ENV}, not in {credentials_path()}). The local server saves its first "
+              "token there when it first starts; otherwise ask the server's administrator "
+              "for one (`infinity-workflows token create`).", file=sys.stderr)
+        return 1
+    print(f"The token for {server} (from {source}); paste it into {server}portal/login/ "
+          "and keep it like a password:", file=sys.stderr)
+    print(token)
+    return 0
+
+
 def _token(args: argparse.Namespace) -> int:
     from ..errors import ConfigurationError
+
+    if args.token_action == "show":  # reads this computer's credentials, not a database
+        return _token_show(args)
     from ..server.store import Store
     from ..server_home import resolve_home
 

@@ -161,6 +161,27 @@ class Cancelled(BaseModel):
     cancelled: int  # jobs that were queued or running and are cancelled now
 
 
+class BatchDeleted(BaseModel):
+    id: str
+    cancelled: int  # unfinished jobs cancelled before their results were removed
+    removed: int  # result archives removed from the server's disk
+    freed_bytes: int
+
+
+class BatchStorage(BaseModel):
+    id: str
+    name: str
+    created: str
+    num_jobs: int
+    results: int  # result archives on the server's disk
+    bytes: int
+
+
+class Storage(BaseModel):
+    batches: list[BatchStorage]  # newest first
+    total_bytes: int
+
+
 class GeneratorCount(BaseModel):
     generator: str
     preview_samples_rendered: int

@@ -140,3 +140,29 @@ class NoPreviewGenerator(TinyGenerator):
 
     name = "tiny-nopreview-v1"
     supports_preview = False
+
+
+class TinyVideoGenerator(TinyGenerator):
+    """The tiny generator that also writes a real video (H.264, ``frames`` frames of 32x32
+    at 8 fps, a colour fading in) for video jobs, so the portal has one to play; the
+    session's shared server loads it beside tiny-v1."""
+
+    name = "tiny-video-v1"
+
+    def run(self, params: dict[str, Any], is_preview: bool, out_dir: Path, seed: int) -> None:
+        super().run(params, is_preview, out_dir, seed)
+        if is_preview:
+            return
+        import imageio_ffmpeg
+
+        rgb = {"red": (1, 0, 0), "green": (0, 1, 0), "blue": (0, 0, 1)}[params["color"]]
+        frames = self.estimate(params, is_preview)
+        writer = imageio_ffmpeg.write_frames(
+            str(Path(out_dir) / "video.mp4"), (32, 32), fps=8, codec="libx264",
+            pix_fmt_out="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
+            output_params=["-movflags", "+faststart"])
+        writer.send(None)
+        for i in range(frames):
+            level = int(255 * (i + 1) / frames)
+            writer.send(bytes(c * level for c in rgb) * (32 * 32))
+        writer.close()

@@ -1,8 +1,9 @@
-"""``api/batch/``: submit a batch (or estimate one), list a token's batches, and read, follow
-or cancel one of them."""
+"""``api/batch/``: submit a batch (or estimate one), list a token's batches, and read, follow,
+cancel or delete one of them; ``api/storage/``: the disk a token's batches take."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import uuid
 from typing import Annotated, Any
@@ -11,9 +12,19 @@ from fastapi import APIRouter, Header
 from fastapi.responses import Response
 
 from ..dependencies import DispatcherDep, Granted, ResultLinks, SettingsDep, StoreDep, TokenId
+from ..housekeeping import batch_usage, delete_batch
 from ..http_errors import ErrorBody, RequestRefused, error_item
 from ..job_json import jobs_json, with_jobs
-from ..models import BatchCreated, BatchDetail, BatchIn, BatchListItem, BatchSummary, Cancelled
+from ..models import (
+    BatchCreated,
+    BatchDeleted,
+    BatchDetail,
+    BatchIn,
+    BatchListItem,
+    BatchSummary,
+    Cancelled,
+    Storage,
+)
 from ..rows import BatchRow, JobRow, utc_now, utc_text
 from ..store import Store
 from ..submission import prepare_batch, request_fingerprint
@@ -137,3 +148,25 @@ def batch_summary(batch_id: uuid.UUID, store: StoreDep, token_id: TokenId,
     batch = _own_batch(store, token_id, batch_id)
     return json_text_answer(with_jobs({"id": batch.id}, jobs_json(
         store.batches.statuses(batch.id), "summary", links)))
+
+
+@router.delete("/batch/{batch_id}/", response_model=BatchDeleted, responses=ERRORS_404)
+def delete_batch_route(batch_id: uuid.UUID, store: StoreDep, settings: SettingsDep,
+                       dispatcher: DispatcherDep, token_id: TokenId) -> Response:
+    """Delete a batch: its unfinished jobs are cancelled, then its results are removed from
+    the server's disk (nothing of any other batch). The batch is gone from then on: asking
+    for it, or deleting it again, answers 404; its result links stop working."""
+    done = delete_batch(store, settings.home.results, token_id, str(batch_id))
+    if done is None:
+        raise not_found("batch", str(batch_id))
+    dispatcher.wake()
+    return json_answer(dataclasses.asdict(done))
+
+
+@router.get("/storage/", response_model=Storage)
+def storage(store: StoreDep, settings: SettingsDep, token_id: TokenId) -> Response:
+    """The server's disk taken by this token's batches (their result archives), per batch,
+    newest first, and in all."""
+    usage = batch_usage(store, settings.home.results, token_id)
+    return json_answer({"batches": [dataclasses.asdict(u) for u in usage],
+                        "total_bytes": sum(u.bytes for u in usage)})

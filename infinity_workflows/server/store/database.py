@@ -22,7 +22,7 @@ from pathlib import Path
 
 __all__ = ["SCHEMA_VERSION", "Database"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS batches (
     created         TEXT NOT NULL,
     idempotency_key TEXT,
     request_hash    TEXT,
-    last_claimed    TEXT
+    last_claimed    TEXT,
+    deleted         TEXT
 );
 CREATE INDEX IF NOT EXISTS batches_by_token ON batches(token_id, created);
 CREATE UNIQUE INDEX IF NOT EXISTS batches_by_key ON batches(token_id, idempotency_key)
@@ -113,6 +114,8 @@ class Database:
             batch_columns = {row[1] for row in conn.execute("PRAGMA table_info(batches)")}
             if "last_claimed" not in batch_columns:
                 conn.execute("ALTER TABLE batches ADD COLUMN last_claimed TEXT")
+            if "deleted" not in batch_columns:  # version 4 could not delete a batch
+                conn.execute("ALTER TABLE batches ADD COLUMN deleted TEXT")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property
