@@ -94,7 +94,8 @@ def _serve(args: argparse.Namespace) -> int:
         scheduler=args.scheduler, public_url=args.public_url,
         proxy_headers=args.proxy_headers)
     app = create_app(settings)
-    log.info("portal: http://%s:%d/portal/  API schema: http://%s:%d/api/schema/",
+    log.info("portal: http://%s:%d/portal/ (log in with the token `infinity-workflows token "
+             "show` prints)  API schema: http://%s:%d/api/schema/",
              args.host, args.port, args.host, args.port)
     # uvicorn stops gracefully on SIGTERM, then raises the signal again; with the default
     # action the process would die there, before exit handlers run (multiprocessing's among
