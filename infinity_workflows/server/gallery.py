@@ -84,7 +84,7 @@ class Gallery:
                     raise FileNotFoundError(f"the preview wrote no .png file into {out_dir}")
                 preview = found[0]
             # The server's home is private (0700/0600), whatever the umask.
-            for folder in (target.parent.parent, target.parent):
+            for folder in (self.root, target.parent.parent, target.parent):
                 folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             with atomic_write(target, "wb", permissions=0o600) as fh:
                 fh.write(preview.read_bytes())
