@@ -145,19 +145,20 @@ def test_lab_with_port_in_the_space_form_answers_there(server: LiveServer,
 
     port, token = free_port(), "lab-port-token"
     work = tmp_path / "work"
+    work.mkdir()
     out = (tmp_path / "lab.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infinity_workflows", "lab", str(work), "--no-browser",
+    proc = subprocess.Popen(  # no DIR: the current folder, as the README's example
+        [sys.executable, "-m", "infinity_workflows", "lab", "--no-browser",
          "--port", str(port), "--server", server.url, "--ServerApp.ip", "127.0.0.1",
          "--ServerApp.token", token],
-        env=_lab_env(tmp_path), cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+        env=_lab_env(tmp_path), cwd=work, stdout=out, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for(lambda: _lab_answers(port, token) or proc.poll() is not None, timeout=180,
                  what=f"JupyterLab on port {port}")
         assert proc.poll() is None, (tmp_path / "lab.log").read_text()
         assert (work / "create_a_workflow.ipynb").is_file()
-        assert not (tmp_path / str(port)).exists()  # the port's value is not a folder
+        assert not (work / str(port)).exists()  # the port's value is not a folder
         assert f"Using the server already running at {server.url}" in \
             (tmp_path / "lab.log").read_text()
     finally:
