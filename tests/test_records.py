@@ -119,6 +119,9 @@ def test_download_beside_submit_records_batch_in_lineage_and_sidecar(tmp_path: P
     lineage = read_lineage(first)
     assert lineage["batch_id"] == BATCH and lineage["parent"] == submit.name
     assert read_parameters(first)["BATCH_ID"] == BATCH
+    (summary,) = cells_tagged(nbformat.read(str(first), as_version=4), "record-summary")
+    assert f"written by `{submit.name}`" in summary.source  # not a re-run of it
+    assert "re-run of" not in summary.source
 
     sidecar = json.loads((folder / records.SIDECAR).read_text())["submissions"]
     assert [s["batch_id"] for s in sidecar] == [BATCH, BATCH]

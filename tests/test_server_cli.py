@@ -226,3 +226,40 @@ def test_lab_restarts_its_server_when_it_dies_and_keeps_its_log_private(
     assert code == 130, said.read_text()
     assert victim.read_text() == "keep me"
     wait_for(lambda: not server_answers(), timeout=60, what="the restarted server to stop")
+
+
+def test_hints_name_the_commands_of_a_pip_install(tmp_path: Path) -> None:
+    """An installed copy (no run_notebooks.sh beside it): the client's ServerUnreachable,
+    the notebooks' sentence and init's next step all name `infinity-workflows ...`, from the
+    one function that decides it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.support.server import ROOT, free_port
+
+    site = tmp_path / "site-packages"
+    shutil.copytree(ROOT / "infinity_workflows", site / "infinity_workflows",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    url = f"http://127.0.0.1:{free_port()}/"
+    code = ("import infinity_workflows, json\n"
+            "from infinity_workflows import api\n"
+            "from infinity_workflows.errors import ServerUnreachable\n"
+            "from infinity_workflows.getting_started import init_folder\n"
+            "from infinity_workflows.workflow import explain_error\n"
+            f"t = api.Transport({url!r}, 'x' * 40, retries=0)\n"
+            "try:\n    api.list_generators(t)\nexcept ServerUnreachable as exc:\n"
+            "    error = exc\n"
+            "print(json.dumps({'file': infinity_workflows.__file__, 'transport': str(error),\n"
+            f"    'explain': explain_error(error, {url!r}),\n"
+            "    'init': init_folder('work').describe()}))\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, timeout=120, check=True).stdout
+    said = json.loads(out.strip().splitlines()[-1])
+    assert Path(said["file"]).is_relative_to(site)  # really the installed copy
+    for where in ("transport", "explain"):
+        assert "`infinity-workflows serve`" in said[where], said[where]
+        assert "infinity-workflows lab" in said[where] and "run_notebooks" not in said[where]
+    assert said["init"].splitlines()[-1] == f"Next: infinity-workflows lab {tmp_path / 'work'}"
