@@ -183,12 +183,13 @@ def test_a_record_whose_code_is_its_templates_runs_unsigned(
                        records.record_lineage(submit))
 
 
-@pytest.mark.parametrize("line", [
-    "JOB = (__import__('pathlib').Path('pwned').touch(), 0)[1]",
-    "import pathlib; pathlib.Path('pwned').touch()",
-    "LABEL = f'{__import__(\"pathlib\").Path(\"pwned\").touch()}'",
+@pytest.mark.parametrize(("tag", "line"), [
+    ("parameters", "JOB = (__import__('pathlib').Path('pwned').touch(), 0)[1]"),
+    ("parameters", "LABEL = f'{__import__(\"pathlib\").Path(\"pwned\").touch()}'"),
+    ("injected-parameters", "JOB = (__import__('pathlib').Path('pwned').touch(), 0)[1]"),
+    ("injected-parameters", "LABEL = f'{__import__(\"pathlib\").Path(\"pwned\").touch()}'"),
+    ("injected-parameters", "import pathlib; pathlib.Path('pwned').touch()"),
 ])
-@pytest.mark.parametrize("tag", ["parameters", "injected-parameters"])
 def test_a_parameter_that_is_not_a_literal_is_refused_never_skipped(
         tmp_path: Path, line: str, tag: str) -> None:
     record = probe_record(tmp_path)
@@ -283,3 +284,19 @@ def test_a_server_answering_junk_for_a_summary_is_said_in_one_line(
     assert statuses == {BATCH: "unreadable summary", other: "unreadable summary",
                         "../../x": "not a batch id"}
     assert all("../" not in s["path"] for s in scripted.seen)
+
+
+def test_code_added_to_a_parameters_cell_is_a_foreign_cell(tmp_path: Path) -> None:
+    """Code beside the values (an import, a call) is not a parameter: it runs only once the
+    record is accepted, like any other added code."""
+    submit = records.create_workflow_notebook("submit", generator=GENERATOR,
+                                              server="http://127.0.0.1:9/",
+                                              records_dir=tmp_path / "records")
+    nb = nbformat.read(str(submit), as_version=4)
+    at, cell = next((i, c) for i, c in enumerate(nb.cells)
+                    if "parameters" in c.metadata.get("tags", []))
+    cell.source += "\nimport pathlib; pathlib.Path('pwned').touch()"
+    nbformat.write(nb, str(submit))
+    with pytest.raises(RecordError, match=rf"cell {at + 1} \(`GENERATOR = "):
+        rerun_record(submit)
+    assert not list(tmp_path.rglob("pwned"))

@@ -11,8 +11,8 @@ the user ran or edited, ``jupyter trust FILE`` signs one by hand). So a record r
 * the user says so for this run (``rerun --trust``).
 
 Anything else is refused naming its first foreign cell. The records the toolkit writes are
-signed (:func:`sign_record`), so a record stays runnable until someone else edits it. The
-parameters cells are never code, trusted or not (:func:`literal_assignments`).
+signed (:func:`sign_record`), so a record stays runnable until someone else edits it. A
+parameter's value is never code, trusted or not (:func:`literal_assignments`).
 """
 
 from __future__ import annotations
@@ -60,11 +60,13 @@ def signed(nb: nbformat.NotebookNode) -> bool:
         return False
 
 
-def literal_assignments(source: str, where: str) -> dict[str, Any]:
-    """A parameters cell as values: every statement must be ``NAME = <literal>``.
+def literal_assignments(source: str, where: str, statements: bool = False) -> dict[str, Any]:
+    """A parameters cell's values: every ``NAME = value`` must have a literal value.
 
-    Anything else (a call, an import, a computed value such as ``JOB = (f(), 0)[1]``) is
-    refused, never skipped: papermill would run the cell as it stands.
+    A computed value (a call, ``JOB = (f(), 0)[1]``) is refused, never skipped: papermill
+    would run the cell as it stands, and the value could not be handed on as data. Other
+    statements (an import, ``pd.options.x = 1``) are code, not parameters: refused unless
+    ``statements`` (a cell that runs only once the record's code is accepted as a whole).
     """
     try:
         tree = ast.parse(source)
@@ -80,8 +82,10 @@ def literal_assignments(source: str, where: str) -> dict[str, Any]:
             target, value = node.target, node.value
         line = _shown(ast.get_source_segment(source, node) or "")
         if not isinstance(target, ast.Name) or value is None:
+            if statements:
+                continue
             raise RecordError(f"{where}, line {node.lineno}: `{line}` is not `NAME = value`; "
-                              "a parameters cell holds plain values only")
+                              "this cell holds plain values only")
         try:
             values[target.id] = ast.literal_eval(value)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):

@@ -241,8 +241,8 @@ def _assignments(source: str) -> dict[str, Any]:
 def read_parameters(notebook: Path | str | nbformat.NotebookNode,
                     strict: bool = False) -> dict[str, Any]:
     """The values a record ran with: its ``parameters`` cell overlaid by the injected one
-    (the first cell of each tag, as papermill finds them). ``strict``: a line that is not
-    ``NAME = <literal>`` is refused (RecordError), not skipped, since it would run."""
+    (the first cell of each tag, as papermill finds them). ``strict``: a parameter whose
+    value is not a literal is refused (RecordError), not skipped, since it would run."""
     from .consent import literal_assignments
 
     nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(
@@ -251,7 +251,11 @@ def read_parameters(notebook: Path | str | nbformat.NotebookNode,
     for tag in ("parameters", "injected-parameters"):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type == "code" and tag in cell.get("metadata", {}).get("tags", []):
-                merged.update(literal_assignments(cell.source, f"cell {index + 1} ({tag})")
+                # The template's cell may hold code beside its values (Infinity's imports);
+                # that code runs only once the record is accepted (consent.check_runnable).
+                # The injected cell is papermill's: values only.
+                merged.update(literal_assignments(cell.source, f"cell {index + 1} ({tag})",
+                                                  statements=tag == "parameters")
                               if strict else _assignments(cell.source))
                 break
     return merged
