@@ -300,3 +300,19 @@ def test_code_added_to_a_parameters_cell_is_a_foreign_cell(tmp_path: Path) -> No
     with pytest.raises(RecordError, match=rf"cell {at + 1} \(`GENERATOR = "):
         rerun_record(submit)
     assert not list(tmp_path.rglob("pwned"))
+
+
+def test_a_fresh_user_gets_a_private_secret_and_signed_records(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Jupyter data folder yet (a new pip user): the first record makes it, 0700, with
+    the notary's secret 0600, and is signed."""
+    import stat
+
+    from infinity_workflows.records.consent import signed
+
+    data = tmp_path / "never-ran-jupyter"
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(data))
+    record = probe_record(tmp_path)
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "notebook_secret").stat().st_mode) == 0o600
+    assert signed(nbformat.read(str(record), as_version=4))

@@ -18,7 +18,11 @@ parameter's value is never code, trusted or not (:func:`literal_assignments`).
 from __future__ import annotations
 
 import ast
+import base64
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +38,40 @@ PARAMETER_TAGS = ("parameters", "injected-parameters")
 _SHOWN = 60
 
 
-def _notary() -> Any:
+SECRET_NAME = "notebook_secret"  # where Jupyter's notary keeps the user's signing key
+
+
+def _secret(data_dir: Path) -> Path:
+    """The notary's secret, made first when missing: the Jupyter data folder 0700 and the
+    secret 0600 from its first byte (created exclusively, no link followed). Jupyter's own
+    notary would write it readable by others for a moment, and fails without the folder."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret = data_dir / SECRET_NAME
+    try:
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                     | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        return secret
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(base64.encodebytes(os.urandom(1024)))  # the form Jupyter writes
+    return secret
+
+
+@contextmanager
+def _notary() -> Iterator[Any]:
+    """This user's notary: the secret and the signature store in the Jupyter data folder
+    (``jupyter trust`` and JupyterLab use the same), closed after use."""
+    from jupyter_core.paths import jupyter_data_dir
     from nbformat.sign import NotebookNotary  # its import pulls in jupyter_core's app
 
-    return NotebookNotary()
+    data_dir = Path(jupyter_data_dir())
+    notary = NotebookNotary(data_dir=str(data_dir), secret_file=str(_secret(data_dir)))
+    try:
+        yield notary
+    finally:
+        close = getattr(notary, "close", None) or getattr(notary.store, "close", None)
+        if close is not None:
+            close()
 
 
 def sign_record(path: Path | str) -> None:
@@ -45,8 +79,9 @@ def sign_record(path: Path | str) -> None:
     convenience: a record that cannot be signed (no writable Jupyter data folder) is still
     written, and still runs while its code is its template's."""
     try:
-        nb = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
-        _notary().sign(nb)
+        nb = nbformat.read(str(path), as_version=4)
+        with _notary() as notary:
+            notary.sign(nb)
     except Exception as exc:  # noqa: BLE001 - any failure of the signature store alike
         log.warning("could not sign %s as yours (%s); `jupyter trust %s` signs it",
                     path, exc, path)
@@ -55,7 +90,8 @@ def sign_record(path: Path | str) -> None:
 def signed(nb: nbformat.NotebookNode) -> bool:
     """True when this user's Jupyter notary trusts ``nb`` (its signature is on record)."""
     try:
-        return bool(_notary().check_signature(nb))
+        with _notary() as notary:
+            return bool(notary.check_signature(nb))
     except Exception:  # noqa: BLE001 - no readable store means no signature
         return False
 
