@@ -167,6 +167,7 @@ def test_a_record_whose_code_is_its_templates_runs_unsigned(
     """The lineage's packaged template vouches for the code: no signature needed (here a
     fresh Jupyter data folder, so nothing is signed), and a planted cell is still found."""
     from infinity_workflows.records.consent import check_runnable, signed
+    from infinity_workflows.records.rerun import _template_of
 
     submit = records.create_workflow_notebook("submit", generator=GENERATOR,
                                               server="http://127.0.0.1:9/",
@@ -174,13 +175,13 @@ def test_a_record_whose_code_is_its_templates_runs_unsigned(
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "fresh-jupyter"))
     nb = nbformat.read(str(submit), as_version=4)
     assert not signed(nb)
-    assert check_runnable(submit, nb, records.record_lineage(submit)) == "template"
+    assert check_runnable(submit, nb, _template_of(records.record_lineage(submit))) == "template"
     nb.cells = [c for c in nb.cells if "record-summary" not in c.metadata.get("tags", [])]
-    assert check_runnable(submit, nb, records.record_lineage(submit)) == "template"
+    assert check_runnable(submit, nb, _template_of(records.record_lineage(submit))) == "template"
     _insert_after_parameters(submit, PLANTED)
     with pytest.raises(RecordError, match=r"cell \d+ \(`import pathlib"):
         check_runnable(submit, nbformat.read(str(submit), as_version=4),
-                       records.record_lineage(submit))
+                       _template_of(records.record_lineage(submit)))
 
 
 @pytest.mark.parametrize(("tag", "line"), [

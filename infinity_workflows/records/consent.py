@@ -167,32 +167,13 @@ def first_foreign_cell(nb: nbformat.NotebookNode, template: nbformat.NotebookNod
     return None
 
 
-def _template_of(lineage: dict[str, Any]) -> nbformat.NotebookNode | None:
-    """The packaged template a record made here names, with its generator's cells; None for
-    a record made elsewhere or from a template file (no template to compare with)."""
-    from .render import template_notebook
-
-    kind = str(lineage.get("kind"))
-    if not lineage.get("made_here"):
-        return None
-    try:
-        nb, name = template_notebook(kind, _text(lineage.get("generator")))
-    except Exception:  # noqa: BLE001 - an unknown kind or a missing template alike
-        return None
-    return nb if lineage.get("template") == name else None
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def check_runnable(record: Path, nb: nbformat.NotebookNode, lineage: dict[str, Any],
-                   trust: bool = False) -> str:
-    """Why ``record`` may run ("template", "signed", "trusted"); RecordError naming its first
-    foreign cell and how to accept it otherwise."""
+def check_runnable(record: Path, nb: nbformat.NotebookNode,
+                   template: nbformat.NotebookNode | None, trust: bool = False) -> str:
+    """Why ``record`` (read as ``nb``) may run: "template" (its code is ``template``'s, the
+    packaged template its lineage names, None when it names none), "signed" or "trusted"
+    (``trust``); RecordError naming its first foreign cell and how to accept it otherwise."""
     if trust:
         return "trusted"
-    template = _template_of(lineage)
     foreign = first_foreign_cell(nb, template) if template is not None else None
     if template is not None and foreign is None:
         return "template"

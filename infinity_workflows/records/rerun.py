@@ -69,7 +69,6 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
         # new record's Session finds it in INFINITY_API_TOKEN or the credentials file.
         saved["TOKEN"] = None
     check_notebook_parameters(saved)
-    check_runnable(record, source, lineage, trust)
     overrides = dict(overrides or {})
     if "TOKEN" in overrides:
         raise RecordError("a token is never written into a record: set INFINITY_API_TOKEN (or "
@@ -78,6 +77,7 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
     if unknown:
         raise RecordError(f"{record.name} has no parameter {', '.join(unknown)}; its "
                           f"parameters are: {', '.join(sorted(saved))}")
+    check_runnable(record, source, _template_of(lineage), trust)
     parameters = {**saved, **overrides}
     in_record_folder = RECORD_FOLDER_RE.match(record.parent.name) is not None
     # A record made elsewhere is its own template.
@@ -99,6 +99,21 @@ def rerun_record(record: Path | str, overrides: Mapping[str, Any] | None = None,
         # A rerun that never produced a record leaves no folder behind to be listed.
         if made and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
+
+
+def _template_of(lineage: Mapping[str, Any]) -> nbformat.NotebookNode | None:
+    """The packaged template a record made here names, with its generator's cells: what its
+    code must match to run unsigned. None for a record made elsewhere or from a template
+    file (nothing to compare with)."""
+    if not lineage.get("made_here"):
+        return None
+    generator = lineage.get("generator")
+    try:
+        nb, name = template_notebook(str(lineage.get("kind")), generator
+                                     if isinstance(generator, str) and generator else None)
+    except Exception:  # noqa: BLE001 - an unknown kind or a missing template alike
+        return None
+    return nb if lineage.get("template") == name else None
 
 
 def _folder_stamp(folder: Path) -> str:
