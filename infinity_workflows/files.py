@@ -18,8 +18,31 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["PendingFile", "atomic_write", "fsync_folder", "replace_folder",
-           "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["PendingFile", "atomic_write", "current_umask", "fsync_folder", "replace_folder",
+           "user_file_mode", "write_bytes_atomic", "write_text_atomic"]
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system tells it
+    (``/proc/self/status``); elsewhere set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def user_file_mode(permissions: int | None = None) -> int:
+    """The mode a new file gets: what ``open()`` would give it (0666 less the umask), and
+    never more than ``permissions`` when given. A mode is never wider than the umask allows,
+    so a user who chose 077 keeps their records private."""
+    mode = 0o666 & ~current_umask()
+    return mode if permissions is None else mode & permissions
 
 
 def fsync_folder(folder: Path | str) -> None:
@@ -32,17 +55,18 @@ def fsync_folder(folder: Path | str) -> None:
 
 
 class PendingFile:
-    """``tmp``, a hidden file beside ``path`` (with ``permissions`` from the first byte),
-    becomes ``path`` on :meth:`commit`. ``suffix`` ends its name (a writer such as ffmpeg
-    picks the format from it)."""
+    """``tmp``, a hidden file beside ``path``, becomes ``path`` on :meth:`commit`. From its
+    first byte it has the mode :func:`user_file_mode` gives (``permissions`` is the widest
+    allowed: 0o600 for secrets and results). ``suffix`` ends its name (a writer such as
+    ffmpeg picks the format from it)."""
 
-    def __init__(self, path: Path | str, permissions: int = 0o644,
+    def __init__(self, path: Path | str, permissions: int | None = None,
                  suffix: str = ".partial") -> None:
         self.path = Path(path)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
                                    suffix=suffix)
         try:
-            os.fchmod(fd, permissions)
+            os.fchmod(fd, user_file_mode(permissions))
         finally:
             os.close(fd)
         self.tmp = Path(tmp)
@@ -66,7 +90,7 @@ class PendingFile:
 
 
 @contextmanager
-def atomic_write(path: Path | str, mode: str = "w", *, permissions: int = 0o644,
+def atomic_write(path: Path | str, mode: str = "w", *, permissions: int | None = None,
                  durable: bool = False, encoding: str | None = None) -> Iterator[IO[Any]]:
     """``with atomic_write(path) as fh: ...``: ``path`` appears whole when the block ends,
     and stays as it was when the block raises."""
@@ -82,13 +106,13 @@ def atomic_write(path: Path | str, mode: str = "w", *, permissions: int = 0o644,
         raise
 
 
-def write_text_atomic(path: Path | str, text: str, *, permissions: int = 0o644) -> Path:
+def write_text_atomic(path: Path | str, text: str, *, permissions: int | None = None) -> Path:
     with atomic_write(path, "w", permissions=permissions) as fh:
         fh.write(text)
     return Path(path)
 
 
-def write_bytes_atomic(path: Path | str, data: bytes, *, permissions: int = 0o644) -> Path:
+def write_bytes_atomic(path: Path | str, data: bytes, *, permissions: int | None = None) -> Path:
     with atomic_write(path, "wb", permissions=permissions) as fh:
         fh.write(data)
     return Path(path)

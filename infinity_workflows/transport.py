@@ -87,8 +87,6 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
     404: NotFoundError,
     409: ConflictError,
 }
-_START_HINT = ("If it is the local server, start it with `infinity-workflows serve` "
-               "(./run_notebooks.sh starts it for you).")
 
 
 class TokenAuth(requests.auth.AuthBase):
@@ -376,8 +374,11 @@ def _reason(exc: requests.RequestException, timeout: tuple[float, float]) -> str
 
 def unreachable(server: str, exc: requests.RequestException,
                 timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> ServerUnreachable:
+    from .getting_started import start_server_hint  # how this installation starts one
+
     return ServerUnreachable(
-        f"cannot reach the Infinity server at {server} ({_reason(exc, timeout)}). {_START_HINT}"
+        f"cannot reach the Infinity server at {server} ({_reason(exc, timeout)}). If it is "
+        f"the local server, {start_server_hint()}."
     )
 
 

@@ -140,7 +140,8 @@ def test_infinity_record_reruns_with_parameters(kernel_env: LiveServer,
     record = render_as_infinity_did("download_batch_template", folder, {
         "TOKEN": kernel_env.token, "GENERATOR": GENERATOR, "SERVER": kernel_env.url,
         "CLIENT": "ours", "BATCH_ID": "00000000-0000-0000-0000-000000000000"})
-    done = run_cli("rerun", str(record), "-p", "BATCH_ID", batch.batch_id,
+    # Their record is not our template nor signed by this user: accepted with --trust.
+    done = run_cli("rerun", str(record), "--trust", "-p", "BATCH_ID", batch.batch_id,
                    env=dict(os.environ), timeout=600, check=False)  # the token by env
     assert done.returncode == 0, done.stderr[-3000:]
     new = Path(done.stdout.strip().splitlines()[-1])

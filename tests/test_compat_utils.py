@@ -145,7 +145,9 @@ def test_records_made_by_infinitys_toolkit_are_listed_and_rerun(tmp_path: Path) 
     with pytest.raises(ValueError, match="never written into a record"):
         rerun_record(download, {"TOKEN": "x"})
     other = str(uuid.uuid4())
-    new = rerun_record(download, {"BATCH_ID": other})
+    with pytest.raises(ValueError, match="not code you wrote or accepted"):
+        rerun_record(download, {"BATCH_ID": other})  # their code, not our template's
+    new = rerun_record(download, {"BATCH_ID": other}, trust=True)
     text = new.read_text()
     assert secret not in text
     assert f"ran with visionfit-v0.4.0 http://127.0.0.1:9/ {other} True" in text

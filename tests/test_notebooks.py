@@ -15,6 +15,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from nbformat.sign import NotebookNotary
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
@@ -115,6 +116,7 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
         '"metadata_rows": len(metadata_df), "folder": str(folder)}')))
     nb = execute(nb, download_path.parent)
     nbformat.write(nb, str(download_path))
+    NotebookNotary().sign(nb)  # JupyterLab signs what the user saves: the driver cells are theirs
     seen = driver_output(nb)
     folder = Path(seen["folder"])
     assert folder == downloads / "nb-videos" / f"batch_ID_{batch_id}"
@@ -143,7 +145,9 @@ def test_create_submit_download_and_rerun_a_workflow(kernel_env: LiveServer,
     # 4. Re-run the Download record headless into a new record, overriding one parameter.
     again = rerun_record(download_path, {"DOWNLOAD_ROOT": str(tmp_path / "downloads2"),
                                          "DOWNLOAD_NOW": True, "EXPORT_COCO": True})
-    assert again.parent.parent == records_dir and again.parent != download_path.parent
+    # A Download rerun stays beside the Submit record of its batch: no new record folder.
+    assert again.parent == download_path.parent and again != download_path
+    assert "re-run of" in again.read_text() and "written by" in download_path.read_text()
     assert read_parameters(again)["BATCH_ID"] == batch_id  # kept from the saved record
     assert read_lineage(again)["parent"].endswith(download_path.name)
     assert len(list((tmp_path / "downloads2" / "nb-videos" / f"batch_ID_{batch_id}")

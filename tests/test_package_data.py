@@ -183,3 +183,63 @@ def test_a_record_names_its_template_by_package_name_never_a_path(tmp_path: Path
     assert str(ROOT) not in text and os.sep + "site-packages" not in text
     assert read_lineage(path)["template"] == "infinity_workflows/notebooks/download_batch.ipynb"
     assert read_parameters(path)["BATCH_ID"] == BATCH
+
+
+# -- file modes: never wider than the umask, private where results live (issue 19, item 11) -
+_MODES_SCRIPT = r"""
+import json, os, stat, sys
+from pathlib import Path
+
+os.umask(int(sys.argv[2], 8))
+work = Path(sys.argv[1])
+from infinity_workflows import records
+from infinity_workflows.download import claim_folder
+from infinity_workflows.getting_started import init_folder
+from infinity_workflows.server.gallery import Gallery
+from tests.support.tiny import TinyGalleryGenerator
+
+init_folder(work / "init")
+record = records.create_workflow_notebook("submit", generator="g", server="http://x/",
+                                          records_dir=work / "records")
+records.record_submission(record.parent, notebook=record.name,
+                          batch_id="0b0c3f5e-8d3a-4c61-9a53-2f1d6f7f2a10", batch_name="b",
+                          download_notebook=None)
+(work / "dl").mkdir()
+claim_folder(work / "dl", "0b0c3f5e-8d3a-4c61-9a53-2f1d6f7f2a10")
+(work / "home").mkdir(mode=0o700)
+gallery = Gallery(work / "home" / "gallery", work / "home")
+image = gallery.image(TinyGalleryGenerator(), "red")
+mode = lambda p: oct(stat.S_IMODE(p.stat().st_mode))
+print(json.dumps({
+    "init notebook": mode(work / "init" / "create_a_workflow.ipynb"),
+    "record": mode(record),
+    "submissions.json": mode(record.parent / "submissions.json"),
+    "batch_id.txt": mode(work / "dl" / "batch_id.txt"),
+    "gallery folders": sorted({mode(p) for p in (work / "home").rglob("*") if p.is_dir()}),
+    "gallery image": mode(image),
+}))
+"""
+
+
+@pytest.mark.parametrize("umask", ["077", "000"])
+def test_file_modes_never_exceed_the_umask_nor_0700_0600_where_results_live(
+        tmp_path: Path, umask: str) -> None:
+    import subprocess
+    import sys
+
+    from tests.support.server import cli_env
+
+    env = {**cli_env(tmp_path / "srv", tmp_path / "config"), "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", _MODES_SCRIPT, str(tmp_path), umask],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    modes = json.loads(out.stdout.strip().splitlines()[-1])
+    if umask == "077":  # the user's choice: nothing of theirs is opened to others
+        assert {k: v for k, v in modes.items() if k != "gallery folders"} == dict.fromkeys(
+            ["init notebook", "record", "submissions.json", "batch_id.txt", "gallery image"],
+            "0o600"), modes
+        assert modes["gallery folders"] == ["0o700"]
+    else:  # umask 000: files as open() makes them, but the server's results stay private
+        assert modes["gallery folders"] == ["0o700"], modes
+        assert modes["gallery image"] == "0o600", modes
+        assert modes["record"] == modes["init notebook"] == "0o666", modes

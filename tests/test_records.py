@@ -119,6 +119,9 @@ def test_download_beside_submit_records_batch_in_lineage_and_sidecar(tmp_path: P
     lineage = read_lineage(first)
     assert lineage["batch_id"] == BATCH and lineage["parent"] == submit.name
     assert read_parameters(first)["BATCH_ID"] == BATCH
+    (summary,) = cells_tagged(nbformat.read(str(first), as_version=4), "record-summary")
+    assert f"written by `{submit.name}`" in summary.source  # not a re-run of it
+    assert "re-run of" not in summary.source
 
     sidecar = json.loads((folder / records.SIDECAR).read_text())["submissions"]
     assert [s["batch_id"] for s in sidecar] == [BATCH, BATCH]
@@ -137,8 +140,10 @@ def test_list_records_skips_foreign_notebooks_and_missing_dir(tmp_path: Path) ->
     folder = tmp_path / "workflow_2026_01_01_T_00_00_00"
     folder.mkdir()
     nbformat.write(nbformat.v4.new_notebook(), str(folder / "scratch.ipynb"))
-    (folder / records.SIDECAR).write_text("{broken")
     assert list_records(tmp_path) == []
+    (folder / records.SIDECAR).write_text("{broken")
+    (unreadable,) = list_records(tmp_path)  # a broken sidecar is said, in one row
+    assert (unreadable.notebook, unreadable.kind) == (records.SIDECAR, "unreadable record")
 
 
 def test_rerun_keeps_saved_parameters_and_overrides_only_those_given(tmp_path: Path) -> None:
@@ -218,7 +223,7 @@ def test_rerun_command_overrides_given_parameters_only(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "home", tmp_path / "config")
     result = run_cli("rerun", str(record), "-p", "LABEL", "from cli", "-p", "NUM_JOBS", "4",
                      env=env)
-    new = Path(result.stdout.strip())
+    new = Path(result.stdout.strip().splitlines()[-1])
     assert new.is_file() and new.parent.parent == record.parent.parent
     probe = json.loads((new.parent / "probe.json").read_text())
     assert probe["LABEL"] == "from cli" and probe["NUM_JOBS"] == 4
@@ -237,7 +242,7 @@ def test_rerun_of_a_failing_record_keeps_it_unlisted_and_says_where(tmp_path: Pa
     nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('cell failed on purpose')"))
     nbformat.write(nb, str(record))
     with pytest.raises(records.RerunError, match="cell failed on purpose") as info:
-        rerun_record(record)
+        rerun_record(record, trust=True)  # the added cell is not the template's
     assert info.value.record is not None and info.value.record.is_file()
     assert info.value.record.name.startswith(".failed-")
     assert "cell failed on purpose" in info.value.record.read_text()
@@ -259,7 +264,9 @@ def test_rerun_completes_a_submit_record_whose_download_notebook_was_never_writt
 
     env = cli_env(tmp_path / "home", tmp_path / "config")
     result = run_cli("rerun", str(submit), env=env)  # SERVER answers nothing: no request made
-    made = Path(result.stdout.strip())
+    said, path = result.stdout.strip().splitlines()
+    made = Path(path)
+    assert said == f"batch {BATCH}"  # the batch id, then the path
     assert made.parent == folder and made.name.startswith("download_batch_")
     assert read_parameters(made)["BATCH_ID"] == BATCH
     assert read_lineage(made)["parent"] == submit.name

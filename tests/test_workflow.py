@@ -138,6 +138,7 @@ def test_submit_headless_submits_once_and_writes_the_download_notebook(
                             folder)
     said = capsys.readouterr().out
     assert "2 video job(s), 7 frame(s) estimated" in said and batch.batch_id in said
+    assert "Click Confirm Submission" not in said  # no button in a headless run
     (download_nb,) = folder.glob("download_batch_*.ipynb")
     assert read_lineage(download_nb)["parent"] == submit_nb.name
     assert read_parameters(download_nb)["BATCH_ID"] == batch.batch_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from . import Command, _positive_float, _user_error, register
 
@@ -29,13 +30,28 @@ def _records(args: argparse.Namespace) -> int:
         return 0
     statuses = batch_statuses(found, timeout=args.timeout)
     rows = [("FOLDER", "NOTEBOOK", "KIND", "CREATED", "GENERATOR", "BATCH ID", "STATUS")]
-    rows += [(r.folder, r.notebook, r.kind if r.made_here else f"{r.kind}, not made here",
-              r.created, r.generator, r.batch_id or "-",
-              statuses.get(r.batch_id or "", "not submitted")) for r in found]
+    rows += [(r.folder, r.notebook, _kind(r), r.created or "-", r.generator or "-",
+              r.batch_id or "-", _status(r, statuses)) for r in found]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return 0
+
+
+def _kind(record: RecordInfo) -> str:
+    from ..records.index import UNREADABLE
+
+    if record.kind == UNREADABLE or record.made_here:
+        return record.kind
+    return f"{record.kind}, not made here"
+
+
+def _status(record: RecordInfo, statuses: dict[str, str]) -> str:
+    from ..records.index import UNREADABLE
+
+    if record.kind == UNREADABLE:
+        return "-"
+    return statuses.get(record.batch_id or "", "not submitted")
 
 
 def _parameter_value(name: str, text: str):
@@ -69,21 +85,38 @@ def _rerun_arguments(parser: argparse.ArgumentParser) -> None:
                              "RECORD)")
     parser.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the "
                         "notebook's)")
+    parser.add_argument("--trust", action="store_true",
+                        help="run RECORD although its code is neither its template's nor "
+                             "signed as yours (as `jupyter trust RECORD` would accept it); "
+                             "only for a record whose every cell you have read")
+    parser.epilog = ("A record runs when its code cells are its template's or Jupyter trusts "
+                     "it (JupyterLab signs a notebook you save; `jupyter trust FILE` signs one "
+                     "by hand). Prints the batch id (when the record has one) and the new "
+                     "record's path, last.")
 
 
 def _rerun(args: argparse.Namespace) -> int:
     from ..errors import InfinityError
-    from ..records import RerunError, rerun_record
+    from ..records import RerunError, record_batch_id, rerun_record
 
     try:
         overrides = {name: _parameter_value(name, value) for name, value in args.parameter}
         path = rerun_record(args.record, overrides, records_dir=args.dir,
-                            kernel_name=args.kernel)
+                            kernel_name=args.kernel, trust=args.trust)
     except (InfinityError, RerunError, ValueError, OSError) as exc:
         return _user_error("rerun", exc)  # the failed run's notebook holds the details
+    try:
+        batch_id = record_batch_id(path)
+    except (ValueError, OSError):
+        batch_id = None
+    if batch_id:
+        print(f"batch {batch_id}")
     print(path)
     return 0
 
+
+if TYPE_CHECKING:
+    from ..records import RecordInfo
 
 register(Command("records", "list workflow records with the live status of their batches",
                  _records_arguments, _records))

@@ -1,7 +1,8 @@
 """Workflow records: notebooks rendered from templates, with their lineage, listed and re-run.
 
 One module per idea: :mod:`.render` (templates, lineage, the sidecar), :mod:`.index`
-(reading and listing records, their batches' status) and :mod:`.rerun`; :mod:`.snippets`
+(reading and listing records, their batches' status) and :mod:`.rerun`, which runs only
+what :mod:`.consent` accepts; :mod:`.snippets`
 places a generator's cells into a template. nbformat and papermill are imported here and
 nowhere else in the core, after :mod:`.iri_grammar` has kept their slowest import off the
 path.
@@ -18,6 +19,7 @@ from .index import (  # noqa: E402
     list_records,
     read_lineage,
     read_parameters,
+    record_batch_id,
     record_lineage,
 )
 from .render import (  # noqa: E402
@@ -48,6 +50,7 @@ __all__ = [
     "read_lineage",
     "read_parameters",
     "read_submissions",
+    "record_batch_id",
     "record_lineage",
     "record_submission",
     "render_download_notebook",

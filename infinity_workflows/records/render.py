@@ -45,6 +45,7 @@ __all__ = [
     "new_record_folder",
     "read_submissions",
     "complete_submission",
+    "sidecar_unreadable",
     "record_submission",
     "render_download_notebook",
     "render_record",
@@ -58,6 +59,8 @@ SIDECAR = "submissions.json"
 SUMMARY_TAG = "record-summary"
 TEMPLATES_PACKAGE = "infinity_workflows"
 TEMPLATES_FOLDER = "notebooks"
+RERUN_OF = "re-run of"  # how a record's summary names its parent
+WRITTEN_BY = "written by"  # a Download record's parent is the Submit record that wrote it
 
 
 def stamp_for(moment: datetime) -> str:
@@ -99,11 +102,14 @@ def _stamp_of_folder(folder: Path) -> str:
     return match.group(1) if match else stamp_for(datetime.now())
 
 
-def publish_exclusive(nb: nbformat.NotebookNode, folder: Path, stem: str) -> Path:
+def publish_exclusive(nb: nbformat.NotebookNode, folder: Path, stem: str,
+                      sign: bool = True) -> Path:
     """Write ``nb`` as ``<stem>.ipynb`` (or ``<stem>_2.ipynb``...) without replacing anything.
 
     Written to a temporary file first, then hard-linked into place: ``link`` fails when the
     name exists, so an existing record is never overwritten and no reader sees half a file.
+    The file's mode follows the umask. When ``sign``, the record is signed as this user's
+    (:mod:`.consent`), so ``rerun`` knows the toolkit wrote it.
     """
     pending = PendingFile(folder / f"{stem}.ipynb")
     try:
@@ -115,19 +121,24 @@ def publish_exclusive(nb: nbformat.NotebookNode, folder: Path, stem: str) -> Pat
                 os.link(pending.tmp, target)
             except FileExistsError:
                 continue
+            if sign:
+                from .consent import sign_record
+
+                sign_record(target)
             return target
         raise RecordError(f"too many notebooks named {stem}*.ipynb in {folder}")
     finally:
         pending.abort()
 
 
-def _summary_markdown(lineage: Mapping[str, Any], parameters: Mapping[str, Any]) -> str:
+def _summary_markdown(lineage: Mapping[str, Any], parameters: Mapping[str, Any],
+                      relation: str = RERUN_OF) -> str:
     title = {"submit": "Submit batch", "download": "Download batch"}[lineage["kind"]]
     lines = [
         f"# {title}: workflow record",
         "",
         f"Created {lineage['created']} from `{lineage['template']}`"
-        + (f", re-run of `{lineage['parent']}`" if lineage.get("parent") else "") + ".",
+        + (f", {relation} `{lineage['parent']}`" if lineage.get("parent") else "") + ".",
         "",
         "| parameter | value |",
         "|---|---|",
@@ -225,22 +236,24 @@ def build_record(kind: str, parameters: Mapping[str, Any], source: nbformat.Note
 
 
 def place_record(nb: nbformat.NotebookNode, parameters: Mapping[str, Any], folder: Path,
-           parent: Path | None, batch_id: str | None) -> nbformat.NotebookNode:
-    """Finish the lineage for a record in ``folder`` and put the summary first."""
+                 parent: Path | None, batch_id: str | None,
+                 relation: str = RERUN_OF) -> nbformat.NotebookNode:
+    """Finish the lineage for a record in ``folder`` and put the summary first; the
+    summary names ``parent`` as what this record is (``relation``) of it."""
     lineage = nb.metadata[METADATA_KEY]
     lineage["parent"] = _relative(parent, folder)
     if batch_id is not None:
         lineage["batch_id"] = batch_id
-    _set_summary(nb, _summary_markdown(lineage, parameters))
+    _set_summary(nb, _summary_markdown(lineage, parameters, relation))
     return nb
 
 
 def render_record(kind: str, parameters: Mapping[str, Any], *, folder: Path, stamp: str,
                   template: Path | None = None, parent: Path | None = None,
-                  batch_id: str | None = None) -> Path:
+                  batch_id: str | None = None, relation: str = RERUN_OF) -> Path:
     """Render the kind's template into ``folder`` as ``<prefix>_<stamp>.ipynb``."""
     nb = build_record(kind, parameters, *_source(kind, parameters, template))
-    place_record(nb, parameters, folder, parent, batch_id)
+    place_record(nb, parameters, folder, parent, batch_id, relation)
     return publish_exclusive(nb, folder, f"{kind_prefix(kind)}_{stamp}")
 
 
@@ -291,20 +304,43 @@ def complete_submission(folder: Path, *, batch_id: str, generator: str, server: 
     also calls for a Submit record whose Download notebook was never written."""
     path = render_record(
         "download", {"GENERATOR": generator, "SERVER": server, "BATCH_ID": batch_id},
-        folder=folder, stamp=_stamp_of_folder(folder), parent=parent, batch_id=batch_id)
+        folder=folder, stamp=_stamp_of_folder(folder), parent=parent, batch_id=batch_id,
+        relation=WRITTEN_BY)
     _name_download_notebook(folder, batch_id, path.name)
     return path
 
 
-def read_submissions(folder: Path | str) -> list[dict[str, Any]]:
+_SIDECAR_TEXT_FIELDS = ("notebook", "batch_id", "batch_name", "download_notebook", "submitted")
+
+
+def _sidecar_entries(folder: Path | str) -> list[dict[str, Any]] | None:
+    """The sidecar's entries; [] when there is none; None when it is junk (not JSON, not
+    ``{"submissions": [...]}``). Each entry keeps its known fields that are text or null:
+    it is a file like any record, read as data, never trusted to have a shape."""
     path = Path(folder) / SIDECAR
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
-    except (OSError, ValueError):
-        return []  # a damaged sidecar must not hide the records around it
-    return [s for s in data.get("submissions", []) if isinstance(s, dict)]
+    except (OSError, ValueError, RecursionError):
+        return None
+    entries = data.get("submissions") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return None
+    return [{k: e.get(k) for k in _SIDECAR_TEXT_FIELDS
+             if e.get(k) is None or isinstance(e.get(k), str)}
+            for e in entries if isinstance(e, dict)]
+
+
+def read_submissions(folder: Path | str) -> list[dict[str, Any]]:
+    """The submissions recorded in ``folder``'s sidecar (none when it is missing or junk:
+    a damaged sidecar must not hide the records around it)."""
+    return _sidecar_entries(folder) or []
+
+
+def sidecar_unreadable(folder: Path | str) -> bool:
+    """True when ``folder`` has a sidecar that is not one (``records`` says so)."""
+    return _sidecar_entries(folder) is None
 
 
 def record_submission(folder: Path | str, *, notebook: str | None, batch_id: str,

@@ -83,8 +83,10 @@ class Gallery:
                 if not found:
                     raise FileNotFoundError(f"the preview wrote no .png file into {out_dir}")
                 preview = found[0]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_write(target, "wb") as fh:
+            # The server's home is private (0700/0600), whatever the umask.
+            for folder in (self.root, target.parent.parent, target.parent):
+                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with atomic_write(target, "wb", permissions=0o600) as fh:
                 fh.write(preview.read_bytes())
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -5,7 +5,8 @@ A button, a notebook cell or a command ends in a result or in one of the client'
 reader's terms nor the next step. :func:`explain_error` is the one place that turns each
 error class, and an interrupt, into that sentence, so every interface says the same thing
 for the same failure. Starting a local server that does not answer depends on how the
-toolkit was installed, so that hint names the command that exists here.
+toolkit was installed: :func:`~infinity_workflows.getting_started.start_server_hint` says
+it, here as in every other hint.
 """
 
 from __future__ import annotations
@@ -13,42 +14,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import errors
+from ..getting_started import source_checkout, start_server_hint
 
 __all__ = ["StepFailed", "explain_error", "explained", "source_checkout", "start_server_hint"]
 
-CHECKOUT_SCRIPT = "run_notebooks.sh"
 _LOOPBACK = ("localhost", "::1")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _LONGEST_DETAIL = 300
 _PLAIN_WORD = re.compile(r"[a-z]+(?=[\s,:;]|$)")
-
-
-def source_checkout(package_dir: Path | str | None = None) -> Path | None:
-    """The source checkout the toolkit runs from, or None for an installed package.
-
-    A checkout keeps ``run_notebooks.sh`` in the folder that holds the package
-    (``package_dir``, by default the imported ``infinity_workflows``).
-    """
-    if package_dir is None:
-        import infinity_workflows
-
-        package_dir = Path(infinity_workflows.__file__).resolve().parent
-    root = Path(package_dir).parent
-    return root if (root / CHECKOUT_SCRIPT).is_file() else None
-
-
-def start_server_hint(package_dir: Path | str | None = None) -> str:
-    """How to start the local server, in the words of this installation."""
-    checkout = source_checkout(package_dir)
-    if checkout is not None:
-        return (f"start it by running ./{CHECKOUT_SCRIPT} in {checkout} (or "
-                "`.venv/bin/infinity-workflows serve` there for the server alone)")
-    return ("start it in a terminal with `infinity-workflows serve` (or "
-            "`infinity-workflows lab`, which starts it along with JupyterLab)")
 
 
 def _is_local(server: str) -> bool:

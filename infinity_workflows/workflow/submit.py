@@ -41,11 +41,14 @@ class SubmissionCheck:
     def ok(self) -> bool:
         return not self.errors and self.frames is not None
 
-    def describe(self) -> str:
+    def describe(self, headless: bool = False) -> str:
+        """What the check found and the next step: the button, or (``headless``, a run with
+        no buttons) that the batch is being submitted."""
         kind = "preview" if self.is_preview else "video"
         if self.ok:
             return (f"{self.num_jobs} {kind} job(s), {self.frames} frame(s) estimated. "
-                    "Click Confirm Submission to submit.")
+                    + ("Submitting them now." if headless
+                       else "Click Confirm Submission to submit."))
         shown = [f"job {i}: {msg}" for i, msg in self.errors[:20]]
         if len(self.errors) > 20:
             shown.append(f"... and {len(self.errors) - 20} more")
@@ -116,9 +119,9 @@ def submit_headless(sesh: Session, job_params: Sequence[Mapping[str, Any]], is_p
     """Check, submit and write the Download notebook without buttons (a Submit notebook's
     ``SUBMIT_NOW`` cell), saying each step; raises on the first problem."""
     check = check_submission(sesh, job_params, is_preview)
-    print(check.describe())
+    print(check.describe(headless=True))
     if not check.ok:
-        raise ValidationError(check.describe())
+        raise ValidationError(check.describe(headless=True))
     batch = submit_checked(sesh, job_params, check, batch_name)
     print(f"Submitted batch {batch.batch_id}: {batch.portal_url}")
     record_folder = Path(record_folder)
