@@ -38,15 +38,7 @@ sys.path.insert(0, str(ROOT))
 from infinity_workflows import Batch, DownloadError, JobTimeout, Session  # noqa: E402
 from infinity_workflows.download import DownloadLimits  # noqa: E402
 from tests.conftest import LiveServer  # noqa: E402  (the test suite's server launcher)
-from tests.support.hostile import (  # noqa: E402
-    HostileResults,
-    endless,
-    many_entries,
-    serve_bytes,
-    trickle,
-    trickle_headers,
-    zip_bomb,
-)
+from tests.support import hostile  # noqa: E402
 from tests.support.scripted import Scripted  # noqa: E402
 
 __all__ = ["main"]
@@ -91,24 +83,24 @@ def attempt(batch: Batch, root: Path, **kwargs: Any) -> tuple[float, str]:
 
 
 def hostile_figures(tmp: Path, repeat: int) -> None:
-    api, results = Scripted(), HostileResults()
+    api, results = Scripted(), hostile.HostileResults()
     api.start()
     results.start()
     try:
         batch, job = hostile_batch(api, results.url("bomb"))
-        results.routes["/bomb"] = serve_bytes(zip_bomb(job))
+        results.routes["/bomb"] = hostile.serve_bytes(hostile.zip_bomb(job))
         refuse, extract = [], []
         for _ in range(repeat):
             refuse.append(attempt(batch, tmp / "bomb")[0])
             extract.append(attempt(batch, tmp / "bomb", limits=NO_LIMITS)[0])
-        size = len(zip_bomb(job))
+        size = len(hostile.zip_bomb(job))
         print(f"zip bomb, {size / 1e6:.2f} MB -> 1 GiB: refused in "
               f"{statistics.median(refuse) * 1000:.0f} ms (median of {repeat}); extracted "
               f"unguarded in {statistics.median(extract):.2f} s; ratio "
               f"{statistics.median(extract) / statistics.median(refuse):.0f}x")
 
         batch, job = hostile_batch(api, results.url("many"))
-        results.routes["/many"] = serve_bytes(many_entries(job, 100_001))
+        results.routes["/many"] = hostile.serve_bytes(hostile.many_entries(job, 100_001))
         refused, outcome = attempt(batch, tmp / "many")
         unguarded, _ = attempt(batch, tmp / "many", limits=NO_LIMITS)
         print(f"100,001 empty entries: {outcome[:50]}... in {refused:.2f} s; extracted "
@@ -118,12 +110,13 @@ def hostile_figures(tmp: Path, repeat: int) -> None:
                               ("archive_bytes=64M", {"archive_bytes": "64M"})):
             batch, job = hostile_batch(api, results.url(f"endless-{len(label)}"))
             path = f"/endless-{len(label)}"
-            results.routes[path] = endless()
+            results.routes[path] = hostile.endless()
             seconds, outcome = attempt(batch, tmp / "endless", limits=limits)
             print(f"endless body, {label}: server got out {results.sent[path] / 2**20:,.0f} "
                   f"MiB; refused after {seconds:.1f} s ({outcome[:60]})")
 
-        for label, behaviour in (("body", trickle(5.0)), ("headers", trickle_headers(5.0))):
+        for label, behaviour in (("body", hostile.trickle(5.0)),
+                                 ("headers", hostile.trickle_headers(5.0))):
             batch, job = hostile_batch(api, results.url(f"slow-{label}"))
             results.routes[f"/slow-{label}"] = behaviour
             seconds, outcome = attempt(batch, tmp / "slow", wait=True, polling_interval=0.5,

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import LiveServer  # noqa: E402  (the test suite's server launcher)
+from tests.support.hostile import big_bodies  # noqa: E402
 from tests.support.jobs import submit, summary  # noqa: E402
 
 __all__ = ["main"]
@@ -59,15 +60,7 @@ def body_memory(base: Path) -> None:
     """31 MiB bodies from a known token: peak and settled memory of the server."""
     srv = LiveServer.launch(base, "--workers", "1", "--log-level", "warning")
     size = 31 * MIB
-    bodies = {
-        "padding": b'{"name": "x", "job_runs": [' + b" " * (size - 40) + b"]}",
-        "one long string": b'{"name": "' + b"x" * (size - 40) + b'", "job_runs": []}',
-        "1.7 million tiny jobs": b'{"name": "x", "job_runs": ['
-                                 + b",".join([b'{"name":"tiny-v1"}'] * (size // 19)) + b"]}",
-        "a list of 16 million zeros": b'{"name": "x", "job_runs": [{"name": "tiny-v1", '
-                                      b'"param_values": {"frames": ['
-                                      + b",".join([b"0"] * (size // 2)) + b"]}}]}",
-    }
+    bodies = big_bodies(size)
     pid = srv.proc.pid
     headers = {**srv.headers(), "Content-Type": "application/json"}
     print(f"a 31 MiB authenticated body (server at {_status_kb(pid, 'VmRSS:') // 1024} MB):")

@@ -174,3 +174,13 @@ def tiny_session(server: LiveServer, clean_env: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("INFINITY_API_TOKEN", server.token)
     monkeypatch.setenv("INFINITY_API_SERVER", server.url)
     return Session(generator="tiny-v1", server=server.url)
+
+
+@pytest.fixture
+def lab(server: LiveServer, tmp_path: Path) -> Iterator[dict]:
+    """JupyterLab beside the session's server (VisionFit among its generators), for the
+    browser tests (tests/support/browser.py)."""
+    from tests.support.browser import running_lab
+
+    with running_lab(server, tmp_path) as started:
+        yield started

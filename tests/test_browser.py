@@ -10,135 +10,29 @@ Without a ``chromium`` on PATH the test is skipped, unless ``IW_REQUIRE_BROWSER=
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-import requests
 
-from infinity_workflows.getting_started import init_folder
 from tests.conftest import ARTIFACTS
-from tests.support.server import LiveServer, cli_env, free_port
+from tests.support.browser import (
+    KERNEL_READY,
+    WAIT_MS,
+    chromium_page,
+    chromium_path,
+    run_all_cells,
+    running_lab,
+)
+from tests.support.server import LiveServer
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 GENERATOR = "visionfit-flagship-v0.1.0"
 SHOTS = ARTIFACTS / "browser"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
-WAIT_MS = 180_000  # kernels start slowly on a busy two-core machine
-KERNEL_READY = """() => {
-    const kernel = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
-    return !!kernel && kernel.connectionStatus === "connected" && kernel.status === "idle";
-}"""
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path:
-        return path
-    reason = ("Debian's chromium is not on PATH (apt-get install chromium; .ci/run does it), "
-              "so the browser test cannot run")
-    if os.environ.get("IW_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + " and IW_REQUIRE_BROWSER=1 requires it")
-    pytest.skip(reason)
-
-
-def _settings(folder: Path) -> Path:
-    """JupyterLab user settings: no windowed rendering (every cell is in the DOM), no news
-    or update checks, and widget state saved with the notebook, so the test can prove the
-    token never reaches it."""
-    files = {
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-            "fetchNews": "false", "checkForUpdates": False},
-        "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
-    }
-    for name, data in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data))
-    return folder
-
-
-@contextmanager
-def running_lab(server: LiveServer, tmp_path: Path, **extra_env: str) -> Iterator[dict]:
-    """JupyterLab rooted in a temporary copy of the notebooks, beside ``server``; its kernels
-    see ``extra_env`` too."""
-    chromium = _chromium()
-
-    root = tmp_path / "lab"
-    (root / "visionfit").mkdir(parents=True)
-    init_folder(root / "visionfit")  # the create notebook, as `infinity-workflows init` writes it
-    port, lab_token = free_port(), "browser-test-lab-token"
-    env = {**cli_env(server.home, tmp_path / "config"),
-           "INFINITY_SERVER_URL": server.url,
-           # Inside the folder JupyterLab serves, as the README asks: review links files.
-           "INFINITY_WORKFLOWS_DOWNLOADS": str(root / "downloads"),
-           "JUPYTERLAB_SETTINGS_DIR": str(_settings(tmp_path / "lab-settings")),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), **extra_env}
-    log = (tmp_path / "jupyterlab.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={lab_token}",
-         f"--ServerApp.root_dir={root}", "--allow-root", "--LabApp.expose_app_in_browser=True"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-
-    def answers() -> bool:
-        try:
-            return requests.get(url + "api/status", timeout=2,
-                                headers={"Authorization": f"token {lab_token}"}).ok
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_for(lambda: answers() or proc.poll() is not None, timeout=120, what="JupyterLab")
-        assert proc.poll() is None, (tmp_path / "jupyterlab.log").read_text()[-3000:]
-        yield {"url": url, "lab_token": lab_token, "root": root, "server": server,
-               "chromium": chromium, "downloads": root / "downloads"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-@pytest.fixture
-def lab(server: LiveServer, tmp_path: Path):
-    """JupyterLab beside the session's server (VisionFit among its generators)."""
-    with running_lab(server, tmp_path) as started:
-        yield started
-
-
-@contextmanager
-def chromium_page(lab) -> Iterator[Any]:
-    """A page of a headless Chromium (the machine's own), closed afterwards."""
-    from playwright.sync_api import expect, sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=lab["chromium"], headless=True,
-                                    args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(WAIT_MS)
-            expect.set_options(timeout=WAIT_MS)
-            yield page
-        finally:
-            browser.close()
 
 
 def test_create_submit_and_download_in_jupyterlab(lab) -> None:
@@ -158,15 +52,6 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
         def panel():
             return page.locator(".jp-NotebookPanel:visible")
 
-        def run_all() -> None:
-            # "Run All" sent before this notebook's kernel is connected runs nothing, and
-            # no element says so reliably: the status bar can still show the previous
-            # tab's idle kernel and the toolbar's indicator reads idle before any kernel
-            # exists. So ask the application itself (exposed by the fixture).
-            page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)
-            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-
         def button(name: str):
             return panel().locator("button.widget-button", has_text=re.compile(f"^{name}$"))
 
@@ -176,7 +61,7 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
                       f"?token={lab['lab_token']}")
             expect(panel().locator(".jp-Cell").first).to_be_visible()
             shot("create_notebook_opened")
-            run_all()
+            run_all_cells(page)
             expect(button("Get Generators")).to_be_visible()
             shot("create_interface")
 
@@ -201,7 +86,7 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
             expect(page.locator(".lm-TabBar-tab.lm-mod-current",
                                 has_text="submit_batch_")).to_be_visible()
             expect(panel().locator(".jp-Cell").first).to_be_visible()
-            run_all()
+            run_all_cells(page)
             expect(button("Confirm Submission")).to_be_visible()
             panel().locator("button.widget-toggle-button", has_text="Previews").click()
             name_field = panel().locator("input[placeholder='name this batch']")
@@ -222,7 +107,7 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
             expect(page.locator(".lm-TabBar-tab.lm-mod-current",
                                 has_text="download_batch_")).to_be_visible()
             expect(panel().locator(".jp-Cell").first).to_be_visible()
-            run_all()
+            run_all_cells(page)
             expect(button("Wait and Download")).to_be_visible()
             shot("download_interface")
             button("Wait and Download").click()
@@ -530,7 +415,7 @@ def test_portal_cancel_and_a_video_playing_on_its_row(server: LiveServer) -> Non
     videos = submit(server, [{**job(frames=24), "name": "tiny-video-v1"}], name="videos").json()
     finished_summary(server, videos["id"])
     slow = submit(server, [job(sleep_s=30) for _ in range(3)], name="to cancel").json()
-    with chromium_page({"chromium": _chromium()}) as page:
+    with chromium_page({"chromium": chromium_path()}) as page:
         try:
             page.goto(f"{server.url}portal/batch/{slow['id']}/")
             page.locator("input[type=password]").fill(server.token)

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ARTIFACTS
+from tests.support.browser import KERNEL_READY, WAIT_MS, chromium_page, run_all_cells
 from tests.support.server import LiveServer
-from tests.test_browser import KERNEL_READY, SHOTS, WAIT_MS, chromium_page, lab  # noqa: F401
 
 # Rendering and downloading 2,000 previews takes minutes on a busy two-core machine.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(2400)]
 
+SHOTS = ARTIFACTS / "browser"
 GENERATOR = "visionfit-flagship-v0.1.0"
 PREVIEWS = 2000
 PICKS = 12
@@ -110,18 +112,13 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
         def panel():
             return page.locator(".jp-NotebookPanel:visible")
 
-        def run_all() -> None:
-            page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)
-            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-
         def gallery():
             return panel().locator(".iw-gallery")
 
         try:
             page.goto(f"{lab['url']}lab/tree/{rel}?token={lab['lab_token']}")
             expect(panel().locator(".jp-Cell").first).to_be_visible()
-            run_all()
+            run_all_cells(page)
             label = gallery().locator(".iw-gallery-page")
             expect(label).to_contain_text(f"{PREVIEWS:,} shown of {PREVIEWS:,}",
                                           timeout=600_000)
@@ -198,7 +195,7 @@ def test_gallery_filters_picks_and_reruns_2000_previews(lab, tmp_path: Path) -> 
             expect(page.locator(".lm-TabBar-tab.lm-mod-current",
                                 has_text=download_nb.stem)).to_be_visible()
             expect(panel().locator(".jp-Cell").first).to_be_visible()
-            run_all()
+            run_all_cells(page)
             wait_button = panel().locator("button.widget-button",
                                           has_text=re.compile("^Wait and Download$"))
             expect(wait_button).to_be_visible()

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from infinity_workflows.server.routers.portal import COOKIE_NAME, CSRF_COOKIE
+from tests.support.hostile import big_bodies
 from tests.support.jobs import submit, summary, wait_finished
 from tests.support.server import LiveServer, portal_login
 from tests.support.waiting import wait_for
@@ -382,14 +383,7 @@ def test_a_large_authenticated_body_costs_little_memory_and_none_for_long(make_s
     srv = make_server("--workers", "1")
     pid = srv.proc.pid
     size = 31 * 1024 * 1024
-    bodies = {
-        "padding": b'{"name": "x", "job_runs": [' + b" " * (size - 40) + b"]}",
-        "one long string": b'{"name": "' + b"x" * (size - 40) + b'", "job_runs": []}',
-        "a million jobs": b'{"name": "x", "job_runs": ['
-                          + b",".join([b'{"name":"tiny-v1"}'] * (size // 19)) + b"]}",
-        "a list of zeros": b'{"name": "x", "job_runs": [{"name": "tiny-v1", "param_values": '
-                           b'{"frames": [' + b",".join([b"0"] * (size // 2)) + b"]}}]}",
-    }
+    bodies = big_bodies(size)
     headers = {**srv.headers(), "Content-Type": "application/json"}
     srv.get("api/jobs/")  # warm: first requests load modules
     for name, body in bodies.items():

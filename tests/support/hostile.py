@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["HostileResults", "craft_zip", "endless", "many_entries", "serve_bytes", "trickle",
-           "trickle_headers", "zip_bomb"]
+__all__ = ["HostileResults", "big_bodies", "craft_zip", "endless", "many_entries", "serve_bytes",
+           "trickle", "trickle_headers", "zip_bomb"]
 
 _MIB = 1 << 20
 
@@ -197,3 +197,16 @@ class HostileResults:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+
+
+def big_bodies(size: int) -> dict[str, bytes]:
+    """Batch bodies of about ``size`` bytes that stress a server's parsing differently: JSON
+    whitespace, one long string, a million tiny jobs, a parameter holding millions of zeros."""
+    return {
+        "padding": b'{"name": "x", "job_runs": [' + b" " * (size - 40) + b"]}",
+        "one long string": b'{"name": "' + b"x" * (size - 40) + b'", "job_runs": []}',
+        "a million jobs": b'{"name": "x", "job_runs": ['
+                          + b",".join([b'{"name":"tiny-v1"}'] * (size // 19)) + b"]}",
+        "a list of zeros": b'{"name": "x", "job_runs": [{"name": "tiny-v1", "param_values": '
+                           b'{"frames": [' + b",".join([b"0"] * (size // 2)) + b"]}}]}",
+    }
