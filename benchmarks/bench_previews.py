@@ -39,7 +39,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -61,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 from infinity_workflows.sampling import sample_inputs  # noqa: E402
 from infinity_workflows.server.executors.base import JobTask  # noqa: E402
 from infinity_workflows.server.executors.local import run_job_locally  # noqa: E402
+from tests.support.server import free_port  # noqa: E402
 from visionfit.generator import VisionFitGenerator  # noqa: E402
 
 __all__ = ["main"]
@@ -193,12 +193,6 @@ def compare(before: Snapshot, after: Snapshot, wall: float, workers: int
 
 
 # -- processes ----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _env(folder: Path, tree: Path) -> dict[str, str]:
     """For a server, CLI or Dask process running the code in ``tree``."""
     env = dict(os.environ)

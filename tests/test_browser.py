@@ -52,6 +52,13 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
         def panel():
             return page.locator(".jp-NotebookPanel:visible")
 
+        def open_and_run_all(link: Any, tab: str) -> None:
+            """Open a notebook from its link, in the same JupyterLab, and Run All."""
+            link.click()
+            expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text=tab)).to_be_visible()
+            expect(panel().locator(".jp-Cell").first).to_be_visible()
+            run_all_cells(page)
+
         def button(name: str):
             return panel().locator("button.widget-button", has_text=re.compile(f"^{name}$"))
 
@@ -82,11 +89,7 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
             shot("submit_notebook_created")
 
             # 2. The Submit notebook, opened from the link, inside the same JupyterLab.
-            submit_link.click()
-            expect(page.locator(".lm-TabBar-tab.lm-mod-current",
-                                has_text="submit_batch_")).to_be_visible()
-            expect(panel().locator(".jp-Cell").first).to_be_visible()
-            run_all_cells(page)
+            open_and_run_all(submit_link, "submit_batch_")
             expect(button("Confirm Submission")).to_be_visible()
             panel().locator("button.widget-toggle-button", has_text="Previews").click()
             name_field = panel().locator("input[placeholder='name this batch']")
@@ -103,11 +106,7 @@ def test_create_submit_and_download_in_jupyterlab(lab) -> None:
             shot("submitted")
 
             # 3. The Download notebook.
-            download_link.click()
-            expect(page.locator(".lm-TabBar-tab.lm-mod-current",
-                                has_text="download_batch_")).to_be_visible()
-            expect(panel().locator(".jp-Cell").first).to_be_visible()
-            run_all_cells(page)
+            open_and_run_all(download_link, "download_batch_")
             expect(button("Wait and Download")).to_be_visible()
             shot("download_interface")
             button("Wait and Download").click()

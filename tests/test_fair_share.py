@@ -46,6 +46,12 @@ def _run(store: Store, workers: int, steps: int) -> list[str]:
     return order
 
 
+def _store_with_token(tmp_path: Path) -> tuple[Store, int]:
+    """A fresh database with one token, ``a``."""
+    store = Store(tmp_path / "db.sqlite3")
+    return store, store.tokens.id_for(store.tokens.create("a"))
+
+
 def test_a_small_batch_is_not_held_up_by_another_tokens_big_one(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite3")
     a, b = store.tokens.create("a"), store.tokens.create("b")
@@ -61,8 +67,7 @@ def test_a_small_batch_is_not_held_up_by_another_tokens_big_one(tmp_path: Path) 
 
 
 def test_a_tokens_own_previews_go_before_its_videos(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite3")
-    token_id = store.tokens.id_for(store.tokens.create("a"))
+    store, token_id = _store_with_token(tmp_path)
     videos = _batch(store, token_id, 50, preview=False)
     previews = _batch(store, token_id, 3, preview=True)
     order = _run(store, workers=1, steps=6)
@@ -100,8 +105,7 @@ def test_short_jobs_are_not_held_behind_another_tokens_long_ones(tmp_path: Path)
 
 
 def test_a_tokens_batches_take_turns(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite3")
-    token_id = store.tokens.id_for(store.tokens.create("a"))
+    store, token_id = _store_with_token(tmp_path)
     first = _batch(store, token_id, 100, preview=False)
     second = _batch(store, token_id, 3, preview=False)
     order = _run(store, workers=1, steps=10)
@@ -109,8 +113,7 @@ def test_a_tokens_batches_take_turns(tmp_path: Path) -> None:
 
 
 def test_cancelled_jobs_are_never_claimed(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite3")
-    token_id = store.tokens.id_for(store.tokens.create("a"))
+    store, token_id = _store_with_token(tmp_path)
     batch = _batch(store, token_id, 4, preview=True)
     assert store.queue.cancel(token_id, batch_id=batch) == 4
     assert store.queue.claim(4) == [] and not store.queue.has_queued()

@@ -11,14 +11,7 @@ import pytest
 from infinity_workflows.generators import EXTRA_GENERATORS_ENV
 from infinity_workflows.getting_started import CREATE_NOTEBOOK, init_folder
 from infinity_workflows.records import list_records, read_lineage, read_parameters
-from tests.support.notebooks import (
-    driver_cell,
-    driver_output,
-    execute,
-    outputs_of,
-    report,
-    with_parameters,
-)
+from tests.support import notebooks as nbs
 from tests.support.server import TINY, LiveServer, cli_env
 
 pytestmark = pytest.mark.slow
@@ -43,24 +36,24 @@ def test_the_tiny_generator_goes_from_create_to_review(server: LiveServer, tmp_p
 
     # Create: pick the tiny generator, render its Submit notebook.
     nb = nbformat.read(str(work / CREATE_NOTEBOOK), as_version=4)
-    nb.cells.append(driver_cell("""
+    nb.cells.append(nbs.driver_cell("""
         create_ui.get_generators_button.click()
         create_ui.generator.value = "tiny-v1"
         create_ui.create_button.click()
-    """, report('{"created": [str(p) for p in create_ui.created], ' + NO_VISIONFIT + '}')))
-    seen = driver_output(execute(nb, work))
+    """, nbs.report('{"created": [str(p) for p in create_ui.created], ' + NO_VISIONFIT + '}')))
+    seen = nbs.driver_output(nbs.execute(nb, work))
     assert seen["visionfit"] == []
     (submit_path,) = map(Path, seen["created"])
     assert submit_path.parent.parent == work / "workflow_records"
     assert read_parameters(submit_path)["COLOR"] == "cool"  # the tiny snippet's parameter
 
     # Submit, headless: the tiny snippet crafts the jobs from its own table and categories.
-    nb = with_parameters(submit_path, {"NUM_JOBS": 3, "SEED": 5, "COLOR": "warm",
+    nb = nbs.with_parameters(submit_path, {"NUM_JOBS": 3, "SEED": 5, "COLOR": "warm",
                                        "IS_PREVIEW": False, "SUBMIT_NOW": True,
                                        "BATCH_NAME": "tiny batch"})
-    nb.cells.append(driver_cell(report(
+    nb.cells.append(nbs.driver_cell(nbs.report(
         '{"batch_id": batch.batch_id, "jobs": job_params, ' + NO_VISIONFIT + '}')))
-    seen = driver_output(execute(nb, submit_path.parent))
+    seen = nbs.driver_output(nbs.execute(nb, submit_path.parent))
     assert seen["visionfit"] == []
     assert [j["color"] for j in seen["jobs"]] == ["red"] * 3  # "warm" stands for red
     assert all(2 <= j["frames"] <= 4 and not j["fail"] for j in seen["jobs"])
@@ -72,13 +65,13 @@ def test_the_tiny_generator_goes_from_create_to_review(server: LiveServer, tmp_p
     assert read_lineage(download_path)["generator"] == "tiny-v1"
 
     # Download and review: the generic cells, downloads beside the records.
-    nb = with_parameters(download_path, {"DOWNLOAD_NOW": True, "POLLING_INTERVAL": 0.2})
-    nb.cells.append(driver_cell(report(
+    nb = nbs.with_parameters(download_path, {"DOWNLOAD_NOW": True, "POLLING_INTERVAL": 0.2})
+    nb.cells.append(nbs.driver_cell(nbs.report(
         '{"folder": str(folder), "report": report.describe(), "frame": '
         'downloaded_jobs_frame(batch, folder)[["downloaded", "files", "frames"]]'
         '.to_dict("records"), ' + NO_VISIONFIT + '}')))
-    nb = execute(nb, download_path.parent)
-    seen = driver_output(nb)
+    nb = nbs.execute(nb, download_path.parent)
+    seen = nbs.driver_output(nb)
     assert seen["visionfit"] == []
     assert Path(seen["folder"]) == work / "downloads" / "tiny batch" / f"batch_ID_{batch_id}"
     assert "3/3 jobs finished, 3 downloaded, 0 failed" in seen["report"], seen["report"]
@@ -86,7 +79,7 @@ def test_the_tiny_generator_goes_from_create_to_review(server: LiveServer, tmp_p
     previews = [o["data"]["text/html"] for c in nb.cells for o in c.get("outputs", [])
                 if "<img" in o.get("data", {}).get("text/html", "")]
     assert previews and previews[-1].count("<img") == 3
-    assert outputs_of(nb, "text/html") >= 3  # metadata, downloaded jobs, previews
+    assert nbs.outputs_of(nb, "text/html") >= 3  # metadata, downloaded jobs, previews
     written = {p for p in tmp_path.rglob("*") if p.is_file()} - \
         {p for p in (tmp_path / "config").rglob("*")}
     assert all(p.is_relative_to(work) for p in written), sorted(written)

@@ -396,14 +396,16 @@ def test_names_records_import_from_the_widget_modules_are_the_workflow_steps() -
     from infinity_workflows import workflow
     from infinity_workflows.widgets import create, download, submit
 
-    names = {"submit_headless", "batch_metadata_frame", "download_folder", "open_batch",
-             "wait_and_download", "download_available", "progress_report", "DownloadReport",
-             "check_submission", "default_server", "explain_error"}
-    for module in (create, download, submit):
-        for name in set(module.__all__) & set(workflow.__all__):
+    provided_by = {
+        submit: ("submit_headless", "check_submission", "submit_checked", "find_own_notebook",
+                 "write_download_notebook", "SubmissionCheck"),
+        download: ("batch_metadata_frame", "download_folder", "open_batch", "wait_and_download",
+                   "download_available", "progress_report", "DownloadReport"),
+        create: ("default_server", "explain_error"),
+    }
+    for module, names in provided_by.items():
+        for name in names:
             assert getattr(module, name) is getattr(workflow, name), (module, name)
-            names.discard(name)
-    assert names == set()
     # The import cells of the Submit and Download records made before the move.
     exec("from infinity_workflows.widgets import download_interface, submit_interface\n"
          "from infinity_workflows.widgets.submit import submit_headless\n"
@@ -451,6 +453,21 @@ def test_a_refused_token_removes_the_old_link(server, clean_env: Path) -> None:
 # -- what a server sends is text, never markup -----------------------------------------------
 EVIL = '<img src=x onerror="alert(document.domain)">'
 EVIL_MD = "[click](javascript:alert(1)) <script>alert(2)</script>"
+
+
+def _hostile_answers(*, version: str, description: str, param_value: str
+                     ) -> tuple[str, str, dict, dict]:
+    """A hostile server's generator and one-job batch (markup in every string it may send):
+    ``(batch_id, job_id, generator, batch)``."""
+    batch_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
+    generator = {"name": TINY, "version": version, "description": description,
+                 "options": {"preview": True},
+                 "params": [{"name": "frames", "type": "int", "default_value": 1,
+                             "options": {"min": 1, "max": 10}, "description": EVIL}]}
+    batch = {"id": batch_id, "name": EVIL + EVIL_MD, "created": "2026-01-01T00:00:00+00:00",
+             "job_runs": [{"id": job_id, "name": TINY, "is_preview": True,
+                           "param_values": {"frames": 1, EVIL: param_value}}]}
+    return batch_id, job_id, generator, batch
 SAFE_TAGS = {"div", "br", "b", "code", "p", "a"}
 
 
@@ -533,14 +550,8 @@ def hostile() -> Iterator[Hostile]:
 
 def test_strings_from_a_server_are_text_in_every_widget(hostile: Hostile,
                                                         clean_env: Path) -> None:
-    batch_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
-    generator = {"name": TINY, "version": EVIL, "description": EVIL + EVIL_MD,
-                 "options": {"preview": True},
-                 "params": [{"name": "frames", "type": "int", "default_value": 1,
-                             "options": {"min": 1, "max": 10}, "description": EVIL}]}
-    batch = {"id": batch_id, "name": EVIL + EVIL_MD, "created": "2026-01-01T00:00:00+00:00",
-             "job_runs": [{"id": job_id, "name": TINY, "is_preview": True,
-                           "param_values": {"frames": 1, EVIL: EVIL}}]}
+    batch_id, job_id, generator, batch = _hostile_answers(
+        version=EVIL, description=EVIL + EVIL_MD, param_value=EVIL)
     hostile.routes = {
         ("GET", "/api/jobs/"): (200, [{**generator, "name": EVIL + EVIL_MD}, generator]),
         ("GET", f"/api/jobs/{TINY}/"): (200, generator),
@@ -631,21 +642,21 @@ def test_every_action_ends_in_explain_errors_sentence_for_every_error_class(
     ui.create_button.click()
     assert ui.message.value == said
 
-    checks = submit_mod.check_submission
-    monkeypatch.setattr(submit_mod, "check_submission", fail)
+    checks = submit_mod.steps.check_submission
+    monkeypatch.setattr(submit_mod.steps, "check_submission", fail)
     submit = SubmitInterface(tiny_session, [{"frames": 1}], record_folder=clean_env,
                              batch_name="b")
     submit.submit_button.click()
     assert submit.message.value == said
-    monkeypatch.setattr(submit_mod, "check_submission", checks)
-    monkeypatch.setattr(submit_mod, "submit_checked", fail)
+    monkeypatch.setattr(submit_mod.steps, "check_submission", checks)
+    monkeypatch.setattr(submit_mod.steps, "submit_checked", fail)
     submit.submit_button.click()
     submit.confirm_button.click()
     assert submit.message.value == said and not submit.confirm_button.disabled
 
     batch = tiny_session.submit([{"frames": 1}], batch_name="errors")
-    monkeypatch.setattr(download_mod, "follow_download", fail)
-    monkeypatch.setattr(download_mod, "cancel_batch", fail)
+    monkeypatch.setattr(download_mod.steps, "follow_download", fail)
+    monkeypatch.setattr(download_mod.steps, "cancel_batch", fail)
     download = DownloadInterface(batch, clean_env / "dl")
     for button in (download.download_button, download.wait_button, download.cancel_button):
         button.click()
@@ -660,13 +671,8 @@ def test_strings_from_a_server_are_text_in_every_download_record_output(
     (the batch's table, the previews, the interface) holds live markup."""
     from tests.support.notebooks import execute
 
-    batch_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
-    generator = {"name": TINY, "version": "1", "description": EVIL, "options": {"preview": True},
-                 "params": [{"name": "frames", "type": "int", "default_value": 1,
-                             "options": {"min": 1, "max": 10}, "description": EVIL}]}
-    batch = {"id": batch_id, "name": EVIL + EVIL_MD, "created": "2026-01-01T00:00:00+00:00",
-             "job_runs": [{"id": job_id, "name": TINY, "is_preview": True,
-                           "param_values": {"frames": 1, EVIL: EVIL_MD}}]}
+    batch_id, job_id, generator, batch = _hostile_answers(
+        version="1", description=EVIL, param_value=EVIL_MD)
     hostile.routes = {
         ("GET", f"/api/jobs/{TINY}/"): (200, generator),
         ("GET", f"/api/batch/{batch_id}/"): (200, batch),

@@ -23,34 +23,30 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..batch import Batch
-from ..workflow.download import (
-    DownloadReport,
-    cancel_batch,
-    download_available,
-    download_folder,
-    follow_download,
-    open_batch,
-    progress_report,
-    wait_and_download,
-)
+from ..workflow import download as steps
+from ..workflow.download import DownloadReport
 from ..workflow.explain import explain_error
-from ..workflow.review import batch_metadata_frame
 from ._display import error_html, info_html, success_html, warning_html
 
 __all__ = [
     "DownloadInterface",
     "DownloadReport",
-    "batch_metadata_frame",
-    "download_available",
-    "download_folder",
     "download_interface",
-    "open_batch",
-    "progress_report",
-    "wait_and_download",
 ]
-# The plain steps live in infinity_workflows.workflow; they are named here too because
-# records saved before they moved import them from this module
-# (``from infinity_workflows.widgets.download import download_folder, open_batch, ...``).
+# The plain steps live in infinity_workflows.workflow; records saved before they moved import
+# them from this module (``from infinity_workflows.widgets.download import open_batch, ...``).
+_MOVED_TO_WORKFLOW = frozenset({"download_available", "download_folder", "open_batch",
+                                "progress_report", "wait_and_download"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_WORKFLOW:
+        return getattr(steps, name)
+    if name == "batch_metadata_frame":
+        from ..workflow.review import batch_metadata_frame
+
+        return batch_metadata_frame
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # How a report's outcome is shown: the bar's style and the message's colour agree.
@@ -138,7 +134,7 @@ class DownloadInterface:
     def cancel(self) -> int | None:
         """Cancel the batch on the server; the number of jobs cancelled (None on error)."""
         try:
-            report = cancel_batch(self.batch)
+            report = steps.cancel_batch(self.batch)
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - shown, not raised
             with self._lock:
                 self.message.value = error_html(explain_error(exc, self.server))
@@ -205,7 +201,7 @@ class DownloadInterface:
             self._begin(wait)
         try:
             self._take_over_folder()
-            report = follow_download(self.batch, self.folder, wait=wait,
+            report = steps.follow_download(self.batch, self.folder, wait=wait,
                                      polling_interval=self.polling_interval,
                                      timeout=self.timeout, on_progress=self._progress,
                                      wake=self._wake, stop=self._stop)

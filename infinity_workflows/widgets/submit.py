@@ -18,30 +18,26 @@ import ipywidgets as widgets
 
 from ..batch import Batch
 from ..session import Session
+from ..workflow import submit as steps
 from ..workflow.explain import explain_error
-from ..workflow.submit import (
-    SubmissionCheck,
-    check_submission,
-    find_own_notebook,
-    submit_checked,
-    submit_headless,
-    write_download_notebook,
-)
+from ..workflow.submit import SubmissionCheck
 from ._display import error_html, info_html, lab_link, link_html, show_html, success_html
 
 __all__ = [
     "SubmissionCheck",
     "SubmitInterface",
-    "check_submission",
-    "find_own_notebook",
-    "submit_checked",
-    "submit_headless",
     "submit_interface",
-    "write_download_notebook",
 ]
-# The plain steps live in infinity_workflows.workflow; they are named here too because
-# records saved before they moved import them from this module
-# (``from infinity_workflows.widgets.submit import submit_headless``).
+# The plain steps live in infinity_workflows.workflow; records saved before they moved import
+# them from this module (``from infinity_workflows.widgets.submit import submit_headless``).
+_MOVED_TO_WORKFLOW = frozenset({"check_submission", "find_own_notebook", "submit_checked",
+                                "submit_headless", "write_download_notebook"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_WORKFLOW:
+        return getattr(steps, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 JOB_TYPES = (("Previews", True), ("Videos", False))
 _LABEL = {"description_width": "initial"}
@@ -96,7 +92,7 @@ class SubmitInterface:
         self.confirm_button.disabled = True
         self.message.value = info_html("Checking jobs ...")
         try:
-            check = check_submission(self.sesh, self.job_params, self.job_type.value)
+            check = steps.check_submission(self.sesh, self.job_params, self.job_type.value)
         # An interrupt (the kernel's stop button) is said too, never a traceback.
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - shown, not raised
             self.message.value = error_html(explain_error(exc, self.sesh.server))
@@ -125,7 +121,7 @@ class SubmitInterface:
             return None
         self.message.value = info_html("Submitting ...")
         try:
-            self.batch = submit_checked(self.sesh, self.job_params, self.check,
+            self.batch = steps.submit_checked(self.sesh, self.job_params, self.check,
                                         self.batch_name.value)
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - shown, not raised
             self.message.value = error_html(explain_error(exc, self.sesh.server))
@@ -139,8 +135,8 @@ class SubmitInterface:
                  f"{html.escape(str(batch.job_type))} job(s)).",
                  "Portal: " + link_html(batch.portal_url, batch.portal_url)]
         try:
-            self.download_notebook = write_download_notebook(
-                batch, self.record_folder, find_own_notebook(self.record_folder))
+            self.download_notebook = steps.write_download_notebook(
+                batch, self.record_folder, steps.find_own_notebook(self.record_folder))
             link = lab_link(self.download_notebook, Path.cwd())
             lines.append("Download notebook: " + link_html(self.download_notebook.name, link))
             self.message.value = success_html(f"Submitted batch {batch.batch_id}.")
