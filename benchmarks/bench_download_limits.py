@@ -167,7 +167,7 @@ def fixed_costs(tmp: Path, rounds: int = 2000) -> None:
     import os
     import zipfile
 
-    from infinity_workflows.download import _count_entries
+    from infinity_workflows.download_archive import count_entries
     from infinity_workflows.transport import CutOff
 
     archive = tmp / "eight.zip"
@@ -183,7 +183,7 @@ def fixed_costs(tmp: Path, rounds: int = 2000) -> None:
     cut_off = (time.perf_counter() - started) / rounds * 1000
     started = time.perf_counter()
     for _ in range(rounds):
-        _count_entries(archive, 100_000)
+        count_entries(archive, 100_000)
     counting = (time.perf_counter() - started) / rounds * 1000
     print(f"fixed cost per archive (mean of {rounds}): cut-off {cut_off:.3f} ms, counting 8 "
           f"entries {counting:.3f} ms")
