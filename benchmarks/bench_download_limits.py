@@ -167,8 +167,8 @@ def fixed_costs(tmp: Path, rounds: int = 2000) -> None:
     import os
     import zipfile
 
+    from infinity_workflows.cut_off import CutOff
     from infinity_workflows.download_archive import count_entries
-    from infinity_workflows.transport import CutOff
 
     archive = tmp / "eight.zip"
     out = io.BytesIO()

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from tqdm.auto import tqdm
 
 from . import api
+from .cut_off import CutOff
 from .download_archive import EXTRACT_PREFIX, extract_job
 from .download_limits import (
     LIMITS_ENV,
@@ -58,7 +59,6 @@ from .errors import (
 )
 from .files import write_text_atomic
 from .polling import Deadline, check_interval
-from .transport import CutOff
 
 __all__ = [
     "BATCH_ID_FILE",
