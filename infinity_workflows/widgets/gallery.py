@@ -11,7 +11,8 @@ the selected jobs, ``selection.json`` beside it) or, on confirmation, also submi
 
 Kept in one module, past 400 lines, because it is one widget: its filters, page of reused
 tiles, selection and rerun buttons all read and redraw the same state (the filtered rows, the
-page, the selection), and the work itself already lives in :mod:`..workflow.curation`.
+page, the selection), and the work itself already lives in
+:mod:`infinity_workflows.workflow.curation`.
 """
 
 from __future__ import annotations
