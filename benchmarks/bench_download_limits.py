@@ -160,8 +160,8 @@ def fixed_costs(tmp: Path, rounds: int = 2000) -> None:
     import os
     import zipfile
 
-    from infinity_workflows.download import _count_entries
-    from infinity_workflows.transport import CutOff
+    from infinity_workflows.cut_off import CutOff
+    from infinity_workflows.download_archive import count_entries
 
     archive = tmp / "eight.zip"
     out = io.BytesIO()
@@ -176,7 +176,7 @@ def fixed_costs(tmp: Path, rounds: int = 2000) -> None:
     cut_off = (time.perf_counter() - started) / rounds * 1000
     started = time.perf_counter()
     for _ in range(rounds):
-        _count_entries(archive, 100_000)
+        count_entries(archive, 100_000)
     counting = (time.perf_counter() - started) / rounds * 1000
     print(f"fixed cost per archive (mean of {rounds}): cut-off {cut_off:.3f} ms, counting 8 "
           f"entries {counting:.3f} ms")

@@ -24,11 +24,11 @@ import requests
 from . import endpoints as ep
 from .compat.core_api import *  # noqa: F403 - infinity-core's names, part of this surface
 from .compat.core_api import __all__ as _core_names
+from .cut_off import CutOff
 from .errors import JobTimeout, ProtocolError
 from .transport import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
-    CutOff,
     TokenAuth,
     Transport,
     batch_body,
@@ -183,7 +183,7 @@ def download_result(t: Transport, url: str, out: BinaryIO, *, chunk_size: int = 
     :class:`ResultTooLarge` (a :class:`ProtocolError`), having written at most
     ``max_bytes``; at ``deadline`` (:func:`time.monotonic`) it stops with
     :class:`JobTimeout` however slowly the bytes arrive
-    (:class:`~infinity_workflows.transport.CutOff`). An archive is never compressed again
+    (:class:`~infinity_workflows.cut_off.CutOff`). An archive is never compressed again
     for the wire, so an answer with a ``Content-Encoding`` (a way to smuggle a decompression
     bomb past ``max_bytes``) is a ProtocolError too. Raises the typed API error for an error
     status (an expired or tampered link is refused by the server) and

@@ -10,8 +10,9 @@ A :class:`Transport` wraps a :class:`requests.Session` so that every call gets t
   that the server honours), so POSTs are retried like GETs; a server's ``Retry-After`` is
   obeyed up to :data:`MAX_RETRY_AFTER` seconds, never hours;
 * the read timeout restarts with every byte, so a server trickling its answer could hold a
-  call for ever: :class:`CutOff` gives the calls of a block one wall-clock end, however the
-  bytes arrive (at the end the connection is shut, which wakes a blocked read);
+  call for ever: :class:`~infinity_workflows.cut_off.CutOff` gives the calls of a block one
+  wall-clock end, however the bytes arrive (at the end the connection is shut, which wakes
+  a blocked read);
 * no answer becomes :class:`~infinity_workflows.errors.ServerUnreachable`, an error status
   becomes the :class:`~infinity_workflows.errors.APIError` subclass for that status, with the
   server's ``detail`` in the message.
@@ -25,10 +26,7 @@ typed errors) and :mod:`.compat.core_api` (infinity-core's names, raw responses)
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -36,10 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, ProxyManager
 from urllib3.exceptions import (
-    ClosedPoolError,
     ConnectTimeoutError,
     NewConnectionError,
     ReadTimeoutError,
@@ -47,6 +42,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from .credentials import normalise_server, resolve_token
+from .cut_off import CutOff, CutOffAdapter, active_cut_off  # CutOff: re-exported
 from .errors import (
     APIError,
     AuthenticationError,
@@ -123,132 +119,6 @@ class _NoAuth(requests.auth.AuthBase):
         return "NoAuth()"
 
 
-class CutOff:
-    """A wall-clock end for every HTTP call this thread makes inside ``with``.
-
-    ``requests``' read timeout restarts with every byte, so a server sending one byte every
-    few seconds (in its headers or its body) holds a call for ever. Inside the block, each
-    connection a call takes is noted; at ``at`` (:func:`time.monotonic`) a watcher thread
-    shuts those connections, which wakes a blocked read, and the block's later calls fail
-    at once. :attr:`fired` tells the caller that this, not the server, ended the call.
-    ``at`` None: no end (the block costs nothing).
-    """
-
-    def __init__(self, at: float | None) -> None:
-        self.at = at
-        self.fired = False
-        self._connections: list[Any] = []
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._watcher: threading.Thread | None = None
-        self._outer: CutOff | None = None
-
-    def remaining(self) -> float | None:
-        """Seconds left (never below 0); None without an end."""
-        return None if self.at is None else max(0.0, self.at - time.monotonic())
-
-    def __enter__(self) -> CutOff:
-        self._outer = getattr(_active, "cut_off", None)
-        if self._outer is not None and self._outer.at is not None and (
-                self.at is None or self._outer.at < self.at):
-            self.at = self._outer.at  # a block never outlives the one around it
-        _active.cut_off = self
-        if self.at is not None:
-            self._watcher = threading.Thread(target=self._watch, daemon=True,
-                                             name="infinity-cut-off")
-            self._watcher.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _active.cut_off = self._outer
-        self._done.set()
-        if self._watcher is not None:
-            self._watcher.join()
-
-    def attach(self, connection: Any) -> None:
-        """Note a connection a call of this block is about to use (the pool calls this)."""
-        with self._lock:
-            if self.fired:
-                raise _CutOffReached(None, "the call's time ran out")  # type: ignore[arg-type]
-            self._connections.append(connection)
-
-    def detach(self, connection: Any) -> None:
-        """Forget a connection going back to the pool: another call may take it next."""
-        with self._lock:
-            if connection in self._connections:
-                self._connections.remove(connection)
-
-    def _watch(self) -> None:
-        assert self.at is not None
-        wait = self.at - time.monotonic()
-        # After the end, look again now and then: a connection may still have been opening.
-        while not self._done.wait(max(wait, 0.0)):
-            with self._lock:
-                self.fired = True
-                connections = list(self._connections)
-            for connection in connections:
-                sock = getattr(connection, "sock", None)
-                if sock is not None:
-                    # socket.socket's own shutdown: an SSLSocket's would drop its TLS state.
-                    # OSError: closed already.
-                    with contextlib.suppress(OSError):
-                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            wait = 0.05
-
-
-_active = threading.local()
-
-
-class _CutOffReached(ClosedPoolError):
-    """Raised when a call of a :class:`CutOff` block would start after its end: a pool
-    error, so urllib3 does not retry it and requests reports a ConnectionError."""
-
-
-class _Watched:
-    """A connection pool whose connections, taken inside a :class:`CutOff`, it can reach."""
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        connection = super()._get_conn(timeout)  # type: ignore[misc]
-        cut_off: CutOff | None = getattr(_active, "cut_off", None)
-        if cut_off is not None:
-            try:
-                cut_off.attach(connection)
-            except _CutOffReached:
-                self._put_conn(connection)
-                raise
-        return connection
-
-    def _put_conn(self, connection: Any) -> None:
-        cut_off: CutOff | None = getattr(_active, "cut_off", None)
-        if cut_off is not None and connection is not None:
-            cut_off.detach(connection)
-        super()._put_conn(connection)  # type: ignore[misc]
-
-
-class _WatchedHTTPPool(_Watched, HTTPConnectionPool):
-    pass
-
-
-class _WatchedHTTPSPool(_Watched, HTTPSConnectionPool):
-    pass
-
-
-_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-class _Adapter(HTTPAdapter):
-    """requests' adapter whose connections a :class:`CutOff` can reach."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        # An HTTP proxy uses the standard pools (a SOCKS proxy its own: left as they are).
-        if isinstance(manager, ProxyManager):
-            manager.pool_classes_by_scheme = _WATCHED_POOLS
-        return manager
 
 
 class _Retry(Retry):
@@ -260,7 +130,7 @@ class _Retry(Retry):
         if seconds is None:
             return None
         seconds = min(seconds, MAX_RETRY_AFTER)
-        cut_off: CutOff | None = getattr(_active, "cut_off", None)
+        cut_off = active_cut_off()
         left = cut_off.remaining() if cut_off is not None else None
         return seconds if left is None else min(seconds, left)
 
@@ -284,7 +154,7 @@ def _http_session(auth: requests.auth.AuthBase, retries: int, backoff: float,
                   pool_size: int) -> requests.Session:
     http = requests.Session()
     http.auth = auth
-    adapter = _Adapter(max_retries=_retry(retries, backoff), pool_connections=4,
+    adapter = CutOffAdapter(max_retries=_retry(retries, backoff), pool_connections=4,
                        pool_maxsize=max(pool_size, 4))
     http.mount("http://", adapter)
     http.mount("https://", adapter)

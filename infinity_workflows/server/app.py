@@ -18,7 +18,7 @@ from .executors import EXECUTORS, build_executor
 from .executors.base import ExecutorConfig
 from .gallery import Gallery
 from .http_errors import BodySizeLimit, install_error_handlers
-from .routers import batches, generators, jobs, portal, results
+from .routers import batches, generators, jobs, portal, portal_media, results
 from .signing import Signer, load_or_create_secret
 from .store import Store
 
@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.ctx = ServerContext(settings=settings, registry=registry, store=store,
                                   signer=signer, dispatcher=_NotStarted())  # type: ignore[arg-type]
     install_error_handlers(app)
-    for routes in (generators, batches, jobs, results, portal):
+    for routes in (generators, batches, jobs, results, portal, portal_media):
         app.include_router(routes.router)
     portal.install_portal(app, Gallery(home.gallery, home.work))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,

@@ -8,6 +8,11 @@ Python, are what a redraw costs): the thumbnails are small JPEGs made once, and 
 filtering is NumPy over columns held as arrays. ``Rerun selected as videos`` checks the
 selection and the overrides, then writes a Submit record (lineage: the previews batch and
 the selected jobs, ``selection.json`` beside it) or, on confirmation, also submits it now.
+
+Kept in one module, past 400 lines, because it is one widget: its filters, page of reused
+tiles, selection and rerun buttons all read and redraw the same state (the filtered rows, the
+page, the selection), and the work itself already lives in
+:mod:`infinity_workflows.workflow.curation`.
 """
 
 from __future__ import annotations

@@ -3,17 +3,17 @@
 The gallery widget (:mod:`infinity_workflows.widgets.gallery`) is a thin view over this:
 :class:`Curation` holds one downloaded batch's table (the generator's declared label summary
 plus the parameters, :mod:`infinity_workflows.label_statistics`), small thumbnails made once
-and kept as files under ``<folder>/.gallery/``, and answers filters, a sort and pages with
-NumPy masks over columns held as arrays, so a redraw over thousands of previews costs
-milliseconds. :func:`write_rerun_record` and :func:`submit_rerun` turn a selection into a
-Submit record whose lineage names the previews batch and the selected jobs; the selection
-is saved beside it (:data:`SELECTION_FILE`) and read back with :func:`read_selection`.
+and kept as files under ``<folder>/.gallery/`` (:mod:`.curation_cache`), and answers
+filters, a sort and pages with NumPy masks over columns held as arrays, so a redraw over
+thousands of previews costs milliseconds. :func:`write_rerun_record` and
+:func:`submit_rerun` turn a selection into a Submit record whose lineage names the previews
+batch and the selected jobs; the selection is saved beside it (:data:`SELECTION_FILE`) and
+read back with :func:`read_selection`.
 """
 
 from __future__ import annotations
 
 import base64
-import io
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError, ValidationError
-from ..files import write_bytes_atomic, write_text_atomic
-from ..generators import PREVIEW_FILE
-from ..label_statistics import label_statistics_table
+from ..files import write_text_atomic
 from ..snippets import NotebookSnippet
 from ..trust import parse_uuid
+from .curation_cache import CACHE_FOLDER, THUMB_PX, ThumbPack, cached_table
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,11 +47,7 @@ __all__ = [
     "write_rerun_record",
 ]
 
-CACHE_FOLDER = ".gallery"            # hidden, so job listings skip it
 SELECTION_FILE = "selection.json"    # beside a rerun's Submit record
-THUMB_PX = 128
-_TABLE_FILE = "table.json"
-_CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -73,27 +68,6 @@ class Filter:
         return f"{self.column} in [{low}, {high}]"
 
 
-def _thumbnail(job_dir: Path, size: int) -> bytes | None:
-    """The job's preview image shrunk to at most ``size`` px a side, as JPEG bytes (a
-    third of a PNG's size and quicker to encode; a thumbnail needs no exact pixels)."""
-    from PIL import Image
-
-    source = job_dir / PREVIEW_FILE
-    if not source.is_file():
-        return None
-    try:
-        with Image.open(source) as im:
-            im = im.convert("RGB")
-            im.thumbnail((size, size), Image.BILINEAR, reducing_gap=2.0)
-            if im.width < 16:  # a 1x1 placeholder: show it as a swatch, not a dot
-                im = im.resize((size // 2, size // 2), Image.NEAREST)
-            out = io.BytesIO()
-            im.save(out, "JPEG", quality=85)
-    except OSError:
-        return None
-    return out.getvalue()
-
-
 @dataclass
 class Curation:
     """A downloaded batch as a filterable, sortable, pageable table with thumbnails."""
@@ -102,7 +76,7 @@ class Curation:
     frame: pd.DataFrame                          # index: job id
     statistics: dict[str, str]                   # column -> description
     params: list[str]
-    thumbs: _ThumbPack
+    thumbs: ThumbPack
     _arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _uris: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -117,8 +91,8 @@ class Curation:
         folder = Path(folder)
         cache = folder / CACHE_FOLDER
         cache.mkdir(parents=True, exist_ok=True)
-        frame = _cached_table(folder, cache, generator, progress)
-        thumbs = _ThumbPack(cache / f"thumbs{thumb_px}-jpeg")
+        frame = cached_table(folder, cache, generator, progress)
+        thumbs = ThumbPack(cache / f"thumbs{thumb_px}-jpeg")
         thumbs.update(zip(frame.index, frame["job_path"], strict=True), thumb_px, progress)
         statistics = dict(frame.attrs.get("statistics", {}))
         params = list(frame.attrs.get("params", []))
@@ -239,78 +213,6 @@ class Curation:
             self._uris[job_id] = uri
         return uri
 
-
-class _ThumbPack:
-    """Every thumbnail of a batch in one file (``<stem>.pack``: JPEGs back to back, and
-    ``<stem>.json``: job id -> offset, length), read whole into memory: one open instead of
-    thousands, and rewritten once when jobs are added. A cache: rebuilt if damaged."""
-
-    def __init__(self, stem: Path) -> None:
-        self.pack, self.index_path = stem.with_suffix(".pack"), stem.with_suffix(".json")
-        self.data: dict[str, bytes] = {}
-        try:
-            index = json.loads(self.index_path.read_text(encoding="utf-8"))
-            blob = self.pack.read_bytes()
-            self.data = {job_id: blob[offset:offset + length]
-                         for job_id, (offset, length) in index.items()}
-        except (OSError, ValueError, TypeError):
-            self.data = {}
-
-    def get(self, job_id: str) -> bytes:
-        return self.data.get(job_id, b"")
-
-    def update(self, jobs: Iterable[tuple[str, str]], px: int,
-               progress: Callable[[str], None] | None) -> None:
-        """Make the thumbnails missing (on two threads: PIL lets go of the GIL while it
-        decodes and encodes), then write the pack once."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        missing = [(job_id, Path(path)) for job_id, path in jobs if job_id not in self.data]
-        if not missing:
-            return
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for done, (job_id, data) in enumerate(pool.map(
-                    lambda job: (job[0], _thumbnail(job[1], px)), missing), start=1):
-                self.data[job_id] = data or b""
-                if progress is not None and done % 250 == 0:
-                    progress(f"thumbnails: {done:,} of {len(missing):,}")
-        index, parts, offset = {}, [], 0
-        for job_id, data in self.data.items():
-            index[job_id] = (offset, len(data))
-            parts.append(data)
-            offset += len(data)
-        write_bytes_atomic(self.pack, b"".join(parts))
-        write_text_atomic(self.index_path, json.dumps(index))
-
-
-def _cached_table(folder: Path, cache: Path, generator: Any,
-                  progress: Callable[[str], None] | None) -> pd.DataFrame:
-    """The batch's statistics table, re-read only when its set of job folders changed."""
-    import pandas as pd
-
-    from ..label_statistics import downloaded_job_folders
-
-    names = [p.name for p in downloaded_job_folders(folder)]
-    path = cache / _TABLE_FILE
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if saved.get("version") == _CACHE_VERSION and saved.get("jobs") == names:
-            frame = pd.read_json(io.StringIO(saved["table"]), orient="split",
-                                 dtype=saved["dtypes"]).set_index("job_id")
-            frame.attrs.update(saved["attrs"])
-            return frame
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    def counted(done: int, total: int) -> None:
-        if progress is not None and (done % 250 == 0 or done == total):
-            progress(f"label statistics: {done:,} of {total:,} jobs")
-
-    frame = label_statistics_table(folder, generator, counted)
-    write_text_atomic(path, json.dumps({
-        "version": _CACHE_VERSION, "jobs": names, "attrs": frame.attrs,
-        "dtypes": {c: str(t) for c, t in frame.reset_index().dtypes.items()},
-        "table": frame.reset_index().to_json(orient="split", double_precision=15)}))
-    return frame
 
 
 # -- rerunning a selection ------------------------------------------------------------------
