@@ -63,7 +63,9 @@ def test_graceful_stop_leaves_unfinished_jobs_queued(make_server) -> None:
     srv.extra_args = ["--workers", "2"]
     srv.start()
     now = statuses(srv, batch["id"])
-    assert {v["status"] for v in now.values()} <= {"queued", "running"}
+    # Nothing failed or was cancelled by the stop; the quick job may already have run again
+    # on the restarted server's second worker.
+    assert {v["status"] for v in now.values()} <= {"queued", "running", "succeeded"}
     first = srv.get(f"api/job_runs/{batch['job_runs'][0]['id']}/").json()
     assert first["status"] in ("queued", "running")
 
