@@ -42,6 +42,7 @@ def test_progress_queries_follow_the_jobs(session: Session) -> None:
     assert "fail=True" in failed["error"] and failed["in_progress"] is False
 
 
+@pytest.mark.slow
 def test_await_completion_times_out(session: Session) -> None:
     batch = session.submit([{"sleep_s": 5.0}])
     started = time.monotonic()

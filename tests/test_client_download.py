@@ -93,6 +93,7 @@ def test_failed_jobs_are_listed_and_the_rest_kept(session: Session, tmp_path: Pa
     assert not any((root / j).exists() for j in failed_ids)
 
 
+@pytest.mark.slow
 def test_wait_downloads_jobs_as_they_finish(session: Session, tmp_path: Path) -> None:
     batch = session.submit([{"sleep_s": 0.3 * i} for i in range(5)])
     folders = batch.download(tmp_path / "w", wait=True, polling_interval=0.1, timeout=60,
@@ -102,6 +103,7 @@ def test_wait_downloads_jobs_as_they_finish(session: Session, tmp_path: Path) ->
         assert_job_intact(folder)
 
 
+@pytest.mark.slow
 def test_without_wait_unfinished_jobs_are_left_for_later(session: Session,
                                                          tmp_path: Path) -> None:
     batch = session.submit([{}, {"sleep_s": 5.0}])
@@ -235,6 +237,7 @@ def test_zip_slip_is_refused_and_nothing_is_written(session: Session, server,
     assert not written & {"escape.txt", "escape2.txt", "absolute.txt", "x.txt", "ok.txt"}
 
 
+@pytest.mark.slow
 def test_download_wait_gives_up_after_timeout(session: Session, tmp_path: Path) -> None:
     batch = session.submit([{}, {"sleep_s": 5.0}])
     wait_for(lambda: batch.get_valid_completed_jobs(), timeout=30, what="the quick job")

@@ -157,6 +157,7 @@ def test_records_made_by_infinitys_toolkit_are_listed_and_rerun(tmp_path: Path) 
     assert new.parent.parent == records
 
 
+@pytest.mark.slow
 def test_visualize_job_params_with_infinitys_keywords(tmp_path: Path) -> None:
     from visionfit.generator import VisionFitGenerator
     from visionfit.utils.sampling import sample_inputs

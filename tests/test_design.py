@@ -149,6 +149,7 @@ def test_neighbour_model_finds_the_parameter_that_matters() -> None:
 
 # -- the whole loop through the real server --------------------------------------------
 
+@pytest.mark.slow
 def test_design_with_the_tiny_generator_through_the_server(
         tiny_installed: None, tiny_session, tmp_path: Path) -> None:
     """One-frame videos rerun from their previews' seeds show exactly what the previews

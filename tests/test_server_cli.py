@@ -166,6 +166,7 @@ def test_lab_with_port_in_the_space_form_answers_there(server: LiveServer,
     assert code == 130, (tmp_path / "lab.log").read_text()
 
 
+@pytest.mark.slow
 def test_lab_restarts_its_server_when_it_dies_and_keeps_its_log_private(
         tmp_path: Path) -> None:
     """The local server `lab` started is killed: lab says so and starts it again. Its log is

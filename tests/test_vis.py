@@ -378,6 +378,7 @@ def test_batch_results_stratified_by_a_parameter(batch_folder: Path) -> None:
                 job_id=[str(i) for i in range(3 * len(df))]), stratify_var="job_id")
 
 
+@pytest.mark.slow
 def test_linked_figure_is_a_file_drawn_once_per_key(batch_folder: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from infinity_workflows.review import linked_figure

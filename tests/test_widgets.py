@@ -360,6 +360,7 @@ def test_the_cell_run_again_takes_over_the_folder(tiny_session: Session,
     assert new.report is not None and len(new.report.cancelled) == 1
 
 
+@pytest.mark.slow
 def test_a_server_stopped_mid_session_is_one_sentence_for_every_button(
         make_server, clean_env: Path) -> None:
     srv = make_server("--workers", "1")

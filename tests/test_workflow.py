@@ -392,6 +392,7 @@ def test_explained_turns_any_failure_and_an_interrupt_into_one_line() -> None:
     assert again.value is info.value
 
 
+@pytest.mark.slow
 def test_the_submit_notebook_stops_at_one_sentence_when_the_server_is_down(
         clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run All of a Submit record whose server does not answer: the Session cell fails with
